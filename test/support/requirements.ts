@@ -1,0 +1,47 @@
+/**
+ * Tests that need Redis or Chromium run whenever those are there. Under
+ * `CI=true` they are required (a missing one fails loudly); elsewhere they are
+ * skipped with a one-line reason.
+ */
+import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
+
+export interface Requirement {
+  available: boolean;
+  reason: string;
+}
+
+const required = process.env.CI === 'true';
+
+function settle(name: string, available: boolean, reason: string): Requirement {
+  if (!available && required) throw new Error(`${name} is required under CI=true but ${reason}`);
+  if (!available) console.warn(`skipped: ${name} tests (${reason})`);
+  return { available, reason };
+}
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export function chromium(): Requirement {
+  const there = existsSync(CHROMIUM_PATH);
+  return settle('Chromium', there, `no browser at ${CHROMIUM_PATH}; apt-get install -y chromium`);
+}
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export async function redis(): Promise<Requirement> {
+  const { hostname, port } = new URL(REDIS_URL);
+  const up = await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+  return settle('Redis', up, `nothing answers at ${REDIS_URL}`);
+}
