@@ -56,19 +56,26 @@ export const taskSpecSchema = z.object({
   id: taskId,
   name,
   weight: z.number().positive().max(1_000_000).optional(),
-  expectedMs: z.number().int().positive().max(7 * 24 * 3600 * 1000).optional(),
+  expectedMs: z
+    .number()
+    .int()
+    .positive()
+    .max(7 * 24 * 3600 * 1000)
+    .optional(),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;
 
 export const createSessionSchema = z
   .object({
     title: z.string().max(LIMITS.nameLength).optional(),
-    tasks: z.union([
-      z.record(taskId, name),
-      z.array(taskSpecSchema).max(LIMITS.tasks),
-    ]),
+    tasks: z.union([z.record(taskId, name), z.array(taskSpecSchema).max(LIMITS.tasks)]),
     stages: z.array(name).max(LIMITS.stages).optional(),
-    ttlSeconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 24 * 3600)
+      .optional(),
     owner: z.string().min(1).max(LIMITS.nameLength).optional(),
     stallAfterMs: z.number().int().min(1_000).optional(),
     deadAfterMs: z.number().int().min(1_000).optional(),
@@ -114,9 +121,7 @@ export const eventSchema = z.discriminatedUnion('type', [
       message: 'give exactly one of line or lines',
       path: ['line'],
     }),
-  z
-    .object({ type: z.literal('stage'), name, state: z.enum(STAGE_STATES).optional() })
-    .strict(),
+  z.object({ type: z.literal('stage'), name, state: z.enum(STAGE_STATES).optional() }).strict(),
   z.object({ type: z.literal('complete'), task: taskId, message: text.optional() }).strict(),
   z.object({ type: z.literal('error'), task: taskId.optional(), message: text }).strict(),
   z

@@ -1,0 +1,164 @@
+/**
+ * From a stored session to what viewers see at `now`: the aggregate status,
+ * the eased percents, stalled flags, ETAs and the log lines a viewer has not
+ * yet received. Pure.
+ */
+import { etaMs } from './eta';
+import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from './protocol';
+import {
+  deadMessage,
+  finishedAt,
+  isDead,
+  overallPercent,
+  retentionMs,
+  type StoredSession,
+  type StoredTask,
+  sessionStatus,
+} from './session';
+import { shownPercent } from './simulation';
+
+export interface SnapshotCursor {
+  /** Only log lines with a greater seq are included (0: the whole retained tail). */
+  logAfter?: number;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function toSnapshot(session: StoredSession, now: number, cursor: SnapshotCursor = {}): Snapshot {
+  const status = sessionStatus(session, now);
+  const dead = status === 'error' && session.error === null && isDead(session, now);
+  const graceCancelled = status === 'cancelled' && !session.cancelled;
+  const shown = session.tasks.map((t) => shownPercent(t, now, session.options));
+  const tasks = session.tasks.map((task, i) =>
+    taskSnapshot(task, shown[i]!.percent, shown[i]!.simulated, status, dead, graceCancelled, session, now),
+  );
+  const percent =
+    status === 'complete'
+      ? 100
+      : Math.min(
+          99,
+          Math.floor(
+            overallPercent(
+              session,
+              tasks.map((t) => t.percent),
+            ),
+          ),
+        );
+  const logAfter = cursor.logAfter ?? 0;
+  const finished = finishedAt(session, now);
+  return {
+    type: 'snapshot',
+    id: session.id,
+    version: session.version,
+    title: session.title,
+    status,
+    percent,
+    etaMs: status === 'running' ? etaMs(session.progress, now) : status === 'complete' ? 0 : null,
+    tasks,
+    stages: session.stages.map((stage) => ({
+      name: stage.name,
+      state:
+        stage.state === 'active' && (status === 'error' || status === 'cancelled')
+          ? status === 'error'
+            ? 'failed'
+            : 'cancelled'
+          : stage.state === 'active' && status === 'complete'
+            ? 'done'
+            : stage.state,
+    })),
+    message: dead ? { text: deadMessage(session), level: 'error' } : session.message,
+    logs: logsAfter(session, logAfter),
+    logSeq: session.logSeq,
+    result: session.result ?? null,
+    artifacts: session.artifacts,
+    error: dead ? { message: deadMessage(session) } : session.error,
+    cancelRequested: session.cancelRequested,
+    next: session.next,
+    createdAt: iso(session.createdAt)!,
+    startedAt: iso(session.startedAt),
+    finishedAt: iso(finished),
+    expiresAt: iso(session.updatedAt + retentionMs(session, session.updatedAt))!,
+  };
+}
+
+function taskSnapshot(
+  task: StoredTask,
+  shown: number,
+  simulated: boolean,
+  sessionState: SessionStatus,
+  dead: boolean,
+  graceCancelled: boolean,
+  session: StoredSession,
+  now: number,
+): TaskSnapshot {
+  let status: TaskStatus = wireStatus(task, now, session.options.rampMs);
+  // Time-based verdicts reach the tasks that were still going.
+  if (status === 'running' && dead) status = 'error';
+  if ((status === 'running' || status === 'pending') && graceCancelled) status = 'cancelled';
+  const running = status === 'running' && sessionState === 'running';
+  const idleMs = task.lastEventAt === null ? 0 : now - task.lastEventAt;
+  const stalled = running && task.status === 'running' && idleMs >= session.options.stallAfterMs;
+  const snapshot: TaskSnapshot = {
+    id: task.id,
+    name: task.name,
+    status,
+    percent: status === 'complete' ? 100 : Math.min(99, Math.floor(shown)),
+    simulated: running && simulated,
+    stalled,
+    etaMs: status === 'complete' ? 0 : running && !stalled ? etaMs(task.progress, now) : null,
+  };
+  if (task.message !== undefined) snapshot.message = task.message;
+  if (task.level !== undefined) snapshot.level = task.level;
+  if (dead && status === 'error') {
+    snapshot.message = deadMessage(session);
+    snapshot.level = 'error';
+  }
+  if (task.done !== undefined) snapshot.done = task.done;
+  if (task.total !== undefined) snapshot.total = task.total;
+  if (task.attempt !== undefined) snapshot.attempt = task.attempt;
+  if (stalled) snapshot.idleMs = idleMs;
+  return snapshot;
+}
+
+function wireStatus(task: StoredTask, now: number, rampMs: number): TaskStatus {
+  switch (task.status) {
+    case 'completing':
+      return now - (task.completedAt ?? now) >= rampMs ? 'complete' : 'running';
+    case 'pending':
+    case 'running':
+    case 'complete':
+    case 'error':
+    case 'cancelled':
+      return task.status;
+    default:
+      throw new Error(`unknown task status ${String((task as { status: unknown }).status)}`);
+  }
+}
+
+/** Retained log lines after a cursor, in seq order, on the wire. */
+export function logsAfter(session: StoredSession, logAfter: number): LogEntry[] {
+  const logs = session.logs;
+  if (logs.length === 0 || logs[logs.length - 1]!.seq <= logAfter) return [];
+  // Lines are in seq order: find the first one after the cursor from the end.
+  let start = logs.length;
+  while (start > 0 && logs[start - 1]!.seq > logAfter) start -= 1;
+  return logs.slice(start).map((l) => ({ seq: l.seq, at: new Date(l.at).toISOString(), line: l.line }));
+}
+
+/** The log cursor a client has after receiving `version` (each log line records its version). */
+export function logSeqAtVersion(session: StoredSession, version: number): number {
+  let seq = 0;
+  for (const log of session.logs) {
+    if (log.v > version) break;
+    seq = log.seq;
+  }
+  // Lines older than the retained tail were all before the oldest retained one.
+  if (seq === 0 && session.logs.length > 0 && session.logs[0]!.v > version) return session.logs[0]!.seq - 1;
+  return seq;
+}
+
+/** Whether the session has ended at `now` (the stream closes after this snapshot). */
+export function isFinal(session: StoredSession, now: number): boolean {
+  const status = sessionStatus(session, now);
+  return status === 'complete' || status === 'error' || status === 'cancelled';
+}
