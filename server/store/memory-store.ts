@@ -1,0 +1,147 @@
+/**
+ * The embedded default: sessions in one process's memory, through Keyv with
+ * the `@cacheable/memory` adapter. Keyv's plain Map only drops an expired
+ * entry when that key is read again; this adapter sweeps on an interval, so
+ * memory does not grow with sessions nobody reads.
+ */
+import { KeyvCacheableMemory } from '@cacheable/memory';
+import Keyv from 'keyv';
+import { retentionMs, type StoredSession } from '../core/session';
+import {
+  type ListOptions,
+  SessionNotFound,
+  type SessionPage,
+  type SessionStore,
+  type StoreChange,
+} from './session-store';
+
+export interface MemoryStoreOptions {
+  /** The clock (tests pass their own). @default Date.now */
+  now?: () => number;
+  /** How often expired sessions are swept from memory. @default 1000 */
+  sweepIntervalMs?: number;
+}
+
+interface IndexEntry {
+  owner: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly #now: () => number;
+  readonly #keyv: Keyv<StoredSession>;
+  readonly #listeners = new Set<(change: StoreChange) => void>();
+  /** Per-session write queue: one update at a time per session, none lost. */
+  readonly #writing = new Map<string, Promise<unknown>>();
+  /** Listing index (newest last), swept with the sessions. */
+  readonly #index = new Map<string, IndexEntry>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    const sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+    // No serialisation: the core never mutates a stored session, so objects can be shared.
+    this.#keyv = new Keyv<StoredSession>({
+      store: new KeyvCacheableMemory({ checkInterval: sweepIntervalMs, useClone: false }),
+      namespace: 'liveop',
+      serialize: undefined,
+      deserialize: undefined,
+    });
+    this.#sweeper = setInterval(() => this.#sweepIndex(), sweepIntervalMs).unref();
+  }
+
+  async get(id: string): Promise<StoredSession | undefined> {
+    return this.#keyv.get(id);
+  }
+
+  async create(session: StoredSession): Promise<void> {
+    await this.#write(session);
+    this.#publish(session);
+  }
+
+  update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession> {
+    const previous = this.#writing.get(id) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const current = await this.#keyv.get(id);
+      if (current === undefined) throw new SessionNotFound(id);
+      const next = change(current);
+      if (next === current) return current;
+      await this.#write(next);
+      this.#publish(next);
+      return next;
+    });
+    const settled = run.catch(() => {});
+    this.#writing.set(id, settled);
+    void settled.then(() => {
+      if (this.#writing.get(id) === settled) this.#writing.delete(id);
+    });
+    return run;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const existed = await this.#keyv.delete(id);
+    this.#index.delete(id);
+    if (existed)
+      for (const listener of this.#listeners) listener({ id, version: 0, cancelRequested: false, deleted: true });
+    return existed;
+  }
+
+  async list({ owner, limit, cursor }: ListOptions): Promise<SessionPage> {
+    const now = this.#now();
+    // Newest first; the cursor is the id of the last session of the previous page.
+    const ids = [...this.#index.entries()]
+      .filter(([, e]) => e.expiresAt > now && (owner === undefined || e.owner === owner))
+      .sort((a, b) => b[1].createdAt - a[1].createdAt || (a[0] < b[0] ? 1 : -1))
+      .map(([id]) => id);
+    const start = cursor ? ids.indexOf(cursor) + 1 : 0;
+    const sessions: StoredSession[] = [];
+    let last: string | null = null;
+    for (const id of ids.slice(start)) {
+      if (sessions.length === limit) break;
+      const session = await this.#keyv.get(id);
+      if (session === undefined) continue;
+      sessions.push(session);
+      last = id;
+    }
+    const more = last !== null && ids.indexOf(last) < ids.length - 1;
+    return { sessions, cursor: more ? last : null };
+  }
+
+  subscribe(listener: (change: StoreChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#listeners.clear();
+    await this.#keyv.clear();
+    this.#index.clear();
+    await this.#keyv.disconnect();
+  }
+
+  async #write(session: StoredSession): Promise<void> {
+    const now = this.#now();
+    const ttl = retentionMs(session, now);
+    await this.#keyv.set(session.id, session, ttl);
+    this.#index.set(session.id, { owner: session.owner, createdAt: session.createdAt, expiresAt: now + ttl });
+  }
+
+  #publish(session: StoredSession): void {
+    const change: StoreChange = {
+      id: session.id,
+      version: session.version,
+      cancelRequested: session.cancelRequested,
+      session,
+    };
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #sweepIndex(): void {
+    const now = this.#now();
+    for (const [id, entry] of this.#index) if (entry.expiresAt <= now) this.#index.delete(id);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What the server needs of a store, whatever holds the sessions. One
+ * contract test suite (test/server/store/contract.ts) runs against every
+ * implementation.
+ */
+import type { StoredSession } from '../core/session';
+
+/** A change, as every server instance hears of it. */
+export interface StoreChange {
+  id: string;
+  version: number;
+  /** Lets in-process runners hear of a cancel without reading the session. */
+  cancelRequested: boolean;
+  /** The session was deleted (its streams end with `gone`). */
+  deleted?: boolean;
+  /** The new state, when the store has it in hand (same process): saves a read. */
+  session?: StoredSession;
+}
+
+export interface ListOptions {
+  /** Only this owner's sessions; `undefined` lists every owner's (admin). */
+  owner?: string | null;
+  limit: number;
+  cursor?: string | null;
+}
+
+export interface SessionPage {
+  sessions: StoredSession[];
+  /** Pass back as `cursor` for the next page; null on the last one. */
+  cursor: string | null;
+}
+
+export interface SessionStore {
+  /** The session, or undefined when unknown or expired. Never deletes anything. */
+  get(id: string): Promise<StoredSession | undefined>;
+  /** Stores a new session (its id must be fresh). */
+  create(session: StoredSession): Promise<void>;
+  /**
+   * Reads, changes and writes one session so that no concurrent update is
+   * lost (per-session serialised, or compare-and-set). `change` may throw to
+   * refuse: then nothing is written. Returning the same object writes nothing.
+   * Rejects with `SessionNotFound` when the session does not exist.
+   */
+  update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession>;
+  /** Removes it; true when it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Sessions newest first. */
+  list(options: ListOptions): Promise<SessionPage>;
+  /**
+   * Hears every change (from any instance sharing the store). Returns the
+   * unsubscribe. Notifications may be lost (Redis pub/sub is at-most-once):
+   * `onResync` is called when the store may have missed some (e.g. after its
+   * subscription reconnected), and listeners then re-read what they watch.
+   */
+  subscribe(listener: (change: StoreChange) => void, onResync?: () => void): () => void;
+  /** Resolves when the store answers; rejects when it does not. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class SessionNotFound extends Error {
+  constructor(readonly id: string) {
+    super(`unknown session "${id}"`);
+    this.name = 'SessionNotFound';
+  }
+}
+
+/** The store cannot be reached: answered with 503, and nothing was written. */
+export class StoreUnavailable extends Error {
+  constructor(cause?: unknown) {
+    super('the session store is unavailable', { cause });
+    this.name = 'StoreUnavailable';
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The store contract: every SessionStore implementation passes this suite
+ * (Keyv's own test-suite habit). Call it from a `*.test.ts` per store.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { applyEvents, createSession, ModelError } from '../../../server/core/session';
+import { SessionNotFound, type SessionStore, type StoreChange } from '../../../server/store/session-store';
+
+export function storeContract(name: string, makeStore: () => Promise<SessionStore>): void {
+  describe(`${name} store contract`, () => {
+    const fresh = (input: Parameters<typeof createSession>[1] = { tasks: { a: 'A' } }) =>
+      createSession(randomUUID(), input, Date.now());
+
+    it('reads back what it stored, and reading never deletes', async () => {
+      const store = await makeStore();
+      const session = fresh({ title: 'T', tasks: { a: 'A' } });
+      await store.create(session);
+      expect((await store.get(session.id))?.title).toBe('T');
+      expect((await store.get(session.id))?.title).toBe('T');
+      expect(await store.get('missing')).toBeUndefined();
+      await store.close();
+    });
+
+    it('loses no update when 200 come at once, and versions rise by one each', async () => {
+      const store = await makeStore();
+      const session = fresh();
+      await store.create(session);
+      const versions = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          store
+            .update(session.id, (s) => applyEvents(s, [{ type: 'log', line: `line ${i}` }], Date.now()))
+            .then((s) => s.version),
+        ),
+      );
+      const final = await store.get(session.id);
+      expect(final?.logs).toHaveLength(200);
+      expect(final?.version).toBe(201);
+      expect(new Set(versions).size).toBe(200);
+      await store.close();
+    });
+
+    it('writes nothing when the change refuses', async () => {
+      const store = await makeStore();
+      const session = fresh();
+      await store.create(session);
+      await expect(
+        store.update(session.id, () => {
+          throw new ModelError(409, 'no');
+        }),
+      ).rejects.toThrow('no');
+      expect((await store.get(session.id))?.version).toBe(1);
+      await expect(store.update('missing', (s) => s)).rejects.toBeInstanceOf(SessionNotFound);
+      await store.close();
+    });
+
+    it('tells subscribers of every change and of deletion', async () => {
+      const store = await makeStore();
+      const heard: StoreChange[] = [];
+      const unsubscribe = store.subscribe((change) => heard.push(change));
+      const session = fresh();
+      await store.create(session);
+      await store.update(session.id, (s) => applyEvents(s, [{ type: 'start', task: 'a' }], Date.now()));
+      expect(await store.delete(session.id)).toBe(true);
+      await expect.poll(() => heard.length).toBe(3);
+      expect(heard.map((c) => [c.version, c.deleted ?? false])).toEqual([
+        [1, false],
+        [2, false],
+        [0, true],
+      ]);
+      expect(await store.get(session.id)).toBeUndefined();
+      unsubscribe();
+      await store.close();
+    });
+
+    it('lists an owner’s sessions newest first, page by page; no owner lists all', async () => {
+      const store = await makeStore();
+      const t = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const s = createSession(randomUUID(), { tasks: { a: 'A' }, owner: 'ann' }, t + i);
+        ids.push(s.id);
+        await store.create(s);
+      }
+      await store.create(createSession(randomUUID(), { tasks: { a: 'A' }, owner: 'bob' }, t + 10));
+      const first = await store.list({ owner: 'ann', limit: 3 });
+      const second = await store.list({ owner: 'ann', limit: 3, cursor: first.cursor });
+      expect(first.sessions.map((s) => s.id)).toEqual(ids.slice(2).reverse());
+      expect(second.sessions.map((s) => s.id)).toEqual(ids.slice(0, 2).reverse());
+      expect(second.cursor).toBeNull();
+      expect((await store.list({ limit: 100 })).sessions.length).toBeGreaterThanOrEqual(6);
+      await store.close();
+    });
+
+    it('forgets a finished session ttlSeconds after its last change', async () => {
+      const store = await makeStore();
+      const session = applyEvents(fresh({ tasks: { a: 'A' }, ttlSeconds: 1 }), [{ type: 'cancelled' }], Date.now());
+      await store.create(session);
+      expect(await store.get(session.id)).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      expect(await store.get(session.id)).toBeUndefined();
+      expect((await store.list({ limit: 100 })).sessions.map((s) => s.id)).not.toContain(session.id);
+      await store.close();
+    });
+  });
+}
