@@ -1,0 +1,512 @@
+/**
+ * Sessions in Redis, shared by every server instance that uses the same
+ * Redis and prefix. Reads go through Keyv and `@keyv/redis` (which also
+ * brings the `@redis/client` connection); what Keyv cannot do — the atomic
+ * compare-and-set, the listing indexes, pub/sub — uses that same client.
+ *
+ * - Writes are one Lua script each: compare-and-set on `version`, native
+ *   expiry (`PX`), and the change published, all or nothing.
+ * - One pub/sub subscription per store (a duplicated connection); after it
+ *   reconnects, `onResync` tells listeners to re-read what they watch.
+ * - While Redis is away every method rejects quickly with `StoreUnavailable`
+ *   (no offline queue, a command timeout); the clients reconnect by themselves.
+ *
+ * See docs/redis.md for the design and what happens when Redis goes away.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import KeyvRedis, {
+  createClient,
+  createCluster,
+  defaultReconnectStrategy,
+  Keyv,
+  type RedisClientType,
+  type RedisClusterType,
+} from '@keyv/redis';
+import { retentionMs, type StoredSession } from '../core/session';
+import { ownerTag, type RedisKeys, redisKeys } from './redis-keys';
+import * as scripts from './redis-scripts';
+import {
+  type ListOptions,
+  SessionNotFound,
+  type SessionPage,
+  type SessionStore,
+  type StoreChange,
+  StoreUnavailable,
+} from './session-store';
+
+export interface RedisStoreOptions {
+  /**
+   * Where Redis is. Several comma-separated URLs name the root nodes of a
+   * Redis Cluster.
+   * @example 'redis://127.0.0.1:6379'
+   * @example 'redis://10.0.0.1:7000,redis://10.0.0.2:7000'
+   */
+  url: string;
+  /** Put before every key and the channel, so several apps share one Redis. @default 'liveop' */
+  prefix?: string;
+  /** The clock (tests pass their own). @default Date.now */
+  now?: () => number;
+  /** How long a command may take before it fails with `StoreUnavailable`. @default 1500 */
+  commandTimeoutMs?: number;
+  /** How long `connect()` waits for the first connection. @default 5000 */
+  connectTimeoutMs?: number;
+  /** How often expired listing-index entries are pruned (and, with `maxAgeMs`, old sessions purged). @default 60000 */
+  purgeIntervalMs?: number;
+  /**
+   * When set, the periodic purge also removes sessions created longer ago
+   * than this, even those still being written (django-user-tasks' max age).
+   * @default undefined
+   */
+  maxAgeMs?: number;
+  /** How many times a compare-and-set is retried when another instance wrote first. @default 50 */
+  maxAttempts?: number;
+  /** Where connection state changes are told (once per change, not per retry). @default console.warn */
+  log?: (message: string) => void;
+}
+
+type Client = RedisClientType | RedisClusterType;
+type Listener = (change: StoreChange) => void;
+
+/** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
+const BATCH = 200;
+/** Redis errors that mean "not now" rather than "wrong": answered with 503 like a lost connection. */
+const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MISCONF|NOREPLICAS|MOVED|ASK)\b/;
+
+export class RedisSessionStore implements SessionStore {
+  readonly keys: RedisKeys;
+  readonly #client: Client;
+  readonly #subscriber: Client;
+  readonly #keyv: Keyv<StoredSession>;
+  readonly #now: () => number;
+  readonly #maxAttempts: number;
+  readonly #timeoutMs: number;
+  readonly #maxAgeMs: number | undefined;
+  readonly #log: (message: string) => void;
+  readonly #listeners = new Set<Listener>();
+  readonly #resyncs = new Set<() => void>();
+  /** Per-session queue in this process: instances race each other, not themselves. */
+  readonly #writing = new Map<string, Promise<unknown>>();
+  #purger: NodeJS.Timeout | undefined;
+  #purging: Promise<unknown> | undefined;
+  #up = true;
+  #closed = false;
+
+  private constructor(
+    client: Client,
+    subscriber: Client,
+    keyv: Keyv<StoredSession>,
+    keys: RedisKeys,
+    options: RedisStoreOptions,
+  ) {
+    this.#client = client;
+    this.#subscriber = subscriber;
+    this.#keyv = keyv;
+    this.keys = keys;
+    this.#now = options.now ?? Date.now;
+    this.#maxAttempts = options.maxAttempts ?? 50;
+    this.#timeoutMs = options.commandTimeoutMs ?? 1_500;
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#log = options.log ?? ((message) => console.warn(message));
+  }
+
+  /**
+   * Connects (both the command and the subscriber connection) and subscribes.
+   * Rejects with `StoreUnavailable` when Redis does not answer within
+   * `connectTimeoutMs`.
+   * @example
+   * const store = await RedisSessionStore.connect({ url: process.env.REDIS_URL!, prefix: 'shop' });
+   */
+  static async connect(options: RedisStoreOptions): Promise<RedisSessionStore> {
+    const keys = redisKeys(options.prefix ?? 'liveop');
+    const commandTimeoutMs = options.commandTimeoutMs ?? 1_500;
+    const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+    const client = makeClient(options.url, commandTimeoutMs);
+    const subscriber = client.duplicate() as Client;
+    // Until the store exists to track state, errors only must not crash the process.
+    const early = () => {};
+    client.on('error', early);
+    subscriber.on('error', early);
+
+    let store: RedisSessionStore | undefined;
+    try {
+      await withTimeout(Promise.all([client.connect(), subscriber.connect()]), connectTimeoutMs, 'connect');
+      const adapter = new KeyvRedis<StoredSession>(client, {
+        keyPrefixSeparator: ':',
+        throwOnErrors: true,
+        throwOnConnectError: true,
+      });
+      const keyv = new Keyv<StoredSession>({
+        store: adapter,
+        namespace: keys.sessionNamespace,
+        useKeyPrefix: false,
+        throwOnErrors: true,
+        // Plain JSON: Keyv's default serializer rewrites strings that start with ':' (':base64:…' becomes a Buffer).
+        serialize: JSON.stringify,
+        deserialize: JSON.parse,
+      });
+      keyv.on('error', early);
+      store = new RedisSessionStore(client, subscriber, keyv, keys, options);
+      const ready = store;
+      client.off('error', early);
+      client.on('error', (error: unknown) => ready.#down(error));
+      client.on('ready', () => ready.#upAgain());
+      subscriber.off('error', early);
+      subscriber.on('error', (error: unknown) => ready.#down(error));
+      await withTimeout(
+        subscriber.subscribe(keys.channel, (message: string) => ready.#hear(message)),
+        connectTimeoutMs,
+        'subscribe',
+      );
+      // Every later 'ready' is a reconnection: the subscription was re-made, messages may be lost.
+      subscriber.on('ready', () => ready.#resync());
+      const interval = options.purgeIntervalMs ?? 60_000;
+      store.#purger = setInterval(() => ready.#periodicPurge(), interval).unref();
+      return store;
+    } catch (error) {
+      if (store) await store.close();
+      else for (const c of [client, subscriber]) destroy(c);
+      throw error instanceof StoreUnavailable ? error : new StoreUnavailable(error);
+    }
+  }
+
+  async get(id: string): Promise<StoredSession | undefined> {
+    return this.#redis(() => this.#keyv.get(id));
+  }
+
+  async create(session: StoredSession): Promise<void> {
+    const now = this.#now();
+    const ttl = ttlOf(session, now);
+    const { keys } = this;
+    // Index first: an index entry without its session is skipped by list() and pruned; the reverse would hide it.
+    await this.#redis(() =>
+      this.#run(
+        scripts.index,
+        [keys.all, keys.owner(session.owner), keys.expiry, keys.owners],
+        [session.id, String(session.createdAt), String(now + ttl), ownerTag(session.owner)],
+      ),
+    );
+    const answer = await this.#write(session, '', ttl);
+    if (answer === scripts.EXISTS) throw new Error(`session "${session.id}" already exists`);
+    if (answer !== scripts.WRITTEN) throw new Error(`unexpected answer ${answer} creating "${session.id}"`);
+  }
+
+  update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession> {
+    const previous = this.#writing.get(id) ?? Promise.resolve();
+    const run = previous.then(() => this.#update(id, change));
+    const settled = run.catch(() => {});
+    this.#writing.set(id, settled);
+    void settled.then(() => {
+      if (this.#writing.get(id) === settled) this.#writing.delete(id);
+    });
+    return run;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const existed = await this.#redis(() => this.#keyv.delete(id));
+    await this.#redis(() => this.#forget([id], existed));
+    return existed;
+  }
+
+  async list({ owner, limit, cursor }: ListOptions): Promise<SessionPage> {
+    if (limit <= 0) return { sessions: [], cursor: null };
+    const after = decodeCursor(cursor);
+    const key = owner === undefined ? this.keys.all : this.keys.owner(owner);
+    await this.#redis(() => this.#prune(this.#now(), BATCH));
+    const found: StoredSession[] = [];
+    const chunk = Math.min(Math.max(limit + 1, 20), 500);
+    let offset = 0;
+    while (found.length <= limit) {
+      const entries = await this.#redis(() =>
+        this.#client.zRangeWithScores(key, after ? after.createdAt : '+inf', '-inf', {
+          BY: 'SCORE',
+          REV: true,
+          LIMIT: { offset, count: chunk },
+        }),
+      );
+      offset += entries.length;
+      const ids = entries
+        .filter((e) => !after || e.score < after.createdAt || (e.score === after.createdAt && e.value < after.id))
+        .map((e) => e.value);
+      if (ids.length > 0) {
+        const sessions = await this.#redis(() => this.#keyv.getMany(ids));
+        for (const session of sessions) if (session !== undefined && found.length <= limit) found.push(session);
+      }
+      if (entries.length < chunk) break;
+    }
+    const sessions = found.slice(0, limit);
+    const last = sessions.at(-1);
+    return { sessions, cursor: found.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  subscribe(listener: Listener, onResync?: () => void): () => void {
+    this.#listeners.add(listener);
+    if (onResync) this.#resyncs.add(onResync);
+    return () => {
+      this.#listeners.delete(listener);
+      if (onResync) this.#resyncs.delete(onResync);
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.#redis(() => this.#client.ping());
+  }
+
+  /**
+   * Removes index entries of expired sessions, and — the max-age purge of
+   * django-user-tasks — every session created more than `maxAgeMs` ago (its
+   * streams hear it was deleted). Works in batches of 200 with a turn of the
+   * event loop between them, so serving never waits on it. Answers how many
+   * sessions it removed.
+   * @example
+   * await store.purge(7 * 24 * 3600_000); // nothing older than a week
+   */
+  async purge(maxAgeMs?: number): Promise<number> {
+    const now = this.#now();
+    while ((await this.#redis(() => this.#prune(now, BATCH))) === BATCH) await nextTurn();
+    if (maxAgeMs === undefined) return 0;
+    const cutoff = now - maxAgeMs;
+    let removed = 0;
+    for (;;) {
+      const ids = await this.#redis(() =>
+        this.#client.zRangeByScore(this.keys.all, '-inf', `(${cutoff}`, { LIMIT: { offset: 0, count: BATCH } }),
+      );
+      if (ids.length === 0) break;
+      await this.#redis(() => this.#keyv.deleteMany(ids));
+      await this.#redis(() => this.#forget(ids, true));
+      removed += ids.length;
+      if (ids.length < BATCH) break;
+      await nextTurn();
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#purger);
+    this.#listeners.clear();
+    this.#resyncs.clear();
+    await this.#purging?.catch(() => {});
+    await Promise.allSettled([...this.#writing.values()]);
+    for (const client of [this.#subscriber, this.#client]) {
+      client.removeAllListeners('ready');
+      if ('isReady' in client ? client.isReady : client.isOpen) await client.close().catch(() => destroy(client));
+      else destroy(client);
+      // Late socket errors of a closed client must not crash the process.
+      client.removeAllListeners('error');
+      client.on('error', () => {});
+    }
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  async #update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      const current = await this.get(id);
+      if (current === undefined) throw new SessionNotFound(id);
+      const next = change(current); // may throw: then nothing is written
+      if (next === current) return current;
+      if (next.version <= current.version) throw new Error(`an update must raise the version of "${id}"`);
+      const now = this.#now();
+      const ttl = ttlOf(next, now);
+      // Sent together (one round trip); the expiry never goes down (GT), so it is safe even if the write loses.
+      const [answer] = await Promise.all([
+        this.#write(next, String(current.version), ttl),
+        this.#redis(() => this.#client.zAdd(this.keys.expiry, { score: now + ttl, value: id }, { GT: true })),
+      ]);
+      if (answer === scripts.WRITTEN) return next;
+      if (answer === scripts.MISSING) throw new SessionNotFound(id);
+      if (answer === scripts.FOREIGN)
+        throw new Error(`session "${id}" is stored in a format this server cannot update`);
+      // Another instance wrote first: read again and re-apply, after a short random pause.
+      await sleep(Math.random() * Math.min(2 ** attempt, 50));
+    }
+    throw new StoreUnavailable(new Error(`gave up updating "${id}" after ${this.#maxAttempts} conflicting writes`));
+  }
+
+  async #write(session: StoredSession, expected: string, ttl: number): Promise<number> {
+    const value = `{"v":${session.version},"value":${JSON.stringify(session)}}`;
+    const message = JSON.stringify({
+      id: session.id,
+      version: session.version,
+      cancelRequested: session.cancelRequested,
+    });
+    const answer = await this.#redis(() =>
+      this.#run(
+        scripts.write,
+        [this.keys.session(session.id)],
+        [expected, value, String(ttl), this.keys.channel, message],
+      ),
+    );
+    return Number(answer);
+  }
+
+  /** Drops ids from the indexes, and tells every instance they are gone. */
+  async #forget(ids: string[], announce: boolean): Promise<void> {
+    const { keys } = this;
+    await Promise.all([
+      this.#run(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]),
+      ...(announce
+        ? ids.map((id) =>
+            this.#client.publish(
+              keys.channel,
+              JSON.stringify({ id, version: 0, cancelRequested: false, deleted: true }),
+            ),
+          )
+        : []),
+    ]);
+  }
+
+  async #prune(now: number, batch: number): Promise<number> {
+    const { keys } = this;
+    const pruned = await this.#run(
+      scripts.prune,
+      [keys.all, keys.expiry, keys.owners],
+      [keys.ownerPrefix, String(now), String(batch)],
+    );
+    return Number(pruned);
+  }
+
+  #periodicPurge(): void {
+    if (this.#purging || this.#closed) return;
+    this.#purging = this.purge(this.#maxAgeMs)
+      .catch(() => {}) // Redis away: the state change was already logged; the next round tries again.
+      .finally(() => {
+        this.#purging = undefined;
+      });
+  }
+
+  /** EVALSHA, and the whole script when Redis does not know it (it was restarted). */
+  async #run(script: scripts.LuaScript, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.#client.evalSha(script.sha, { keys, arguments: args });
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      return this.#client.eval(script.source, { keys, arguments: args });
+    }
+  }
+
+  /** Runs Redis work; a lost connection, a timeout or a Redis that cannot serve now becomes StoreUnavailable. */
+  async #redis<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreUnavailable(new Error('the store is closed'));
+    try {
+      // The client's own timeout only covers commands not yet sent; this one also bounds waiting for a reply.
+      return await withTimeout(work(), this.#timeoutMs, 'a command');
+    } catch (error) {
+      if (isReplyError(error) && !TRANSIENT.test(error.message)) throw error;
+      throw error instanceof StoreUnavailable ? error : new StoreUnavailable(error);
+    }
+  }
+
+  // ------------------------------------------------------------ notification
+
+  #hear(message: string): void {
+    let change: StoreChange;
+    try {
+      const parsed = JSON.parse(message) as Partial<StoreChange>;
+      if (typeof parsed.id !== 'string' || typeof parsed.version !== 'number') return;
+      change = { id: parsed.id, version: parsed.version, cancelRequested: parsed.cancelRequested === true };
+      if (parsed.deleted === true) change.deleted = true;
+    } catch {
+      return;
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#log(`liveop: a store listener threw: ${String(error)}`);
+      }
+    }
+  }
+
+  #resync(): void {
+    for (const onResync of this.#resyncs) {
+      try {
+        onResync();
+      } catch (error) {
+        this.#log(`liveop: a store resync listener threw: ${String(error)}`);
+      }
+    }
+  }
+
+  #down(error: unknown): void {
+    if (!this.#up || this.#closed) return;
+    this.#up = false;
+    this.#log(`liveop: Redis is unavailable (${error instanceof Error ? error.message : String(error)}); reconnecting`);
+  }
+
+  #upAgain(): void {
+    if (this.#up || this.#closed) return;
+    this.#up = true;
+    this.#log('liveop: Redis is reachable again');
+  }
+}
+
+function makeClient(url: string, commandTimeoutMs: number): Client {
+  const socket = { reconnectStrategy: defaultReconnectStrategy, connectTimeout: commandTimeoutMs };
+  // No offline queue: while the connection is down, commands fail at once instead of piling up.
+  // A bounded queue: a Redis that stops answering cannot make memory grow without end.
+  const common = {
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: 10_000,
+    commandOptions: { timeout: commandTimeoutMs },
+  };
+  const urls = url
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length > 1) {
+    return createCluster({
+      rootNodes: urls.map((u) => ({ url: u })),
+      defaults: { socket, ...common },
+    }) as unknown as Client;
+  }
+  return createClient({ url, socket, ...common }) as unknown as Client;
+}
+
+function destroy(client: Client): void {
+  try {
+    if (client.isOpen) client.destroy();
+  } catch {
+    // already closed
+  }
+}
+
+function isReplyError(error: unknown): error is Error {
+  for (let p = error; p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+    if ((p as object).constructor?.name === 'ErrorReply') return true;
+  }
+  return false;
+}
+
+function ttlOf(session: StoredSession, now: number): number {
+  return Math.max(1, Math.ceil(retentionMs(session, now)));
+}
+
+function encodeCursor(session: StoredSession): string {
+  return `${session.createdAt}:${session.id}`;
+}
+
+function decodeCursor(cursor: string | null | undefined): { createdAt: number; id: string } | null {
+  if (!cursor) return null;
+  const colon = cursor.indexOf(':');
+  const createdAt = Number(cursor.slice(0, colon));
+  if (colon < 1 || !Number.isFinite(createdAt)) return null;
+  return { createdAt, id: cursor.slice(colon + 1) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
