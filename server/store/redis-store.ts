@@ -148,17 +148,16 @@ export class RedisSessionStore implements SessionStore {
       store = new RedisSessionStore(client, subscriber, keyv, keys, options);
       const ready = store;
       client.off('error', early);
-      client.on('error', (error: unknown) => ready.#down(error));
-      client.on('ready', () => ready.#upAgain());
       subscriber.off('error', early);
-      subscriber.on('error', (error: unknown) => ready.#down(error));
+      for (const c of [client, subscriber]) {
+        c.on('error', (error: unknown) => ready.#down(error));
+        c.on('ready', () => ready.#upAgain());
+      }
       await withTimeout(
         subscriber.subscribe(keys.channel, (message: string) => ready.#hear(message)),
         connectTimeoutMs,
         'subscribe',
       );
-      // Every later 'ready' is a reconnection: the subscription was re-made, messages may be lost.
-      subscriber.on('ready', () => ready.#resync());
       const interval = options.purgeIntervalMs ?? 60_000;
       store.#purger = setInterval(() => ready.#periodicPurge(), interval).unref();
       return store;
@@ -290,7 +289,7 @@ export class RedisSessionStore implements SessionStore {
     await Promise.allSettled([...this.#writing.values()]);
     for (const client of [this.#subscriber, this.#client]) {
       client.removeAllListeners('ready');
-      if ('isReady' in client ? client.isReady : client.isOpen) await client.close().catch(() => destroy(client));
+      if (isReady(client)) await client.close().catch(() => destroy(client));
       else destroy(client);
       // Late socket errors of a closed client must not crash the process.
       client.removeAllListeners('error');
@@ -420,6 +419,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   #resync(): void {
+    if (this.#closed) return;
     for (const onResync of this.#resyncs) {
       try {
         onResync();
@@ -429,16 +429,24 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
+  /** A connection failed: notifications may be lost from now on, and reads fail. */
   #down(error: unknown): void {
     if (!this.#up || this.#closed) return;
     this.#up = false;
     this.#log(`liveop: Redis is unavailable (${error instanceof Error ? error.message : String(error)}); reconnecting`);
   }
 
+  /**
+   * A connection is ready again. Once both are (the subscription re-made and
+   * reads possible), listeners re-read what they watch: notifications of the
+   * gap are lost, and reads they tried meanwhile failed.
+   */
   #upAgain(): void {
     if (this.#up || this.#closed) return;
+    if (!isReady(this.#client) || !isReady(this.#subscriber)) return;
     this.#up = true;
     this.#log('liveop: Redis is reachable again');
+    this.#resync();
   }
 }
 
@@ -462,6 +470,10 @@ function makeClient(url: string, commandTimeoutMs: number): Client {
     }) as unknown as Client;
   }
   return createClient({ url, socket, ...common }) as unknown as Client;
+}
+
+function isReady(client: Client): boolean {
+  return 'isReady' in client ? client.isReady : client.isOpen;
 }
 
 function destroy(client: Client): void {

@@ -18,7 +18,10 @@ export function freshPrefix(): string {
 
 /** A plain client on `url`, for looking at keys and counting commands. */
 export async function inspector(url = REDIS_URL): Promise<RedisClientType> {
-  const client = createClient({ url }) as unknown as RedisClientType;
+  const client = createClient({
+    url,
+    socket: { reconnectStrategy: false, connectTimeout: 2_000 },
+  }) as unknown as RedisClientType;
   client.on('error', () => {});
   await client.connect();
   return client;
