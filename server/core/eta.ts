@@ -44,5 +44,15 @@ export function etaMs(estimate: ProgressRate | null, now: number): number | null
   if (estimate.percent >= 100) return 0;
   const left = (100 - estimate.percent) / estimate.rate - Math.max(0, now - estimate.at);
   // Past its own estimate with no news: we don't know any more.
-  return left > 0 ? Math.round(left) : null;
+  return left > 0 ? quantise(left) : null;
+}
+
+/**
+ * ETAs are shown to people, who read "about 40 s" or "about 5 min", and a
+ * new value means a new stream line: round up to whole seconds under a
+ * minute, 5 s under ten minutes, whole minutes beyond.
+ */
+export function quantise(ms: number): number {
+  const step = ms < 60_000 ? 1_000 : ms < 600_000 ? 5_000 : 60_000;
+  return Math.ceil(ms / step) * step;
 }

@@ -257,6 +257,7 @@ export const ERROR_CODES = {
   413: 'body_too_large',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
+  500: 'internal_error',
   503: 'unavailable',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_CODES;

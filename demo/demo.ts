@@ -1,0 +1,99 @@
+/**
+ * The demo: what `npm start` serves at `/`. Starts sessions that look like
+ * real work — a sequential import with stages and logs, and two parallel
+ * fetches, one slow — so the element has something to show.
+ */
+import { readFile } from 'node:fs/promises';
+import { Hono } from 'hono';
+import type { Liveop } from '../server/liveop';
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+export interface DemoOptions {
+  /** Multiplies every delay (tests run the demo fast). @default 1 */
+  speed?: number;
+}
+
+/** Starts one demo session; `fail` makes the slow fetch fail, to show an error. */
+export async function startDemoSession(liveop: Liveop, base: string, options: DemoOptions & { fail?: boolean } = {}) {
+  const pace = 1 / (options.speed ?? 1);
+  const created = await liveop.createSession(
+    {
+      title: options.fail ? 'Nightly sync (will fail)' : 'Import catalogue',
+      tasks: [
+        { id: 'import', name: 'Import products', weight: 3, expectedMs: 9_000 * pace },
+        { id: 'prices', name: 'Fetch prices', expectedMs: 3_000 * pace },
+        { id: 'stock', name: 'Fetch stock levels (slow)', expectedMs: 12_000 * pace },
+      ],
+      stages: ['Load', 'Process', 'Save'],
+    },
+    { base },
+  );
+  const { session } = created;
+  const rows = Array.from({ length: 40 }, (_, i) => `SKU-${1000 + i}`);
+  const importing = session.addSequential('import', async (task) => {
+    await task.stage('Load', async () => {
+      task.message('Reading products.csv');
+      await sleep(1_200 * pace, task.signal);
+      task.log('Loaded 40 rows from products.csv');
+    });
+    await task.stage('Process', async () => {
+      for await (const sku of task.track(rows)) {
+        await sleep(150 * pace, task.signal);
+        if (Number(sku.slice(4)) % 10 === 0) task.log(`Imported ${sku}`);
+      }
+    });
+    await task.stage('Save', async () => {
+      task.message('Writing to the database');
+      await sleep(900 * pace, task.signal);
+    });
+    task.result({ imported: rows.length, skipped: 0, warnings: 2 }, [
+      { name: 'import-report.csv', url: `${base}/demo/report.csv` },
+    ]);
+  });
+  session.addParallel('prices', async (task) => {
+    for (let p = 0; p <= 100; p += 20) {
+      task.percent(p);
+      await sleep(500 * pace, task.signal);
+    }
+  });
+  session.addParallel('stock', async (task) => {
+    task.message('Waiting for the warehouse API');
+    await sleep(4_000 * pace, task.signal);
+    if (options.fail) throw new Error('Warehouse API answered 502 Bad Gateway');
+    for (let p = 10; p <= 100; p += 15) {
+      task.percent(p);
+      task.message(`Warehouse ${Math.ceil(p / 25)} of 4`);
+      await sleep(800 * pace, task.signal);
+    }
+  });
+  void importing.settled();
+  return created;
+}
+
+/** The demo's routes: the page, and a way for it to start sessions. */
+export function demoRoutes(liveop: Liveop, options: DemoOptions = {}): Hono {
+  const demo = new Hono();
+  demo.get('/', async (c) => c.html(await readFile(new URL('./index.html', import.meta.url), 'utf8')));
+  demo.post('/demo/sessions', async (c) => {
+    const base = new URL(c.req.url).origin;
+    const fail = c.req.query('fail') === '1';
+    const { session: _session, ...created } = await startDemoSession(liveop, base, { ...options, fail });
+    return c.json(created, 201);
+  });
+  demo.get('/demo/report.csv', (c) =>
+    c.body('sku,status\nSKU-1000,imported\n', 200, { 'Content-Type': 'text/csv; charset=utf-8' }),
+  );
+  return demo;
+}

@@ -1,0 +1,361 @@
+/**
+ * createApp(deps) → the Hono app of the HTTP contract. It never listens:
+ * mount it in your own Hono app (`app.route('/progress', liveop.routes())`)
+ * or serve it with `liveop.listen()`.
+ */
+import { randomBytes } from 'node:crypto';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { z } from 'zod';
+import { LineSplitter } from '../core/ndjson';
+import {
+  type CreatedSession,
+  createSessionSchema,
+  type EventsAccepted,
+  eventBatchSchema,
+  type NextSession,
+  TOKEN_SCOPES,
+  type TokenScope,
+} from '../core/protocol';
+import { applyEvents, createSession, requestCancel, type SessionOptions, type StoredSession } from '../core/session';
+import { toSnapshot } from '../core/snapshot';
+import type { Runner } from '../runner/runner';
+import type { SessionStore } from '../store/session-store';
+import { type Authenticator, authorize, type Credential, type TokenSigner } from './auth';
+import { ApiError, parseWith, respondError } from './errors';
+import type { StreamFormat, StreamHub } from './stream-hub';
+
+export interface AppConfig {
+  /** Largest request body, in bytes (413 past it). @default 1048576 */
+  maxBodyBytes: number;
+  /** Lifetime of viewer tokens. @default 3600 */
+  viewerTokenTtlSeconds: number;
+  /** Lifetime of reporter tokens. @default 86400 */
+  reporterTokenTtlSeconds: number;
+  /** Origins allowed to call the API from a browser (`*` for any). @default [] (open mode: `*`) */
+  corsOrigins: string[] | '*';
+  /** Defaults for new sessions. */
+  sessionDefaults: Partial<SessionOptions> & { ttlSeconds?: number };
+  /** Absolute URL the server is reached at (behind a proxy); derived from each request when unset. */
+  publicUrl?: string;
+  /** Most sessions one multiplexed stream may carry. @default 50 */
+  maxSessionsPerStream: number;
+}
+
+export const DEFAULT_APP_CONFIG: AppConfig = {
+  maxBodyBytes: 1024 * 1024,
+  viewerTokenTtlSeconds: 3600,
+  reporterTokenTtlSeconds: 86_400,
+  corsOrigins: [],
+  sessionDefaults: {},
+  maxSessionsPerStream: 50,
+};
+
+export interface AppDeps {
+  store: SessionStore;
+  hub: StreamHub;
+  auth: Authenticator;
+  signer: TokenSigner;
+  runner: Runner;
+  now: () => number;
+  config: AppConfig;
+  /** Starts a registered operation (the facade wires it). */
+  startOperation: (name: string, input: unknown, owner: string | null, base: string) => Promise<CreatedSession>;
+  /** The element bundle for `GET /widget.js`, or null when not built. */
+  widget: () => Promise<Uint8Array | null>;
+}
+
+/** A fresh session id: 128 bits of randomness. */
+export const newSessionId = (): string => randomBytes(16).toString('base64url');
+
+const STREAM_HEADERS = {
+  'Cache-Control': 'no-cache, no-transform',
+  'X-Accel-Buffering': 'no',
+  // Without it @hono/node-server may hold the first bytes while it tries to compute a length.
+  'Transfer-Encoding': 'chunked',
+};
+
+const cursorSchema = z.coerce.number().int().min(0).optional();
+const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+const tokenRequestSchema = z
+  .object({
+    scope: z.enum(TOKEN_SCOPES),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(30 * 86_400)
+      .optional(),
+  })
+  .strict();
+const createBodySchema = createSessionSchema.extend({
+  tasks: createSessionSchema.shape.tasks.optional(),
+  /** Rights of the viewer token handed back. @default 'view+cancel' */
+  viewerScope: z.enum(['view', 'view+cancel']).optional(),
+});
+
+export function createApp(deps: AppDeps): Hono {
+  const { store, hub, auth, signer, runner, now, config } = deps;
+  const app = new Hono();
+
+  app.onError((error, c) => respondError(c, error));
+  app.notFound((c) => respondError(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`)));
+  const origins =
+    config.corsOrigins === '*' || (auth.open && config.corsOrigins.length === 0) ? '*' : config.corsOrigins;
+  app.use(
+    '*',
+    cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'], maxAge: 600 }),
+  );
+  const limit = bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: () => {
+      throw new ApiError(413, `the body is larger than ${config.maxBodyBytes} bytes`);
+    },
+  });
+
+  /** The URL prefix this app is mounted at, as clients reach it. */
+  const baseOf = (c: Context, suffix: string): string => {
+    if (config.publicUrl) return config.publicUrl.replace(/\/$/, '');
+    const url = new URL(c.req.url);
+    const path = url.pathname.endsWith(suffix) ? url.pathname.slice(0, -suffix.length) : '';
+    return `${url.origin}${path}`;
+  };
+
+  const created = (session: StoredSession, base: string, viewerScope: TokenScope = 'view+cancel'): CreatedSession => ({
+    id: session.id,
+    viewerToken: signer.sign(session.id, viewerScope, config.viewerTokenTtlSeconds),
+    reporterToken: signer.sign(session.id, 'report', config.reporterTokenTtlSeconds),
+    streamUrl: `${base}/sessions/${session.id}/stream`,
+    snapshotUrl: `${base}/sessions/${session.id}`,
+  });
+
+  /** Reads a session the caller may see (401/403/404 otherwise). */
+  const load = async (c: Context, id: string, right: Parameters<typeof authorize>[1]) => {
+    const credential = auth.identify(c);
+    // A token for another session is refused before we reveal whether this one exists.
+    if (credential.kind === 'token' && credential.sessionId !== id) {
+      throw new ApiError(403, 'this token is for another session');
+    }
+    const session = await store.get(id);
+    if (session === undefined) throw new ApiError(404, `unknown session "${id}"`);
+    authorize(credential, right, session);
+    return { credential, session };
+  };
+
+  const ownerFor = (credential: Credential, requested: string | undefined): string | null => {
+    if (credential.kind === 'token') throw new ApiError(403, 'a session token cannot create sessions; use an API key');
+    if (credential.kind === 'open') return requested ?? null;
+    if (requested !== undefined && requested !== credential.owner && !credential.admin) {
+      throw new ApiError(403, 'only an admin key may create sessions for another owner');
+    }
+    return requested ?? credential.owner;
+  };
+
+  const readJson = async (c: Context): Promise<unknown> => {
+    const type = c.req.header('content-type') ?? '';
+    if (!/^application\/json\b/i.test(type)) throw new ApiError(415, 'send Content-Type: application/json');
+    const text = await c.req.text();
+    try {
+      return text.trim() === '' ? {} : JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'the body is not valid JSON');
+    }
+  };
+
+  app.get('/healthz', async (c) => {
+    try {
+      await store.ping();
+      return c.json({ ok: true, ...hub.stats() });
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+
+  app.get('/widget.js', async (c) => {
+    const bundle = await deps.widget();
+    if (bundle === null) throw new ApiError(404, 'the element is not built: run npm run build');
+    return c.body(bundle as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': 'text/javascript; charset=utf-8',
+      'Cache-Control': 'public, max-age=300',
+      'Access-Control-Allow-Origin': '*',
+      'Cross-Origin-Resource-Policy': 'cross-origin',
+    });
+  });
+
+  app.post('/sessions', limit, async (c) => {
+    const credential = auth.identify(c);
+    const body = parseWith(createBodySchema, await readJson(c));
+    const { viewerScope, ...input } = body;
+    const owner = ownerFor(credential, input.owner);
+    const session = createSession(
+      newSessionId(),
+      { ...input, owner: owner ?? undefined },
+      now(),
+      config.sessionDefaults,
+    );
+    await store.create(session);
+    return c.json(created(session, baseOf(c, '/sessions'), viewerScope), 201);
+  });
+
+  app.get('/sessions', async (c) => {
+    const credential = auth.identify(c);
+    if (credential.kind === 'token') throw new ApiError(403, 'listing sessions needs an API key');
+    const query = parseWith(listQuerySchema, c.req.query(), 'query');
+    const owner = credential.kind === 'key' && !credential.admin ? credential.owner : undefined;
+    const page = await store.list({ owner, limit: query.limit, cursor: query.cursor ?? null });
+    const at = now();
+    return c.json({
+      sessions: page.sessions.map((s) => ({ ...toSnapshot(s, at, { logAfter: s.logSeq }), owner: s.owner })),
+      cursor: page.cursor,
+    });
+  });
+
+  app.get('/sessions/:id', async (c) => {
+    const { session } = await load(c, c.req.param('id'), 'view');
+    c.header('Cache-Control', 'no-store');
+    return c.json(toSnapshot(session, now()));
+  });
+
+  app.post('/sessions/:id/events', limit, async (c) => {
+    const id = c.req.param('id');
+    const { session: current } = await load(c, id, 'report');
+    const events = parseWith(eventBatchSchema, await readEvents(c), 'events');
+    // Chained sessions must exist and share the owner; resolved before the atomic update.
+    const nextIds = events.flatMap((e) => (e.type === 'chain' ? [e.next] : []));
+    const nexts = new Map<string, NextSession>();
+    for (const nextId of nextIds) {
+      const next = await store.get(nextId);
+      if (next === undefined) throw new ApiError(404, `next: unknown session "${nextId}"`);
+      if (next.owner !== current.owner) throw new ApiError(403, 'next: that session belongs to another owner');
+      nexts.set(nextId, {
+        id: nextId,
+        streamUrl: `${baseOf(c, `/sessions/${id}/events`)}/sessions/${nextId}/stream`,
+        viewerToken: signer.sign(nextId, 'view', config.viewerTokenTtlSeconds),
+      });
+    }
+    const session = await store.update(id, (s) =>
+      applyEvents(s, events, now(), { resolveNext: (nextId) => nexts.get(nextId)! }),
+    );
+    const answer: EventsAccepted = { version: session.version, cancelRequested: session.cancelRequested };
+    return c.json(answer);
+  });
+
+  app.post('/sessions/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    await load(c, id, 'cancel');
+    const session = await store.update(id, (s) => requestCancel(s, now()));
+    runner.abort(id);
+    return c.json({ version: session.version, cancelRequested: true }, 202);
+  });
+
+  app.post('/sessions/:id/tokens', limit, async (c) => {
+    const { session } = await load(c, c.req.param('id'), 'own');
+    const body = parseWith(tokenRequestSchema, await readJson(c));
+    const ttl =
+      body.ttlSeconds ?? (body.scope === 'report' ? config.reporterTokenTtlSeconds : config.viewerTokenTtlSeconds);
+    return c.json({ token: signer.sign(session.id, body.scope, ttl), scope: body.scope, ttlSeconds: ttl }, 201);
+  });
+
+  app.delete('/sessions/:id', async (c) => {
+    const id = c.req.param('id');
+    await load(c, id, 'own');
+    await store.delete(id);
+    runner.abort(id);
+    return c.body(null, 204);
+  });
+
+  app.get('/sessions/:id/stream', async (c) => {
+    const id = c.req.param('id');
+    await load(c, id, 'view');
+    const format: StreamFormat = /text\/event-stream/i.test(c.req.header('accept') ?? '') ? 'sse' : 'ndjson';
+    const after = parseWith(cursorSchema, c.req.query('after') ?? c.req.header('last-event-id'), 'after');
+    const logAfter = parseWith(cursorSchema, c.req.query('logAfter'), 'logAfter');
+    const body = await hub.open({
+      sessionIds: [id],
+      format,
+      ...(after === undefined ? {} : { after }),
+      ...(logAfter === undefined ? {} : { logAfter }),
+      signal: c.req.raw.signal,
+    });
+    return streamResponse(body, format);
+  });
+
+  app.get('/stream', async (c) => {
+    const ids = c.req.queries('session') ?? [];
+    const tokens = c.req.queries('token') ?? [];
+    if (ids.length === 0) throw new ApiError(400, 'session: give at least one ?session=ID');
+    if (ids.length > config.maxSessionsPerStream) {
+      throw new ApiError(400, `session: at most ${config.maxSessionsPerStream} sessions a stream`);
+    }
+    if (tokens.length > 0 && tokens.length !== ids.length) {
+      throw new ApiError(400, 'token: give one token per session, in the same order');
+    }
+    const credentials: Credential[] = ids.map((_, i) =>
+      tokens[i] === undefined ? auth.identify(c) : auth.credentialOf(tokens[i]),
+    );
+    for (const [i, sessionId] of ids.entries()) {
+      const credential = credentials[i]!;
+      if (credential.kind === 'token' && credential.sessionId !== sessionId) {
+        throw new ApiError(403, `token: token ${i + 1} is for another session`);
+      }
+      const session = await store.get(sessionId);
+      if (session !== undefined) authorize(credential, 'view', session);
+    }
+    const format: StreamFormat = /text\/event-stream/i.test(c.req.header('accept') ?? '') ? 'sse' : 'ndjson';
+    const body = await hub.open({ sessionIds: [...new Set(ids)], format, signal: c.req.raw.signal });
+    return streamResponse(body, format);
+  });
+
+  app.post('/operations/:name', limit, async (c) => {
+    const name = c.req.param('name');
+    const credential = auth.identify(c);
+    if (!runner.operations.has(name)) throw new ApiError(404, `unknown operation "${name}"`);
+    const body = await readJson(c);
+    const owner = ownerFor(credential, undefined);
+    const answer = await deps.startOperation(name, body, owner, baseOf(c, `/operations/${name}`));
+    return c.json(answer, 201);
+  });
+
+  return app;
+}
+
+function streamResponse(body: ReadableStream<Uint8Array>, format: StreamFormat): Response {
+  return new Response(body, {
+    status: 200,
+    headers: {
+      ...STREAM_HEADERS,
+      'Content-Type': format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    },
+  });
+}
+
+/** The events of a body: a JSON array (or one event), or NDJSON. */
+async function readEvents(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? '';
+  const text = await c.req.text();
+  if (/^application\/(x-)?ndjson\b/i.test(type)) {
+    const splitter = new LineSplitter();
+    const lines = [...splitter.push(text), ...splitter.flush()];
+    return lines.map((line, i) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        throw new ApiError(400, `events[${i}]: line ${i + 1} is not valid JSON`);
+      }
+    });
+  }
+  if (!/^application\/json\b/i.test(type)) {
+    throw new ApiError(415, 'send Content-Type: application/json (an array of events) or application/x-ndjson');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'the body is not valid JSON');
+  }
+  return Array.isArray(parsed) ? parsed : [parsed];
+}

@@ -1,0 +1,141 @@
+/**
+ * Credentials of the contract: API keys mapped to owners (admin keys see
+ * all), and signed, expiring, session-scoped tokens for viewers and
+ * reporters. A token is `base64url(JSON {sid, scope, exp}).base64url(HMAC-SHA256)`:
+ * compact enough for a URL, readable by the element (to know whether to show
+ * a cancel button) but only the server can mint or check one.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'hono';
+import type { TokenScope } from '../core/protocol';
+import { ApiError } from './errors';
+
+export interface ApiKey {
+  owner: string;
+  admin?: boolean;
+}
+
+export type Credential =
+  /** No keys configured: the embedded default, bound to loopback. */
+  | { kind: 'open' }
+  | { kind: 'key'; owner: string; admin: boolean }
+  | { kind: 'token'; sessionId: string; scope: TokenScope };
+
+export interface TokenPayload {
+  sid: string;
+  scope: TokenScope;
+  /** Expiry, seconds since the epoch. */
+  exp: number;
+}
+
+declare const tokenBrand: unique symbol;
+/** A token this server signed. */
+export type SignedToken = string & { readonly [tokenBrand]: true };
+
+export class TokenSigner {
+  readonly #secret: Buffer;
+
+  /** `secret`: at least 16 bytes; several instances must share it. Random when omitted. */
+  constructor(secret?: string) {
+    this.#secret = secret ? Buffer.from(secret) : randomBytes(32);
+    if (this.#secret.length < 16) throw new Error('the token secret must be at least 16 bytes');
+  }
+
+  sign(sessionId: string, scope: TokenScope, ttlSeconds: number, now = Date.now()): SignedToken {
+    const payload: TokenPayload = { sid: sessionId, scope, exp: Math.floor(now / 1000) + ttlSeconds };
+    const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+    return `${body}.${this.#mac(body)}` as SignedToken;
+  }
+
+  /** The payload of a genuine, unexpired token; throws 401 otherwise. */
+  verify(token: string, now = Date.now()): TokenPayload {
+    const [body, mac, extra] = token.split('.');
+    if (!body || !mac || extra !== undefined) throw new ApiError(401, 'malformed token');
+    const expected = Buffer.from(this.#mac(body));
+    const given = Buffer.from(mac);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new ApiError(401, 'invalid token signature');
+    }
+    const payload = JSON.parse(Buffer.from(body, 'base64url').toString()) as TokenPayload;
+    if (payload.exp * 1000 <= now) throw new ApiError(401, 'token expired');
+    return payload;
+  }
+
+  #mac(body: string): string {
+    return createHmac('sha256', this.#secret).update(body).digest('base64url');
+  }
+}
+
+export interface Authenticator {
+  /** Who is asking: throws 401 for a missing (when required) or bad credential. */
+  identify(c: Context): Credential;
+  /** The same, for a credential given as a string (undefined: none given). */
+  credentialOf(given: string | undefined): Credential;
+  readonly open: boolean;
+}
+
+export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenSigner): Authenticator {
+  const open = Object.keys(keys).length === 0;
+  const credentialOf = (given: string | undefined): Credential => {
+    if (!given) {
+      if (open) return { kind: 'open' };
+      throw new ApiError(401, 'credentials required: Authorization: Bearer <API key or token>, or ?token=');
+    }
+    const key = Object.hasOwn(keys, given) ? keys[given] : undefined;
+    if (key) return { kind: 'key', owner: key.owner, admin: key.admin ?? false };
+    if (!given.includes('.')) throw new ApiError(401, 'unknown API key');
+    const payload = signer.verify(given);
+    return { kind: 'token', sessionId: payload.sid, scope: payload.scope };
+  };
+  return {
+    open,
+    credentialOf,
+    identify(c) {
+      const header = c.req.header('authorization');
+      return credentialOf(header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? c.req.query('token'));
+    },
+  };
+}
+
+export type Right = 'view' | 'cancel' | 'report' | 'own';
+
+const SCOPE_RIGHTS: Record<TokenScope, readonly Right[]> = {
+  view: ['view'],
+  'view+cancel': ['view', 'cancel'],
+  report: ['view', 'cancel', 'report'],
+};
+
+/**
+ * Throws 403 unless the credential holds `right` on the session.
+ * `own`: reporter or owner rights (delete, create-side operations).
+ */
+export function authorize(credential: Credential, right: Right, session: { id: string; owner: string | null }): void {
+  switch (credential.kind) {
+    case 'open':
+      return;
+    case 'key':
+      if (credential.admin || session.owner === credential.owner) return;
+      throw new ApiError(403, 'this session belongs to another owner');
+    case 'token':
+      if (credential.sessionId !== session.id) throw new ApiError(403, 'this token is for another session');
+      if (SCOPE_RIGHTS[credential.scope].includes(right) || (right === 'own' && credential.scope === 'report')) return;
+      throw new ApiError(403, `this token's scope (${credential.scope}) does not allow ${right}`);
+    default:
+      throw new Error('unknown credential');
+  }
+}
+
+/** Parses `KEY:OWNER[:admin],…` (the LIVEOP_API_KEYS format). */
+export function parseApiKeys(spec: string | undefined): Record<string, ApiKey> {
+  const keys: Record<string, ApiKey> = {};
+  for (const entry of (spec ?? '').split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    const [key, owner, flag] = entry.split(':');
+    if (!key || !owner || (flag !== undefined && flag !== 'admin')) {
+      throw new Error(`LIVEOP_API_KEYS: "${entry}" is not KEY:OWNER or KEY:OWNER:admin`);
+    }
+    if (key.length < 16) throw new Error(`LIVEOP_API_KEYS: the key for ${owner} is shorter than 16 characters`);
+    keys[key] = { owner, admin: flag === 'admin' };
+  }
+  return keys;
+}

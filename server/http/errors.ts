@@ -1,0 +1,65 @@
+/**
+ * One error type and one handler make every error answer of the contract:
+ * `{ "error": { "code", "message" } }` with the right status.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { z } from 'zod';
+import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../core/protocol';
+import { ModelError } from '../core/session';
+import { SessionNotFound, StoreUnavailable } from '../store/session-store';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ErrorStatus,
+    message: string,
+    readonly code: string = ERROR_CODES[status],
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function errorBody(status: ErrorStatus, message: string, code: string = ERROR_CODES[status]): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** Maps anything thrown in a handler to the contract's error answer. */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ModelError) return new ApiError(error.status, error.message);
+  if (error instanceof SessionNotFound) return new ApiError(404, error.message);
+  if (error instanceof StoreUnavailable) return new ApiError(503, 'the session store is unavailable; try again');
+  // Hono's own HTTPExceptions (e.g. from middleware) carry a status.
+  const status = (error as { status?: number } | null)?.status;
+  if (typeof status === 'number' && status in ERROR_CODES) {
+    return new ApiError(status as ErrorStatus, (error as Error).message || ERROR_CODES[status as ErrorStatus]);
+  }
+  return new ApiError(500, 'internal error');
+}
+
+export function respondError(c: Context, error: unknown): Response {
+  const api = toApiError(error);
+  if (api.status === 500) console.error(error);
+  if (api.status === 429) c.header('Retry-After', '1');
+  if (api.status === 503) c.header('Retry-After', '2');
+  return c.json(errorBody(api.status, api.message, api.code), api.status as ContentfulStatusCode);
+}
+
+/** "tasks.0.id: Invalid string" — the message names the field. */
+export function describeIssues(error: z.ZodError, prefix = ''): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}
+
+/** Parses with a schema or throws a 400 that names the field. */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ApiError(400, describeIssues(parsed.error, prefix));
+  return parsed.data;
+}

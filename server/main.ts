@@ -1,0 +1,53 @@
+/**
+ * The standalone server: the only file that reads the environment or calls
+ * serve(). `npm start` runs it with the demo mounted at `/`.
+ *
+ * PORT (8787), HOST (127.0.0.1), LIVEOP_API_KEYS (KEY:OWNER[:admin],…),
+ * LIVEOP_SECRET (token signing; share it between instances),
+ * LIVEOP_CORS_ORIGINS (comma-separated, or *), LIVEOP_DEMO (1: mount the demo).
+ */
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { demoRoutes } from '../demo/demo';
+import { parseApiKeys } from './http/auth';
+import { createLiveop } from './liveop';
+
+const env = process.env;
+const apiKeys = parseApiKeys(env.LIVEOP_API_KEYS);
+const open = Object.keys(apiKeys).length === 0;
+const port = Number(env.PORT ?? 8787);
+const host = env.HOST ?? '127.0.0.1';
+if (open && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+  console.error(`liveop: refusing to bind ${host} with no API keys; set LIVEOP_API_KEYS or bind 127.0.0.1`);
+  process.exit(1);
+}
+
+const liveop = createLiveop({
+  apiKeys,
+  ...(env.LIVEOP_SECRET ? { secret: env.LIVEOP_SECRET } : {}),
+  ...(env.LIVEOP_CORS_ORIGINS
+    ? { corsOrigins: env.LIVEOP_CORS_ORIGINS === '*' ? '*' : env.LIVEOP_CORS_ORIGINS.split(',') }
+    : {}),
+});
+
+const app = new Hono();
+app.route('/', liveop.routes());
+if (env.LIVEOP_DEMO !== '0') app.route('/', demoRoutes(liveop));
+
+const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+  console.log(`liveop: listening on http://${host}:${info.port} (memory store)`);
+  if (open)
+    console.log('liveop: OPEN mode — no API keys configured, anyone on this machine may use it (loopback only)');
+});
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    console.log(`liveop: ${signal}: telling streams to reconnect, then exiting`);
+    liveop.hub.shutdown();
+    server.close(() => void liveop.close().then(() => process.exit(0)));
+    setTimeout(() => process.exit(0), 5_000).unref();
+  });
+}

@@ -1,0 +1,233 @@
+/**
+ * The in-process API, django-spire's ProgressSession in TypeScript: tasks
+ * that run in this process report through a context, sequential tasks run
+ * one at a time in order, parallel ones share a pool. In-process and
+ * HTTP-reported sessions are the same sessions: this only writes events
+ * through the store, like any reporter.
+ */
+import PQueue from 'p-queue';
+import type { MessageLevel, ProgressEvent, Snapshot } from '../core/protocol';
+import type { EventWriter } from './event-writer';
+
+/** What a running task uses to report. */
+export interface TaskContext {
+  readonly taskId: string;
+  /** Aborted when a viewer cancels the session. Pass it to fetch, streams, child processes. */
+  readonly signal: AbortSignal;
+  /** A real percent report, 0..100. Cheap: reports are coalesced and written once per tick. */
+  percent(value: number): void;
+  /** `done` of `total` steps (shown as `done / total`, and as a percent). */
+  steps(done: number, total: number): void;
+  message(text: string, level?: MessageLevel): void;
+  log(...lines: string[]): void;
+  /** Runs `fn` as a named stage: active while it runs, done after, failed or cancelled if it throws. */
+  stage<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
+  /**
+   * Iterates and reports steps as it goes, checking for cancellation before
+   * each item (liveops' `p.track`). `total` defaults to the array's length.
+   */
+  track<T>(items: Iterable<T> | AsyncIterable<T>, options?: { total?: number }): AsyncGenerator<T>;
+  /** "Still alive" without progress: keeps the task from showing stalled. */
+  heartbeat(): void;
+  /** The session's result: shown by viewers when it completes. */
+  result(data: unknown, artifacts?: { name: string; url?: string; text?: string }[]): void;
+  /** Throws the cancel reason if the session was cancelled. */
+  throwIfCancelled(): void;
+}
+
+export type TaskFunction<T, A extends unknown[]> = (context: TaskContext, ...args: A) => T | Promise<T>;
+
+/** A task added to a session; `result()` re-throws what the task threw (django-spire's `.result`). */
+export class TaskHandle<T> {
+  readonly #settled: Promise<{ ok: true; value: T } | { ok: false; error: unknown }>;
+
+  constructor(
+    readonly taskId: string,
+    run: Promise<T>,
+  ) {
+    this.#settled = run.then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+  }
+
+  async result(): Promise<T> {
+    const outcome = await this.#settled;
+    if (outcome.ok) return outcome.value;
+    throw outcome.error;
+  }
+
+  /** Resolves when the task has ended, whatever the outcome. */
+  async settled(): Promise<void> {
+    await this.#settled;
+  }
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('The operation was cancelled.');
+    this.name = 'CancelledError';
+  }
+}
+
+export interface ProgressSessionDeps {
+  id: string;
+  writer: EventWriter;
+  parallel: PQueue;
+  now: () => number;
+  /** Reads the session's current snapshot from the store. */
+  read: () => Promise<Snapshot | null>;
+  /** Streams its snapshots (the hub's NDJSON stream, parsed). */
+  watch: (signal: AbortSignal) => AsyncIterable<Snapshot>;
+}
+
+export class ProgressSession {
+  readonly id: string;
+  readonly #deps: ProgressSessionDeps;
+  readonly #sequential = new PQueue({ concurrency: 1 });
+  readonly #abort = new AbortController();
+
+  constructor(deps: ProgressSessionDeps) {
+    this.id = deps.id;
+    this.#deps = deps;
+  }
+
+  /** Aborted when the session is cancelled. */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Runs `fn` after the previously added sequential tasks, in order. */
+  addSequential<T, A extends unknown[]>(taskId: string, fn: TaskFunction<T, A>, ...args: A): TaskHandle<T> {
+    const run = this.#sequential.add(() => this.#run(taskId, (context) => fn(context, ...args))) as Promise<T>;
+    return new TaskHandle(taskId, run);
+  }
+
+  /** Runs `work` on the shared pool (or tracks a promise already running). */
+  addParallel<T>(taskId: string, work: Promise<T> | TaskFunction<T, []>): TaskHandle<T> {
+    const run =
+      typeof work === 'function'
+        ? (this.#deps.parallel.add(() => this.#run(taskId, work)) as Promise<T>)
+        : this.#run(taskId, () => work);
+    return new TaskHandle(taskId, run);
+  }
+
+  start(taskId: string): void {
+    this.#emit({ type: 'start', task: taskId });
+  }
+
+  complete(taskId: string, message?: string): void {
+    this.#emit({ type: 'complete', task: taskId, ...(message === undefined ? {} : { message }) });
+  }
+
+  error(taskId: string | undefined, message: string): void {
+    this.#emit({ type: 'error', ...(taskId === undefined ? {} : { task: taskId }), message });
+  }
+
+  /** Sends events as an HTTP reporter would. */
+  emit(...events: ProgressEvent[]): void {
+    for (const event of events) this.#emit(event);
+  }
+
+  /** Waits until every event so far is stored. */
+  flush(): Promise<void> {
+    return this.#deps.writer.flush(this.id);
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    await this.flush();
+    const snapshot = await this.#deps.read();
+    if (snapshot === null) throw new Error(`session ${this.id} is gone`);
+    return snapshot;
+  }
+
+  /** Snapshots as they change, ending after the terminal one. */
+  async *stream(options: { signal?: AbortSignal } = {}): AsyncGenerator<Snapshot> {
+    const controller = new AbortController();
+    options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    try {
+      yield* this.#deps.watch(controller.signal);
+    } finally {
+      controller.abort();
+    }
+  }
+
+  /** Resolves with the terminal snapshot. */
+  async done(): Promise<Snapshot> {
+    let last: Snapshot | null = null;
+    for await (const snapshot of this.stream()) last = snapshot;
+    if (last === null) throw new Error(`session ${this.id} is gone`);
+    return last;
+  }
+
+  /** Called by the runner when a cancel request is heard. */
+  cancelled(): void {
+    if (!this.#abort.signal.aborted) this.#abort.abort(new CancelledError());
+  }
+
+  #emit(event: ProgressEvent): void {
+    this.#deps.writer.push(this.id, event);
+  }
+
+  async #run<T>(taskId: string, fn: (context: TaskContext) => T | Promise<T>): Promise<T> {
+    const signal = this.#abort.signal;
+    if (signal.aborted) {
+      this.#emit({ type: 'cancelled' });
+      throw signal.reason;
+    }
+    this.start(taskId);
+    try {
+      const value = await fn(this.#context(taskId));
+      this.complete(taskId);
+      await this.flush();
+      return value;
+    } catch (error) {
+      if (signal.aborted) this.#emit({ type: 'cancelled' });
+      else this.error(taskId, error instanceof Error ? error.message : String(error));
+      await this.flush();
+      throw error;
+    }
+  }
+
+  #context(taskId: string): TaskContext {
+    const signal = this.#abort.signal;
+    const emit = (event: ProgressEvent) => this.#emit(event);
+    const throwIfCancelled = () => {
+      if (signal.aborted) throw signal.reason;
+    };
+    return {
+      taskId,
+      signal,
+      percent: (value) => emit({ type: 'percent', task: taskId, value: Math.max(0, Math.min(100, value)) }),
+      steps: (done, total) => emit({ type: 'steps', task: taskId, done: Math.min(done, total), total }),
+      message: (text, level = 'info') => emit({ type: 'message', task: taskId, text, level }),
+      log: (...lines) => emit({ type: 'log', lines }),
+      heartbeat: () => emit({ type: 'heartbeat', task: taskId }),
+      result: (data, artifacts) => emit({ type: 'result', data, ...(artifacts ? { artifacts } : {}) }),
+      throwIfCancelled,
+      stage: async (name, fn) => {
+        emit({ type: 'stage', name });
+        try {
+          const value = await fn();
+          emit({ type: 'stage', name, state: 'done' });
+          return value;
+        } catch (error) {
+          emit({ type: 'stage', name, state: signal.aborted ? 'cancelled' : 'failed' });
+          throw error;
+        }
+      },
+      track: async function* <T>(items: Iterable<T> | AsyncIterable<T>, options: { total?: number } = {}) {
+        const list = options.total === undefined && Array.isArray(items) ? items : null;
+        const total = options.total ?? list?.length;
+        let done = 0;
+        for await (const item of items) {
+          throwIfCancelled();
+          yield item;
+          done += 1;
+          if (total !== undefined && total > 0)
+            emit({ type: 'steps', task: taskId, done: Math.min(done, total), total });
+        }
+      },
+    };
+  }
+}
