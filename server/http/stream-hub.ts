@@ -217,13 +217,14 @@ class Watcher {
 
   /** A change was heard: use the session it carries, or read it once. */
   changed(change: StoreChange): void {
-    if (change.deleted) return this.#markGone();
-    if (change.session) {
+    if (change.deleted) {
+      this.#markGone();
+    } else if (change.session) {
       if (this.session === null || change.session.version > this.session.version) this.session = change.session;
-      return this.schedule();
+      this.schedule();
+    } else if (this.session === null || change.version > this.session.version) {
+      void this.refresh();
     }
-    if (this.session !== null && change.version <= this.session.version) return;
-    this.refresh();
   }
 
   /** Reads the session (coalescing concurrent requests), then schedules a broadcast. */
@@ -291,7 +292,10 @@ class Watcher {
     if (final) return;
     // Keep the bars moving while anything runs; otherwise wake for the
     // time-based verdicts (dead worker, cancel grace) and nothing else.
-    if (snapshot.status === 'running') return this.schedule(this.hub.intervalMs);
+    if (snapshot.status === 'running') {
+      this.schedule(this.hub.intervalMs);
+      return;
+    }
     const deadlines = [session.lastEventAt + session.options.deadAfterMs];
     if (session.cancelRequestedAt !== null) deadlines.push(session.cancelRequestedAt + session.options.cancelGraceMs);
     this.schedule(Math.min(2 ** 31 - 1, Math.max(0, Math.min(...deadlines) - now + 1)));
