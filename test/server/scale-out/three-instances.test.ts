@@ -1,0 +1,79 @@
+/**
+ * Three servers on one Redis prefix, as behind a load balancer: a session
+ * created on one, reported to on another, streamed from all three.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../../server/core/protocol';
+import { redis } from '../../support/requirements';
+import type { TestServer } from '../../support/server';
+import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers';
+
+const req = await redis();
+
+/**
+ * What a stream showed, checked: versions never go back (lines of one version
+ * differ by the eased percent or the completion ramp), every log line arrives
+ * once and in order.
+ */
+function expectWellOrdered(snapshots: Snapshot[], lines: number): void {
+  const versions = snapshots.map((s) => s.version);
+  expect(versions).toEqual([...versions].sort((x, y) => x - y));
+  const logs = snapshots.flatMap((s) => s.logs);
+  expect(logs.map((l) => l.line)).toEqual(Array.from({ length: lines }, (_, i) => `line ${i + 1}`));
+  expect(logs.map((l) => l.seq)).toEqual(Array.from({ length: lines }, (_, i) => i + 1));
+}
+
+describe.skipIf(!req.available)('three instances on one Redis', () => {
+  let cluster: Cluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  it('creates on A, reports on B, streams from C (and A and B): every line once, in order, to the end', async () => {
+    cluster = await startCluster(3);
+    const [a, b, c] = cluster.servers as [TestServer, TestServer, TestServer];
+    const session = await createOn(a, { title: 'Import', tasks: { import: 'Import products' } });
+    expect((await report(b, session, [{ type: 'start', task: 'import' }])).status).toBe(200);
+    // Opened once the session runs: see the report (the hub does not stream changes to a pending session yet).
+    const viewers = [await Viewer.open(c, session), await Viewer.open(a, session), await Viewer.open(b, session)];
+    const total = 60;
+    let version = 0;
+    for (let i = 1; i <= total; i++) {
+      const answer = await report(i % 2 ? b : c, session, [
+        { type: 'percent', task: 'import', value: Math.floor((i * 99) / total) },
+        { type: 'log', line: `line ${i}` },
+      ]);
+      expect(answer.status).toBe(200);
+      version = (answer.body as { version: number }).version;
+    }
+    const done = await report(a, session, [{ type: 'complete', task: 'import', message: 'Imported' }]);
+    expect(done.status).toBe(200);
+    expect((done.body as { version: number }).version).toBe(version + 1);
+
+    for (const viewer of viewers) {
+      await expect.poll(() => viewer.ended, { timeout: 8_000 }).toBe(true);
+      expectWellOrdered(viewer.snapshots, total);
+      const last = viewer.snapshots.at(-1)!;
+      expect(last).toMatchObject({ status: 'complete', percent: 100, version: version + 1 });
+    }
+  });
+
+  it('resumes on another instance where the first stream left off, without repeating a log line', async () => {
+    cluster = await startCluster(2);
+    const [a, b] = cluster.servers as [TestServer, TestServer];
+    const session = await createOn(a, { tasks: { t: 'T' } });
+    await report(a, session, [{ type: 'start', task: 't' }]);
+    for (let i = 1; i <= 5; i++) await report(a, session, [{ type: 'log', line: `line ${i}` }]);
+    const first = await Viewer.open(a, session);
+    await expect.poll(() => first.snapshots.at(-1)?.logSeq).toBe(5);
+    first.close();
+    const seen = first.snapshots.at(-1)!;
+
+    for (let i = 6; i <= 10; i++) await report(b, session, [{ type: 'log', line: `line ${i}` }]);
+    const resumed = await Viewer.open(b, session, `?after=${seen.version}&logAfter=${seen.logSeq}`);
+    await report(b, session, [{ type: 'complete', task: 't' }]);
+    await expect.poll(() => resumed.ended, { timeout: 8_000 }).toBe(true);
+    expectWellOrdered([...first.snapshots, ...resumed.snapshots], 10);
+  });
+});
