@@ -69,7 +69,7 @@ describe('the smoothed ETA', () => {
     e = observe(e, 10, 1_000);
     e = observe(e, 20, 2_000);
     const at = etaMs(e, 2_000)!;
-    expect(etaMs(e, 3_000)).toBe(at - 1_000);
+    expect(etaMs(e, 3_000)).toBe(at - 1_000); // whole seconds under a minute
     expect(etaMs(e, 2_000 + at + 1)).toBeNull();
   });
 });

@@ -34,9 +34,9 @@ describe.skipIf(!req.available)('three instances on one Redis', () => {
     cluster = await startCluster(3);
     const [a, b, c] = cluster.servers as [TestServer, TestServer, TestServer];
     const session = await createOn(a, { title: 'Import', tasks: { import: 'Import products' } });
-    expect((await report(b, session, [{ type: 'start', task: 'import' }])).status).toBe(200);
-    // Opened once the session runs: see the report (the hub does not stream changes to a pending session yet).
+    // Viewers open at once, while the session is still pending.
     const viewers = [await Viewer.open(c, session), await Viewer.open(a, session), await Viewer.open(b, session)];
+    expect((await report(b, session, [{ type: 'start', task: 'import' }])).status).toBe(200);
     const total = 60;
     let version = 0;
     for (let i = 1; i <= total; i++) {
@@ -56,6 +56,7 @@ describe.skipIf(!req.available)('three instances on one Redis', () => {
       expectWellOrdered(viewer.snapshots, total);
       const last = viewer.snapshots.at(-1)!;
       expect(last).toMatchObject({ status: 'complete', percent: 100, version: version + 1 });
+      expect(viewer.snapshots[0]).toMatchObject({ status: 'pending', version: 1 });
     }
   });
 

@@ -1,0 +1,180 @@
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import type { Snapshot } from '../../../server/core/protocol';
+import { createLiveop, type Liveop } from '../../../server/liveop';
+import { CancelledError } from '../../../server/runner/progress-session';
+import { bearer, openStream, post } from '../../support/ndjson-client';
+import { startServer } from '../../support/server';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+let liveop: Liveop | null = null;
+afterEach(async () => {
+  await liveop?.close();
+  liveop = null;
+});
+
+describe('the in-process API', () => {
+  it('runs sequential tasks in order and parallel ones together, and streams until complete', async () => {
+    liveop = createLiveop({ sessionDefaults: { rampMs: 50 } });
+    const { session } = await liveop.createSession({ title: 'Job', tasks: { one: 'One', two: 'Two', side: 'Side' } });
+    const order: string[] = [];
+    const first = session.addSequential(
+      'one',
+      async (task, n: number) => {
+        order.push('one:start');
+        for (let i = 1; i <= n; i++) {
+          task.steps(i, n);
+          await sleep(5);
+        }
+        order.push('one:end');
+        return n * 2;
+      },
+      4,
+    );
+    const second = session.addSequential('two', async (task) => {
+      order.push('two:start');
+      task.log('in two');
+      return 'two';
+    });
+    const side = session.addParallel('side', async () => {
+      order.push('side');
+      return 'side';
+    });
+    const seen: Snapshot[] = [];
+    for await (const snapshot of session.stream()) seen.push(snapshot);
+    expect(await first.result()).toBe(8);
+    expect(await second.result()).toBe('two');
+    expect(await side.result()).toBe('side');
+    expect(order.indexOf('one:end')).toBeLessThan(order.indexOf('two:start'));
+    const last = seen.at(-1)!;
+    expect(last.status).toBe('complete');
+    expect(last.tasks.find((t) => t.id === 'one')).toMatchObject({ done: 4, total: 4, percent: 100 });
+    expect(seen.flatMap((s) => s.logs.map((l) => l.line))).toEqual(['in two']);
+  });
+
+  it('marks a failing task as error and re-throws its error from result()', async () => {
+    liveop = createLiveop();
+    const { session } = await liveop.createSession({ tasks: { bad: 'Bad' } });
+    const handle = session.addSequential('bad', () => {
+      throw new Error('disk full');
+    });
+    await expect(handle.result()).rejects.toThrow('disk full');
+    const snap = await session.snapshot();
+    expect(snap.status).toBe('error');
+    expect(snap.error).toEqual({ message: 'disk full', task: 'bad' });
+  });
+
+  it('aborts the task’s signal when a viewer cancels over HTTP, and ends cancelled', async () => {
+    const server = await startServer();
+    try {
+      const created = await server.liveop.createSession({ tasks: { long: 'Long' } }, { base: server.url });
+      const handle = created.session.addSequential('long', async (task) => {
+        for await (const _ of task.track(Array.from({ length: 1_000 }, (_, i) => i))) {
+          await sleep(10);
+        }
+      });
+      await sleep(100);
+      const cancel = await fetch(`${created.snapshotUrl}/cancel`, {
+        method: 'POST',
+        headers: bearer(created.viewerToken),
+      });
+      expect(cancel.status).toBe(202);
+      await expect(handle.result()).rejects.toBeInstanceOf(CancelledError);
+      await expect.poll(async () => (await created.session.snapshot()).status).toBe('cancelled');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('marks stages active, done or failed around stage()', async () => {
+    liveop = createLiveop();
+    const { session } = await liveop.createSession({ tasks: { a: 'A' }, stages: ['Load', 'Save'] });
+    const handle = session.addSequential('a', async (task) => {
+      await task.stage('Load', async () => task.percent(50));
+      await task.stage('Save', async () => {
+        throw new Error('no space');
+      });
+    });
+    await expect(handle.result()).rejects.toThrow('no space');
+    const snap = await session.snapshot();
+    expect(snap.stages).toEqual([
+      { name: 'Load', state: 'done' },
+      { name: 'Save', state: 'failed' },
+    ]);
+  });
+
+  it('coalesces a flood of percent reports into a few writes, keeping the last', async () => {
+    liveop = createLiveop();
+    const { session } = await liveop.createSession({ tasks: { a: 'A' } });
+    session.addSequential('a', async (task) => {
+      for (let i = 0; i <= 10_000; i++) task.percent(i / 100);
+      await session.flush();
+      await new Promise((resolve) => task.signal.addEventListener('abort', resolve));
+    });
+    await sleep(50);
+    const snap = await session.snapshot();
+    expect(snap.version).toBeLessThan(10);
+    expect(snap.tasks[0]!.percent).toBe(99);
+    session.cancelled();
+  });
+
+  it('mounts as a sub-app, and starts registered operations over HTTP with validated input', async () => {
+    liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    liveop.operation('report', {
+      input: z.object({ month: z.string().regex(/^\d{4}-\d{2}$/) }),
+      title: (input) => `Report for ${input.month}`,
+      run: async (task, input) => {
+        task.log(`building ${input.month}`);
+        task.result({ rows: 3 });
+      },
+    });
+    const app = new Hono();
+    app.route('/progress', liveop.routes());
+    const bad = await app.request('/progress/operations/report', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ month: 'May' }),
+    });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.message).toMatch(/^month/);
+    const ok = await app.request('http://example.test/progress/operations/report', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ month: '2026-11' }),
+    });
+    expect(ok.status).toBe(201);
+    const created = await ok.json();
+    expect(created.streamUrl).toBe(`http://example.test/progress/sessions/${created.id}/stream`);
+    await expect
+      .poll(async () => (await (await app.request(`/progress/sessions/${created.id}`)).json()).status)
+      .toBe('complete');
+    const snap = await (await app.request(`/progress/sessions/${created.id}`)).json();
+    expect(snap).toMatchObject({ title: 'Report for 2026-11', result: { rows: 3 } });
+    expect((await app.request('/progress/operations/nope', { method: 'POST' })).status).toBe(404);
+  });
+
+  it('lets an HTTP reporter and in-process code drive the same session', async () => {
+    const server = await startServer();
+    try {
+      const created = await server.liveop.createSession({ tasks: { a: 'Remote', b: 'Local' } }, { base: server.url });
+      const stream = await openStream(created.streamUrl);
+      created.session.addParallel('b', async (task) => task.log('from inside'));
+      await post(
+        `${created.snapshotUrl}/events`,
+        [
+          { type: 'log', line: 'from outside' },
+          { type: 'complete', task: 'a' },
+        ],
+        bearer(created.reporterToken),
+      );
+      await stream.ended;
+      expect(stream.snapshots().at(-1)!.status).toBe('complete');
+      expect(new Set(stream.snapshots().flatMap((s) => s.logs.map((l) => l.line)))).toEqual(
+        new Set(['from inside', 'from outside']),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});

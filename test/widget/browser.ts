@@ -1,0 +1,167 @@
+/**
+ * Shared by the element's browser tests: Debian's Chromium driven by
+ * playwright-core, pages served on the real server's origin (so
+ * `/widget.js` — the built `dist/live-operation.js` — loads as any site
+ * would load it), and a reporter that drives sessions over HTTP.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/core/protocol';
+import { CHROMIUM_PATH } from '../support/requirements';
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/**
+ * Opens `body` as a page at `origin` (the server's, unless told), with the
+ * element loaded from `origin/widget.js`, and waits until it is defined.
+ * Page errors fail the test that reads `errors`.
+ */
+export async function openPage(
+  browser: Browser,
+  origin: string,
+  body: string,
+  options: { head?: string; lang?: string; colorScheme?: 'light' | 'dark' } = {},
+): Promise<{ page: Page; errors: Error[] }> {
+  const page = await browser.newPage({ colorScheme: options.colorScheme ?? 'light' });
+  const errors: Error[] = [];
+  page.on('pageerror', (error) => errors.push(error));
+  const html = `<!doctype html><html lang="${options.lang ?? 'en'}"><head><meta charset="utf-8">${options.head ?? ''}
+<script type="module" src="${origin}/widget.js"></script></head><body>${body}</body></html>`;
+  await page.route(`${origin}/__page__`, (route) => route.fulfill({ contentType: 'text/html', body: html }));
+  await page.goto(`${origin}/__page__`);
+  await page.waitForFunction(() => customElements.get('live-operation') !== undefined);
+  return { page, errors };
+}
+
+/** A reporter: creates sessions and posts their events over HTTP, as any backend would. */
+export class Reporter {
+  constructor(readonly url: string) {}
+
+  async create(body: Record<string, unknown>): Promise<CreatedSession> {
+    const response = await fetch(`${this.url}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 201) throw new Error(`create: ${response.status} ${await response.text()}`);
+    return (await response.json()) as CreatedSession;
+  }
+
+  async send(session: CreatedSession, events: ProgressEvent[]): Promise<EventsAccepted> {
+    const response = await fetch(`${this.url}/sessions/${session.id}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.reporterToken}` },
+      body: JSON.stringify(events),
+    });
+    if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
+    return (await response.json()) as EventsAccepted;
+  }
+}
+
+/** The element's `src`/`token` attributes for a created session. */
+export const attrs = (session: CreatedSession): string => `src="${session.streamUrl}" token="${session.viewerToken}"`;
+
+/** Text of the first match of `selector` in the shadow root of the `n`th `<live-operation>`. */
+export function shadowText(page: Page, selector: string, n = 0): Promise<string | null> {
+  return page.evaluate(
+    ([selector, n]) =>
+      document.querySelectorAll('live-operation')[n]?.shadowRoot?.querySelector(selector)?.textContent?.trim() ?? null,
+    [selector, n] as const,
+  );
+}
+
+/** Waits until the shadow text of `selector` satisfies `test` (a substring or a pattern). */
+export async function waitForShadowText(
+  page: Page,
+  selector: string,
+  test: string | RegExp,
+  n = 0,
+  timeout = 10_000,
+): Promise<void> {
+  const pattern = typeof test === 'string' ? test : test.source;
+  const flags = typeof test === 'string' ? null : test.flags;
+  await page
+    .waitForFunction(
+      ([selector, pattern, flags, n]) => {
+        const text = document
+          .querySelectorAll('live-operation')
+          [n as number]?.shadowRoot?.querySelector(selector as string)?.textContent;
+        if (text == null) return false;
+        return flags === null ? text.includes(pattern as string) : new RegExp(pattern as string, flags).test(text);
+      },
+      [selector, pattern, flags, n] as const,
+      { timeout },
+    )
+    .catch(async (error: Error) => {
+      const actual = await shadowText(page, selector, n);
+      throw new Error(`${selector} never matched ${test}; it reads ${JSON.stringify(actual)}\n${error.message}`);
+    });
+}
+
+/** Collects the element events of the page (their type and detail) into `window.__events`. */
+export async function recordEvents(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const events: { type: string; detail: unknown }[] = [];
+    (window as unknown as { __events: typeof events }).__events = events;
+    for (const type of [
+      'live-operation-update',
+      'live-operation-complete',
+      'live-operation-error',
+      'live-operation-cancelled',
+      'live-operation-chain',
+      'live-operation-connection',
+      'live-operation-cancel',
+    ])
+      document.addEventListener(type, (event) => events.push({ type, detail: (event as CustomEvent).detail }));
+  });
+}
+
+export function recordedEvents(page: Page): Promise<{ type: string; detail: unknown }[]> {
+  return page.evaluate(() => (window as unknown as { __events: { type: string; detail: unknown }[] }).__events);
+}
+
+/** A snapshot to feed the element through its `snapshot` property. */
+export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
+  return {
+    type: 'snapshot',
+    id: 'fed',
+    version: 1,
+    title: 'Fed by the host',
+    status: 'running',
+    percent: 0,
+    etaMs: null,
+    tasks: [],
+    stages: [],
+    message: null,
+    logs: [],
+    logSeq: 0,
+    result: null,
+    artifacts: [],
+    error: null,
+    cancelRequested: false,
+    next: null,
+    createdAt: new Date().toISOString(),
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    expiresAt: new Date(Date.now() + 300_000).toISOString(),
+    ...overrides,
+  };
+}
+
+/**
+ * The tests load the built bundle (as `/widget.js`); fail early when it is
+ * missing or older than the element's sources, rather than test stale code.
+ */
+export function assertBuilt(): void {
+  const bundle = 'dist/live-operation.js';
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first`);
+  const built = statSync(bundle).mtimeMs;
+  const stale = readdirSync('widget').filter((f) => f.endsWith('.ts') && statSync(`widget/${f}`).mtimeMs > built);
+  if (stale.length) throw new Error(`${bundle} is older than ${stale.join(', ')}: run \`npm run build\` first`);
+}

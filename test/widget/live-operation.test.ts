@@ -1,0 +1,494 @@
+/**
+ * `<live-operation>` in real Chromium against the real server: what a user
+ * sees and what a host page can observe (shadow DOM, ARIA, events).
+ */
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium } from '../support/requirements';
+import { startServer, type TestServer } from '../support/server';
+import {
+  assertBuilt,
+  attrs,
+  launch,
+  openPage,
+  Reporter,
+  recordEvents,
+  recordedEvents,
+  shadowText,
+  snapshot,
+  waitForShadowText,
+} from './browser';
+
+const req = chromium();
+
+describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
+  let browser: Browser;
+  let server: TestServer;
+  let reporter: Reporter;
+
+  beforeAll(async () => {
+    assertBuilt();
+    [browser, server] = await Promise.all([launch(), startServer()]);
+    reporter = new Reporter(server.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows tasks progressing, then completing, then the result and its artifacts', async () => {
+    const session = await reporter.create({
+      title: 'Import catalogue',
+      tasks: { load: 'Load rows', save: 'Save rows' },
+      stages: ['Load', 'Save'],
+    });
+    const { page, errors } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    await recordEvents(page);
+    await waitForShadowText(page, '[part~=title]', 'Import catalogue');
+
+    await reporter.send(session, [
+      { type: 'stage', name: 'Load' },
+      { type: 'start', task: 'load' },
+      { type: 'steps', task: 'load', done: 450, total: 1000 },
+      { type: 'message', task: 'load', text: 'Reading the file' },
+      { type: 'message', text: 'Halfway there', level: 'warning' },
+    ]);
+    await waitForShadowText(page, '[part~=task-detail]', '450 / 1,000');
+    await waitForShadowText(page, '[part~=task-detail]', 'Reading the file');
+    expect(await shadowText(page, '[part~=status]')).toBe('Running');
+    expect(await shadowText(page, '[part~=stage-active]')).toBe('Load');
+    expect(await shadowText(page, '[part~=message]')).toBe('Warning: Halfway there');
+    await waitForShadowText(page, '[part~=meta]', /\d+ sec elapsed/);
+
+    await reporter.send(session, [
+      { type: 'complete', task: 'load' },
+      { type: 'stage', name: 'Save' },
+      { type: 'start', task: 'save' },
+      { type: 'retry', task: 'save', attempt: 2, message: 'timeout' },
+    ]);
+    await waitForShadowText(page, '[part~=stage-active]', 'Save');
+    await waitForShadowText(page, '[part~=task]:nth-child(2) [part~=task-detail]', 'retry 2');
+
+    await reporter.send(session, [
+      { type: 'complete', task: 'save' },
+      {
+        type: 'result',
+        data: { rows: 1000, skipped: 3 },
+        artifacts: [
+          { name: 'report.csv', url: '/files/report.csv' },
+          { name: 'notes', text: 'All good' },
+        ],
+      },
+    ]);
+    await waitForShadowText(page, '[part~=status]', 'Complete');
+    expect(await shadowText(page, '[part~=overall-percent]')).toBe('100%');
+    expect(await shadowText(page, '[part~=result-list]')).toMatch(/rows\s*1000\s*skipped\s*3/);
+    const link = await page.evaluate(() => {
+      const a = document.querySelector('live-operation')!.shadowRoot!.querySelector('a[part~=artifact]')!;
+      return { href: a.getAttribute('href'), text: a.textContent };
+    });
+    expect(link).toEqual({ href: `${server.url}/files/report.csv`, text: 'report.csv' });
+    expect(await shadowText(page, 'pre')).toBe('All good');
+    // Finished: no cancel button, and no clock counting on.
+    expect(await shadowText(page, '[part~=cancel-button]')).toBeNull();
+
+    const events = await recordedEvents(page);
+    const complete = events.filter((e) => e.type === 'live-operation-complete');
+    expect(complete).toHaveLength(1);
+    expect(complete[0]!.detail).toMatchObject({
+      id: session.id,
+      status: 'complete',
+      result: { rows: 1000, skipped: 3 },
+    });
+    expect(events.filter((e) => e.type === 'live-operation-update').length).toBeGreaterThan(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the error, fires live-operation-error, and offers no cancel', async () => {
+    const session = await reporter.create({ title: 'Resize images', tasks: { resize: 'Resize' } });
+    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    await recordEvents(page);
+    await reporter.send(session, [
+      { type: 'start', task: 'resize' },
+      { type: 'percent', task: 'resize', value: 30 },
+    ]);
+    await waitForShadowText(page, '[part~=status]', 'Running');
+    await reporter.send(session, [{ type: 'error', task: 'resize', message: 'Disk full on /var/images' }]);
+    await waitForShadowText(page, '[part~=status]', 'Failed');
+    expect(await shadowText(page, '[part~=problem]')).toBe('Disk full on /var/images');
+    expect(await shadowText(page, '[part~=task-icon]')).toBe('✕');
+    expect(await shadowText(page, '[part~=cancel-button]')).toBeNull();
+    // The overall bar keeps what was reached rather than dropping to 0.
+    const overall = await page.evaluate(
+      () =>
+        document
+          .querySelector('live-operation')!
+          .shadowRoot!.querySelector('[part~=overall-bar]')!
+          .getAttribute('aria-valuenow')!,
+    );
+    expect(Number(overall)).toBeGreaterThanOrEqual(30);
+    const events = await recordedEvents(page);
+    expect(events.filter((e) => e.type === 'live-operation-error')).toHaveLength(1);
+    expect(events.find((e) => e.type === 'live-operation-error')!.detail).toMatchObject({
+      status: 'error',
+      error: { message: 'Disk full on /var/images' },
+    });
+    await page.close();
+  });
+
+  it('cancels from the button: confirm, POST …/cancel, "Cancelling…", then cancelled', async () => {
+    const session = await reporter.create({ title: 'Export', tasks: { export: 'Export orders' } });
+    await reporter.send(session, [{ type: 'start', task: 'export' }]);
+    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    await recordEvents(page);
+    const cancels: { method: string; url: string }[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/cancel')) cancels.push({ method: r.method(), url: r.url() });
+    });
+    // The viewer token carries the cancel right, so the button is there.
+    await waitForShadowText(page, '[part~=cancel-button]', 'Cancel');
+    const button = page.locator('live-operation').locator('[part~=cancel-button]');
+    await button.click();
+    expect(await shadowText(page, '[part~=cancel-button]')).toBe('Yes, cancel it');
+    expect(await shadowText(page, '[part~=keep-button]')).toBe('Keep running');
+    expect(cancels).toEqual([]);
+
+    const cancelAnswer = page.waitForResponse((r) => r.url().includes('/cancel'));
+    await button.click();
+    expect((await cancelAnswer).status()).toBe(202);
+    expect(cancels).toEqual([{ method: 'POST', url: expect.stringContaining(`/sessions/${session.id}/cancel`) }]);
+    await waitForShadowText(page, '[part~=cancelling]', 'Cancelling…');
+    await waitForShadowText(page, '[part~=status]', 'Cancelling…');
+
+    // The reporter learns of it on its next events call and acknowledges.
+    const answer = await reporter.send(session, [{ type: 'heartbeat' }]);
+    expect(answer.cancelRequested).toBe(true);
+    await reporter.send(session, [{ type: 'cancelled' }]);
+    await waitForShadowText(page, '[part~=status]', 'Cancelled');
+    expect(await shadowText(page, '[part~=actions]')).toBeNull();
+    const events = await recordedEvents(page);
+    expect(events.filter((e) => e.type === 'live-operation-cancel')).toEqual([
+      { type: 'live-operation-cancel', detail: session.id },
+    ]);
+    expect(events.filter((e) => e.type === 'live-operation-cancelled')).toHaveLength(1);
+    await page.close();
+  });
+
+  it('sends no cancel request when the host calls preventDefault() on live-operation-cancel', async () => {
+    const session = await reporter.create({ title: 'Guarded', tasks: { t: 'Task' } });
+    await reporter.send(session, [{ type: 'start', task: 't' }]);
+    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    await page.evaluate(() => document.addEventListener('live-operation-cancel', (e) => e.preventDefault()));
+    let posted = 0;
+    page.on('request', (r) => {
+      if (r.url().includes('/cancel')) posted++;
+    });
+    await waitForShadowText(page, '[part~=cancel-button]', 'Cancel');
+    // Keyboard only: focus the button, Enter to ask, Enter to confirm.
+    await page.locator('live-operation').locator('[part~=cancel-button]').focus();
+    await page.keyboard.press('Enter');
+    await waitForShadowText(page, '[part~=cancel-button]', 'Yes, cancel it');
+    expect(
+      await page.evaluate(() =>
+        document.querySelector('live-operation')!.shadowRoot!.activeElement?.getAttribute('part'),
+      ),
+    ).toBe('cancel-button');
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(300);
+    expect(posted).toBe(0);
+    expect(await shadowText(page, '[part~=cancel-button]')).toBe('Cancel');
+    const state = await fetch(`${server.url}/sessions/${session.id}`, {
+      headers: { authorization: `Bearer ${session.viewerToken}` },
+    }).then((r) => r.json());
+    expect(state.cancelRequested).toBe(false);
+    await page.close();
+  });
+
+  it('follows a chained session without a page reload', async () => {
+    const first = await reporter.create({ title: 'Step 1: download', tasks: { download: 'Download' } });
+    const second = await reporter.create({ title: 'Step 2: install', tasks: { install: 'Install' } });
+    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(first)}></live-operation>`);
+    await recordEvents(page);
+    await page.evaluate(() => {
+      (window as unknown as { __loaded: boolean }).__loaded = true;
+    });
+    await reporter.send(first, [{ type: 'start', task: 'download' }]);
+    await waitForShadowText(page, '[part~=title]', 'Step 1: download');
+    // Chaining finishes the first session (what still runs completes).
+    await reporter.send(first, [{ type: 'chain', next: second.id }]);
+    await waitForShadowText(page, '[part~=title]', 'Step 2: install');
+    await reporter.send(second, [
+      { type: 'start', task: 'install' },
+      { type: 'log', line: 'installing' },
+      { type: 'complete', task: 'install' },
+    ]);
+    await waitForShadowText(page, '[part~=status]', 'Complete');
+    expect(await shadowText(page, '[part~=task-name]')).toBe('Install');
+    expect(await shadowText(page, '[part~=log-toggle]')).toBe('▸ Log (1)');
+    const events = await recordedEvents(page);
+    const chain = events.filter((e) => e.type === 'live-operation-chain');
+    expect(chain).toHaveLength(1);
+    expect(chain[0]!.detail).toMatchObject({ id: first.id, status: 'complete', next: { id: second.id } });
+    // The first session's end is a chain, not a completion; the second's is.
+    expect(
+      events.filter((e) => e.type === 'live-operation-complete').map((e) => (e.detail as { id: string }).id),
+    ).toEqual([second.id]);
+    expect(await page.evaluate(() => (window as unknown as { __loaded: boolean }).__loaded)).toBe(true);
+    await page.close();
+  });
+
+  it('renders hostile names, titles, messages, logs and results as text and runs none of them', async () => {
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    const session = await reporter.create({
+      title: `<script>window.__pwned=2</script>${evil}`,
+      tasks: { t: evil },
+    });
+    const { page, errors } = await openPage(
+      browser,
+      server.url,
+      `<live-operation ${attrs(session)} log-open></live-operation>`,
+    );
+    await reporter.send(session, [
+      { type: 'start', task: 't' },
+      { type: 'message', text: evil, level: 'error' },
+      { type: 'log', line: `<b onmouseover="window.__pwned=3">${evil}</b>` },
+      {
+        type: 'result',
+        data: { [evil]: evil },
+        artifacts: [{ name: evil, url: 'javascript:window.__pwned=4' }],
+      },
+      { type: 'complete', task: 't' },
+    ]);
+    await waitForShadowText(page, '[part~=status]', 'Complete');
+    await page.locator('live-operation').locator('[part~=artifact]').click();
+    await page.waitForTimeout(200);
+    const seen = await page.evaluate(() => {
+      const root = document.querySelector('live-operation')!.shadowRoot!;
+      return {
+        pwned: (window as unknown as { __pwned?: number }).__pwned ?? null,
+        elements: root.querySelectorAll('img, script, b, [onerror], [onmouseover]').length,
+        links: root.querySelectorAll('a').length,
+        title: root.querySelector('[part~=title]')!.textContent,
+        task: root.querySelector('[part~=task-name]')!.textContent,
+        log: root.querySelector('[part~=log-line]')!.textContent,
+        result: root.querySelector('[part~=result-list]')!.textContent,
+      };
+    });
+    expect(seen).toEqual({
+      pwned: null,
+      elements: 0,
+      links: 0,
+      title: `<script>window.__pwned=2</script>${evil}`,
+      task: evil,
+      log: `<b onmouseover="window.__pwned=3">${evil}</b>`,
+      result: expect.stringContaining(evil),
+    });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('stays intact on a host page whose CSS resets everything', async () => {
+    const session = await reporter.create({ title: 'Hostile host', tasks: { t: 'Task' } });
+    await reporter.send(session, [
+      { type: 'start', task: 't' },
+      { type: 'percent', task: 't', value: 50 },
+    ]);
+    const head = `<style>
+      * { all: unset !important; }
+      body { font-size: 40px; letter-spacing: 12px; text-transform: uppercase; line-height: 0; color: red; }
+      div, span, button, ul, li { display: none !important; color: red !important; }
+      [part], .bar, .fill { display: none !important; height: 0 !important; }
+    </style>`;
+    const { page } = await openPage(
+      browser,
+      server.url,
+      `<main><live-operation ${attrs(session)} cancelable></live-operation></main>`,
+      { head },
+    );
+    await waitForShadowText(page, '[part~=status]', 'Running');
+    const look = await page.evaluate(() => {
+      const root = document.querySelector('live-operation')!.shadowRoot!;
+      const box = (selector: string) => root.querySelector(selector)!.getBoundingClientRect();
+      const style = getComputedStyle(root.querySelector('[part~=title]')!);
+      return {
+        base: box('[part~=base]').width,
+        bar: box('[part~=overall-bar]').height,
+        taskBar: box('[part~=task-bar]').height,
+        fill: box('[part~=task-bar] [part~=fill]').width / box('[part~=task-bar]').width,
+        fontSize: style.fontSize,
+        letterSpacing: style.letterSpacing,
+        textTransform: style.textTransform,
+        color: style.color,
+        button: root.querySelector('[part~=cancel-button]')!.getBoundingClientRect().height,
+      };
+    });
+    expect(look.base).toBeGreaterThan(300);
+    expect(look.bar).toBe(8);
+    expect(look.taskBar).toBe(8);
+    expect(look.fill).toBeGreaterThanOrEqual(0.49);
+    expect(look.fill).toBeLessThan(1);
+    expect(look).toMatchObject({
+      fontSize: '15.4px',
+      letterSpacing: 'normal',
+      textTransform: 'none',
+      color: 'rgb(31, 35, 40)',
+    });
+    expect(look.button).toBeGreaterThan(15);
+    await page.close();
+  });
+
+  it('gives every bar role=progressbar with correct aria values and a polite live region for milestones', async () => {
+    const { page } = await openPage(browser, server.url, '<live-operation></live-operation>');
+    const feed = (overrides: Parameters<typeof snapshot>[0]) =>
+      page.evaluate((s) => {
+        document.querySelector('live-operation')!.snapshot = s;
+      }, snapshot(overrides));
+    const task = (id: string, percent: number, extra: Record<string, unknown> = {}) => ({
+      id,
+      name: `Task ${id}`,
+      status: 'running' as const,
+      percent,
+      simulated: false,
+      stalled: false,
+      etaMs: null,
+      ...extra,
+    });
+    await feed({ version: 1, percent: 10, tasks: [task('a', 10), task('b', 10, { simulated: true })] });
+    const aria = () =>
+      page.evaluate(() =>
+        [...document.querySelector('live-operation')!.shadowRoot!.querySelectorAll('[role=progressbar]')].map(
+          (bar) => ({
+            label: bar.getAttribute('aria-label'),
+            now: bar.getAttribute('aria-valuenow'),
+            min: bar.getAttribute('aria-valuemin'),
+            max: bar.getAttribute('aria-valuemax'),
+            text: bar.getAttribute('aria-valuetext'),
+          }),
+        ),
+      );
+    expect(await aria()).toEqual([
+      { label: 'Overall progress', now: '10', min: '0', max: '100', text: '10%, Running' },
+      { label: 'Task a', now: '10', min: '0', max: '100', text: '10%, Running' },
+      { label: 'Task b', now: '10', min: '0', max: '100', text: 'about 10%, Running' },
+    ]);
+    const live = () =>
+      page.evaluate(() => {
+        const region = document.querySelector('live-operation')!.shadowRoot!.querySelector('[role=status]')!;
+        return { live: region.getAttribute('aria-live'), text: region.textContent!.trim() };
+      });
+    expect(await live()).toEqual({ live: 'polite', text: '' });
+
+    // Ticks are not announced; the quarter is.
+    for (const [version, percent] of [
+      [2, 12],
+      [3, 19],
+      [4, 24],
+    ] as const) {
+      await feed({ version, percent, tasks: [task('a', percent), task('b', percent)] });
+      expect((await live()).text).toBe('');
+    }
+    await feed({ version: 5, percent: 26, tasks: [task('a', 26), task('b', 26)] });
+    expect(await live()).toEqual({ live: 'polite', text: 'Fed by the host: 25%' });
+
+    // Never backwards: an older, lower value does not pull a bar back.
+    await feed({ version: 6, percent: 20, tasks: [task('a', 20), task('b', 30)] });
+    expect((await aria()).map((bar) => bar.now)).toEqual(['26', '26', '30']);
+
+    await feed({
+      version: 7,
+      status: 'complete',
+      percent: 100,
+      tasks: [task('a', 100, { status: 'complete' }), task('b', 100, { status: 'complete' })],
+    });
+    expect(await live()).toEqual({ live: 'polite', text: 'Fed by the host: Complete' });
+    expect((await aria())[0]).toMatchObject({ now: '100', text: '100%, Complete' });
+    await page.close();
+  });
+
+  it('formats numbers for the page language and takes overridden strings', async () => {
+    const { page } = await openPage(
+      browser,
+      server.url,
+      `<live-operation cancelable strings='{"cancel":"Abbrechen","running":"Läuft","value":"{percent} ({status})"}'></live-operation>`,
+      { lang: 'de' },
+    );
+    await page.evaluate(
+      (s) => {
+        document.querySelector('live-operation')!.snapshot = s;
+      },
+      snapshot({
+        percent: 45,
+        tasks: [
+          {
+            id: 'a',
+            name: 'Zeilen',
+            status: 'running',
+            percent: 45,
+            simulated: false,
+            stalled: true,
+            idleMs: 125_000,
+            etaMs: null,
+            done: 4500,
+            total: 10000,
+          },
+        ],
+      }),
+    );
+    expect(await shadowText(page, '[part~=overall-percent]')).toBe('45\u00a0%');
+    expect(await shadowText(page, '[part~=status]')).toBe('Läuft');
+    expect(await shadowText(page, '[part~=cancel-button]')).toBe('Abbrechen');
+    expect(await shadowText(page, '[part~=task-detail]')).toBe('4.500 / 10.000 · no update for 2 Min.');
+    const valueText = await page.evaluate(() =>
+      document
+        .querySelector('live-operation')!
+        .shadowRoot!.querySelector('[part~=overall-bar]')!
+        .getAttribute('aria-valuetext'),
+    );
+    expect(valueText).toBe('45\u00a0% (Läuft)');
+    await page.close();
+  });
+
+  it('keeps the log collapsible, bounded, and in the asked order and mode', async () => {
+    const { page } = await openPage(
+      browser,
+      server.url,
+      `<live-operation max-log-lines="5"></live-operation>
+       <live-operation log-order="newest-first" log-open></live-operation>
+       <live-operation log-mode="latest"></live-operation>`,
+    );
+    const logs = Array.from({ length: 8 }, (_, i) => ({
+      seq: i + 1,
+      at: new Date().toISOString(),
+      line: `line ${i + 1}`,
+    }));
+    await page.evaluate(
+      ([a, b]) => {
+        for (const el of document.querySelectorAll('live-operation')) el.snapshot = a;
+        // A repeated line (seq already seen) is dropped, a new one appended.
+        for (const el of document.querySelectorAll('live-operation')) el.snapshot = b;
+      },
+      [snapshot({ version: 1, logs: logs.slice(0, 6) }), snapshot({ version: 2, logs: logs.slice(5) })] as const,
+    );
+    const lines = (n: number) =>
+      page.evaluate(
+        (n) =>
+          [...document.querySelectorAll('live-operation')[n]!.shadowRoot!.querySelectorAll('[part~=log-line]')].map(
+            (li) => li.textContent,
+          ),
+        n,
+      );
+    // Collapsed until toggled; the toggle says how many lines there are.
+    expect(await lines(0)).toEqual([]);
+    const toggle = page.locator('live-operation').first().locator('[part~=log-toggle]');
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(await toggle.textContent()).toContain('Log (5)');
+    await toggle.focus();
+    await page.keyboard.press('Space');
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    expect(await lines(0)).toEqual(['line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
+    expect(await lines(1)).toEqual(['line 8', 'line 7', 'line 6', 'line 5', 'line 4', 'line 3', 'line 2', 'line 1']);
+    expect(await lines(2)).toEqual(['line 8']);
+    await page.close();
+  });
+});

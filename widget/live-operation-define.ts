@@ -1,0 +1,10 @@
+/**
+ * Registers `<live-operation>`: the entry of `dist/live-operation.js` (served
+ * as `/widget.js`). Import `./live-operation` for the class without the side effect.
+ */
+import { LiveOperation } from './live-operation';
+
+LiveOperation.define();
+
+export * from './events';
+export { LiveOperation };

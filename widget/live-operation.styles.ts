@@ -1,0 +1,270 @@
+import { unsafeCSS } from 'lit';
+
+/*
+ * Public `--live-operation-*` properties map to private `--_*` ones on :host.
+ * The inner `.base` starts from `all: initial`, so whatever the host page sets
+ * on inherited properties (fonts, letter-spacing, `* { all: unset }`…) stops
+ * at the element's edge; only `direction` (RTL) and custom properties pass.
+ * Colours are GitHub Primer's, which pass WCAG AA in both themes.
+ */
+// (`unsafeCSS` of a constant rather than the css`` tag: the same sheet, and the tag's code stays out of the bundle.)
+export const styles = unsafeCSS(`
+  :host {
+    display: block;
+    --_font: var(--live-operation-font, system-ui, sans-serif);
+    --_size: var(--live-operation-font-size, 14px);
+    --_radius: var(--live-operation-radius, 8px);
+    --_pad: var(--live-operation-padding, 16px);
+    --_bar: var(--live-operation-bar-height, 8px);
+    --_fg: var(--live-operation-color, var(--_1, #1f2328));
+    --_muted: var(--live-operation-muted-color, var(--_2, #59636e));
+    --_bg: var(--live-operation-background, var(--_3, #fff));
+    --_subtle: var(--live-operation-subtle-background, var(--_4, #f6f8fa));
+    --_border: var(--live-operation-border-color, var(--_5, #d1d9e0));
+    --_track: var(--live-operation-track-color, var(--_5, #d1d9e0));
+    --_accent: var(--live-operation-bar-color, var(--_6, #0969da));
+    --_ok: var(--live-operation-success-color, var(--_7, #1a7f37));
+    --_err: var(--live-operation-error-color, var(--_8, #d1242f));
+    --_warn: var(--live-operation-warning-color, var(--_9, #9a6700));
+  }
+  /* Dark defaults: only the fallbacks change, so public properties still win. */
+  @media (prefers-color-scheme: dark) {
+    :host(:not([theme='light'])) {
+      --_1: #e6edf3;
+      --_2: #9198a1;
+      --_3: #0d1117;
+      --_4: #151b23;
+      --_5: #3d444d;
+      --_6: #4493f8;
+      --_7: #3fb950;
+      --_8: #f85149;
+      --_9: #d29922;
+    }
+  }
+  :host([theme='dark']) {
+    --_1: #e6edf3;
+    --_2: #9198a1;
+    --_3: #0d1117;
+    --_4: #151b23;
+    --_5: #3d444d;
+    --_6: #4493f8;
+    --_7: #3fb950;
+    --_8: #f85149;
+    --_9: #d29922;
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  .base {
+    all: initial;
+    display: grid;
+    gap: 12px;
+    font: var(--_size) / 1.45 var(--_font);
+    color: var(--_fg);
+    background: var(--_bg);
+    border: 1px solid var(--_border);
+    border-radius: var(--_radius);
+    padding: var(--_pad);
+    text-align: start;
+    overflow-wrap: anywhere;
+  }
+  header,
+  .overall,
+  .meta,
+  .actions {
+    display: flex;
+    align-items: center;
+    flex-wrap: wrap;
+    gap: 4px 12px;
+  }
+  .title {
+    flex: 1;
+    font-weight: 600;
+    font-size: 1.1em;
+  }
+  .badge {
+    padding: 0 8px;
+    border: 1px solid;
+    border-radius: 9px;
+  }
+  .badge,
+  .detail,
+  .meta,
+  .stages {
+    font-size: 0.85em;
+  }
+  .detail,
+  .meta,
+  .stages {
+    color: var(--_muted);
+  }
+  /* Each status colours its badge, bar and icon through --_c. */
+  .pending {
+    --_c: var(--_muted);
+  }
+  .running {
+    --_c: var(--_accent);
+  }
+  .complete {
+    --_c: var(--_ok);
+  }
+  .error {
+    --_c: var(--_err);
+  }
+  .cancelled,
+  .stalled {
+    --_c: var(--_muted);
+  }
+  .badge,
+  .icon {
+    color: var(--_c);
+  }
+  p.error,
+  .problem,
+  .danger {
+    color: var(--_err);
+  }
+  .bar {
+    flex: 1;
+    height: var(--_bar);
+    background: var(--_track);
+    border-radius: var(--_bar);
+    overflow: hidden;
+  }
+  .fill {
+    height: 100%;
+    background: var(--_c);
+    transition: width 0.6s ease-out;
+  }
+  .simulated .fill {
+    background-image: repeating-linear-gradient(-45deg, #fff0 0 4px, #fff6 4px 8px);
+  }
+  .pct {
+    min-width: 3em;
+    text-align: end;
+    font-variant-numeric: tabular-nums;
+  }
+  ol,
+  ul,
+  p,
+  pre {
+    list-style: none;
+    padding: 0;
+    margin: 0;
+  }
+  .stages {
+    display: flex;
+    gap: 4px;
+  }
+  .stages li {
+    flex: 1;
+    border-top: 3px solid var(--_track);
+  }
+  .stages .done {
+    border-color: var(--_ok);
+  }
+  .stages .active {
+    border-color: var(--_accent);
+    color: var(--_fg);
+    font-weight: 600;
+  }
+  .stages .failed {
+    border-color: var(--_err);
+  }
+  .tasks {
+    display: grid;
+    gap: 8px;
+  }
+  .task {
+    display: grid;
+    grid-template-columns: 1em 1fr auto;
+    align-items: center;
+    gap: 2px 8px;
+  }
+  .task .bar,
+  .detail {
+    grid-column: 2 / 4;
+  }
+  .task .pct {
+    grid-area: 1 / 3;
+  }
+  .stalled .detail,
+  .warning {
+    color: var(--_warn);
+  }
+  .icon {
+    text-align: center;
+  }
+  .problem,
+  .result,
+  .lines {
+    padding: 8px 12px;
+    border-radius: 6px;
+    background: var(--_subtle);
+  }
+  .problem {
+    border-inline-start: 3px solid;
+  }
+  dl {
+    display: grid;
+    grid-template-columns: auto 1fr;
+    gap: 2px 16px;
+    margin: 0;
+  }
+  dt {
+    color: var(--_muted);
+  }
+  dd {
+    margin: 0;
+  }
+  a {
+    color: var(--_accent);
+  }
+  button {
+    font: inherit;
+    color: inherit;
+    background: var(--_bg);
+    border: 1px solid var(--_border);
+    border-radius: 6px;
+    padding: 2px 12px;
+    cursor: pointer;
+  }
+  .danger {
+    border-color: currentColor;
+  }
+  :focus-visible {
+    outline: 2px solid var(--_accent);
+    outline-offset: 2px;
+  }
+  pre,
+  .lines {
+    font: 0.85em / 1.5 ui-monospace, monospace;
+    white-space: pre-wrap;
+    margin: 6px 0 0;
+  }
+  ol.lines {
+    max-height: 14em;
+    overflow: auto;
+  }
+  .sr {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+  }
+  @media (prefers-reduced-motion: reduce) {
+    .fill {
+      transition: none;
+    }
+  }
+  @media (forced-colors: active) {
+    .bar {
+      border: 1px solid;
+    }
+    .fill {
+      forced-color-adjust: none;
+      background: Highlight;
+    }
+  }
+`);

@@ -1,0 +1,617 @@
+import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import type { GoneLine, LogEntry, Snapshot, TaskSnapshot } from '../server/core/protocol';
+import {
+  type ConnectionState,
+  LiveOperationCancelEvent,
+  LiveOperationConnectionEvent,
+  LiveOperationSnapshotEvent,
+  type SnapshotEventName,
+} from './events';
+import { styles } from './live-operation.styles';
+import { StreamController, sourceFromUrl, terminal } from './stream-controller';
+import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings';
+
+/**
+ * Whether a token's scope allows cancelling (`view+cancel` or `report`), read
+ * from its payload, `base64url(JSON).signature`. The server still enforces it.
+ */
+function mayCancel(token: string): boolean {
+  try {
+    return /^(view\+cancel|report)$/.test(
+      JSON.parse(atob(token.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/'))).scope,
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** Only http(s) links are rendered as links: a `javascript:` artifact URL stays text. */
+function safeUrl(url: string, base: string): string | undefined {
+  try {
+    const parsed = new URL(url, base);
+    return /^https?:$/.test(parsed.protocol) ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const icons = { pending: '○', running: '●', complete: '✓', error: '✕', cancelled: '–' };
+
+const show = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
+
+/**
+ * Shows a Liveop session live: title, overall and per-task progress, stages,
+ * messages, log, elapsed time and ETA, the result or the error, and a cancel
+ * button when the token allows it. Drop it on any page:
+ *
+ * ```html
+ * <script type="module" src="https://liveop.example/widget.js"></script>
+ * <live-operation src="https://liveop.example/sessions/ID/stream" token="…"></live-operation>
+ * ```
+ *
+ * @tagname live-operation
+ * @summary Live progress of one long-running operation, streamed from a Liveop server.
+ *
+ * @fires {LiveOperationSnapshotEvent} live-operation-update - A new snapshot arrived; `detail` is the snapshot.
+ * @fires {LiveOperationSnapshotEvent} live-operation-complete - The session completed; `detail` is the final snapshot.
+ * @fires {LiveOperationSnapshotEvent} live-operation-error - The session failed; `detail.error.message` says why.
+ * @fires {LiveOperationSnapshotEvent} live-operation-cancelled - The session ended cancelled.
+ * @fires {LiveOperationSnapshotEvent} live-operation-chain - The session completed with a `next` session, which the element now follows (`detail.next`).
+ * @fires {LiveOperationConnectionEvent} live-operation-connection - The connection changed state; `detail` is `connecting`, `live`, `reconnecting`, `polling` or `closed`.
+ * @fires {LiveOperationCancelEvent} live-operation-cancel - Cancelable; fired before the cancel request, `preventDefault()` stops it.
+ *
+ * @slot result - Replaces the default key/value list of the session's result.
+ *
+ * @csspart base - The whole card.
+ * @csspart header - The title and status badge row.
+ * @csspart title - The session title.
+ * @csspart status - The status badge.
+ * @csspart overall - The overall bar with its percent.
+ * @csspart bar - Every progress bar's track (also `overall-bar`, `task-bar`).
+ * @csspart fill - Every progress bar's filled part.
+ * @csspart percent - Every percent label (also `overall-percent`, `task-percent`).
+ * @csspart stages - The stage stepper.
+ * @csspart stage - One stage (also `stage-pending`, `stage-active`, `stage-done`, `stage-failed`, `stage-cancelled`).
+ * @csspart tasks - The list of tasks.
+ * @csspart task - One task row.
+ * @csspart task-icon - A task's status icon.
+ * @csspart task-name - A task's name.
+ * @csspart task-detail - A task's steps, message, retry count and stalled note.
+ * @csspart message - The latest status message.
+ * @csspart meta - Elapsed time, ETA and connection state.
+ * @csspart problem - The error, or why the session cannot be shown.
+ * @csspart result - The result and artifacts.
+ * @csspart result-list - The default key/value list of the result.
+ * @csspart artifacts - The list of artifacts.
+ * @csspart artifact - One artifact link.
+ * @csspart actions - The cancel controls.
+ * @csspart cancel-button - The cancel button.
+ * @csspart confirm-button - The button that confirms cancelling.
+ * @csspart keep-button - The button that dismisses the confirmation.
+ * @csspart log - The log panel.
+ * @csspart log-toggle - The button that shows or hides the log.
+ * @csspart log-lines - The list of log lines.
+ * @csspart log-line - One log line.
+ *
+ * @cssproperty [--live-operation-font=system-ui, sans-serif] - Font family.
+ * @cssproperty [--live-operation-font-size=14px] - Base font size.
+ * @cssproperty [--live-operation-radius=8px] - Corner radius of the card.
+ * @cssproperty [--live-operation-padding=16px] - Padding of the card.
+ * @cssproperty [--live-operation-bar-height=8px] - Height of the progress bars.
+ * @cssproperty [--live-operation-bar-color=#0969da] - Fill of running bars, links, focus rings.
+ * @cssproperty [--live-operation-track-color=#d1d9e0] - Track of the bars.
+ * @cssproperty [--live-operation-success-color=#1a7f37] - Completed bars and icons.
+ * @cssproperty [--live-operation-error-color=#d1242f] - Errors.
+ * @cssproperty [--live-operation-warning-color=#9a6700] - Warnings and stalled tasks.
+ * @cssproperty [--live-operation-color=#1f2328] - Text.
+ * @cssproperty [--live-operation-muted-color=#59636e] - Secondary text.
+ * @cssproperty [--live-operation-background=#fff] - Card background.
+ * @cssproperty [--live-operation-subtle-background=#f6f8fa] - Result, log and error panels.
+ * @cssproperty [--live-operation-border-color=#d1d9e0] - Borders.
+ */
+export class LiveOperation extends LitElement {
+  /**
+   * Registers the element under `tag` (once; a subclass per tag, so one page
+   * may use several tags).
+   * @example LiveOperation.define('my-progress')
+   */
+  static define(tag = 'live-operation', registry: CustomElementRegistry = customElements): typeof LiveOperation {
+    if (!registry.get(tag)) registry.define(tag, class extends LiveOperation {});
+    return LiveOperation;
+  }
+
+  static override styles = styles;
+
+  static override properties = {
+    src: {},
+    token: {},
+    sessionId: { attribute: 'session-id' },
+    baseUrl: { attribute: 'base-url' },
+    cancelable: { type: Boolean },
+    notify: { type: Boolean },
+    logOrder: { attribute: 'log-order' },
+    logMode: { attribute: 'log-mode' },
+    logOpen: { attribute: 'log-open', type: Boolean, reflect: true },
+    maxLogLines: { attribute: 'max-log-lines', type: Number },
+    strings: { type: Object },
+    theme: { reflect: true },
+  };
+
+  /**
+   * The session's stream URL, as `POST /sessions` answers it in `streamUrl`
+   * (a `?token=` in it works too).
+   * @example `https://liveop.example/sessions/3kTq…/stream`
+   * @default ''
+   */
+  declare src: string;
+
+  /**
+   * The viewer token. A token with cancel scope shows the cancel button.
+   * @default ''
+   */
+  declare token: string;
+
+  /**
+   * The session id, instead of `src` (with `base-url`).
+   * @default ''
+   */
+  declare sessionId: string;
+
+  /**
+   * The Liveop server, for `session-id`: defaults to the page's own origin.
+   * @example `https://liveop.example`
+   * @default ''
+   */
+  declare baseUrl: string;
+
+  /**
+   * Shows the cancel button even when the token's scope does not say it may
+   * cancel (the server still decides).
+   * @default false
+   */
+  declare cancelable: boolean;
+
+  /**
+   * Asks for permission to notify, and shows a browser notification when the
+   * operation finishes while the tab is hidden.
+   * @default false
+   */
+  declare notify: boolean;
+
+  /**
+   * Order of the log lines: `oldest-first`, or `newest-first` (pluto-rt's reverse mode).
+   * @default 'oldest-first'
+   */
+  declare logOrder: 'oldest-first' | 'newest-first';
+
+  /**
+   * `all` keeps a scrolling log; `latest` shows only the newest line (pluto-rt's replace mode).
+   * @default 'all'
+   */
+  declare logMode: 'all' | 'latest';
+
+  /**
+   * Whether the log panel is expanded.
+   * @default false
+   */
+  declare logOpen: boolean;
+
+  /**
+   * How many log lines the element keeps in the DOM (the oldest go first; 0 keeps all).
+   * @default 500
+   */
+  declare maxLogLines: number;
+
+  /**
+   * Overrides for any user-visible string (see `strings.ts`); as an attribute, JSON.
+   * @example `{ "cancel": "Abbrechen", "complete": "Fertig" }`
+   * @default {}
+   */
+  declare strings: Partial<LiveOperationStrings>;
+
+  /**
+   * `light` or `dark` forces a theme; by default it follows `prefers-color-scheme`.
+   * @default undefined
+   */
+  declare theme: 'light' | 'dark' | undefined;
+
+  /** The connection to the server; replace `stream.fetch` to add headers or log requests. */
+  readonly stream = new StreamController(this, {
+    line: (line) => this.#receive(line),
+    fail: (status) => this.#fail(this.#t('failed', { reason: status })),
+    state: (state) => {
+      if (state !== this.#connection) {
+        this.#connection = state;
+        this.dispatchEvent(new LiveOperationConnectionEvent(state));
+        this.requestUpdate();
+      }
+    },
+  });
+
+  #snapshot?: Snapshot;
+  #logs: LogEntry[] = [];
+  /** Highest percent shown per task id ('' for the overall bar) in the current stage: bars never go back. */
+  #peaks: Record<string, number> = {};
+  #stage?: string;
+  #receivedAt = 0;
+  #ended?: string;
+  #milestone = 0;
+  #announcement?: string;
+  #problem?: string;
+  #connection?: ConnectionState;
+  #confirming?: boolean;
+  #cancelling?: boolean;
+  #cancelError?: string;
+  #timer?: ReturnType<typeof setInterval>;
+  /** The user scrolled the log away from its tail: stop following it. */
+  #scrolledAway?: boolean;
+
+  constructor() {
+    super();
+    this.src = this.token = this.sessionId = this.baseUrl = '';
+    this.cancelable = this.notify = this.logOpen = false;
+    this.logOrder = 'oldest-first';
+    this.logMode = 'all';
+    this.maxLogLines = 500;
+    this.strings = {};
+  }
+
+  /**
+   * The latest snapshot. Set it to feed the element yourself (no connection
+   * needed): log lines are appended by `seq`, events fire as from a stream.
+   */
+  get snapshot(): Snapshot | undefined {
+    return this.#snapshot;
+  }
+  set snapshot(snapshot: Snapshot | undefined) {
+    if (snapshot) this.#receive(snapshot);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.#tick(false);
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('src') || changed.has('token') || changed.has('sessionId') || changed.has('baseUrl')) {
+      const src = this.src || (this.sessionId && `${this.baseUrl}/sessions/${encodeURIComponent(this.sessionId)}`);
+      const source = src ? sourceFromUrl(src, this.token, document.baseURI) : null;
+      this.#problem = src && !source ? this.#t('failed', { reason: 'src' }) : '';
+      this.stream.watch(source);
+    }
+    if (changed.has('notify') && this.notify && globalThis.Notification?.permission === 'default')
+      Notification.requestPermission();
+    // Elapsed time and the ETA count on between snapshots.
+    this.#tick(this.isConnected && !!this.#snapshot && !terminal(this.#snapshot.status) && !this.#problem);
+  }
+
+  #tick(on: boolean): void {
+    if (!on) this.#timer = clearInterval(this.#timer) as undefined;
+    else this.#timer ??= setInterval(() => this.requestUpdate(), 1000);
+  }
+
+  protected override updated(): void {
+    const lines = this.renderRoot.querySelector('ol.lines');
+    if (lines && !this.#scrolledAway) lines.scrollTop = this.logOrder === 'newest-first' ? 0 : lines.scrollHeight;
+  }
+
+  /** The page's language where the element sits (undefined: the browser's). */
+  get #lang(): string | undefined {
+    try {
+      return Intl.getCanonicalLocales(this.closest<HTMLElement>('[lang]')?.lang || [])[0];
+    } catch {
+      return undefined;
+    }
+  }
+
+  #t(key: keyof LiveOperationStrings, values: Record<string, string | number> = {}): string {
+    return fill(this.strings?.[key] ?? defaultStrings[key], values);
+  }
+
+  #fail(problem: string): void {
+    this.#problem = problem;
+    this.requestUpdate();
+  }
+
+  #receive(line: Snapshot | GoneLine): void {
+    if (line.type === 'gone') {
+      this.#fail(this.#t('gone'));
+      return;
+    }
+    const previous = this.#snapshot;
+    const title = line.title || this.#t('untitled');
+    const another = previous?.id !== line.id;
+    if (another) {
+      this.#logs = [];
+      this.#milestone = 0;
+      this.#problem = this.#cancelError = '';
+      this.#cancelling = this.#confirming = false;
+    }
+    const stage = line.stages.find((s) => s.state === 'active')?.name;
+    if (stage !== this.#stage || another) this.#peaks = {};
+    this.#stage = stage;
+    for (const task of line.tasks) this.#peak(task.id, task.percent);
+    const percent = this.#peak('', line.percent);
+    const last = this.#logs.at(-1)?.seq ?? 0;
+    // Lines come in seq order, each once; drop any already seen all the same.
+    const fresh = line.logs.filter((entry) => entry.seq > last);
+    if (fresh.length) this.#logs = this.#logs.concat(fresh).slice(-this.maxLogLines);
+    this.#snapshot = line;
+    this.#receivedAt = Date.now();
+
+    // The polite live region speaks on status changes and at each quarter, never every tick.
+    const milestone = Math.floor(percent / 25) * 25;
+    const status = this.#t(line.status);
+    if (previous && previous.status !== line.status)
+      this.#announcement = this.#t('announce', {
+        title,
+        text: line.error ? `${status}. ${line.error.message}` : status,
+      });
+    else if (previous && milestone > this.#milestone && milestone < 100)
+      this.#announcement = this.#t('announce', { title, text: format(this.#lang, milestone, 'percent') });
+    this.#milestone = Math.max(this.#milestone, milestone);
+
+    this.#fire('live-operation-update', line);
+    if (terminal(line.status) && this.#ended !== line.id) {
+      this.#ended = line.id;
+      const next = line.status === 'complete' && line.next;
+      if (next) {
+        this.#fire('live-operation-chain', line);
+        const { stream } = this;
+        if (stream.id) stream.watch({ id: next.id, token: next.viewerToken ?? stream.token, base: stream.base });
+      } else {
+        this.#fire(`live-operation-${line.status}`, line);
+        if (this.notify && document.hidden && globalThis.Notification?.permission === 'granted')
+          new Notification(this.#t('announce', { title, text: status }), { body: line.error?.message });
+      }
+    }
+    this.requestUpdate();
+  }
+
+  #fire(name: SnapshotEventName, snapshot: Snapshot): void {
+    const event = new LiveOperationSnapshotEvent(name, snapshot); // (declared with @fires above)
+    this.dispatchEvent(event);
+  }
+
+  #peak(id: string, percent: number): number {
+    this.#peaks[id] = Math.max(this.#peaks[id] ?? 0, percent);
+    return this.#peaks[id];
+  }
+
+  /**
+   * Cancels the operation: fires `live-operation-cancel` (stopped by
+   * `preventDefault()`), then `POST …/cancel`. Resolves to whether the server
+   * accepted the request; the element shows `cancelling…` until the stream
+   * says `cancelled`.
+   */
+  async cancel(): Promise<boolean> {
+    const { stream } = this;
+    this.#confirming = false;
+    this.#cancelError = '';
+    const event = new LiveOperationCancelEvent(this.#snapshot?.id ?? stream.id);
+    this.#cancelling = this.dispatchEvent(event) && !!stream.id;
+    this.requestUpdate();
+    if (!this.#cancelling) return false;
+    const response = await stream.cancel().catch((error: Error) => error);
+    if ('ok' in response && response.ok) return true;
+    this.#cancelling = false;
+    this.#cancelError = this.#t('cancelFailed', { reason: 'ok' in response ? response.status : response.message });
+    this.requestUpdate();
+    return false;
+  }
+
+  #confirm(confirming: boolean): void {
+    this.#confirming = confirming;
+    this.requestUpdate();
+  }
+
+  #bar(part: string, label: string, percent: number, status: string, simulated?: boolean): TemplateResult {
+    const text = format(this.#lang, percent, 'percent');
+    return html`<div
+        part="bar ${part}-bar"
+        class="bar"
+        role="progressbar"
+        aria-label=${label}
+        aria-valuemin="0"
+        aria-valuemax="100"
+        aria-valuenow=${percent}
+        aria-valuetext=${this.#t(simulated ? 'estimate' : 'value', {
+          percent: text,
+          status: this.#t(status as keyof LiveOperationStrings),
+        })}
+      >
+        <div part="fill" class="fill" .style=${`width:${percent}%`}></div>
+      </div>
+      <span part="percent ${part}-percent" class="pct">${text}</span>`;
+  }
+
+  #task(task: TaskSnapshot): TemplateResult {
+    const lang = this.#lang;
+    const details = [
+      task.total && this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) }),
+      task.message,
+      task.attempt && this.#t('retry', { attempt: format(lang, task.attempt) }),
+      task.stalled && this.#t('stalled', { time: formatDuration(task.idleMs ?? 30_000, lang, true) }),
+    ].filter(Boolean);
+    return html`<li
+      part="task"
+      class="task ${task.status}${task.simulated ? ' simulated' : ''}${task.stalled ? ' stalled' : ''}"
+    >
+      <span part="task-icon" class="icon" aria-hidden="true">${icons[task.status]}</span>
+      <span part="task-name">${task.name}</span>
+      ${this.#bar('task', task.name, this.#peaks[task.id] ?? task.percent, task.status, task.simulated)}
+      ${details.length ? html`<span part="task-detail" class="detail ${task.level}">${details.join(' · ')}</span>` : nothing}
+    </li>`;
+  }
+
+  #result({ status, result, artifacts }: Snapshot): TemplateResult | typeof nothing {
+    if (status !== 'complete' && result == null && !artifacts.length) return nothing;
+    const base = `${this.stream.base || location.origin}/`;
+    return html`<div part="result" class="result">
+      <slot name="result"
+        >${
+          result == null
+            ? nothing
+            : typeof result === 'object'
+              ? html`<dl part="result-list">
+                ${Object.entries(result).map(([key, value]) => html`<dt>${key}</dt><dd>${show(value)}</dd>`)}
+              </dl>`
+              : html`<span part="result-list">${show(result)}</span>`
+        }</slot
+      >
+      ${
+        artifacts.length
+          ? html`<ul part="artifacts">
+            ${artifacts.map((artifact) => {
+              const url = artifact.url && safeUrl(artifact.url, base);
+              return html`<li>
+                ${
+                  url
+                    ? html`<a part="artifact" href=${url} target="_blank" rel="noopener">${artifact.name}</a>`
+                    : html`<span part="artifact">${artifact.name}</span>`
+                }
+                ${artifact.text ? html`<pre>${artifact.text}</pre>` : nothing}
+              </li>`;
+            })}
+          </ul>`
+          : nothing
+      }
+    </div>`;
+  }
+
+  #log(): TemplateResult | typeof nothing {
+    const logs = this.#logs;
+    const newestFirst = this.logOrder === 'newest-first';
+    if (!logs.length) return nothing;
+    if (this.logMode === 'latest') return html`<p part="log log-line" class="lines">${logs.at(-1)!.line}</p>`;
+    return html`<div part="log">
+      <button
+        part="log-toggle"
+        aria-expanded=${this.logOpen}
+        aria-controls="lines"
+        @click=${() => {
+          this.logOpen = !this.logOpen;
+          this.#scrolledAway = false;
+        }}
+      >
+        ${this.logOpen ? '▾' : '▸'} ${this.#t('log', { count: logs.length })}
+      </button>
+      ${
+        this.logOpen
+          ? html`<ol
+            part="log-lines"
+            id="lines"
+            class="lines"
+            tabindex="0"
+            @scroll=${({ target: el }: { target: HTMLElement }) => {
+              this.#scrolledAway = newestFirst
+                ? el.scrollTop > 4
+                : el.scrollHeight - el.scrollTop - el.clientHeight > 4;
+            }}
+          >
+            ${(newestFirst ? [...logs].reverse() : logs).map((entry) => html`<li part="log-line">${entry.line}</li>`)}
+          </ol>`
+          : nothing
+      }
+    </div>`;
+  }
+
+  #actions(snapshot: Snapshot): TemplateResult | typeof nothing {
+    if (terminal(snapshot.status) || this.#problem || !(this.cancelable || mayCancel(this.stream.token)))
+      return nothing;
+    // The cancel button stays the same element while it asks for confirmation, so focus stays on it.
+    return html`<div part="actions" class="actions">
+      ${
+        this.#cancelling || snapshot.cancelRequested
+          ? html`<span part="cancelling">${this.#t('cancelling')}</span>`
+          : html`<button
+              part="cancel-button"
+              class=${this.#confirming ? 'danger' : ''}
+              @click=${() => (this.#confirming ? this.cancel() : this.#confirm(true))}
+            >
+              ${this.#t(this.#confirming ? 'confirm' : 'cancel')}
+            </button>
+            ${
+              this.#confirming
+                ? html`<button part="keep-button" @click=${() => this.#confirm(false)}>${this.#t('keep')}</button>`
+                : nothing
+            }`
+      }
+      ${this.#cancelError ? html`<span class="warning">${this.#cancelError}</span>` : nothing}
+    </div>`;
+  }
+
+  protected override render(): TemplateResult {
+    const snapshot = this.#snapshot;
+    const lang = this.#lang;
+    const status = snapshot?.status ?? 'pending';
+    const meta: string[] = [];
+    if (snapshot?.startedAt)
+      meta.push(
+        this.#t('elapsed', {
+          time: formatDuration(
+            (snapshot.finishedAt ? Date.parse(snapshot.finishedAt) : Date.now()) - Date.parse(snapshot.startedAt),
+            lang,
+          ),
+        }),
+      );
+    const left = (snapshot?.etaMs ?? 0) - Date.now() + this.#receivedAt;
+    if (status === 'running' && left > 0) meta.push(this.#t('eta', { time: formatDuration(left, lang, true) }));
+    const connection = this.#connection;
+    if (connection === 'reconnecting' || connection === 'polling') meta.push(this.#t(connection));
+    const message = snapshot?.message;
+    const problem = this.#problem || snapshot?.error?.message;
+    return html`<div part="base" class="base" aria-busy=${!snapshot}>
+      <header part="header">
+        <span part="title" class="title">${snapshot?.title || this.#t('untitled')}</span>
+        <span part="status" class="badge ${status}"
+          >${this.#t(snapshot?.cancelRequested && !terminal(status) ? 'cancelling' : status)}</span
+        >
+      </header>
+      <div part="overall" class="overall ${status}">
+        ${this.#bar('overall', this.#t('overall'), this.#peaks[''] ?? 0, status)}
+      </div>
+      ${
+        snapshot?.stages.length
+          ? html`<ol part="stages" class="stages">
+            ${snapshot.stages.map(
+              (stage) =>
+                html`<li
+                  part="stage stage-${stage.state}"
+                  class=${stage.state}
+                  aria-current=${stage.state === 'active' ? 'step' : nothing}
+                >
+                  ${stage.name}
+                </li>`,
+            )}
+          </ol>`
+          : nothing
+      }
+      ${
+        snapshot?.tasks.length
+          ? html`<ul part="tasks" class="tasks">
+            ${snapshot.tasks.map((task) => this.#task(task))}
+          </ul>`
+          : nothing
+      }
+      ${
+        message && message.text !== problem
+          ? html`<p part="message" class=${message.level}>
+            ${message.level === 'info' ? nothing : html`<strong>${this.#t(message.level === 'error' ? 'error' : 'warning')}: </strong>`}${message.text}
+          </p>`
+          : nothing
+      }
+      ${problem ? html`<p part="problem" class="problem">${problem}</p>` : nothing}
+      ${snapshot ? this.#result(snapshot) : nothing}
+      ${meta.length ? html`<div part="meta" class="meta">${meta.join(' · ')}</div>` : nothing}
+      ${snapshot ? this.#actions(snapshot) : nothing} ${this.#log()}
+      <div class="sr" role="status" aria-live="polite">${this.#announcement}</div>
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'live-operation': LiveOperation;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * A build plugin that squeezes whitespace out of the element's Lit templates,
+ * which the JS minifier leaves alone (they are strings to it):
+ * - the CSS in `*.styles.ts` (no `${}` there): comments and spaces around
+ *   punctuation go;
+ * - html`…` in `widget/*.ts`: found with the TypeScript parser, so nested
+ *   templates and expressions are never touched; a run of whitespace with a
+ *   line break next to `<` or `>` goes, any other becomes one space.
+ *   (So a space that matters between a tag and text must stay on one line.)
+ */
+import type { Plugin } from 'vite';
+
+export function minifyCss(text: string): string {
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/\s+/g, ' ')
+    .replace(/ ?([{}:;,>]) ?/g, '$1')
+    .replace(/;}/g, '}')
+    .trim();
+}
+
+export function minifyHtml(text: string): string {
+  return text
+    .replace(/\s*\n\s*/g, '\n')
+    .replace(/([<>])\n|\n(?=[<>])/g, '$1')
+    .replace(/\n/g, ' ');
+}
+
+export function minifyTemplates(): Plugin {
+  return {
+    name: 'liveop-minify-templates',
+    async transform(code, id) {
+      if (!/[\\/]widget[\\/][^\\/]+\.ts$/.test(id)) return null;
+      if (id.endsWith('.styles.ts'))
+        return code.replace(/unsafeCSS\(`([^`]*)`\)/g, (_, text: string) => `unsafeCSS(\`${minifyCss(text)}\`)`);
+      if (!code.includes('html`')) return null;
+      const ts = (await import('typescript')).default;
+      const file = ts.createSourceFile(id, code, ts.ScriptTarget.Latest, true);
+      const edits: [number, number][] = [];
+      const visit = (node: import('typescript').Node): void => {
+        if (ts.isTaggedTemplateExpression(node) && node.tag.getText(file) === 'html') {
+          const t = node.template;
+          const parts = ts.isNoSubstitutionTemplateLiteral(t)
+            ? [t]
+            : [t.head, ...t.templateSpans.map((s) => s.literal)];
+          for (const part of parts) {
+            const closesWithBacktick = ts.isNoSubstitutionTemplateLiteral(part) || ts.isTemplateTail(part);
+            edits.push([part.getStart(file) + 1, part.getEnd() - (closesWithBacktick ? 1 : 2)]);
+          }
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(file);
+      let out = '';
+      let at = 0;
+      for (const [start, end] of edits.sort((a, b) => a[0] - b[0])) {
+        out += code.slice(at, start) + minifyHtml(code.slice(start, end));
+        at = end;
+      }
+      return { code: out + code.slice(at), map: null };
+    },
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * Prints the minified and gzipped size of the element bundles and fails when
+ * `dist/live-operation.js` (Lit included) is over 12 KB gzipped — 12 × 1024
+ * bytes at gzip level 9, the size a browser downloads from a gzipping server.
+ * Run after `vite build`: `tsx widget/scripts/size.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const LIMIT = 12 * 1024;
+const files = ['dist/live-operation.js', 'dist/live-operation.lit-external.js'];
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} KB`;
+let failed = false;
+for (const [i, file] of files.entries()) {
+  const bytes = readFileSync(file);
+  const gzipped = gzipSync(bytes, { level: 9 }).length;
+  const over = i === 0 && gzipped > LIMIT;
+  failed ||= over;
+  console.log(
+    `${file.padEnd(38)} ${kb(bytes.length).padStart(9)} min  ${kb(gzipped).padStart(9)} min+gzip (${gzipped} bytes)${
+      i === 0 ? `  limit ${kb(LIMIT)}${over ? '  OVER THE LIMIT' : ''}` : '  (lit external)'
+    }`,
+  );
+}
+if (failed) {
+  console.error(`dist/live-operation.js is over ${kb(LIMIT)} gzipped`);
+  process.exit(1);
+}

@@ -1,0 +1,205 @@
+/**
+ * One NDJSON connection per server, shared by every `<live-operation>` on the
+ * page that watches a session there: one session streams from
+ * `GET /sessions/:id/stream`, several from `GET /stream?session=A&session=B…`
+ * (a token, `after` and `logAfter` per session, in the same order), so ten
+ * bars never use up the browser's six HTTP/1.1 connections per origin.
+ *
+ * The connection reconnects with exponential backoff and resumes each session
+ * from its cursors; it falls back to polling `GET /sessions/:id` when no line
+ * arrives in time (a proxy buffering the stream) or the stream is refused.
+ */
+import { NdjsonParseStream } from '../server/core/ndjson';
+import type { GoneLine, Snapshot, StreamLine } from '../server/core/protocol';
+import type { ConnectionState } from './events';
+
+export type Fetch = typeof fetch;
+
+/** What a connection needs to know about one watched session. */
+export interface Subscriber {
+  readonly id: string;
+  readonly token: string;
+  /** Server base URL, without a trailing slash: `https://host` or `https://host/liveop`. */
+  readonly base: string;
+  /** Highest snapshot version received (0: none). */
+  readonly after: number;
+  /** Highest log seq received (0: none). */
+  readonly logAfter: number;
+  /** A snapshot or `gone` line for this session. */
+  line(line: Snapshot | GoneLine): void;
+  /** The server refused this session for good (HTTP status). */
+  fail(status: number): void;
+  state(state: ConnectionState): void;
+}
+
+/** Tunables, in milliseconds. */
+export const timing = {
+  /** No first line this soon on a fresh connection: a proxy buffers the stream, so poll instead. */
+  firstLine: 4_000,
+  /**
+   * Silence (not even the 15 s heartbeat) after which a connection is presumed
+   * dead; also the first-line limit of a resumed one, which the server may
+   * rightly keep quiet until its heartbeat.
+   */
+  silence: 45_000,
+  poll: 2_000,
+  backoffMax: 30_000,
+};
+
+/** Appends `?token=` when there is a token (open servers need none). */
+export const withToken = (url: string, token: string): string =>
+  token ? `${url}?token=${encodeURIComponent(token)}` : url;
+
+const connections = new WeakMap<Fetch, Map<string, SharedConnection>>();
+
+/** Finds or opens the shared connection for a subscriber and adds it. */
+export function subscribe(sub: Subscriber, fetcher: Fetch): SharedConnection {
+  const byBase = connections.get(fetcher) ?? new Map<string, SharedConnection>();
+  connections.set(fetcher, byBase);
+  const base = sub.base;
+  const connection = byBase.get(base) ?? new SharedConnection(fetcher, () => byBase.delete(base));
+  byBase.set(base, connection);
+  connection.add(sub);
+  return connection;
+}
+
+export class SharedConnection {
+  readonly subs = new Set<Subscriber>();
+  #abort?: AbortController;
+  #timer?: ReturnType<typeof setTimeout>;
+  #attempt = 0;
+  #polling = false;
+
+  constructor(
+    readonly fetch: Fetch,
+    readonly onEmpty: () => void,
+  ) {}
+
+  add(sub: Subscriber): void {
+    this.subs.add(sub);
+    this.#schedule(0);
+  }
+
+  /**
+   * Removes a subscriber. A session that ended needs no new connection (the
+   * server has stopped sending it); one whose element left does, so the
+   * server stops streaming it.
+   */
+  remove(sub: Subscriber, reopen: boolean): void {
+    if (!this.subs.delete(sub)) return;
+    if (!this.subs.size) {
+      this.#stop();
+      this.onEmpty();
+    } else if (reopen) this.#schedule(0);
+  }
+
+  #stop(): void {
+    this.#abort?.abort();
+    this.#abort = undefined;
+    clearTimeout(this.#timer);
+  }
+
+  #schedule(ms: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#open(), ms);
+  }
+
+  #state(state: ConnectionState): void {
+    for (const sub of this.subs) sub.state(state);
+  }
+
+  #retry(): void {
+    if (!this.subs.size) return;
+    this.#state('reconnecting');
+    this.#schedule(Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2));
+  }
+
+  #url(subs: Subscriber[]): string {
+    const [first] = subs as [Subscriber];
+    const many = subs.length > 1;
+    const url = new URL(
+      many ? `${first.base}/stream` : `${first.base}/sessions/${encodeURIComponent(first.id)}/stream`,
+    );
+    const params = url.searchParams;
+    // Every list in the same order as `session`: all of one, or none.
+    const tokens = subs.some((s) => s.token);
+    const cursors = subs.some((s) => s.after);
+    for (const sub of subs) {
+      if (many) params.append('session', sub.id);
+      if (tokens) params.append('token', sub.token);
+      if (cursors) {
+        params.append('after', String(sub.after));
+        params.append('logAfter', String(sub.logAfter));
+      }
+    }
+    return String(url);
+  }
+
+  async #open(): Promise<void> {
+    this.#abort?.abort();
+    const subs = [...this.subs];
+    if (!subs.length) return;
+    const abort = new AbortController();
+    this.#abort = abort;
+    const { signal } = abort;
+    if (this.#polling) return this.#poll(subs, signal);
+    this.#state(this.#attempt ? 'reconnecting' : 'connecting');
+    let received = false;
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(
+        () => abort.abort(received ? 'silent' : 'buffered'),
+        received || subs.some((s) => s.after) ? timing.silence : timing.firstLine,
+      );
+    };
+    arm();
+    try {
+      const response = await this.fetch(this.#url(subs), { signal });
+      const status = response.status;
+      // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
+      if (status > 399 && status < 500 && status !== 408 && status !== 429) this.#polling = true;
+      if (!response.ok) throw status;
+      const reader = response
+        .body!.pipeThrough(new TextDecoderStream())
+        .pipeThrough(new NdjsonParseStream<StreamLine>())
+        .getReader();
+      for (;;) {
+        const { value, done } = await reader.read();
+        // `reconnect`: the server is going away; come back (to any instance) at once.
+        if (done || value.type === 'reconnect') break;
+        if (!received) this.#state('live');
+        received = true;
+        this.#attempt = 0;
+        arm();
+        if (value.type !== 'heartbeat') this.#route(subs, value);
+      }
+    } catch {
+      if (signal.reason === 'buffered') this.#polling = true;
+    }
+    clearTimeout(watchdog);
+    if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(); // unless superseded or stopped
+  }
+
+  #route(subs: Subscriber[], line: Snapshot | GoneLine): void {
+    for (const sub of subs) if (sub.id === line.id && this.subs.has(sub)) sub.line(line);
+  }
+
+  async #poll(subs: Subscriber[], signal: AbortSignal): Promise<void> {
+    this.#state('polling');
+    await Promise.all(
+      subs.map(async (sub) => {
+        const url = withToken(`${sub.base}/sessions/${encodeURIComponent(sub.id)}`, sub.token);
+        try {
+          const response = await this.fetch(url, { signal, cache: 'no-store' });
+          if (response.ok) this.#route([sub], (await response.json()) as Snapshot);
+          else if (response.status >= 400 && response.status < 500 && response.status !== 429)
+            this.subs.has(sub) && sub.fail(response.status);
+        } catch {
+          // offline or aborted: try again next round
+        }
+      }),
+    );
+    if (this.#abort?.signal === signal) this.#schedule(timing.poll);
+  }
+}

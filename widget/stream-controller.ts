@@ -1,0 +1,129 @@
+/**
+ * The element's link to the server, as a Lit `ReactiveController`: it watches
+ * one session through the page's shared connection (see
+ * `shared-connection.ts`), keeps the resume cursors, sends the cancel request,
+ * and lets go of everything in `hostDisconnected` — no fetch or timer
+ * outlives the element.
+ */
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { GoneLine, SessionStatus, Snapshot } from '../server/core/protocol';
+import type { ConnectionState } from './events';
+import { type Fetch, type SharedConnection, type Subscriber, subscribe, withToken } from './shared-connection';
+
+/** Where a session lives. */
+export interface StreamSource {
+  id: string;
+  token: string;
+  /** Server base URL without a trailing slash: `https://host` or `https://host/liveop`. */
+  base: string;
+}
+
+export interface StreamCallbacks {
+  line(line: Snapshot | GoneLine): void;
+  /** The server refused the session for good (HTTP status). */
+  fail(status: number): void;
+  state(state: ConnectionState): void;
+}
+
+export const terminal = (status: SessionStatus): status is 'complete' | 'error' | 'cancelled' =>
+  status === 'complete' || status === 'error' || status === 'cancelled';
+
+/**
+ * Reads a session's stream (or snapshot) URL, `…/sessions/ID/stream`, into a
+ * source; a `?token=` in it is used when no token is given. Null for any
+ * other shape.
+ */
+export function sourceFromUrl(src: string, token: string, pageUrl: string): StreamSource | null {
+  const url = new URL(src, pageUrl);
+  const match = /^(.*)\/sessions\/([^/]+)(\/stream)?\/?$/.exec(url.pathname);
+  return (
+    match && {
+      id: decodeURIComponent(match[2]!),
+      token: token || url.searchParams.get('token') || '',
+      base: url.origin + match[1],
+    }
+  );
+}
+
+export class StreamController implements ReactiveController, Subscriber {
+  /** The `fetch` used for every request; replace it to add headers, log, or test. */
+  fetch: Fetch = (input, init) => globalThis.fetch(input, init);
+  id = '';
+  token = '';
+  base = '';
+  after = 0;
+  logAfter = 0;
+  #connection?: SharedConnection;
+  #connected = false;
+  /** The session ended (terminal, gone or refused): nothing more to fetch. */
+  #done = false;
+  #requests = new AbortController();
+
+  constructor(
+    host: ReactiveControllerHost,
+    readonly callbacks: StreamCallbacks,
+  ) {
+    host.addController(this);
+  }
+
+  /** Watches another session (or none), from its beginning. */
+  watch(source: StreamSource | null): void {
+    this.#leave(true);
+    Object.assign(this, source ?? { id: '' });
+    this.after = this.logAfter = 0;
+    this.#done = false;
+    this.#join();
+  }
+
+  hostConnected(): void {
+    this.#connected = true;
+    this.#join();
+  }
+
+  hostDisconnected(): void {
+    this.#connected = false;
+    this.#leave(true);
+    this.#requests.abort();
+    this.#requests = new AbortController();
+  }
+
+  #join(): void {
+    if (this.#connected && !this.#connection && !this.#done && this.id) this.#connection = subscribe(this, this.fetch);
+  }
+
+  #leave(reopen: boolean, done?: boolean): void {
+    this.#done ||= !!done;
+    if (this.#connection) {
+      this.#connection.remove(this, reopen);
+      this.#connection = undefined;
+      this.callbacks.state('closed');
+    }
+  }
+
+  line(line: Snapshot | GoneLine): void {
+    if (line.type === 'snapshot') {
+      if (line.version < this.after) return; // an older poll answer overtaken by a stream line
+      this.after = line.version;
+      for (const entry of line.logs) this.logAfter = Math.max(this.logAfter, entry.seq);
+    }
+    if (line.type === 'gone' || terminal(line.status)) this.#leave(false, true);
+    this.callbacks.line(line);
+  }
+
+  fail(status: number): void {
+    this.#leave(false, true);
+    this.callbacks.fail(status);
+  }
+
+  state(state: ConnectionState): void {
+    this.callbacks.state(state);
+  }
+
+  /** Asks the server to cancel the session (`POST …/cancel`, answered 202). */
+  cancel(): Promise<Response> {
+    return this.fetch(withToken(`${this.base}/sessions/${encodeURIComponent(this.id)}/cancel`, this.token), {
+      method: 'POST',
+      signal: this.#requests.signal,
+    });
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Every user-visible string of `<live-operation>`, and the `Intl` formatting
+ * of its numbers. Hosts override any subset through the `strings` property
+ * (or a JSON `strings` attribute); `{name}` placeholders are filled in.
+ */
+
+/** The element's strings. Override any of them with the `strings` property. */
+export const defaultStrings = {
+  pending: 'Waiting to start',
+  running: 'Running',
+  complete: 'Complete',
+  error: 'Failed',
+  cancelled: 'Cancelled',
+  cancelling: 'Cancelling…',
+  warning: 'Warning',
+  /** Label of the overall bar. */
+  overall: 'Overall progress',
+  /** `aria-valuetext` of a bar. */
+  value: '{percent}, {status}',
+  /** `aria-valuetext` of a bar whose percent is an estimate between reports. */
+  estimate: 'about {percent}, {status}',
+  steps: '{done} / {total}',
+  retry: 'retry {attempt}',
+  stalled: 'no update for {time}',
+  elapsed: '{time} elapsed',
+  eta: 'about {time} left',
+  cancel: 'Cancel',
+  /** The cancel button, once pressed, asking to be pressed again. */
+  confirm: 'Yes, cancel it',
+  keep: 'Keep running',
+  cancelFailed: 'Could not cancel ({reason})',
+  /** The log toggle (a button with `aria-expanded`). */
+  log: 'Log ({count})',
+  reconnecting: 'Reconnecting…',
+  polling: 'Live updates delayed',
+  gone: 'No longer available',
+  failed: 'Could not load ({reason})',
+  /** Announcements (live region, notification): `{title}` and a status or percent. */
+  announce: '{title}: {text}',
+  /** Title before the first snapshot, or of an untitled session. */
+  untitled: 'Operation',
+};
+
+export type LiveOperationStrings = typeof defaultStrings;
+
+/** Fills `{name}` placeholders. */
+export const fill = (template: string, values: Record<string, string | number>): string =>
+  template.replace(/\{(\w+)\}/g, (whole, key: string) => String(values[key] ?? whole));
+
+const formats: Record<string, Intl.NumberFormat> = {};
+
+/**
+ * Formats a number for the page's language with a cached `Intl.NumberFormat`:
+ * plain, as `percent` (of 100), or in a unit (`second`, `minute`, `hour`).
+ */
+export function format(lang: string | undefined, value: number, style?: string): string {
+  const key = `${lang} ${style}`;
+  formats[key] ??= new Intl.NumberFormat(
+    lang,
+    style === 'percent' ? { style } : style ? { style: 'unit', unit: style } : {},
+  );
+  return formats[key].format(style === 'percent' ? value / 100 : value);
+}
+
+/** `42 sec`, `3 min`, `2 hr`: the largest whole unit (rounded with `round`, for estimates; else floored). */
+export function formatDuration(ms: number, lang: string | undefined, round?: boolean): string {
+  const s = Math.max(0, ms / 1000);
+  const [value, unit] = s < 60 ? [s, 'second'] : s < 3600 ? [s / 60, 'minute'] : [s / 3600, 'hour'];
+  return format(lang, (round ? Math.round : Math.floor)(value as number), unit as string);
+}
