@@ -27,7 +27,7 @@ const snapshot = async (s: CreatedSession): Promise<Snapshot> =>
 /** Sends a bad request and checks the contract's error answer, and that the session did not change. */
 async function refused(
   s: CreatedSession,
-  request: { body: string | Uint8Array; headers?: Record<string, string>; path?: string },
+  request: { body: string; headers?: Record<string, string>; path?: string },
   status: number,
   code: string,
   message?: RegExp,
