@@ -108,7 +108,8 @@ export class MemorySessionStore implements SessionStore {
     return { sessions, cursor: more ? last : null };
   }
 
-  subscribe(listener: (change: StoreChange) => void): () => void {
+  /** In one process no notification can be missed, so `onResync` is never called. */
+  subscribe(listener: (change: StoreChange) => void, _onResync?: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
