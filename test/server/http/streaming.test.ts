@@ -139,26 +139,62 @@ describe('streaming a session', () => {
     await expect.poll(() => server.liveop.hub.stats(), { timeout: 3_000 }).toEqual({ watchers: 0, connections: 0 });
   });
 
-  it('keeps a slow reader to the newest state instead of queueing old ones, losing no log line', async () => {
+  it('holds nothing for a stream nobody reads: the next read gets one line with the newest state and every log', async () => {
     const s = await create();
-    const response = await fetch(s.streamUrl);
-    const reader = response.body!.getReader();
-    // Read nothing while 300 batches land; the server must not buffer 300 lines for us.
-    for (let i = 0; i < 300; i++) await events(s, [{ type: 'log', line: `l${i}` }]);
-    await events(s, [{ type: 'complete', task: 'a' }]);
-    let text = '';
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
+    const body = await server.liveop.hub.open({ sessionIds: [s.id], format: 'ndjson' });
+    for (let i = 0; i < 100; i++) {
+      await events(s, [
+        { type: 'log', line: `l${i}` },
+        { type: 'percent', task: 'a', value: i / 2 },
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 2)); // let the watcher broadcast as it goes
     }
-    const lines = text
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const reader = body.getReader();
+    const { value } = await reader.read();
+    const lines = new TextDecoder()
+      .decode(value)
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Snapshot);
-    expect(lines.length).toBeLessThan(20);
-    expect(lines.flatMap((l) => l.logs.map((g) => g.line))).toEqual(Array.from({ length: 300 }, (_, i) => `l${i}`));
-    expect(lines.at(-1)!.status).toBe('complete');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.version).toBe(101);
+    expect(lines[0]!.logs.map((l) => l.line)).toEqual(Array.from({ length: 100 }, (_, i) => `l${i}`));
+    await reader.cancel();
   });
+
+  it('gives a slow reader every log line exactly once, in order, ending with the final state', async () => {
+    // A throttle that lets every change through, and 7.5 MB of logs while the reader reads nothing.
+    const fast = await startServer({ throttleHz: 1_000 });
+    try {
+      const s = (await post(`${fast.url}/sessions`, { tasks: { a: 'A' } })).body as CreatedSession;
+      const response = await fetch(s.streamUrl);
+      const reader = response.body!.getReader();
+      // 150 changes of 50 KB each (7.5 MB) while the reader reads nothing: far more than socket buffers hold.
+      const chunk = 'x'.repeat(9_990);
+      const changes = 150;
+      for (let i = 0; i < changes; i++) {
+        const lines = Array.from({ length: 5 }, (_, k) => `${i * 5 + k} ${chunk}`);
+        await post(`${s.snapshotUrl}/events`, [{ type: 'log', lines }], bearer(s.reporterToken));
+      }
+      await post(`${s.snapshotUrl}/events`, [{ type: 'complete', task: 'a' }], bearer(s.reporterToken));
+      let text = '';
+      const decoder = new TextDecoder();
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
+      const received = text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Snapshot);
+      expect(received.length).toBeLessThanOrEqual(changes + 2);
+      const seqs = received.flatMap((l) => l.logs.map((g) => Number(g.line.split(' ')[0])));
+      expect(seqs).toEqual(Array.from({ length: changes * 5 }, (_, i) => i));
+      expect(received.at(-1)!.status).toBe('complete');
+    } finally {
+      await fast.close();
+    }
+  }, 60_000);
 });
