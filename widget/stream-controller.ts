@@ -45,9 +45,16 @@ export function sourceFromUrl(src: string, token: string, pageUrl: string): Stre
   );
 }
 
+/** One function for every element, so that they share connections (which are kept per `fetch`). */
+const pageFetch: Fetch = (input, init) => globalThis.fetch(input, init);
+
 export class StreamController implements ReactiveController, Subscriber {
-  /** The `fetch` used for every request; replace it to add headers, log, or test. */
-  fetch: Fetch = (input, init) => globalThis.fetch(input, init);
+  /**
+   * The `fetch` used for every request; replace it (before the element
+   * connects) to add headers, log, or test. Elements share a connection only
+   * when they use the same `fetch`.
+   */
+  fetch: Fetch = pageFetch;
   id = '';
   token = '';
   base = '';

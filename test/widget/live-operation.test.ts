@@ -3,7 +3,7 @@
  * sees and what a host page can observe (shadow DOM, ARIA, events).
  */
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from '../support/requirements';
 import { startServer, type TestServer } from '../support/server';
 import {
@@ -30,6 +30,10 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     assertBuilt();
     [browser, server] = await Promise.all([launch(), startServer()]);
     reporter = new Reporter(server.url);
+  });
+  // Pages a failed test left open would keep streams open for the next one.
+  afterEach(async () => {
+    await Promise.all(browser.contexts().map((context) => context.close()));
   });
   afterAll(async () => {
     await browser?.close();
