@@ -48,6 +48,17 @@ return ${WRITTEN}
 `);
 
 /**
+ * Removes one session and, when it existed, publishes that it is gone — from
+ * the node that holds it, so on a Cluster the notification cannot overtake
+ * that session's earlier ones. KEYS: session. ARGV: channel, change message.
+ */
+export const remove = lua(`
+local removed = redis.call('UNLINK', KEYS[1])
+if removed > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return removed
+`);
+
+/**
  * Adds a new session to the listing indexes.
  * KEYS: all, owner index, expiry, owners. ARGV: id, createdAt, expiresAt, owner tag.
  */

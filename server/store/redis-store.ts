@@ -151,6 +151,8 @@ export class RedisSessionStore implements SessionStore {
       subscriber.off('error', early);
       for (const c of [client, subscriber]) {
         c.on('error', (error: unknown) => ready.#down(error));
+        // A cluster tells of each node's errors apart, and of no reconnection: see #down.
+        c.on('node-error', (error: unknown) => ready.#down(error));
         c.on('ready', () => ready.#upAgain());
       }
       await withTimeout(
@@ -201,8 +203,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const existed = await this.#redis(() => this.#keyv.delete(id));
-    await this.#redis(() => this.#forget([id], existed));
+    const existed = await this.#redis(() => this.#remove(id));
+    await this.#redis(() => this.#unindex([id]));
     return existed;
   }
 
@@ -270,8 +272,8 @@ export class RedisSessionStore implements SessionStore {
         this.#client.zRangeByScore(this.keys.all, '-inf', `(${cutoff}`, { LIMIT: { offset: 0, count: BATCH } }),
       );
       if (ids.length === 0) break;
-      await this.#redis(() => this.#keyv.deleteMany(ids));
-      await this.#redis(() => this.#forget(ids, true));
+      await this.#redis(() => Promise.all(ids.map((id) => this.#remove(id))));
+      await this.#redis(() => this.#unindex(ids));
       removed += ids.length;
       if (ids.length < BATCH) break;
       await nextTurn();
@@ -340,20 +342,16 @@ export class RedisSessionStore implements SessionStore {
     return Number(answer);
   }
 
-  /** Drops ids from the indexes, and tells every instance they are gone. */
-  async #forget(ids: string[], announce: boolean): Promise<void> {
+  /** Removes one session; every instance hears it is gone (when it existed). */
+  async #remove(id: string): Promise<boolean> {
+    const message = JSON.stringify({ id, version: 0, cancelRequested: false, deleted: true });
+    const removed = await this.#run(scripts.remove, [this.keys.session(id)], [this.keys.channel, message]);
+    return Number(removed) > 0;
+  }
+
+  async #unindex(ids: string[]): Promise<void> {
     const { keys } = this;
-    await Promise.all([
-      this.#run(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]),
-      ...(announce
-        ? ids.map((id) =>
-            this.#client.publish(
-              keys.channel,
-              JSON.stringify({ id, version: 0, cancelRequested: false, deleted: true }),
-            ),
-          )
-        : []),
-    ]);
+    await this.#run(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]);
   }
 
   async #prune(now: number, batch: number): Promise<number> {
@@ -434,6 +432,28 @@ export class RedisSessionStore implements SessionStore {
     if (!this.#up || this.#closed) return;
     this.#up = false;
     this.#log(`liveop: Redis is unavailable (${error instanceof Error ? error.message : String(error)}); reconnecting`);
+    if (isCluster(this.#client)) this.#probe();
+  }
+
+  /**
+   * A cluster client emits no 'ready' when a node comes back, so ask: PING
+   * every half second until one answers, then resync. (The cluster's own
+   * resubscription is not observable; a change in that short gap is caught
+   * up by the next change or the next resync.)
+   */
+  #probe(): void {
+    setTimeout(() => {
+      if (this.#up || this.#closed) return;
+      withTimeout(this.#client.ping(), this.#timeoutMs, 'PING').then(
+        () => {
+          if (this.#up || this.#closed) return;
+          this.#up = true;
+          this.#log('liveop: Redis is reachable again');
+          this.#resync();
+        },
+        () => this.#probe(),
+      );
+    }, 500).unref();
   }
 
   /**
@@ -470,6 +490,10 @@ function makeClient(url: string, commandTimeoutMs: number): Client {
     }) as unknown as Client;
   }
   return createClient({ url, socket, ...common }) as unknown as Client;
+}
+
+function isCluster(client: Client): client is RedisClusterType {
+  return !('isReady' in client);
 }
 
 function isReady(client: Client): boolean {
