@@ -90,6 +90,12 @@ export class Liveop {
       now: this.#now,
       config: this.config,
       startOperation: (name, input, owner, base) => this.#startOperation(name, input, owner, base),
+      restartOperation: (session, base) => {
+        if (!this.runner.operations.has(session.operation!.name)) {
+          throw new ApiError(409, `operation "${session.operation!.name}" is not registered on this server`);
+        }
+        return this.#startOperation(session.operation!.name, session.operation!.input, session.owner, base);
+      },
       widget: () => {
         widget ??= readFile(widgetPath).then(
           (bytes) => new Uint8Array(bytes),
@@ -115,9 +121,10 @@ export class Liveop {
    */
   async createSession(
     input: Partial<CreateSessionInput> & { owner?: string },
-    options: { base?: string } = {},
+    options: { base?: string; operation?: { name: string; input: unknown } } = {},
   ): Promise<CreatedProgressSession> {
     const stored = createSession(newSessionId(), input, this.#now(), this.config.sessionDefaults);
+    if (options.operation) stored.operation = options.operation;
     await this.store.create(stored);
     const base = options.base ?? this.config.publicUrl ?? '';
     const session = this.runner.adopt(this.#progressSession(stored.id));
@@ -184,7 +191,7 @@ export class Liveop {
         ...(definition.stages ? { stages: definition.stages } : {}),
         ...(owner ? { owner } : {}),
       },
-      { base },
+      { base, operation: { name, input } },
     );
     const first = definition.tasks ? Object.keys(definition.tasks)[0]! : 'main';
     const handle = session.addSequential(first, (context) => definition.run({ ...context, session }, input as never));

@@ -109,6 +109,8 @@ export interface StoredSession {
   next: NextSession | null;
   /** Rate of the overall reported percent, for the overall ETA. */
   progress: ProgressRate | null;
+  /** The registered operation (and its input) this session runs, so it can be restarted. */
+  operation?: { name: string; input: unknown };
 }
 
 export interface NewSession extends Omit<CreateSessionInput, 'tasks'> {

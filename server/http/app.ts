@@ -62,6 +62,8 @@ export interface AppDeps {
   config: AppConfig;
   /** Starts a registered operation (the facade wires it). */
   startOperation: (name: string, input: unknown, owner: string | null, base: string) => Promise<CreatedSession>;
+  /** Starts a finished operation session again, as a new session (liveops' restart). */
+  restartOperation: (session: StoredSession, base: string) => Promise<CreatedSession>;
   /** The element bundle for `GET /widget.js`, or null when not built. */
   widget: () => Promise<Uint8Array | null>;
 }
@@ -308,6 +310,15 @@ export function createApp(deps: AppDeps): Hono {
     const format: StreamFormat = /text\/event-stream/i.test(c.req.header('accept') ?? '') ? 'sse' : 'ndjson';
     const body = await hub.open({ sessionIds: [...new Set(ids)], format, signal: c.req.raw.signal });
     return streamResponse(body, format);
+  });
+
+  app.post('/sessions/:id/restart', async (c) => {
+    const id = c.req.param('id');
+    const { session } = await load(c, id, 'own');
+    if (!session.operation) throw new ApiError(409, 'only sessions started as operations can be restarted');
+    const status = toSnapshot(session, now()).status;
+    if (status === 'pending' || status === 'running') throw new ApiError(409, `the session is still ${status}`);
+    return c.json(await deps.restartOperation(session, baseOf(c, `/sessions/${id}/restart`)), 201);
   });
 
   app.post('/operations/:name', limit, async (c) => {

@@ -177,4 +177,40 @@ describe('the in-process API', () => {
       await server.close();
     }
   });
+
+  it('restarts a finished operation as a new session with the same input; refuses while it runs', async () => {
+    liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    let runs = 0;
+    let release: () => void = () => {};
+    liveop.operation('sync', {
+      input: z.object({ shop: z.string() }),
+      run: async (task, { shop }) => {
+        runs += 1;
+        if (runs === 1) await new Promise<void>((resolve) => (release = resolve));
+        task.result({ shop, run: runs });
+      },
+    });
+    const app = liveop.routes();
+    const start = await app.request('/operations/sync', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ shop: 'north' }),
+    });
+    const first = await start.json();
+    const early = await app.request(`/sessions/${first.id}/restart`, { method: 'POST' });
+    expect(early.status).toBe(409);
+    release();
+    await expect.poll(async () => (await (await app.request(`/sessions/${first.id}`)).json()).status).toBe('complete');
+    const again = await app.request(`/sessions/${first.id}/restart`, { method: 'POST' });
+    expect(again.status).toBe(201);
+    const second = await again.json();
+    expect(second.id).not.toBe(first.id);
+    await expect
+      .poll(async () => (await (await app.request(`/sessions/${second.id}`)).json()).result)
+      .toEqual({ shop: 'north', run: 2 });
+    const plain = await liveop.createSession({ tasks: { a: 'A' } });
+    plain.session.emit({ type: 'cancelled' });
+    await plain.session.flush();
+    expect((await app.request(`/sessions/${plain.id}/restart`, { method: 'POST' })).status).toBe(409);
+  });
 });
