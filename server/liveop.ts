@@ -25,6 +25,7 @@ import { ProgressSession } from './runner/progress-session';
 import { type OperationDefinition, Runner } from './runner/runner';
 import { MemorySessionStore } from './store/memory-store';
 import type { SessionStore } from './store/session-store';
+import { printSnapshots } from './text/text-view';
 
 export interface LiveopOptions extends Partial<AppConfig> {
   /** Where sessions live. @default an in-memory store (one process) */
@@ -89,12 +90,21 @@ export class Liveop {
       runner: this.runner,
       now: this.#now,
       config: this.config,
-      startOperation: (name, input, owner, base) => this.#startOperation(name, input, owner, base),
-      restartOperation: (session, base) => {
+      startOperation: async (name, input, owner, base) => {
+        const { session: _session, ...created } = await this.#startOperation(name, input, owner, base);
+        return created;
+      },
+      restartOperation: async (session, base) => {
         if (!this.runner.operations.has(session.operation!.name)) {
           throw new ApiError(409, `operation "${session.operation!.name}" is not registered on this server`);
         }
-        return this.#startOperation(session.operation!.name, session.operation!.input, session.owner, base);
+        const { session: _session, ...created } = await this.#startOperation(
+          session.operation!.name,
+          session.operation!.input,
+          session.owner,
+          base,
+        );
+        return created;
       },
       widget: () => {
         widget ??= readFile(widgetPath).then(
@@ -174,7 +184,24 @@ export class Liveop {
     await this.store.close();
   }
 
-  async #startOperation(name: string, rawInput: unknown, owner: string | null, base: string): Promise<CreatedSession> {
+  /**
+   * Text mode (liveops' TextProgress): runs a registered operation in this
+   * process and prints its progress as text; resolves with the last snapshot.
+   * @example
+   * await liveop.runInTerminal('monthly-report', { month: '2026-11' });
+   */
+  async runInTerminal(name: string, input: unknown, write?: (text: string) => void): Promise<Snapshot | null> {
+    if (!this.runner.operations.has(name)) throw new Error(`unknown operation "${name}"`);
+    const { session } = await this.#startOperation(name, input, null, this.config.publicUrl ?? '');
+    return printSnapshots(session.stream(), write);
+  }
+
+  async #startOperation(
+    name: string,
+    rawInput: unknown,
+    owner: string | null,
+    base: string,
+  ): Promise<CreatedProgressSession> {
     const definition = this.runner.operations.get(name)!;
     let input = rawInput;
     if (definition.input) {
@@ -184,7 +211,7 @@ export class Liveop {
     }
     const title =
       typeof definition.title === 'function' ? definition.title(input as never) : (definition.title ?? name);
-    const { session, ...created } = await this.createSession(
+    const created = await this.createSession(
       {
         title,
         ...(definition.tasks ? { tasks: definition.tasks } : {}),
@@ -194,6 +221,7 @@ export class Liveop {
       { base, operation: { name, input } },
     );
     const first = definition.tasks ? Object.keys(definition.tasks)[0]! : 'main';
+    const { session } = created;
     const handle = session.addSequential(first, (context) => definition.run({ ...context, session }, input as never));
     void handle.settled().then(() => this.runner.release(session.id));
     return created;

@@ -1,0 +1,77 @@
+/**
+ * Text mode (liveops' TextProgress): the same snapshots, printed for a
+ * terminal or a log file instead of drawn. Pure: give it the previous and
+ * the current snapshot, get the lines to print. Stages become section
+ * headers; a task prints when its status changes or it crosses a tenth;
+ * every log line prints once; the end prints the result or the error.
+ */
+import type { Snapshot } from '../core/protocol';
+
+const bar = (percent: number, width = 20): string => {
+  const full = Math.round((percent / 100) * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
+};
+
+export function textLines(last: Snapshot | null, current: Snapshot): string[] {
+  const out: string[] = [];
+  // A chained session starts afresh.
+  const previous = last?.id === current.id ? last : null;
+  if (previous === null) out.push(`${current.title || 'Operation'} (${current.id})`);
+  // A stage's header prints the first time it is seen under way (lines are
+  // throttled, so a short stage may start and end between two snapshots).
+  for (const stage of current.stages) {
+    const before = previous?.stages.find((s) => s.name === stage.name);
+    const started = stage.state !== 'pending' && (before === undefined || before.state === 'pending');
+    if (started) out.push('', `== ${stage.name} ==`);
+    if ((stage.state === 'failed' || stage.state === 'cancelled') && before?.state !== stage.state) {
+      out.push(`  (${stage.name} ${stage.state})`);
+    }
+  }
+  for (const task of current.tasks) {
+    const before = previous?.tasks.find((t) => t.id === task.id);
+    const crossed = before === undefined || Math.floor(task.percent / 10) !== Math.floor(before.percent / 10);
+    if (before?.status !== task.status || (crossed && task.status === 'running')) {
+      const steps = task.total !== undefined ? ` ${task.done ?? 0}/${task.total}` : '';
+      const retry = task.attempt !== undefined ? ` (retry ${task.attempt})` : '';
+      const note = task.message ? ` — ${task.message}` : '';
+      out.push(
+        `  ${bar(task.percent)} ${String(task.percent).padStart(3)}% ${task.name}: ${task.status}${steps}${retry}${note}`,
+      );
+    }
+  }
+  if (current.message && current.message.text !== previous?.message?.text) {
+    out.push(
+      `  ${current.message.level === 'info' ? '' : `${current.message.level.toUpperCase()}: `}${current.message.text}`,
+    );
+  }
+  for (const log of current.logs) out.push(`  | ${log.line}`);
+  if (current.status !== previous?.status && ['complete', 'error', 'cancelled'].includes(current.status)) {
+    out.push('', `${current.status.toUpperCase()} ${current.percent}%`);
+    if (current.error) out.push(`  error: ${current.error.message}`);
+    if (current.result !== null && current.result !== undefined) {
+      if (typeof current.result === 'object' && !Array.isArray(current.result)) {
+        for (const [key, value] of Object.entries(current.result as Record<string, unknown>)) {
+          out.push(`  ${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+        }
+      } else out.push(`  result: ${JSON.stringify(current.result)}`);
+    }
+    for (const artifact of current.artifacts)
+      out.push(`  artifact: ${artifact.name}${artifact.url ? ` <${artifact.url}>` : ''}`);
+    if (current.next) out.push(`  continues in ${current.next.id}`);
+  }
+  return out;
+}
+
+/** Prints a stream of snapshots as text; resolves with the last one. */
+export async function printSnapshots(
+  snapshots: AsyncIterable<Snapshot>,
+  write: (text: string) => void = (text) => process.stdout.write(text),
+): Promise<Snapshot | null> {
+  let previous: Snapshot | null = null;
+  for await (const snapshot of snapshots) {
+    const lines = textLines(previous, snapshot);
+    if (lines.length > 0) write(`${lines.join('\n')}\n`);
+    previous = snapshot;
+  }
+  return previous;
+}
