@@ -67,6 +67,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     console.log(`liveop: ${signal}: telling streams to reconnect, then exiting`);
     liveop.hub.shutdown();
     server.close(() => void liveop.close().then(() => process.exit(0)));
+    // Streams have their reconnect line; idle keep-alive sockets must not hold the exit.
+    const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
+    http.closeIdleConnections();
+    setTimeout(() => http.closeAllConnections(), 500).unref();
     setTimeout(() => process.exit(0), 5_000).unref();
   });
 }
