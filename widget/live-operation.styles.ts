@@ -90,18 +90,12 @@ export const styles = unsafeCSS(`
   .badge,
   .detail,
   .meta,
-  .stages {
+  .stages,
+  dt {
     font-size: 0.85em;
-  }
-  .detail,
-  .meta,
-  .stages {
     color: var(--_muted);
   }
   /* Each status colours its badge, bar and icon through --_c. */
-  .pending {
-    --_c: var(--_muted);
-  }
   .running {
     --_c: var(--_accent);
   }
@@ -111,6 +105,7 @@ export const styles = unsafeCSS(`
   .error {
     --_c: var(--_err);
   }
+  .pending,
   .cancelled,
   .stalled {
     --_c: var(--_muted);
@@ -210,9 +205,6 @@ export const styles = unsafeCSS(`
     grid-template-columns: auto 1fr;
     gap: 2px 16px;
     margin: 0;
-  }
-  dt {
-    color: var(--_muted);
   }
   dd {
     margin: 0;

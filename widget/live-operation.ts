@@ -131,7 +131,7 @@ export class LiveOperation extends LitElement {
     notify: { type: Boolean },
     logOrder: { attribute: 'log-order' },
     logMode: { attribute: 'log-mode' },
-    logOpen: { attribute: 'log-open', type: Boolean, reflect: true },
+    logOpen: { attribute: 'log-open', type: Boolean },
     maxLogLines: { attribute: 'max-log-lines', type: Number },
     strings: { type: Object },
     theme: { reflect: true },
@@ -537,7 +537,6 @@ export class LiveOperation extends LitElement {
                 : nothing
             }`
       }
-      ${this.#cancelError ? html`<span class="warning">${this.#cancelError}</span>` : nothing}
     </div>`;
   }
 
@@ -545,6 +544,7 @@ export class LiveOperation extends LitElement {
     const snapshot = this.#snapshot;
     const lang = this.#lang;
     const status = snapshot?.status ?? 'pending';
+    const title = snapshot?.title || this.#t('untitled');
     const meta: string[] = [];
     if (snapshot?.startedAt)
       meta.push(
@@ -559,17 +559,18 @@ export class LiveOperation extends LitElement {
     if (status === 'running' && left > 0) meta.push(this.#t('eta', { time: formatDuration(left, lang, true) }));
     const connection = this.#connection;
     if (connection === 'reconnecting' || connection === 'polling') meta.push(this.#t(connection));
+    if (this.#cancelError) meta.push(this.#cancelError);
     const message = snapshot?.message;
     const problem = this.#problem || snapshot?.error?.message;
     return html`<div part="base" class="base" aria-busy=${!snapshot}>
       <header part="header">
-        <span part="title" class="title">${snapshot?.title || this.#t('untitled')}</span>
+        <span part="title" class="title">${title}</span>
         <span part="status" class="badge ${status}"
           >${this.#t(snapshot?.cancelRequested && !terminal(status) ? 'cancelling' : status)}</span
         >
       </header>
       <div part="overall" class="overall ${status}">
-        ${this.#bar('overall', this.#t('overall'), this.#peaks[''] ?? 0, status)}
+        ${this.#bar('overall', title, this.#peaks[''] ?? 0, status)}
       </div>
       ${
         snapshot?.stages.length
@@ -595,7 +596,8 @@ export class LiveOperation extends LitElement {
           : nothing
       }
       ${
-        message && message.text !== problem
+        // The latest message, unless a task row or the error already says it, or it went stale with a failure.
+        message && !problem && !snapshot?.tasks.some((task) => task.message === message.text)
           ? html`<p part="message" class=${message.level}>
             ${message.level === 'info' ? nothing : html`<strong>${this.#t(message.level === 'error' ? 'error' : 'warning')}: </strong>`}${message.text}
           </p>`

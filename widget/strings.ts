@@ -13,8 +13,6 @@ export const defaultStrings = {
   cancelled: 'Cancelled',
   cancelling: 'Cancelling…',
   warning: 'Warning',
-  /** Label of the overall bar. */
-  overall: 'Overall progress',
   /** `aria-valuetext` of a bar. */
   value: '{percent}, {status}',
   /** `aria-valuetext` of a bar whose percent is an estimate between reports. */

@@ -372,7 +372,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
         ),
       );
     expect(await aria()).toEqual([
-      { label: 'Overall progress', now: '10', min: '0', max: '100', text: '10%, Running' },
+      { label: 'Fed by the host', now: '10', min: '0', max: '100', text: '10%, Running' },
       { label: 'Task a', now: '10', min: '0', max: '100', text: '10%, Running' },
       { label: 'Task b', now: '10', min: '0', max: '100', text: 'about 10%, Running' },
     ]);
@@ -450,6 +450,138 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
         .getAttribute('aria-valuetext'),
     );
     expect(valueText).toBe('45\u00a0% (Läuft)');
+    await page.close();
+  });
+
+  it('watches a session given by session-id and base-url', async () => {
+    const session = await reporter.create({ title: 'By id', tasks: { t: 'Task' } });
+    const { page } = await openPage(
+      browser,
+      server.url,
+      `<live-operation session-id="${session.id}" base-url="${server.url}" token="${session.viewerToken}"></live-operation>`,
+    );
+    await waitForShadowText(page, '[part~=title]', 'By id');
+    await reporter.send(session, [
+      { type: 'start', task: 't' },
+      { type: 'complete', task: 't' },
+    ]);
+    await waitForShadowText(page, '[part~=status]', 'Complete');
+    await page.close();
+  });
+
+  it('shows elapsed time and the ETA from etaMs, and says when a task stalled', async () => {
+    const { page } = await openPage(browser, server.url, '<live-operation></live-operation>');
+    await page.evaluate(
+      (s) => {
+        document.querySelector('live-operation')!.snapshot = s;
+      },
+      snapshot({
+        startedAt: new Date(Date.now() - 65_000).toISOString(),
+        etaMs: 125_000,
+        percent: 40,
+        tasks: [
+          {
+            id: 'a',
+            name: 'Quiet task',
+            status: 'running',
+            percent: 40,
+            simulated: true,
+            stalled: true,
+            idleMs: 120_000,
+            etaMs: 125_000,
+          },
+        ],
+      }),
+    );
+    expect(await shadowText(page, '[part~=meta]')).toBe('1 min elapsed · about 2 min left');
+    expect(await shadowText(page, '[part~=task-detail]')).toBe('no update for 2 min');
+    const classes = await page.evaluate(
+      () => document.querySelector('live-operation')!.shadowRoot!.querySelector('[part~=task]')!.className,
+    );
+    expect(classes.split(' ')).toEqual(expect.arrayContaining(['task', 'running', 'simulated', 'stalled']));
+    await page.close();
+  });
+
+  it('with notify, asks for permission and notifies when the operation ends in a hidden tab', async () => {
+    const { page } = await openPage(browser, server.url, '', {
+      head: `<script>
+        window.__notes = [];
+        window.__asked = 0;
+        window.Notification = class {
+          static permission = 'default';
+          static requestPermission() { window.__asked++; Notification.permission = 'granted'; return Promise.resolve('granted'); }
+          constructor(title, options) { window.__notes.push({ title, body: options && options.body }); }
+        };
+        Object.defineProperty(document, 'hidden', { get: () => true });
+      </script>`,
+    });
+    await page.evaluate(() => {
+      const el = document.createElement('live-operation');
+      el.setAttribute('notify', '');
+      document.body.append(el);
+    });
+    await page.waitForFunction(() => (window as unknown as { __asked: number }).__asked === 1);
+    const feed = (overrides: Parameters<typeof snapshot>[0]) =>
+      page.evaluate((s) => {
+        document.querySelector('live-operation')!.snapshot = s;
+      }, snapshot(overrides));
+    await feed({ version: 1, percent: 50 });
+    await feed({ version: 2, status: 'error', percent: 50, error: { message: 'Out of memory' } });
+    expect(await page.evaluate(() => (window as unknown as { __notes: unknown[] }).__notes)).toEqual([
+      { title: 'Fed by the host: Failed', body: 'Out of memory' },
+    ]);
+    await page.close();
+  });
+
+  it('takes the theme, custom properties and ::part() styles, writes right to left, and respects reduced motion', async () => {
+    const head = `<style>
+      #custom { --live-operation-bar-color: rgb(255, 0, 0); --live-operation-radius: 0px; }
+      #custom::part(title) { color: rgb(0, 128, 0); }
+    </style>`;
+    const { page } = await openPage(
+      browser,
+      server.url,
+      `<live-operation></live-operation>
+       <live-operation theme="dark"></live-operation>
+       <live-operation id="custom"></live-operation>
+       <live-operation dir="rtl"></live-operation>`,
+      { head },
+    );
+    await page.evaluate(
+      (s) => {
+        for (const el of document.querySelectorAll('live-operation')) el.snapshot = s;
+      },
+      snapshot({ percent: 30 }),
+    );
+    const look = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('live-operation')].map((el) => {
+          const root = el.shadowRoot!;
+          const base = getComputedStyle(root.querySelector('[part~=base]')!);
+          const bar = root.querySelector('[part~=overall-bar]')!.getBoundingClientRect();
+          const fill = root.querySelector('[part~=fill]')!;
+          const box = fill.getBoundingClientRect();
+          return {
+            background: base.backgroundColor,
+            radius: base.borderTopLeftRadius,
+            title: getComputedStyle(root.querySelector('[part~=title]')!).color,
+            fill: getComputedStyle(fill).backgroundColor,
+            transition: getComputedStyle(fill).transitionDuration,
+            fromStart: Math.round(box.left - bar.left) === 0,
+            fromEnd: Math.round(bar.right - box.right) === 0,
+          };
+        }),
+      );
+    const [plain, dark, custom, rtl] = await look();
+    expect(plain).toMatchObject({ background: 'rgb(255, 255, 255)', fill: 'rgb(9, 105, 218)', transition: '0.6s' });
+    expect(dark).toMatchObject({ background: 'rgb(13, 17, 23)', fill: 'rgb(68, 147, 248)' });
+    expect(custom).toMatchObject({ fill: 'rgb(255, 0, 0)', radius: '0px', title: 'rgb(0, 128, 0)' });
+    expect(plain).toMatchObject({ fromStart: true, fromEnd: false });
+    expect(rtl).toMatchObject({ fromStart: false, fromEnd: true });
+
+    await page.emulateMedia({ colorScheme: 'dark', reducedMotion: 'reduce' });
+    const [darkByMedia] = await look();
+    expect(darkByMedia).toMatchObject({ background: 'rgb(13, 17, 23)', transition: '0s' });
     await page.close();
   });
 

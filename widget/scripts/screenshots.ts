@@ -1,0 +1,52 @@
+/**
+ * Takes the element's screenshots for the docs from the real demo page:
+ * `docs/screenshots/{running,complete,error,dark}.png` (and `demo.png`, the
+ * page with several sessions). Run after `npm run build`:
+ * `tsx widget/scripts/screenshots.ts`.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Locator, Page } from 'playwright-core';
+import { startServer } from '../../test/support/server';
+import { launch } from '../../test/widget/browser';
+
+const out = 'docs/screenshots';
+mkdirSync(out, { recursive: true });
+
+const server = await startServer({ demo: true, demoSpeed: 1 });
+const browser = await launch();
+
+/** The demo page with its three starting sessions (import, failing sync, import), at `width`. */
+async function demo(colorScheme: 'light' | 'dark', width = 1100): Promise<Page> {
+  const page = await browser.newPage({ colorScheme, viewport: { width, height: 900 }, deviceScaleFactor: 2 });
+  await page.goto(server.url);
+  await page.locator('live-operation').nth(2).locator('[part~=title]').waitFor();
+  return page;
+}
+
+const card = (page: Page, n: number): Locator => page.locator('live-operation').nth(n);
+
+async function statusOf(element: Locator, text: string, timeout = 30_000): Promise<void> {
+  await element.locator('[part~=status]', { hasText: text }).waitFor({ timeout });
+}
+
+try {
+  const light = await demo('light');
+  const dark = await demo('dark', 620);
+
+  // Running: the import mid-way, in its Process stage, with the slow fetch still waiting.
+  await card(light, 0).locator('[part~=stage-active]', { hasText: 'Process' }).waitFor({ timeout: 15_000 });
+  await light.waitForTimeout(1_500);
+  await card(light, 0).screenshot({ path: `${out}/running.png` });
+  await dark.waitForTimeout(300);
+  await card(dark, 0).screenshot({ path: `${out}/dark.png` });
+  await light.screenshot({ path: `${out}/demo.png` });
+
+  await statusOf(card(light, 1), 'Failed');
+  await card(light, 1).screenshot({ path: `${out}/error.png` });
+  await statusOf(card(light, 0), 'Complete');
+  await card(light, 0).screenshot({ path: `${out}/complete.png` });
+  console.log(`screenshots written to ${out}/`);
+} finally {
+  await browser.close();
+  await server.close();
+}
