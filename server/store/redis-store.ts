@@ -436,17 +436,17 @@ export class RedisSessionStore implements SessionStore {
   }
 
   /**
-   * A cluster client emits no 'ready' when a node comes back, so ask: PING
-   * every half second until one answers, then resync. (The cluster's own
-   * resubscription is not observable; a change in that short gap is caught
-   * up by the next change or the next resync.)
+   * A cluster client emits no 'ready' when a node comes back, so ask every
+   * half second: once every master answers PING and the subscription's node
+   * is connected, resync.
    */
   #probe(): void {
     setTimeout(() => {
       if (this.#up || this.#closed) return;
-      withTimeout(this.#client.ping(), this.#timeoutMs, 'PING').then(
-        () => {
+      withTimeout(clusterAnswers(this.#client, this.#subscriber), this.#timeoutMs, 'PING').then(
+        (answers) => {
           if (this.#up || this.#closed) return;
+          if (!answers) return this.#probe();
           this.#up = true;
           this.#log('liveop: Redis is reachable again');
           this.#resync();
@@ -490,6 +490,13 @@ function makeClient(url: string, commandTimeoutMs: number): Client {
     }) as unknown as Client;
   }
   return createClient({ url, socket, ...common }) as unknown as Client;
+}
+
+async function clusterAnswers(client: Client, subscriber: Client): Promise<boolean> {
+  if (!isCluster(client) || !isCluster(subscriber)) return false;
+  const nodes = await Promise.all(client.masters.map((master) => client.nodeClient(master)));
+  await Promise.all(nodes.map((node) => node.ping()));
+  return subscriber.pubSubNode?.client.isReady ?? false;
 }
 
 function isCluster(client: Client): client is RedisClusterType {

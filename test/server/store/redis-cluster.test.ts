@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyEvents, createSession, type StoredSession } from '../../../server/core/session';
-import type { StoreChange } from '../../../server/store/session-store';
+import { type StoreChange, StoreUnavailable } from '../../../server/store/session-store';
 import { storeContract } from './contract';
 import { storeFactory, ThrowawayCluster } from './redis-helpers';
 
@@ -47,5 +47,50 @@ describe.skipIf(!tools)('the Redis store on a Redis Cluster', () => {
     expect((await a.list({ limit: 10 })).sessions).toHaveLength(6);
     expect(await a.purge(0)).toBe(6);
     await expect.poll(() => heard.filter((c) => c.deleted).length).toBe(6);
+  });
+
+  // Last: it takes a node away (and brings it back empty).
+  it('fails fast while a node is down, then resyncs; that node’s sessions are gone, the others kept', async () => {
+    const a = await stores.make();
+    const b = await stores.make({ prefix: a.keys.prefix });
+    let resyncs = 0;
+    const heard: StoreChange[] = [];
+    b.subscribe(
+      (c) => heard.push(c),
+      () => resyncs++,
+    );
+    const sessions = Array.from({ length: 12 }, () => createSession(randomUUID(), { tasks: { t: 'T' } }, Date.now()));
+    for (const s of sessions) await a.create(s);
+
+    const node = cluster.nodes[0]!;
+    await node.kill();
+    const started = performance.now();
+    const reads = await Promise.allSettled(sessions.map((s) => a.get(s.id)));
+    expect(performance.now() - started).toBeLessThan(2_000);
+    const failed = reads.filter((r) => r.status === 'rejected');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const r of failed) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StoreUnavailable);
+
+    await node.start();
+    await expect
+      .poll(
+        async () => (await Promise.allSettled(sessions.map((s) => a.get(s.id)))).every((r) => r.status === 'fulfilled'),
+        {
+          timeout: 8_000,
+          interval: 200,
+        },
+      )
+      .toBe(true);
+    await expect.poll(() => resyncs, { timeout: 5_000 }).toBeGreaterThanOrEqual(1);
+    const kept = (await Promise.all(sessions.map((s) => a.get(s.id)))).filter((s) => s !== undefined);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(sessions.length);
+
+    const after = createSession(randomUUID(), { tasks: { t: 'T' } }, Date.now());
+    await a.create(after);
+    await a.update(after.id, log('back'));
+    await expect
+      .poll(() => heard.filter((c) => c.id === after.id).map((c) => c.version), { timeout: 5_000 })
+      .toEqual([1, 2]);
   });
 });
