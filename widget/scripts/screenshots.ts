@@ -26,7 +26,13 @@ async function demo(colorScheme: 'light' | 'dark', width = 1100): Promise<Page> 
 const card = (page: Page, n: number): Locator => page.locator('live-operation').nth(n);
 
 async function statusOf(element: Locator, text: string, timeout = 30_000): Promise<void> {
-  await element.locator('[part~=status]', { hasText: text }).waitFor({ timeout });
+  await element
+    .locator('[part~=status]', { hasText: text })
+    .waitFor({ timeout })
+    .catch(async (error: Error) => {
+      const shown = await element.locator('[part~=base]').textContent();
+      throw new Error(`never "${text}"; the card reads: ${shown?.replace(/\s+/g, ' ')}`, { cause: error });
+    });
 }
 
 try {
