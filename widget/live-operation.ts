@@ -327,9 +327,10 @@ export class LiveOperation extends LitElement {
       this.#problem = this.#cancelError = '';
       this.#cancelling = this.#confirming = false;
     }
+    // Only a new stage starting may take bars back (to its own 0); a stage ending may not.
     const stage = line.stages.find((s) => s.state === 'active')?.name;
-    if (stage !== this.#stage || another) this.#peaks = {};
-    this.#stage = stage;
+    if (another || (stage && stage !== this.#stage)) this.#peaks = {};
+    this.#stage = stage ?? this.#stage;
     for (const task of line.tasks) this.#peak(task.id, task.percent);
     const percent = this.#peak('', line.percent);
     const last = this.#logs.at(-1)?.seq ?? 0;

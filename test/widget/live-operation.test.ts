@@ -398,9 +398,16 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     // Never backwards: an older, lower value does not pull a bar back.
     await feed({ version: 6, percent: 20, tasks: [task('a', 20), task('b', 30)] });
     expect((await aria()).map((bar) => bar.now)).toEqual(['26', '26', '30']);
+    // …but a new stage starting does reset them.
+    const stages = [
+      { name: 'One', state: 'done' as const },
+      { name: 'Two', state: 'active' as const },
+    ];
+    await feed({ version: 7, percent: 5, stages, tasks: [task('a', 5), task('b', 5)] });
+    expect((await aria()).map((bar) => bar.now)).toEqual(['5', '5', '5']);
 
     await feed({
-      version: 7,
+      version: 8,
       status: 'complete',
       percent: 100,
       tasks: [task('a', 100, { status: 'complete' }), task('b', 100, { status: 'complete' })],
