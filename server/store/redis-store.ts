@@ -13,6 +13,7 @@
  *
  * See docs/redis.md for the design and what happens when Redis goes away.
  */
+import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import KeyvRedis, {
   createClient,
@@ -67,6 +68,8 @@ export interface RedisStoreOptions {
 type Client = RedisClientType | RedisClusterType;
 type Listener = (change: StoreChange) => void;
 
+/** How many of its own writes an instance keeps in hand for its own notifications. */
+const RECENT = 1_000;
 /** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
 const BATCH = 200;
 /** Redis errors that mean "not now" rather than "wrong": answered with 503 like a lost connection. */
@@ -86,6 +89,10 @@ export class RedisSessionStore implements SessionStore {
   readonly #resyncs = new Set<() => void>();
   /** Per-session queue in this process: instances race each other, not themselves. */
   readonly #writing = new Map<string, Promise<unknown>>();
+  /** Sessions this instance is writing or just wrote, by id (at most RECENT). */
+  readonly #recent = new Map<string, StoredSession>();
+  /** Tells this instance's notifications from the others'. */
+  readonly #instance = randomUUID();
   #purger: NodeJS.Timeout | undefined;
   #purging: Promise<unknown> | undefined;
   #up = true;
@@ -178,15 +185,18 @@ export class RedisSessionStore implements SessionStore {
     const now = this.#now();
     const ttl = ttlOf(session, now);
     const { keys } = this;
-    // Index first: an index entry without its session is skipped by list() and pruned; the reverse would hide it.
-    await this.#redis(() =>
-      this.#run(
-        scripts.index,
-        [keys.all, keys.owner(session.owner), keys.expiry, keys.owners],
-        [session.id, String(session.createdAt), String(now + ttl), ownerTag(session.owner)],
+    // Index first (sent together, in this order): an index entry without its session is skipped by
+    // list() and pruned; a session without its entry would be missing from lists.
+    const [, answer] = await Promise.all([
+      this.#redis(() =>
+        this.#run(
+          scripts.index,
+          [keys.all, keys.owner(session.owner), keys.expiry, keys.owners],
+          [session.id, String(session.createdAt), String(now + ttl), ownerTag(session.owner)],
+        ),
       ),
-    );
-    const answer = await this.#write(session, '', ttl);
+      this.#write(session, '', ttl),
+    ]);
     if (answer === scripts.EXISTS) throw new Error(`session "${session.id}" already exists`);
     if (answer !== scripts.WRITTEN) throw new Error(`unexpected answer ${answer} creating "${session.id}"`);
   }
@@ -287,6 +297,7 @@ export class RedisSessionStore implements SessionStore {
     clearInterval(this.#purger);
     this.#listeners.clear();
     this.#resyncs.clear();
+    this.#recent.clear();
     await this.#purging?.catch(() => {});
     await Promise.allSettled([...this.#writing.values()]);
     for (const client of [this.#subscriber, this.#client]) {
@@ -331,15 +342,32 @@ export class RedisSessionStore implements SessionStore {
       id: session.id,
       version: session.version,
       cancelRequested: session.cancelRequested,
+      by: this.#instance,
     });
-    const answer = await this.#redis(() =>
-      this.#run(
-        scripts.write,
-        [this.keys.session(session.id)],
-        [expected, value, String(ttl), this.keys.channel, message],
-      ),
-    );
-    return Number(answer);
+    // Kept before sending: the notification may come back before the script's answer does.
+    this.#remember(session);
+    let answer = Number.NaN;
+    try {
+      answer = Number(
+        await this.#redis(() =>
+          this.#run(
+            scripts.write,
+            [this.keys.session(session.id)],
+            [expected, value, String(ttl), this.keys.channel, message],
+          ),
+        ),
+      );
+      return answer;
+    } finally {
+      if (answer !== scripts.WRITTEN && this.#recent.get(session.id) === session) this.#recent.delete(session.id);
+    }
+  }
+
+  /** What this instance just wrote, so its own notification carries the session (a read saved). */
+  #remember(session: StoredSession): void {
+    this.#recent.delete(session.id);
+    this.#recent.set(session.id, session);
+    if (this.#recent.size > RECENT) this.#recent.delete(this.#recent.keys().next().value as string);
   }
 
   /** Removes one session; every instance hears it is gone (when it existed). */
@@ -400,10 +428,18 @@ export class RedisSessionStore implements SessionStore {
   #hear(message: string): void {
     let change: StoreChange;
     try {
-      const parsed = JSON.parse(message) as Partial<StoreChange>;
+      const parsed = JSON.parse(message) as Partial<StoreChange> & { by?: string };
       if (typeof parsed.id !== 'string' || typeof parsed.version !== 'number') return;
       change = { id: parsed.id, version: parsed.version, cancelRequested: parsed.cancelRequested === true };
-      if (parsed.deleted === true) change.deleted = true;
+      if (parsed.deleted === true) {
+        change.deleted = true;
+        this.#recent.delete(parsed.id);
+      }
+      const own = this.#recent.get(parsed.id);
+      if (parsed.by === this.#instance && own?.version === parsed.version) {
+        change.session = own;
+        this.#recent.delete(parsed.id);
+      }
     } catch {
       return;
     }

@@ -52,16 +52,20 @@ describe.skipIf(!req.available)('the Redis store', () => {
     expect(heardB).toEqual(all);
   });
 
-  it('tells the other instance of a change, without the session body', async () => {
+  it('tells the other instance of a change, without the session body (the writer hears it with its own)', async () => {
     const a = await stores.make();
     const b = await stores.make({ prefix: a.keys.prefix });
     const heard: StoreChange[] = [];
+    const heardByWriter: StoreChange[] = [];
     b.subscribe((c) => heard.push(c));
+    a.subscribe((c) => heardByWriter.push(c));
     const session = fresh();
     await a.create(session);
-    await a.update(session.id, (s) => ({ ...s, version: s.version + 1, cancelRequested: true }));
+    const written = await a.update(session.id, (s) => ({ ...s, version: s.version + 1, cancelRequested: true }));
     await expect.poll(() => heard.length).toBe(2);
     expect(heard[1]).toEqual({ id: session.id, version: 2, cancelRequested: true });
+    await expect.poll(() => heardByWriter.length).toBe(2);
+    expect(heardByWriter[1]?.session).toBe(written);
     await a.delete(session.id);
     await expect
       .poll(() => heard.at(-1))
