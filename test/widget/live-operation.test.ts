@@ -592,6 +592,79 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await page.close();
   });
 
+  it('has text contrast of at least 4.5:1 and bar contrast of at least 3:1 in both themes', async () => {
+    const cards = ['running', 'complete', 'error']
+      .flatMap((status) =>
+        ['light', 'dark'].map((theme) => `<live-operation theme="${theme}" data-status="${status}"></live-operation>`),
+      )
+      .join('');
+    const { page } = await openPage(browser, server.url, cards);
+    await page.evaluate(
+      ([base, tasks]) => {
+        for (const el of document.querySelectorAll<HTMLElement & { snapshot: unknown }>('live-operation')) {
+          const status = el.dataset.status!;
+          el.snapshot = {
+            ...base,
+            status,
+            tasks: tasks.map((t) => ({ ...t, status })),
+            message: status === 'running' ? { text: 'Low on disk', level: 'warning' } : null,
+            error: status === 'error' ? { message: 'Out of memory' } : null,
+          };
+        }
+      },
+      [
+        snapshot({ percent: 50, startedAt: new Date(Date.now() - 5000).toISOString() }),
+        [{ id: 'a', name: 'A', percent: 50, simulated: false, stalled: false, etaMs: null, done: 1, total: 2 }],
+      ] as const,
+    );
+    const pairs = await page.evaluate(() => {
+      const rgb = (color: string) =>
+        color
+          .match(/[\d.]+/g)!
+          .slice(0, 3)
+          .map(Number);
+      const luminance = (color: string) => {
+        const [r, g, b] = rgb(color).map((c) => {
+          const v = c / 255;
+          return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const ratio = (a: string, b: string) => {
+        const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+        return Math.round(((x! + 0.05) / (y! + 0.05)) * 100) / 100;
+      };
+      const found: { what: string; ratio: number; min: number }[] = [];
+      for (const el of document.querySelectorAll<HTMLElement>('live-operation')) {
+        const root = el.shadowRoot!;
+        const name = `${el.getAttribute('theme')} ${el.dataset.status}`;
+        const background = getComputedStyle(root.querySelector('[part~=base]')!).backgroundColor;
+        const text = (selector: string, against = background) => {
+          const node = root.querySelector(selector);
+          if (node)
+            found.push({ what: `${name} ${selector}`, ratio: ratio(getComputedStyle(node).color, against), min: 4.5 });
+        };
+        for (const selector of [
+          '[part~=title]',
+          '[part~=status]',
+          '[part~=task-name]',
+          '[part~=task-detail]',
+          '[part~=meta]',
+          '[part~=message]',
+        ])
+          text(selector);
+        const problem = root.querySelector('[part~=problem]');
+        if (problem) text('[part~=problem]', getComputedStyle(problem).backgroundColor);
+        const fill = getComputedStyle(root.querySelector('[part~=task-bar] [part~=fill]')!).backgroundColor;
+        found.push({ what: `${name} bar against the card`, ratio: ratio(fill, background), min: 3 });
+      }
+      return found;
+    });
+    expect(pairs.length).toBe(40);
+    expect(pairs.filter((p) => p.ratio < p.min)).toEqual([]);
+    await page.close();
+  });
+
   it('keeps the log collapsible, bounded, and in the asked order and mode', async () => {
     const { page } = await openPage(
       browser,
