@@ -77,4 +77,27 @@ describe.skipIf(!req.available)('three instances on one Redis', () => {
     await expect.poll(() => resumed.ended, { timeout: 8_000 }).toBe(true);
     expectWellOrdered([...first.snapshots, ...resumed.snapshots], 10);
   });
+
+  it('moves a viewer to another instance when its own shuts down, losing and repeating nothing', async () => {
+    cluster = await startCluster(2);
+    const [a, b] = cluster.servers as [TestServer, TestServer];
+    const session = await createOn(b, { tasks: { t: 'T' } });
+    await report(b, session, [{ type: 'start', task: 't' }]);
+    const first = await Viewer.open(a, session);
+    for (let i = 1; i <= 4; i++) await report(b, session, [{ type: 'log', line: `line ${i}` }]);
+    await expect.poll(() => first.snapshots.at(-1)?.logSeq).toBe(4);
+
+    // A shuts down as on SIGTERM (server/main.ts): its streams end with a line that says "reconnect".
+    a.liveop.hub.shutdown();
+    await expect.poll(() => first.ended).toBe(true);
+    expect(first.last).toEqual({ type: 'reconnect' });
+    await a.close();
+    for (let i = 5; i <= 8; i++) await report(b, session, [{ type: 'log', line: `line ${i}` }]);
+    const seen = first.snapshots.at(-1)!;
+    const second = await Viewer.open(b, session, `?after=${seen.version}&logAfter=${seen.logSeq}`);
+    await report(b, session, [{ type: 'complete', task: 't' }]);
+    await expect.poll(() => second.ended, { timeout: 8_000 }).toBe(true);
+    expectWellOrdered([...first.snapshots, ...second.snapshots], 8);
+    expect(second.snapshots.at(-1)?.status).toBe('complete');
+  });
 });
