@@ -51,7 +51,9 @@ export async function startDemoSession(liveop: Liveop, base: string, options: De
     await task.stage('Process', async () => {
       for await (const sku of task.track(rows)) {
         await sleep(150 * pace, task.signal);
-        if (Number(sku.slice(4)) % 10 === 0) task.log(`Imported ${sku}`);
+        const n = Number(sku.slice(4)) - 999;
+        if (n % 5 === 1) task.message(`Importing ${sku}`);
+        if (n % 10 === 0) task.log(`Imported ${sku}`);
       }
     });
     await task.stage('Save', async () => {
@@ -92,6 +94,7 @@ export function demoRoutes(liveop: Liveop, options: DemoOptions = {}): Hono {
     const { session: _session, ...created } = await startDemoSession(liveop, base, { ...options, fail });
     return c.json(created, 201);
   });
+  demo.get('/favicon.ico', (c) => c.body(null, 204));
   demo.get('/demo/report.csv', (c) =>
     c.body('sku,status\nSKU-1000,imported\n', 200, { 'Content-Type': 'text/csv; charset=utf-8' }),
   );

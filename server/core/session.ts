@@ -375,7 +375,9 @@ function applyEvent(
               message: event.message,
               level: 'error',
             }));
-      return finish(withTask, now, 'failed', (t) => (t.status === 'running' ? 'error' : t.status));
+      // A session-wide error fails what was running; one task's error interrupts the others.
+      const interrupted: StoredTaskStatus = event.task === undefined ? 'error' : 'cancelled';
+      return finish(withTask, now, 'failed', (t) => (t.status === 'running' ? interrupted : t.status));
     }
     case 'retry':
       return updateTask(s, event.task, now, (t) => ({

@@ -185,6 +185,8 @@ export class ProgressSession {
       if (signal.aborted) this.#emit({ type: 'cancelled' });
       else this.error(taskId, error instanceof Error ? error.message : String(error));
       await this.flush();
+      // The session has failed and takes no more reports: stop its other tasks too.
+      if (!signal.aborted) this.#abort.abort(new CancelledError());
       throw error;
     }
   }

@@ -122,3 +122,34 @@ describe('applying events', () => {
     expect(toSnapshot(s, T0).tasks).toMatchObject([{ id: 'main', name: 'Report' }]);
   });
 });
+
+describe('errors', () => {
+  it('fails the erring task and marks the others that were running as interrupted (cancelled)', () => {
+    let s = createSession('s', { tasks: { a: 'A', b: 'B', c: 'C' } }, T0);
+    s = applyEvents(
+      s,
+      [
+        { type: 'start', task: 'a' },
+        { type: 'start', task: 'b' },
+      ],
+      T0,
+    );
+    s = applyEvents(s, [{ type: 'error', task: 'b', message: '502' }], T0 + 1);
+    const snap = toSnapshot(s, T0 + 2);
+    expect(snap.status).toBe('error');
+    expect(snap.tasks.map((t) => t.status)).toEqual(['cancelled', 'error', 'pending']);
+  });
+
+  it('fails every running task on a session-wide error', () => {
+    let s = createSession('s', { tasks: { a: 'A', b: 'B' } }, T0);
+    s = applyEvents(
+      s,
+      [
+        { type: 'start', task: 'a' },
+        { type: 'error', message: 'out of memory' },
+      ],
+      T0,
+    );
+    expect(toSnapshot(s, T0).tasks.map((t) => t.status)).toEqual(['error', 'pending']);
+  });
+});

@@ -87,6 +87,22 @@ describe('the in-process API', () => {
     }
   });
 
+  it('stops the other tasks when one fails: the session takes no more reports', async () => {
+    liveop = createLiveop();
+    const { session } = await liveop.createSession({ tasks: { slow: 'Slow', bad: 'Bad' } });
+    const slow = session.addParallel('slow', async (task) => {
+      await new Promise((resolve) => task.signal.addEventListener('abort', resolve));
+      task.throwIfCancelled();
+    });
+    const bad = session.addParallel('bad', async () => {
+      await sleep(20);
+      throw new Error('502 Bad Gateway');
+    });
+    await expect(bad.result()).rejects.toThrow('502');
+    await expect(slow.result()).rejects.toBeInstanceOf(CancelledError);
+    expect((await session.snapshot()).tasks.map((t) => t.status)).toEqual(['cancelled', 'error']);
+  });
+
   it('marks stages active, done or failed around stage()', async () => {
     liveop = createLiveop();
     const { session } = await liveop.createSession({ tasks: { a: 'A' }, stages: ['Load', 'Save'] });
