@@ -108,10 +108,23 @@ export function createApp(deps: AppDeps): Hono {
   app.notFound((c) => respondError(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`)));
   const origins =
     config.corsOrigins === '*' || (auth.open && config.corsOrigins.length === 0) ? '*' : config.corsOrigins;
-  app.use(
-    '*',
-    cors({ origin: origins, allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'], maxAge: 600 }),
-  );
+  const preflight = cors({
+    origin: origins,
+    allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    maxAge: 600,
+  });
+  // The same headers as hono's cors() on every other request, but set once the
+  // answer exists: cors() touches `c.res` before the handler runs, so Hono then
+  // copies each answer into a new one, which turns @hono/node-server's cheap
+  // cached response into a full web Response (undici, body stream) per request.
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, next);
+    await next();
+    const origin = c.req.header('origin') ?? '';
+    const allowed = origins === '*' ? '*' : origins.includes(origin) ? origin : null;
+    if (allowed) c.res.headers.set('Access-Control-Allow-Origin', allowed);
+    if (origins !== '*') c.res.headers.append('Vary', 'Origin');
+  });
   const tooLarge = () => new ApiError(413, `the body is larger than ${config.maxBodyBytes} bytes`);
   const streamedLimit = bodyLimit({
     maxSize: config.maxBodyBytes,
