@@ -43,7 +43,9 @@ export class MemorySessionStore implements SessionStore {
     const sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
     // No serialisation: the core never mutates a stored session, so objects can be shared.
     this.#keyv = new Keyv<StoredSession>({
-      store: new KeyvCacheableMemory({ checkInterval: sweepIntervalMs, useClone: false }),
+      // One Map: with the default 16 the adapter hashes every key (JSON + djb2) to pick
+      // one, a few % of an event post's CPU; one Map holds millions of sessions.
+      store: new KeyvCacheableMemory({ checkInterval: sweepIntervalMs, useClone: false, storeHashSize: 1 }),
       namespace: 'liveop',
       serialize: undefined,
       deserialize: undefined,
