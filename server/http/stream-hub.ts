@@ -41,6 +41,8 @@ export interface StreamRequest {
   after?: number;
   /** Resume: the last log seq the client has (wins over `after`'s). */
   logAfter?: number;
+  /** Per-session resume cursors, for multiplexed streams (win over `after` / `logAfter`). */
+  cursors?: Record<string, { after?: number; logAfter?: number }>;
   /** The request's signal: the stream is released the moment the client goes away. */
   signal?: AbortSignal;
 }
@@ -396,7 +398,8 @@ export class StreamHub {
           sub.gone = true;
           return;
         }
-        sub.logSeq = request.logAfter ?? (request.after === undefined ? 0 : logSeqAtVersion(session, request.after));
+        const cursor = request.cursors?.[sub.watcher.id] ?? request;
+        sub.logSeq = cursor.logAfter ?? (cursor.after === undefined ? 0 : logSeqAtVersion(session, cursor.after));
         // The first line is made for this connection (its own log cursor).
         if (sub.watcher.generation === null) sub.watcher.schedule(0);
       }),

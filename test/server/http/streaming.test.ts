@@ -129,6 +129,25 @@ describe('streaming a session', () => {
     expect(last(b.id)?.status).toBe('error');
   });
 
+  it('resumes a multiplexed stream with a cursor per session', async () => {
+    const a = await create();
+    const b = await create();
+    await events(a, [{ type: 'log', lines: ['a1', 'a2'] }]);
+    await events(b, [{ type: 'log', lines: ['b1', 'b2'] }]);
+    const url = `${server.url}/stream?session=${a.id}&session=${b.id}&after=2&after=&logAfter=&logAfter=1`;
+    const stream = await openStream(url);
+    await events(a, [{ type: 'complete', task: 'a' }]);
+    await events(b, [{ type: 'complete', task: 'a' }]);
+    await stream.ended;
+    const logs = (id: string) =>
+      stream
+        .snapshots()
+        .filter((l) => l.id === id)
+        .flatMap((l) => l.logs.map((g) => g.line));
+    expect(logs(a.id)).toEqual([]);
+    expect(logs(b.id)).toEqual(['b2']);
+  });
+
   it('releases the stream, its watcher and its timers the moment the client goes away', async () => {
     const s = await create();
     await events(s, [{ type: 'start', task: 'a' }]); // running: the watcher ticks
