@@ -339,7 +339,10 @@ export function createApp(deps: AppDeps): Hono {
     for (const [i, sessionId] of ids.entries()) {
       const after = parseWith(cursorSchema, afters[i] || undefined, `after.${i}`);
       const logAfter = parseWith(cursorSchema, logAfters[i] || undefined, `logAfter.${i}`);
-      cursors[sessionId] = { ...(after === undefined ? {} : { after }), ...(logAfter === undefined ? {} : { logAfter }) };
+      cursors[sessionId] = {
+        ...(after === undefined ? {} : { after }),
+        ...(logAfter === undefined ? {} : { logAfter }),
+      };
     }
     const body = await hub.open({ sessionIds: [...new Set(ids)], format, cursors, signal: c.req.raw.signal });
     return streamResponse(body, format);
