@@ -28,6 +28,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     maxWorkers: 2,
+    // Memory tests measure the heap after a forced collection.
+    execArgv: ['--expose-gc'],
     reporters: ['default'],
   },
 });
