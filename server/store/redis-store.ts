@@ -1,13 +1,14 @@
 /**
  * Sessions in Redis, shared by every server instance that uses the same
  * Redis and prefix. Reads go through Keyv and `@keyv/redis` (which also
- * brings the `@redis/client` connection); what Keyv cannot do — the atomic
- * compare-and-set, the listing indexes, pub/sub — uses that same client.
+ * brings the `@redis/client` connection); what Keyv cannot do — writes and
+ * deletes that publish their change atomically, the listing indexes,
+ * pub/sub — uses that same client.
  *
  * - Writes are one Lua script each: compare-and-set on `version`, native
  *   expiry (`PX`), and the change published, all or nothing.
- * - One pub/sub subscription per store (a duplicated connection); after it
- *   reconnects, `onResync` tells listeners to re-read what they watch.
+ * - One pub/sub subscription per store (a duplicated connection); once a
+ *   lost connection is back, `onResync` tells listeners to re-read.
  * - While Redis is away every method rejects quickly with `StoreUnavailable`
  *   (no offline queue, a command timeout); the clients reconnect by themselves.
  *
@@ -76,6 +77,7 @@ const BATCH = 200;
 const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MISCONF|NOREPLICAS|MOVED|ASK)\b/;
 
 export class RedisSessionStore implements SessionStore {
+  /** Where this store keeps what (for operators and tests). */
   readonly keys: RedisKeys;
   readonly #client: Client;
   readonly #subscriber: Client;
