@@ -70,7 +70,7 @@ type Client = RedisClientType | RedisClusterType;
 type Listener = (change: StoreChange) => void;
 
 /** How many of its own writes an instance keeps in hand for its own notifications. */
-const RECENT = 1_000;
+const RECENT = 256;
 /** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
 const BATCH = 200;
 /** Redis errors that mean "not now" rather than "wrong": answered with 503 like a lost connection. */
