@@ -3,7 +3,7 @@
  * created on one, reported to on another, streamed from all three.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../../server/core/protocol';
+import type { CreatedSession, Snapshot } from '../../../server/core/protocol';
 import { redis } from '../../support/requirements';
 import type { TestServer } from '../../support/server';
 import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers';
@@ -76,6 +76,42 @@ describe.skipIf(!req.available)('three instances on one Redis', () => {
     await report(b, session, [{ type: 'complete', task: 't' }]);
     await expect.poll(() => resumed.ended, { timeout: 8_000 }).toBe(true);
     expectWellOrdered([...first.snapshots, ...resumed.snapshots], 10);
+  });
+
+  it('cancels, from a viewer on B, an operation running in-process on A; a viewer on C sees it end', async () => {
+    cluster = await startCluster(3);
+    const [a, b, c] = cluster.servers as [TestServer, TestServer, TestServer];
+    let aborted = false;
+    a.liveop.operation('crawl', {
+      tasks: { crawl: 'Crawl' },
+      run: async (task) => {
+        task.log('started');
+        await new Promise<void>((_, reject) =>
+          task.signal.addEventListener('abort', () => {
+            aborted = true;
+            reject(task.signal.reason);
+          }),
+        );
+      },
+    });
+    const response = await fetch(`${a.url}/operations/crawl`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(response.status).toBe(201);
+    const session = (await response.json()) as CreatedSession;
+    const viewer = await Viewer.open(c, session);
+    await expect.poll(() => viewer.snapshots.at(-1)?.logSeq, { timeout: 5_000 }).toBe(1);
+
+    const cancel = await fetch(`${b.url}/sessions/${session.id}/cancel`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${session.viewerToken}` },
+    });
+    expect(cancel.status).toBe(202);
+    await expect.poll(() => aborted, { timeout: 5_000 }).toBe(true);
+    await expect.poll(() => viewer.ended, { timeout: 5_000 }).toBe(true);
+    expect(viewer.snapshots.at(-1)?.status).toBe('cancelled');
   });
 
   it('moves a viewer to another instance when its own shuts down, losing and repeating nothing', async () => {
