@@ -1,0 +1,146 @@
+/**
+ * The server under test, in its own process so its CPU and memory are
+ * measured apart from the load generator. Started by `ServerProcess.start()`
+ * with its spec in `BENCH_SERVER`; tells the parent its URL over IPC, then
+ * answers `stats`, `gc` and `stop` messages.
+ *
+ * - `liveop`: `createLiveop({ store }).listen()`, the real server.
+ * - `baseline`: the seeds' design (bench/baseline/server.ts).
+ * - `hello`: a Hono "hello" route on the same @hono/node-server setup: the
+ *   ceiling of what this stack serves on this machine.
+ */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { createLiveop } from '../../server/liveop';
+import { MemorySessionStore } from '../../server/store/memory-store';
+import { RedisSessionStore } from '../../server/store/redis-store';
+import type { SessionStore } from '../../server/store/session-store';
+import { createBaseline } from '../baseline/server';
+import { CountingStore } from './counting-store';
+import type { ChildMessage, ParentMessage, ServerSpec, ServerStats } from './server-process';
+
+const spec = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerSpec;
+const send = (message: ChildMessage) => process.send?.(message);
+
+let stats: () => Partial<ServerStats> = () => ({});
+let close: () => Promise<void>;
+let url: string;
+
+if (spec.kind === 'liveop') {
+  const inner: SessionStore =
+    spec.store === 'redis'
+      ? await RedisSessionStore.connect({ url: spec.redisUrl!, prefix: spec.prefix!, log: () => {} })
+      : new MemorySessionStore();
+  const store = spec.countReads ? new CountingStore(inner) : inner;
+  const liveop = createLiveop({ store });
+  const listening = await liveop.listen(0, '127.0.0.1');
+  url = listening.url;
+  stats = () => ({
+    reads: store instanceof CountingStore ? store.reads : -1,
+    ...liveop.hub.stats(),
+  });
+  close = async () => {
+    await listening.close();
+    await liveop.close();
+  };
+} else {
+  const app = new Hono();
+  if (spec.kind === 'baseline') {
+    const baseline = createBaseline();
+    app.route('/', baseline.app);
+    stats = () => ({ reads: baseline.reads() });
+  } else {
+    app.post('/hello', (c) => c.json({ hello: 'world' }));
+    app.get('/hello', (c) => c.text('Hello Hono!'));
+  }
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
+      url = `http://127.0.0.1:${info.port}`;
+      resolve(s);
+    });
+  });
+  close = () =>
+    new Promise<void>((done) => {
+      server.close(() => done());
+      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    });
+}
+
+let inspector: Session | null = null;
+
+process.on('message', (message: ParentMessage) => {
+  switch (message.type) {
+    case 'profile-start':
+      void (async () => {
+        inspector = new Session();
+        inspector.connect();
+        await inspector.post('Profiler.enable');
+        await inspector.post('Profiler.setSamplingInterval', { interval: 500 });
+        await inspector.post('Profiler.start');
+        send({ type: 'done', id: message.id });
+      })();
+      return;
+    case 'profile-stop':
+      void (async () => {
+        const { profile } = await inspector!.post('Profiler.stop');
+        writeFileSync(message.file!, JSON.stringify(profile));
+        inspector!.disconnect();
+        inspector = null;
+        send({ type: 'done', id: message.id });
+      })();
+      return;
+    case 'stats': {
+      const cpu = process.cpuUsage();
+      const mem = process.memoryUsage();
+      const elu = performance.eventLoopUtilization();
+      send({
+        type: 'stats',
+        id: message.id,
+        stats: {
+          at: performance.timeOrigin + performance.now(),
+          cpuMicros: cpu.user + cpu.system,
+          rss: mem.rss,
+          heapUsed: mem.heapUsed,
+          external: mem.external,
+          eluActive: elu.active,
+          eluIdle: elu.idle,
+          reads: -1,
+          connections: -1,
+          watchers: -1,
+          ...stats(),
+        },
+      });
+      return;
+    }
+    case 'gc':
+      // Twice: the first pass may only queue finalizers.
+      globalThis.gc?.();
+      globalThis.gc?.();
+      send({ type: 'done', id: message.id });
+      return;
+    case 'stop': {
+      const exit = () => {
+        send({ type: 'done', id: message.id });
+        // --cpu-prof writes its profile on a normal exit.
+        setTimeout(() => process.exit(0), 50);
+      };
+      const timer = setTimeout(exit, 3_000);
+      void close()
+        .catch(() => {})
+        .finally(() => {
+          clearTimeout(timer);
+          exit();
+        });
+      return;
+    }
+    default:
+      throw new Error(`unknown message ${JSON.stringify(message.type satisfies never)}`);
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+send({ type: 'ready', url: url!, pid: process.pid });

@@ -1,0 +1,191 @@
+/**
+ * Starts the server under test (bench/lib/server-child.ts) in a child
+ * process and talks to it over IPC. Every child started here (servers and
+ * client pools alike) is killed when the bench exits, also on failure.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type ServerKind = 'liveop' | 'baseline' | 'hello';
+
+export interface ServerSpec {
+  kind: ServerKind;
+  /** Liveop only. @default 'memory' */
+  store?: 'memory' | 'redis';
+  redisUrl?: string;
+  /** Redis key prefix (a fresh one per run). */
+  prefix?: string;
+  /** Liveop only: count store reads, with notifications stripped of the session (as Redis sends them). */
+  countReads?: boolean;
+}
+
+export interface ServerStats {
+  /** Wall clock (ms, sub-ms precision) when measured. */
+  at: number;
+  cpuMicros: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+  eluActive: number;
+  eluIdle: number;
+  /** Store reads (counting stores only), else -1. */
+  reads: number;
+  connections: number;
+  watchers: number;
+}
+
+export type ParentMessage = {
+  type: 'stats' | 'gc' | 'stop' | 'profile-start' | 'profile-stop';
+  id: number;
+  file?: string;
+};
+export type ChildMessage =
+  | { type: 'ready'; url: string; pid: number }
+  | { type: 'stats'; id: number; stats: ServerStats }
+  | { type: 'done'; id: number };
+
+const children = new Set<ChildProcess>();
+let cleanupInstalled = false;
+
+/** Kills every child still running (at exit, on a signal, on a crash). */
+export function killChildren(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  children.clear();
+}
+
+function installCleanup(): void {
+  if (cleanupInstalled) return;
+  cleanupInstalled = true;
+  process.on('exit', killChildren);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      killChildren();
+      process.exit(130);
+    });
+  }
+}
+
+/** Forks a TypeScript module (run by tsx) with an IPC channel; tracked for cleanup. */
+export function forkTs(
+  module: string,
+  options: { env?: Record<string, string>; execArgv?: string[]; stdio?: 'inherit' | 'ignore' } = {},
+): ChildProcess {
+  installCleanup();
+  const child = fork(fileURLToPath(new URL(module, import.meta.url)), [], {
+    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', options.stdio ?? 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export interface StartOptions {
+  /** Write V8 CPU profiles of the server's measured windows to this directory. */
+  profileDir?: string;
+}
+
+export class ServerProcess {
+  #nextId = 1;
+  readonly #waiting = new Map<number, (message: ChildMessage) => void>();
+
+  private constructor(
+    readonly spec: ServerSpec,
+    readonly child: ChildProcess,
+    readonly url: string,
+    readonly pid: number,
+    readonly profileDir: string | undefined,
+  ) {
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'ready') return;
+      const resolve = this.#waiting.get(message.id);
+      this.#waiting.delete(message.id);
+      resolve?.(message);
+    });
+  }
+
+  static async start(spec: ServerSpec, options: StartOptions = {}): Promise<ServerProcess> {
+    const execArgv = ['--expose-gc'];
+    if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
+    const child = forkTs('./server-child.ts', { env: { BENCH_SERVER: JSON.stringify(spec) }, execArgv });
+    const ready = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${spec.kind} server did not start within 30 s`)), 30_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${spec.kind} server exited with ${code} before it was ready`));
+      });
+      child.on('message', (message: ChildMessage) => {
+        if (message.type !== 'ready') return;
+        clearTimeout(timer);
+        resolve(message);
+      });
+    });
+    return new ServerProcess(spec, child, ready.url, ready.pid, options.profileDir);
+  }
+
+  #ask(type: ParentMessage['type'], timeoutMs = 30_000, file?: string): Promise<ChildMessage> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      if (!this.child.connected) {
+        reject(new Error(`${this.spec.kind} server is gone`));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`${this.spec.kind} server did not answer "${type}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting.set(id, (message) => {
+        clearTimeout(timer);
+        resolve(message);
+      });
+      this.child.send({ type, id, ...(file ? { file } : {}) } satisfies ParentMessage);
+    });
+  }
+
+  async stats(): Promise<ServerStats> {
+    const answer = await this.#ask('stats');
+    if (answer.type !== 'stats') throw new Error('unexpected answer');
+    return answer.stats;
+  }
+
+  /** A full GC in the server, so RSS and heap reflect what is live. */
+  async gc(): Promise<void> {
+    await this.#ask('gc');
+  }
+
+  /**
+   * Starts a CPU profile of the server (the inspector, in the server process);
+   * `profileStop()` writes it where `profileDir` says. Only the measured
+   * window is profiled, not the start-up.
+   */
+  async profileStart(): Promise<void> {
+    if (this.profileDir) await this.#ask('profile-start');
+  }
+
+  /** Writes the profile (`<dir>/<label>-<time>.cpuprofile`); returns its path, or null when not profiling. */
+  async profileStop(label: string): Promise<string | null> {
+    if (!this.profileDir) return null;
+    const file = join(this.profileDir, `${label}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+    await this.#ask('profile-stop', 60_000, file);
+    return file;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await this.#ask('stop', 10_000).catch(() => {});
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Server CPU use between two stats, in % of one core. */
+export function cpuPercent(a: ServerStats, b: ServerStats): number {
+  return ((b.cpuMicros - a.cpuMicros) / 1000 / (b.at - a.at)) * 100;
+}
