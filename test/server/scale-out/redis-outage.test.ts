@@ -125,6 +125,10 @@ describe.skipIf(!binary)('servers when Redis goes away', () => {
     await redis.start();
     await expect.poll(() => viewer.ended, { timeout: 6_000 }).toBe(true);
     expect(viewer.last).toEqual({ type: 'gone', id: session.id });
+    // Each instance reconnects on its own backoff.
+    for (const server of [a, b]) {
+      await expect.poll(async () => (await status(server, '/healthz')).status, { timeout: 5_000 }).toBe(200);
+    }
     expect((await status(a, `/sessions/${session.id}`, session.viewerToken)).status).toBe(404);
     expect((await report(b, session, [{ type: 'log', line: 'y' }])).status).toBe(404);
     // And the servers serve new sessions again.
