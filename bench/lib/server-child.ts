@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLiveop } from '../../server/liveop';
@@ -72,6 +72,20 @@ if (spec.kind === 'liveop') {
 
 let inspector: Session | null = null;
 
+// What stalls the server: event-loop delay and GC pauses (totals since start).
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
+let gcPauseMs = 0;
+let gcMaxPauseMs = 0;
+let gcCount = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauseMs += entry.duration;
+    gcMaxPauseMs = Math.max(gcMaxPauseMs, entry.duration);
+    gcCount += 1;
+  }
+}).observe({ entryTypes: ['gc'] });
+
 process.on('message', (message: ParentMessage) => {
   switch (message.type) {
     case 'profile-start':
@@ -111,9 +125,18 @@ process.on('message', (message: ParentMessage) => {
           reads: -1,
           connections: -1,
           watchers: -1,
+          gcPauseMs,
+          gcMaxPauseMs,
+          gcCount,
+          loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+          loopDelayMaxMs: loopDelay.max / 1e6,
           ...stats(),
         },
       });
+      if ('reset' in message && message.reset) {
+        loopDelay.reset();
+        gcMaxPauseMs = 0;
+      }
       return;
     }
     case 'gc':

@@ -34,6 +34,13 @@ export interface ServerStats {
   reads: number;
   connections: number;
   watchers: number;
+  /** GC pauses since start (total, count) and the longest since the last reset. */
+  gcPauseMs: number;
+  gcCount: number;
+  gcMaxPauseMs: number;
+  /** Event-loop delay since the last reset (5 ms resolution). */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 export type ParentMessage = {
@@ -128,7 +135,7 @@ export class ServerProcess {
     return new ServerProcess(spec, child, ready.url, ready.pid, options.profileDir);
   }
 
-  #ask(type: ParentMessage['type'], timeoutMs = 30_000, file?: string): Promise<ChildMessage> {
+  #ask(type: ParentMessage['type'], timeoutMs = 30_000, file?: string, reset?: boolean): Promise<ChildMessage> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (!this.child.connected) {
@@ -143,12 +150,13 @@ export class ServerProcess {
         clearTimeout(timer);
         resolve(message);
       });
-      this.child.send({ type, id, ...(file ? { file } : {}) } satisfies ParentMessage);
+      this.child.send({ type, id, ...(file ? { file } : {}), ...(reset ? { reset } : {}) } satisfies ParentMessage);
     });
   }
 
-  async stats(): Promise<ServerStats> {
-    const answer = await this.#ask('stats');
+  /** `reset`: the event-loop delay and longest GC pause start afresh after this reading. */
+  async stats(reset = false): Promise<ServerStats> {
+    const answer = await this.#ask('stats', 30_000, undefined, reset);
     if (answer.type !== 'stats') throw new Error('unexpected answer');
     return answer.stats;
   }
@@ -188,4 +196,9 @@ export class ServerProcess {
 /** Server CPU use between two stats, in % of one core. */
 export function cpuPercent(a: ServerStats, b: ServerStats): number {
   return ((b.cpuMicros - a.cpuMicros) / 1000 / (b.at - a.at)) * 100;
+}
+
+/** GC pause time between two stats, in % of the wall time. */
+export function gcPercent(a: ServerStats, b: ServerStats): number {
+  return ((b.gcPauseMs - a.gcPauseMs) / (b.at - a.at)) * 100;
 }

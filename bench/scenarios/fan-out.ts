@@ -8,11 +8,18 @@
  * folded into a later line (throttled, or a slow reader catching up) counts
  * as not delivered, even though the viewer got the newer state.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { CreatedSession } from '../../server/core/protocol';
 import { openStream, RawConnection, requestBytes, type StreamHandle, targetOf, versionOf } from '../lib/raw-http';
 import { latencyHistogram, MB, type Row, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report';
-import { cpuPercent, type ServerKind, ServerProcess, type ServerStats, type StartOptions } from '../lib/server-process';
+import {
+  cpuPercent,
+  gcPercent,
+  type ServerKind,
+  ServerProcess,
+  type ServerStats,
+  type StartOptions,
+} from '../lib/server-process';
 import { createSessions, reporterHeaders, stepsEvent, viewerHeaders } from '../lib/sessions';
 
 export interface FanOutOptions {
@@ -50,6 +57,10 @@ export interface FanOutRun {
   latencyMs: ReturnType<typeof summarize>;
   postAnswerMs: ReturnType<typeof summarize>;
   serverCpuPercent: number;
+  serverGcPercent: number;
+  serverGcMaxPauseMs: number;
+  serverLoopDelayP99Ms: number;
+  serverLoopDelayMaxMs: number;
   serverRssMb: number;
   linesPerSecond: number;
   bytesPerSecond: number;
@@ -57,6 +68,7 @@ export interface FanOutRun {
   clientCpuPercent: number;
   openSeconds: number;
   profile: string | null;
+  p99BySecondMs: (number | null)[];
 }
 
 export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: string) => void): Promise<FanOutRun> {
@@ -70,6 +82,8 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
     const maxUpdates = Math.ceil(o.hz * (o.seconds + warmup)) + 2;
     const sentAt = sessions.map(() => new Float64Array(maxUpdates + 3).fill(Number.NaN));
     const latency = latencyHistogram();
+    /** Latency by the second the update was posted in: shows stalls and warm-up. */
+    const perSecond: RecordableHistogram[] = [];
     const postAnswer = latencyHistogram();
     let measuring = false;
     let measureFrom = Number.POSITIVE_INFINITY;
@@ -89,7 +103,10 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
       const t = sentAt[viewer.session]![v];
       if (measuring && t !== undefined && t >= measureFrom) {
         folded += Math.max(0, v - Math.max(viewer.last, firstMeasured[viewer.session]! - 1) - 1);
-        latency.record(Math.max(1, Math.round((now - t) * 1000)));
+        const micros = Math.max(1, Math.round((now - t) * 1000));
+        latency.record(micros);
+        const second = Math.floor((t - measureFrom) / 1000);
+        (perSecond[second] ??= latencyHistogram()).record(micros);
         delivered += 1;
       }
       viewer.last = v;
@@ -97,7 +114,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
 
     // Open the viewers, a few hundred at a time (the listen backlog is finite).
     const openStarted = performance.now();
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + 45_000;
     for (let i = 0; i < o.viewers && Date.now() < deadline; i += 250) {
       const batch: Promise<unknown>[] = [];
       for (let j = i; j < Math.min(o.viewers, i + 250); j++) {
@@ -113,7 +130,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
         viewers.push(viewer);
         batch.push(viewer.handle.status.catch(() => 0));
       }
-      await Promise.all(batch);
+      await Promise.race([Promise.all(batch), sleep(Math.max(0, deadline - Date.now()))]);
     }
     await waitUntil(() => viewers.every((v) => v.last >= 1 || v.ended), Math.max(5_000, deadline - Date.now()));
     const viewersOpen = viewers.filter((v) => v.last >= 1 && !v.ended).length;
@@ -137,7 +154,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
       bytes = 0;
       loopDelay.enable();
       await server.profileStart();
-      before = await server.stats();
+      before = await server.stats(true);
       clientCpuBefore = process.cpuUsage();
     });
     let posted = 0;
@@ -172,7 +189,11 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
         }
       }
     };
-    await Promise.all(sessions.map((session, s) => reporter(s, session)));
+    // A saturated server may hold a post for long: stop waiting 10 s after the last was due.
+    await Promise.race([
+      Promise.all(sessions.map((session, s) => reporter(s, session))),
+      sleep(endAt - performance.now() + 10_000),
+    ]);
     await startMeasuring;
     const after = await server.stats();
     const profile = await server.profileStop(`fan-out-${kind}`);
@@ -202,6 +223,10 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
       latencyMs: summarize(latency),
       postAnswerMs: summarize(postAnswer),
       serverCpuPercent: cpuPercent(before!, after),
+      serverGcPercent: gcPercent(before!, after),
+      serverGcMaxPauseMs: after.gcMaxPauseMs,
+      serverLoopDelayP99Ms: after.loopDelayP99Ms,
+      serverLoopDelayMaxMs: after.loopDelayMaxMs,
       serverRssMb: after.rss / MB,
       linesPerSecond,
       bytesPerSecond,
@@ -210,6 +235,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
       clientLoopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
       openSeconds,
       profile,
+      p99BySecondMs: Array.from(perSecond, (h) => (h ? Math.round(h.percentile(99) / 100) / 10 : null)),
     };
   } finally {
     for (const v of viewers) v.handle?.close();
