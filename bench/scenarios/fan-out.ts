@@ -106,7 +106,12 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
         const micros = Math.max(1, Math.round((now - t) * 1000));
         latency.record(micros);
         const second = Math.floor((t - measureFrom) / 1000);
-        (perSecond[second] ??= latencyHistogram()).record(micros);
+        let bucket = perSecond[second];
+        if (!bucket) {
+          bucket = latencyHistogram();
+          perSecond[second] = bucket;
+        }
+        bucket.record(micros);
         delivered += 1;
       }
       viewer.last = v;
