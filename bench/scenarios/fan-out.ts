@@ -8,8 +8,10 @@
  * folded into a later line (throttled, or a slow reader catching up) counts
  * as not delivered, even though the viewer got the newer state.
  */
+import { cpus } from 'node:os';
 import { monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
 import type { CreatedSession } from '../../server/core/protocol';
+import { type CpuSample, machineBusyPercent, machineCpu } from '../lib/machine';
 import { openStream, RawConnection, requestBytes, type StreamHandle, targetOf, versionOf } from '../lib/raw-http';
 import { latencyHistogram, MB, type Row, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report';
 import {
@@ -57,6 +59,7 @@ export interface FanOutRun {
   latencyMs: ReturnType<typeof summarize>;
   postAnswerMs: ReturnType<typeof summarize>;
   serverCpuPercent: number;
+  machineBusyPercent: number;
   serverGcPercent: number;
   serverGcMaxPauseMs: number;
   serverLoopDelayP99Ms: number;
@@ -153,6 +156,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
     const endAt = measureFrom + o.seconds * 1000;
     measuring = true;
     let before: ServerStats | undefined;
+    let machineBefore: CpuSample | null = null;
     let clientCpuBefore = process.cpuUsage();
     const startMeasuring = sleep(warmup * 1000).then(async () => {
       lines = 0;
@@ -160,6 +164,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
       loopDelay.enable();
       await server.profileStart();
       before = await server.stats(true);
+      machineBefore = machineCpu();
       clientCpuBefore = process.cpuUsage();
     });
     let posted = 0;
@@ -201,6 +206,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
     ]);
     await startMeasuring;
     const after = await server.stats();
+    const machineAfter = machineCpu();
     const profile = await server.profileStop(`fan-out-${kind}`);
     const elapsed = (performance.now() - measureFrom) / 1000;
     const clientCpu = process.cpuUsage(clientCpuBefore);
@@ -228,6 +234,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
       latencyMs: summarize(latency),
       postAnswerMs: summarize(postAnswer),
       serverCpuPercent: cpuPercent(before!, after),
+      machineBusyPercent: machineBusyPercent(machineBefore, machineAfter, cpus().length),
       serverGcPercent: gcPercent(before!, after),
       serverGcMaxPauseMs: after.gcMaxPauseMs,
       serverLoopDelayP99Ms: after.loopDelayP99Ms,
@@ -320,6 +327,16 @@ export async function runFanOut(o: FanOutOptions, log: (s: string) => void): Pro
       `event-loop delay p99 ${liveop.clientLoopDelayP99Ms.toFixed(1)} / ${baseline.clientLoopDelayP99Ms.toFixed(1)} ms ` +
       '(Liveop run / baseline run; it adds to the measured latency)',
   ];
+  notes.push(
+    `server stalls (Liveop / baseline): event-loop delay p99 ${liveop.serverLoopDelayP99Ms.toFixed(0)} / ` +
+      `${baseline.serverLoopDelayP99Ms.toFixed(0)} ms, max ${liveop.serverLoopDelayMaxMs.toFixed(0)} / ` +
+      `${baseline.serverLoopDelayMaxMs.toFixed(0)} ms; GC ${liveop.serverGcPercent.toFixed(1)} / ` +
+      `${baseline.serverGcPercent.toFixed(1)}% of the time, longest pause ${liveop.serverGcMaxPauseMs.toFixed(0)} / ` +
+      `${baseline.serverGcMaxPauseMs.toFixed(0)} ms`,
+    `machine busy (all processes, % of one core, ${cpus().length} cores): Liveop run ` +
+      `${liveop.machineBusyPercent.toFixed(0)}%, baseline run ${baseline.machineBusyPercent.toFixed(0)}%`,
+    `Liveop post→line p99 by second of the run (ms): ${liveop.p99BySecondMs.map((v) => v ?? '—').join(' ')}`,
+  );
   if (liveop.viewersOpen < o.viewers) notes.push(`Liveop: only ${liveop.viewersOpen} viewers connected`);
   return {
     scenario: 'fan-out',
