@@ -30,10 +30,15 @@ export async function startServer(
   return {
     url,
     liveop,
+    // Like SIGTERM in main.ts: streams get their reconnect line before sockets close.
     close: async () => {
       liveop.hub.shutdown();
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      http.closeIdleConnections();
+      const force = setTimeout(() => http.closeAllConnections(), 200);
+      await closed;
+      clearTimeout(force);
       await liveop.close();
     },
   };
