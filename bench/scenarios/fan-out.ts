@@ -337,6 +337,14 @@ export async function runFanOut(o: FanOutOptions, log: (s: string) => void): Pro
       `${liveop.machineBusyPercent.toFixed(0)}%, baseline run ${baseline.machineBusyPercent.toFixed(0)}%`,
     `Liveop post→line p99 by second of the run (ms): ${liveop.p99BySecondMs.map((v) => v ?? '—').join(' ')}`,
   );
+  for (const run of [liveop, baseline]) {
+    if (run.posted === 0) {
+      notes.push(
+        `${run.kind}: no event post was answered within 10 s of the last one due — the server's event loop ` +
+          'spent its turns on stream timers and writes, and the reporters’ requests starved',
+      );
+    }
+  }
   if (liveop.viewersOpen < o.viewers) notes.push(`Liveop: only ${liveop.viewersOpen} viewers connected`);
   return {
     scenario: 'fan-out',
