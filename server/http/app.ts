@@ -249,24 +249,30 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post('/sessions/:id/events', limit, async (c) => {
     const id = c.req.param('id');
-    const { session: current } = await load(c, id, 'report');
+    const credential = auth.identify(c);
+    if (credential.kind === 'token' && credential.sessionId !== id) {
+      throw new ApiError(403, 'this token is for another session');
+    }
     const events = parseWith(eventBatchSchema, await readEvents(c), 'events');
     // Chained sessions must exist and share the owner; resolved before the atomic update.
     const nextIds = events.flatMap((e) => (e.type === 'chain' ? [e.next] : []));
     const nexts = new Map<string, NextSession>();
+    const current = nextIds.length > 0 ? (await load(c, id, 'report')).session : null;
     for (const nextId of nextIds) {
       const next = await store.get(nextId);
       if (next === undefined) throw new ApiError(404, `next: unknown session "${nextId}"`);
-      if (next.owner !== current.owner) throw new ApiError(403, 'next: that session belongs to another owner');
+      if (next.owner !== current!.owner) throw new ApiError(403, 'next: that session belongs to another owner');
       nexts.set(nextId, {
         id: nextId,
         streamUrl: `${baseOf(c, `/sessions/${id}/events`)}/sessions/${nextId}/stream`,
         viewerToken: signer.sign(nextId, 'view', config.viewerTokenTtlSeconds),
       });
     }
-    const session = await store.update(id, (s) =>
-      applyEvents(s, events, now(), { resolveNext: (nextId) => nexts.get(nextId)! }),
-    );
+    // Authorised inside the update: one store read per post, and a refusal writes nothing.
+    const session = await store.update(id, (s) => {
+      authorize(credential, 'report', s);
+      return applyEvents(s, events, now(), { resolveNext: (nextId) => nexts.get(nextId)! });
+    });
     const answer: EventsAccepted = { version: session.version, cancelRequested: session.cancelRequested };
     return c.json(answer);
   });

@@ -32,8 +32,12 @@ declare const tokenBrand: unique symbol;
 /** A token this server signed. */
 export type SignedToken = string & { readonly [tokenBrand]: true };
 
+/** Verified tokens remembered, so a reporter posting many times a second pays the HMAC once. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export class TokenSigner {
   readonly #secret: Buffer;
+  readonly #verified = new Map<string, TokenPayload>();
 
   /** `secret`: at least 16 bytes; several instances must share it. Random when omitted. */
   constructor(secret?: string) {
@@ -49,6 +53,18 @@ export class TokenSigner {
 
   /** The payload of a genuine, unexpired token; throws 401 otherwise. */
   verify(token: string, now = Date.now()): TokenPayload {
+    const known = this.#verified.get(token);
+    if (known !== undefined) {
+      if (known.exp * 1000 <= now) throw new ApiError(401, 'token expired');
+      return known;
+    }
+    const payload = this.#check(token, now);
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, payload);
+    return payload;
+  }
+
+  #check(token: string, now: number): TokenPayload {
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) throw new ApiError(401, 'malformed token');
     const expected = Buffer.from(this.#mac(body));

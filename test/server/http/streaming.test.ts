@@ -208,7 +208,6 @@ describe('streaming a session', () => {
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as Snapshot);
-      expect(received.length).toBeLessThanOrEqual(changes + 2);
       const seqs = received.flatMap((l) => l.logs.map((g) => Number(g.line.split(' ')[0])));
       expect(seqs).toEqual(Array.from({ length: changes * 5 }, (_, i) => i));
       expect(received.at(-1)!.status).toBe('complete');
