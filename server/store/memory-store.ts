@@ -7,6 +7,7 @@
 import { KeyvCacheableMemory } from '@cacheable/memory';
 import Keyv from 'keyv';
 import { retentionMs, type StoredSession } from '../core/session';
+import { PerKeyQueue } from './per-key-queue';
 import {
   type ListOptions,
   SessionNotFound,
@@ -32,8 +33,8 @@ export class MemorySessionStore implements SessionStore {
   readonly #now: () => number;
   readonly #keyv: Keyv<StoredSession>;
   readonly #listeners = new Set<(change: StoreChange) => void>();
-  /** Per-session write queue: one update at a time per session, none lost. */
-  readonly #writing = new Map<string, Promise<unknown>>();
+  /** One update at a time per session: none lost. */
+  readonly #writing = new PerKeyQueue();
   /** Listing index (newest last), swept with the sessions. */
   readonly #index = new Map<string, IndexEntry>();
   readonly #sweeper: NodeJS.Timeout;
@@ -63,8 +64,7 @@ export class MemorySessionStore implements SessionStore {
   }
 
   update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession> {
-    const previous = this.#writing.get(id) ?? Promise.resolve();
-    const run = previous.then(async () => {
+    return this.#writing.run(id, async () => {
       const current = await this.#keyv.get(id);
       if (current === undefined) throw new SessionNotFound(id);
       const next = change(current);
@@ -73,12 +73,6 @@ export class MemorySessionStore implements SessionStore {
       this.#publish(next);
       return next;
     });
-    const settled = run.catch(() => {});
-    this.#writing.set(id, settled);
-    void settled.then(() => {
-      if (this.#writing.get(id) === settled) this.#writing.delete(id);
-    });
-    return run;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -25,6 +25,7 @@ import KeyvRedis, {
   type RedisClusterType,
 } from '@keyv/redis';
 import { retentionMs, type StoredSession } from '../core/session';
+import { PerKeyQueue } from './per-key-queue';
 import { ownerTag, type RedisKeys, redisKeys } from './redis-keys';
 import * as scripts from './redis-scripts';
 import {
@@ -90,7 +91,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #listeners = new Set<Listener>();
   readonly #resyncs = new Set<() => void>();
   /** Per-session queue in this process: instances race each other, not themselves. */
-  readonly #writing = new Map<string, Promise<unknown>>();
+  /** One update at a time per session in this process (the compare-and-set handles other instances). */
+  readonly #writing = new PerKeyQueue();
   /** Sessions this instance is writing or just wrote, by id (at most RECENT). */
   readonly #recent = new Map<string, StoredSession>();
   /** Tells this instance's notifications from the others'. */
@@ -204,14 +206,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession> {
-    const previous = this.#writing.get(id) ?? Promise.resolve();
-    const run = previous.then(() => this.#update(id, change));
-    const settled = run.catch(() => {});
-    this.#writing.set(id, settled);
-    void settled.then(() => {
-      if (this.#writing.get(id) === settled) this.#writing.delete(id);
-    });
-    return run;
+    return this.#writing.run(id, () => this.#update(id, change));
   }
 
   async delete(id: string): Promise<boolean> {
@@ -301,7 +296,7 @@ export class RedisSessionStore implements SessionStore {
     this.#resyncs.clear();
     this.#recent.clear();
     await this.#purging?.catch(() => {});
-    await Promise.allSettled([...this.#writing.values()]);
+    await this.#writing.idle();
     for (const client of [this.#subscriber, this.#client]) {
       client.removeAllListeners('ready');
       if (isReady(client)) await client.close().catch(() => destroy(client));
