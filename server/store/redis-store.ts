@@ -72,6 +72,8 @@ type Listener = (change: StoreChange) => void;
 
 /** How many of its own writes an instance keeps in hand for its own notifications. */
 const RECENT = 256;
+/** Sessions whose last write by this instance is remembered as the next update's first guess. */
+const WRITTEN_CACHE = 1_000;
 /** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
 const BATCH = 200;
 /** Redis errors that mean "not now" rather than "wrong": answered with 503 like a lost connection. */
@@ -95,6 +97,7 @@ export class RedisSessionStore implements SessionStore {
   readonly #writing = new PerKeyQueue();
   /** Sessions this instance is writing or just wrote, by id (at most RECENT). */
   readonly #recent = new Map<string, StoredSession>();
+  readonly #written = new Map<string, StoredSession>();
   /** Tells this instance's notifications from the others'. */
   readonly #instance = randomUUID();
   #purger: NodeJS.Timeout | undefined;
@@ -295,6 +298,7 @@ export class RedisSessionStore implements SessionStore {
     this.#listeners.clear();
     this.#resyncs.clear();
     this.#recent.clear();
+    this.#written.clear();
     await this.#purging?.catch(() => {});
     await this.#writing.idle();
     for (const client of [this.#subscriber, this.#client]) {
@@ -311,7 +315,10 @@ export class RedisSessionStore implements SessionStore {
 
   async #update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession> {
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
-      const current = await this.get(id);
+      // First try from what this instance last wrote (no read): the compare-and-set
+      // refuses it if anyone wrote since, and then we read and re-apply.
+      const cached = attempt === 1 ? this.#written.get(id) : undefined;
+      const current = cached ?? (await this.get(id));
       if (current === undefined) throw new SessionNotFound(id);
       const next = change(current); // may throw: then nothing is written
       if (next === current) return current;
@@ -323,7 +330,11 @@ export class RedisSessionStore implements SessionStore {
         this.#write(next, String(current.version), ttl),
         this.#redis(() => this.#client.zAdd(this.keys.expiry, { score: now + ttl, value: id }, { GT: true })),
       ]);
-      if (answer === scripts.WRITTEN) return next;
+      if (answer === scripts.WRITTEN) {
+        this.#wrote(next);
+        return next;
+      }
+      this.#written.delete(id);
       if (answer === scripts.MISSING) throw new SessionNotFound(id);
       if (answer === scripts.FOREIGN)
         throw new Error(`session "${id}" is stored in a format this server cannot update`);
@@ -358,6 +369,13 @@ export class RedisSessionStore implements SessionStore {
     } finally {
       if (answer !== scripts.WRITTEN && this.#recent.get(session.id) === session) this.#recent.delete(session.id);
     }
+  }
+
+  /** The last session this instance wrote, per id (bounded): the first guess of the next update. */
+  #wrote(session: StoredSession): void {
+    this.#written.delete(session.id);
+    this.#written.set(session.id, session);
+    if (this.#written.size > WRITTEN_CACHE) this.#written.delete(this.#written.keys().next().value as string);
   }
 
   /** What this instance just wrote, so its own notification carries the session (a read saved). */
@@ -432,6 +450,7 @@ export class RedisSessionStore implements SessionStore {
         change.deleted = true;
         this.#recent.delete(parsed.id);
       }
+      if (parsed.by !== this.#instance) this.#written.delete(parsed.id);
       const own = this.#recent.get(parsed.id);
       if (parsed.by === this.#instance && own?.version === parsed.version) {
         change.session = own;

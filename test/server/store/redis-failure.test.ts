@@ -83,7 +83,9 @@ describe.skipIf(!binary)('the Redis store when Redis goes away', () => {
       expect(call.unavailable).toBe(true);
       expect(call.ms).toBeLessThan(2_000);
     }
-    expect(changed).toBe(0);
+    // At most once, against the copy this instance last wrote (no read needed); its write
+    // failed with the rest, so nothing was stored — the restart below finds nothing.
+    expect(changed).toBeLessThanOrEqual(1);
 
     await redis.start();
     const answers = (store: RedisSessionStore) =>
