@@ -166,11 +166,12 @@ export const styles = unsafeCSS(`
   .stages .failed {
     border-color: var(--_err);
   }
-  .tasks {
-    display: grid;
-    gap: 8px;
+  /* Rows stack as blocks (a 100-item grid costs layout on every update); each row contains its own layout and paint. */
+  .task + .task {
+    margin-top: 8px;
   }
   .task {
+    contain: content;
     display: grid;
     grid-template-columns: 1em 1fr auto;
     align-items: center;

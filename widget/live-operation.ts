@@ -229,6 +229,8 @@ export class LiveOperation extends LitElement {
   });
 
   #snapshot?: Snapshot;
+  /** The language, looked up once per render. */
+  #l?: string;
   #logs: LogEntry[] = [];
   /** Highest percent shown per task id ('' for the overall bar) in the current stage: bars never go back. */
   #peaks: Record<string, number> = {};
@@ -407,7 +409,7 @@ export class LiveOperation extends LitElement {
   }
 
   #bar(part: string, label: string, percent: number, status: string, simulated?: boolean): TemplateResult {
-    const text = format(this.#lang, percent, 'percent');
+    const text = format(this.#l, percent, 'percent');
     return html`<div
         part="bar ${part}-bar"
         class="bar"
@@ -427,7 +429,7 @@ export class LiveOperation extends LitElement {
   }
 
   #task(task: TaskSnapshot): TemplateResult {
-    const lang = this.#lang;
+    const lang = this.#l;
     const details = [
       task.total && this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) }),
       task.message,
@@ -544,6 +546,7 @@ export class LiveOperation extends LitElement {
   protected override render(): TemplateResult {
     const snapshot = this.#snapshot;
     const lang = this.#lang;
+    this.#l = lang;
     const status = snapshot?.status ?? 'pending';
     const title = snapshot?.title || this.#t('untitled');
     const meta: string[] = [];
