@@ -72,6 +72,13 @@ type Listener = (change: StoreChange) => void;
 
 /** How many of its own writes an instance keeps in hand for its own notifications. */
 const RECENT = 256;
+/** Sets `key` as the newest entry of `map`, dropping the oldest past `limit`. */
+function keepBounded<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value as string);
+}
+
 /** Sessions whose last write by this instance is remembered as the next update's first guess. */
 const WRITTEN_CACHE = 1_000;
 /** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
@@ -98,6 +105,8 @@ export class RedisSessionStore implements SessionStore {
   /** Sessions this instance is writing or just wrote, by id (at most RECENT). */
   readonly #recent = new Map<string, StoredSession>();
   readonly #written = new Map<string, StoredSession>();
+  /** How far this instance last raised each session's entry in the expiry index. */
+  readonly #indexedUntil = new Map<string, number>();
   /** Tells this instance's notifications from the others'. */
   readonly #instance = randomUUID();
   #purger: NodeJS.Timeout | undefined;
@@ -299,6 +308,7 @@ export class RedisSessionStore implements SessionStore {
     this.#resyncs.clear();
     this.#recent.clear();
     this.#written.clear();
+    this.#indexedUntil.clear();
     await this.#purging?.catch(() => {});
     await this.#writing.idle();
     for (const client of [this.#subscriber, this.#client]) {
@@ -325,11 +335,20 @@ export class RedisSessionStore implements SessionStore {
       if (next.version <= current.version) throw new Error(`an update must raise the version of "${id}"`);
       const now = this.#now();
       const ttl = ttlOf(next, now);
+      // The expiry index is raised with some slack (≤ 60 s, ≤ 10% of the TTL), so the
+      // updates that follow within it need no ZADD; list() skips entries whose session
+      // is gone, so an entry outliving its session by the slack is harmless.
+      const indexed = this.#indexedUntil.get(id);
+      const indexUntil = now + ttl + Math.min(60_000, Math.floor(ttl / 10));
+      const reindex = indexed === undefined || indexed < now + ttl;
       // Sent together (one round trip); the expiry never goes down (GT), so it is safe even if the write loses.
       const [answer] = await Promise.all([
         this.#write(next, String(current.version), ttl),
-        this.#redis(() => this.#client.zAdd(this.keys.expiry, { score: now + ttl, value: id }, { GT: true })),
+        reindex
+          ? this.#redis(() => this.#client.zAdd(this.keys.expiry, { score: indexUntil, value: id }, { GT: true }))
+          : null,
       ]);
+      if (reindex) keepBounded(this.#indexedUntil, id, indexUntil, WRITTEN_CACHE);
       if (answer === scripts.WRITTEN) {
         this.#wrote(next);
         return next;
@@ -373,16 +392,12 @@ export class RedisSessionStore implements SessionStore {
 
   /** The last session this instance wrote, per id (bounded): the first guess of the next update. */
   #wrote(session: StoredSession): void {
-    this.#written.delete(session.id);
-    this.#written.set(session.id, session);
-    if (this.#written.size > WRITTEN_CACHE) this.#written.delete(this.#written.keys().next().value as string);
+    keepBounded(this.#written, session.id, session, WRITTEN_CACHE);
   }
 
   /** What this instance just wrote, so its own notification carries the session (a read saved). */
   #remember(session: StoredSession): void {
-    this.#recent.delete(session.id);
-    this.#recent.set(session.id, session);
-    if (this.#recent.size > RECENT) this.#recent.delete(this.#recent.keys().next().value as string);
+    keepBounded(this.#recent, session.id, session, RECENT);
   }
 
   /** Removes one session; every instance hears it is gone (when it existed). */
@@ -448,6 +463,7 @@ export class RedisSessionStore implements SessionStore {
       change = { id: parsed.id, version: parsed.version, cancelRequested: parsed.cancelRequested === true };
       if (parsed.deleted === true) {
         change.deleted = true;
+        this.#indexedUntil.delete(parsed.id);
         this.#recent.delete(parsed.id);
       }
       if (parsed.by !== this.#instance) this.#written.delete(parsed.id);
@@ -469,6 +485,9 @@ export class RedisSessionStore implements SessionStore {
   }
 
   #resync(): void {
+    // Redis may have lost what it held, or missed writes while we were away: guess nothing.
+    this.#written.clear();
+    this.#indexedUntil.clear();
     if (this.#closed) return;
     for (const onResync of this.#resyncs) {
       try {
