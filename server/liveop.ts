@@ -69,7 +69,11 @@ export class Liveop {
   constructor(options: LiveopOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.store = options.store ?? new MemorySessionStore({ now: this.#now });
-    this.config = { ...DEFAULT_APP_CONFIG, ...definedOnly(options) } as AppConfig;
+    // Only the HTTP settings: the secret and the keys stay out of this public field.
+    const appOptions = Object.fromEntries(
+      Object.entries(definedOnly(options)).filter(([key]) => key in DEFAULT_APP_CONFIG || key === 'publicUrl'),
+    );
+    this.config = { ...DEFAULT_APP_CONFIG, ...appOptions } as AppConfig;
     this.hub = new StreamHub({
       store: this.store,
       now: this.#now,

@@ -229,4 +229,15 @@ describe('the in-process API', () => {
     await plain.session.flush();
     expect((await app.request(`/sessions/${plain.id}/restart`, { method: 'POST' })).status).toBe(409);
   });
+
+  it('keeps the secret and the API keys out of its public config', () => {
+    liveop = createLiveop({
+      secret: 's'.repeat(32),
+      apiKeys: { ['k'.repeat(20)]: { owner: 'ann' } },
+      maxBodyBytes: 10,
+    });
+    expect(liveop.config).not.toHaveProperty('secret');
+    expect(liveop.config).not.toHaveProperty('apiKeys');
+    expect(liveop.config.maxBodyBytes).toBe(10);
+  });
 });
