@@ -15,7 +15,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { LineSplitter } from './core/ndjson';
 import type { CreatedSession, CreateSessionInput, Snapshot, StreamLine } from './core/protocol';
-import { createSession } from './core/session';
+import { createSession, definedOnly } from './core/session';
 import { toSnapshot } from './core/snapshot';
 import { type AppConfig, createApp, DEFAULT_APP_CONFIG, newSessionId } from './http/app';
 import { type ApiKey, createAuthenticator, TokenSigner } from './http/auth';
@@ -162,20 +162,32 @@ export class Liveop {
     return this;
   }
 
-  /** Serves the routes on a port (0: any free one). Binds loopback unless told otherwise. */
-  listen(port = 0, hostname = '127.0.0.1'): Promise<Listening> {
+  /**
+   * Serves on a port (0: any free one), loopback unless told otherwise. `app`
+   * serves an app that mounts these routes (with a demo, say) instead of them
+   * alone. `close()` shuts down gracefully: every stream gets its
+   * `{"type":"reconnect"}` line, idle keep-alive sockets go at once and busy
+   * ones after half a second.
+   * @example
+   * const { url, close } = await liveop.listen(8787);
+   */
+  listen(port = 0, hostname = '127.0.0.1', app: { fetch: Hono['fetch'] } = this.#app): Promise<Listening> {
     return new Promise((resolve) => {
-      const server = serve({ fetch: this.#app.fetch, port, hostname }, (info: AddressInfo) => {
+      const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
         const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+        const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
         resolve({
           url: `http://${host}:${info.port}`,
           port: info.port,
           close: () =>
             new Promise<void>((done) => {
               this.hub.shutdown();
-              server.close(() => done());
-              // Streams were told to reconnect; don't wait on idle keep-alive sockets.
-              (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+              server.close(() => {
+                clearTimeout(force);
+                done();
+              });
+              http.closeIdleConnections();
+              const force = setTimeout(() => http.closeAllConnections(), 500);
             }),
         });
       });
@@ -236,7 +248,6 @@ export class Liveop {
       id,
       writer: this.runner.writer,
       parallel: this.runner.parallel,
-      now: this.#now,
       read: async () => {
         const stored = await this.store.get(id);
         return stored === undefined ? null : toSnapshot(stored, this.#now());
@@ -268,8 +279,4 @@ export class Liveop {
 
 export function createLiveop(options: LiveopOptions = {}): Liveop {
   return new Liveop(options);
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -8,7 +8,6 @@
  * REDIS_URL (shared store for several instances), LIVEOP_REDIS_PREFIX (liveop),
  * LIVEOP_MAX_AGE_DAYS (purge sessions older than this, whatever their TTL).
  */
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { demoRoutes } from '../demo/demo';
 import { parseApiKeys } from './http/auth';
@@ -51,13 +50,11 @@ const app = new Hono();
 app.route('/', liveop.routes());
 if (env.LIVEOP_DEMO !== '0') app.route('/', demoRoutes(liveop));
 
-const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
-  console.log(
-    `liveop: listening on http://${host}:${info.port} (${redisUrl ? `Redis store at ${redact(redisUrl)}` : 'memory store'})`,
-  );
-  if (open)
-    console.log('liveop: OPEN mode — no API keys configured, anyone on this machine may use it (loopback only)');
-});
+const listening = await liveop.listen(port, host, app);
+console.log(
+  `liveop: listening on http://${host}:${listening.port} (${redisUrl ? `Redis store at ${redact(redisUrl)}` : 'memory store'})`,
+);
+if (open) console.log('liveop: OPEN mode — no API keys configured, anyone on this machine may use it (loopback only)');
 
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -65,13 +62,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     if (stopping) process.exit(1);
     stopping = true;
     console.log(`liveop: ${signal}: telling streams to reconnect, then exiting`);
-    liveop.hub.shutdown();
-    server.close(() => void liveop.close().then(() => process.exit(0)));
-    // Streams have their reconnect line; idle keep-alive sockets must not hold the exit.
-    const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
-    http.closeIdleConnections();
-    setTimeout(() => http.closeAllConnections(), 500).unref();
     setTimeout(() => process.exit(0), 5_000).unref();
+    void listening
+      .close()
+      .then(() => liveop.close())
+      .then(() => process.exit(0));
   });
 }
 

@@ -16,7 +16,7 @@ import type {
   SessionError,
   StageState,
 } from './protocol';
-import { SIMULATION_CAP, shownPercent } from './simulation';
+import { shownPercent } from './simulation';
 
 /** Internal task statuses: the wire's, plus `completing` (ramping to 100). */
 export type StoredTaskStatus = 'pending' | 'running' | 'completing' | 'complete' | 'error' | 'cancelled';
@@ -175,7 +175,8 @@ export function createSession(
   };
 }
 
-function definedOnly<T extends object>(value: T): Partial<T> {
+/** The fields of `value` that are not undefined (so they don't overwrite defaults when spread). */
+export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
@@ -531,5 +532,3 @@ export function reportedOverall(s: StoredSession): number {
     s.tasks.map((t) => (t.status === 'completing' || t.status === 'complete' ? 100 : t.reported)),
   );
 }
-
-export { SIMULATION_CAP };

@@ -160,13 +160,18 @@ export function createApp(deps: AppDeps): Hono {
     snapshotUrl: `${base}/sessions/${session.id}`,
   });
 
-  /** Reads a session the caller may see (401/403/404 otherwise). */
-  const load = async (c: Context, id: string, right: Parameters<typeof authorize>[1]) => {
+  /** Who asks about session `id`; a token for another session is refused before we reveal whether this one exists. */
+  const identifyFor = (c: Context, id: string): Credential => {
     const credential = auth.identify(c);
-    // A token for another session is refused before we reveal whether this one exists.
     if (credential.kind === 'token' && credential.sessionId !== id) {
       throw new ApiError(403, 'this token is for another session');
     }
+    return credential;
+  };
+
+  /** Reads a session the caller may see (401/403/404 otherwise). */
+  const load = async (c: Context, id: string, right: Parameters<typeof authorize>[1]) => {
+    const credential = identifyFor(c, id);
     const session = await store.get(id);
     if (session === undefined) throw new ApiError(404, `unknown session "${id}"`);
     authorize(credential, right, session);
@@ -249,10 +254,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post('/sessions/:id/events', limit, async (c) => {
     const id = c.req.param('id');
-    const credential = auth.identify(c);
-    if (credential.kind === 'token' && credential.sessionId !== id) {
-      throw new ApiError(403, 'this token is for another session');
-    }
+    const credential = identifyFor(c, id);
     const events = parseWith(eventBatchSchema, await readEvents(c), 'events');
     // Chained sessions must exist and share the owner; resolved before the atomic update.
     const nextIds = events.flatMap((e) => (e.type === 'chain' ? [e.next] : []));

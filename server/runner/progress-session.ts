@@ -74,7 +74,6 @@ export interface ProgressSessionDeps {
   id: string;
   writer: EventWriter;
   parallel: PQueue;
-  now: () => number;
   /** Reads the session's current snapshot from the store. */
   read: () => Promise<Snapshot | null>;
   /** Streams its snapshots (the hub's NDJSON stream, parsed). */
