@@ -18,9 +18,9 @@
  *   there are no per-connection timers.
  */
 import { encodeLine } from '../core/ndjson';
-import type { Snapshot } from '../core/protocol';
+import { isTerminal, type Snapshot } from '../core/protocol';
 import type { StoredSession } from '../core/session';
-import { isFinal, logSeqAtVersion, logsAfter, toSnapshot } from '../core/snapshot';
+import { logSeqAtVersion, logsAfter, toSnapshot } from '../core/snapshot';
 import type { SessionStore, StoreChange } from '../store/session-store';
 
 export interface StreamHubOptions {
@@ -298,7 +298,7 @@ class Watcher {
     const previous = this.generation;
     const logBase = previous?.snapshot.logSeq ?? 0;
     const snapshot = toSnapshot(session, now, { logAfter: logBase });
-    const final = isFinal(session, now);
+    const final = isTerminal(snapshot.status); // the status toSnapshot just computed
     if (previous === null || snapshot.logs.length > 0 || visiblyDifferent(previous.snapshot, snapshot)) {
       this.generation = new Generation(snapshot, logBase, final);
       this.#lastBroadcastAt = now;
