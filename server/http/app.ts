@@ -4,7 +4,6 @@
  * or serve it with `liveop.listen()`.
  */
 import { randomBytes } from 'node:crypto';
-import { ServerResponse } from 'node:http';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -25,6 +24,7 @@ import type { Runner } from '../runner/runner';
 import type { SessionStore } from '../store/session-store';
 import { type Authenticator, authorize, type Credential, type TokenSigner } from './auth';
 import { ApiError, parseWith, respondError } from './errors';
+import { nodeResponse, requestHeader } from './node-bindings';
 import type { StreamFormat, StreamHub, StreamRequest } from './stream-hub';
 
 export interface AppConfig {
@@ -114,15 +114,22 @@ export function createApp(deps: AppDeps): Hono {
     allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
     maxAge: 600,
   });
-  // The same headers as hono's cors() on every other request, but set once the
-  // answer exists: cors() touches `c.res` before the handler runs, so Hono then
-  // copies each answer into a new one, which turns @hono/node-server's cheap
-  // cached response into a full web Response (undici, body stream) per request.
+  // The same headers as hono's cors() on every other request, set without
+  // touching `c.res`: cors() does before the handler, so Hono then copies each
+  // answer into a new one, which turns @hono/node-server's cheap cached response
+  // into a full web Response (undici, body stream) per request. On the Node
+  // response they are merged into whatever answer is written, streams included.
   app.use('*', async (c, next) => {
     if (c.req.method === 'OPTIONS') return preflight(c, next);
-    await next();
-    const origin = c.req.header('origin') ?? '';
+    const origin = requestHeader(c, 'origin') ?? '';
     const allowed = origins === '*' ? '*' : origins.includes(origin) ? origin : null;
+    const outgoing = nodeResponse(c);
+    if (outgoing !== null) {
+      if (allowed) outgoing.setHeader('Access-Control-Allow-Origin', allowed);
+      if (origins !== '*') outgoing.appendHeader('Vary', 'Origin');
+      return next();
+    }
+    await next();
     if (allowed) c.res.headers.set('Access-Control-Allow-Origin', allowed);
     if (origins !== '*') c.res.headers.append('Vary', 'Origin');
   });
@@ -138,8 +145,8 @@ export function createApp(deps: AppDeps): Hono {
   // web Request (undici, AbortSignal, web stream) for every post — a third of
   // an event post's CPU. Chunked bodies still go through bodyLimit, which counts.
   const limit: MiddlewareHandler = async (c, next) => {
-    const length = c.req.header('content-length');
-    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamedLimit(c, next);
+    const length = requestHeader(c, 'content-length');
+    if (length === undefined || requestHeader(c, 'transfer-encoding') !== undefined) return streamedLimit(c, next);
     if (Number.parseInt(length, 10) > config.maxBodyBytes) throw tooLarge();
     await next();
   };
@@ -188,7 +195,7 @@ export function createApp(deps: AppDeps): Hono {
   };
 
   const readJson = async (c: Context): Promise<unknown> => {
-    const type = c.req.header('content-type') ?? '';
+    const type = requestHeader(c, 'content-type') ?? '';
     if (!/^application\/json\b/i.test(type)) throw new ApiError(415, 'send Content-Type: application/json');
     const text = await c.req.text();
     try {
@@ -306,8 +313,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/sessions/:id/stream', async (c) => {
     const id = c.req.param('id');
     await load(c, id, 'view');
-    const format: StreamFormat = /text\/event-stream/i.test(c.req.header('accept') ?? '') ? 'sse' : 'ndjson';
-    const after = parseWith(cursorSchema, c.req.query('after') ?? c.req.header('last-event-id'), 'after');
+    const format: StreamFormat = /text\/event-stream/i.test(requestHeader(c, 'accept') ?? '') ? 'sse' : 'ndjson';
+    const after = parseWith(cursorSchema, c.req.query('after') ?? requestHeader(c, 'last-event-id'), 'after');
     const logAfter = parseWith(cursorSchema, c.req.query('logAfter'), 'logAfter');
     const body = await hub.open({
       sessionIds: [id],
@@ -340,7 +347,7 @@ export function createApp(deps: AppDeps): Hono {
       const session = await store.get(sessionId);
       if (session !== undefined) authorize(credential, 'view', session);
     }
-    const format: StreamFormat = /text\/event-stream/i.test(c.req.header('accept') ?? '') ? 'sse' : 'ndjson';
+    const format: StreamFormat = /text\/event-stream/i.test(requestHeader(c, 'accept') ?? '') ? 'sse' : 'ndjson';
     // Resume cursors, one per session in the same order (`after=` / `logAfter=` repeated; empty: none).
     const afters = c.req.queries('after') ?? [];
     const logAfters = c.req.queries('logAfter') ?? [];
@@ -387,10 +394,8 @@ export function createApp(deps: AppDeps): Hono {
  * makeTransferable showed in the stream-open profile).
  */
 function whenClosed(c: Context): Pick<StreamRequest, 'signal' | 'closed'> {
-  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing;
-  if (outgoing instanceof ServerResponse) {
-    return { closed: (listener) => outgoing.once('close', listener) };
-  }
+  const outgoing = nodeResponse(c);
+  if (outgoing !== null) return { closed: (listener) => outgoing.once('close', listener) };
   return { signal: c.req.raw.signal };
 }
 
@@ -406,7 +411,7 @@ function streamResponse(body: ReadableStream<Uint8Array>, format: StreamFormat):
 
 /** The events of a body: a JSON array (or one event), or NDJSON. */
 async function readEvents(c: Context): Promise<unknown> {
-  const type = c.req.header('content-type') ?? '';
+  const type = requestHeader(c, 'content-type') ?? '';
   const text = await c.req.text();
   if (/^application\/(x-)?ndjson\b/i.test(type)) {
     const splitter = new LineSplitter();

@@ -9,6 +9,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
 import type { TokenScope } from '../core/protocol';
 import { ApiError } from './errors';
+import { requestHeader } from './node-bindings';
 
 export interface ApiKey {
   owner: string;
@@ -107,7 +108,7 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
     open,
     credentialOf,
     identify(c) {
-      const header = c.req.header('authorization');
+      const header = requestHeader(c, 'authorization');
       return credentialOf(header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? c.req.query('token'));
     },
   };

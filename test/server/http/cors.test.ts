@@ -1,0 +1,95 @@
+/**
+ * The element runs on other people's pages: every answer a browser reads
+ * (snapshots, streams, errors) must carry CORS headers for allowed origins,
+ * and none for others.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreatedSession } from '../../../server/core/protocol';
+import { createLiveop } from '../../../server/liveop';
+import { bearer, post } from '../../support/ndjson-client';
+import { startServer, type TestServer } from '../../support/server';
+
+const KEY = 'cors-key-0123456789abcdef';
+const SHOP = 'https://shop.example';
+
+let server: TestServer;
+let session: CreatedSession;
+beforeAll(async () => {
+  server = await startServer({ apiKeys: { [KEY]: { owner: 'ann' } }, corsOrigins: [SHOP] });
+  session = (await post(`${server.url}/sessions`, { title: 'T', tasks: { a: 'A' } }, bearer(KEY))).body;
+});
+afterAll(() => server.close());
+
+const from = (origin: string, token = session.viewerToken) => ({ Origin: origin, ...bearer(token) });
+
+describe('CORS', () => {
+  it('lets an allowed origin read snapshots, with Vary: Origin', async () => {
+    const response = await fetch(session.snapshotUrl, { headers: from(SHOP) });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
+    expect(response.headers.get('vary')).toMatch(/Origin/);
+  });
+
+  it('gives another origin no grant (but the same answer, varied by origin)', async () => {
+    const response = await fetch(session.snapshotUrl, { headers: from('https://evil.example') });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    expect(response.headers.get('vary')).toMatch(/Origin/);
+  });
+
+  it('grants errors too, so the page can read why (401 with a bad token)', async () => {
+    const response = await fetch(session.snapshotUrl, { headers: from(SHOP, 'nope.nope') });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
+    expect((await response.json()).error.code).toBe('unauthorized');
+  });
+
+  it('grants streams', async () => {
+    const controller = new AbortController();
+    const response = await fetch(session.streamUrl, { headers: from(SHOP), signal: controller.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
+    controller.abort();
+  });
+
+  it('answers preflights for the headers the element sends', async () => {
+    const response = await fetch(`${session.snapshotUrl}/cancel`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: SHOP,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
+    expect(response.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
+  });
+
+  it('grants any origin in open mode', async () => {
+    const open = await startServer();
+    try {
+      const created = (await post(`${open.url}/sessions`, { title: 'T' }, {})).body as CreatedSession;
+      const response = await fetch(created.snapshotUrl, { headers: { Origin: 'https://anywhere.example' } });
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+      expect(response.headers.get('vary')).toBeNull();
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('sets the same headers when the app is not served by @hono/node-server (app.request)', async () => {
+    const liveop = createLiveop({ apiKeys: { [KEY]: { owner: 'ann' } }, corsOrigins: [SHOP] });
+    try {
+      const app = liveop.routes();
+      const response = await app.request('/sessions', { headers: { Origin: SHOP, ...bearer(KEY) } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
+      expect(response.headers.get('vary')).toMatch(/Origin/);
+      const refused = await app.request('/sessions', { headers: { Origin: 'https://evil.example', ...bearer(KEY) } });
+      expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await liveop.close();
+    }
+  });
+});
