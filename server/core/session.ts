@@ -289,9 +289,12 @@ export function applyEvents(
   context: ApplyContext = {},
 ): StoredSession {
   const version = session.version + 1;
-  // Structural sharing is safe: nothing below mutates what `session` holds.
+  // `next` and its `tasks` array are this batch's own draft, which the event
+  // handlers may change in place (one copy per batch instead of one per step);
+  // everything else is shared with `session`, so it is copied before it changes.
   let next: StoredSession = { ...session, tasks: session.tasks.slice(), version, updatedAt: now };
-  for (const [index, event] of events.entries()) {
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!;
     try {
       next = applyEvent(next, event, now, version, context);
     } catch (error) {
@@ -334,10 +337,8 @@ function applyEvent(
       return updateTask(s, event.task, now, (t) => startTask(t, now));
     case 'percent':
       return report(s, event.task, event.value, now);
-    case 'steps': {
-      const reported = report(s, event.task, (event.done / event.total) * 100, now);
-      return updateTask(reported, event.task, now, (t) => ({ ...t, done: event.done, total: event.total }));
-    }
+    case 'steps':
+      return report(s, event.task, (event.done / event.total) * 100, now, { done: event.done, total: event.total });
     case 'message': {
       const level = event.level ?? 'info';
       const withMessage = { ...s, message: { text: event.text, level } };
@@ -436,9 +437,10 @@ function updateTask(
       `task "${taskId}" has already ended (${task.status === 'completing' ? 'complete' : task.status})`,
     );
   }
-  const tasks = s.tasks.slice();
-  tasks[index] = { ...change(task), lastEventAt: now };
-  return { ...s, tasks, startedAt: s.startedAt ?? now };
+  // `s` is the batch's draft (see applyEvents); the task itself is shared, so it is replaced.
+  s.tasks[index] = { ...change(task), lastEventAt: now };
+  s.startedAt ??= now;
+  return s;
 }
 
 function startTask(task: StoredTask, now: number): StoredTask {
@@ -447,7 +449,13 @@ function startTask(task: StoredTask, now: number): StoredTask {
 }
 
 /** A real report: re-anchor the curve where it stands so it never goes back. */
-function report(s: StoredSession, taskId: string, value: number, now: number): StoredSession {
+function report(
+  s: StoredSession,
+  taskId: string,
+  value: number,
+  now: number,
+  steps?: { done: number; total: number },
+): StoredSession {
   return updateTask(s, taskId, now, (t) => {
     const started = startTask(t, now);
     const shown = shownPercent(started, now, s.options).percent;
@@ -459,6 +467,7 @@ function report(s: StoredSession, taskId: string, value: number, now: number): S
       anchor: Math.max(shown, reported),
       anchorAt: now,
       progress: observe(started.progress, reported, now),
+      ...steps,
     };
   });
 }

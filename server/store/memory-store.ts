@@ -124,7 +124,9 @@ export class MemorySessionStore implements SessionStore {
     const now = this.#now();
     const ttl = retentionMs(session, now);
     await this.#keyv.set(session.id, session, ttl);
-    this.#index.set(session.id, { owner: session.owner, createdAt: session.createdAt, expiresAt: now + ttl });
+    const entry = this.#index.get(session.id);
+    if (entry !== undefined) entry.expiresAt = now + ttl;
+    else this.#index.set(session.id, { owner: session.owner, createdAt: session.createdAt, expiresAt: now + ttl });
   }
 
   #publish(session: StoredSession): void {

@@ -22,6 +22,45 @@ describe('applying events', () => {
     expect(s.logs).toHaveLength(0);
   });
 
+  it('never changes the session it is given (stores and viewers share it), whatever the events', () => {
+    const deepFreeze = <T>(value: T): T => {
+      if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const inner of Object.values(value)) deepFreeze(inner);
+      }
+      return value;
+    };
+    const started = deepFreeze(applyEvents(two(), [{ type: 'percent', task: 'a', value: 10 }], T0));
+    const batches: Parameters<typeof applyEvents>[1][] = [
+      [{ type: 'start', task: 'b' }],
+      [
+        { type: 'steps', task: 'a', done: 3, total: 10 },
+        { type: 'steps', task: 'b', done: 1, total: 4 },
+      ],
+      [
+        { type: 'message', task: 'a', text: 'm', level: 'warning' },
+        { type: 'log', lines: ['x', 'y'] },
+      ],
+      [{ type: 'stage', name: 'Load' }, { type: 'retry', task: 'a', attempt: 2 }, { type: 'heartbeat' }],
+      [{ type: 'result', data: { n: 1 }, artifacts: [{ name: 'r.csv', url: 'https://x/r.csv' }] }],
+      [
+        { type: 'complete', task: 'a' },
+        { type: 'complete', task: 'b' },
+      ],
+      [{ type: 'error', task: 'a', message: 'boom' }],
+      [{ type: 'error', message: 'all down' }],
+      [{ type: 'cancelled' }],
+      [{ type: 'chain', next: 's2' }],
+    ];
+    for (const events of batches) {
+      // A frozen input throws on any write (modules run in strict mode).
+      const next = applyEvents(started, events, T0 + 5);
+      expect(next.version).toBe(started.version + 1);
+      expect(next).not.toBe(started);
+    }
+    expect(() => applyEvents(started, [{ type: 'percent', task: 'nope', value: 1 }], T0 + 5)).toThrow(ModelError);
+  });
+
   it('raises the version by one per batch and keeps log seq monotonic', () => {
     let s = two();
     s = applyEvents(s, [{ type: 'log', lines: ['a', 'b'] }], T0);
