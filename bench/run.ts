@@ -6,6 +6,7 @@
  *   npm run bench -- fan-out ingest        # only these
  *   npm run bench -- --quick               # a small scale, to try it out (≈ 1–2 min)
  *   npm run bench -- fan-out --viewers 2000 --sessions 100 --seconds 10
+ *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
@@ -45,6 +46,7 @@ const { values, positionals } = parseArgs({
     duration: { type: 'string' },
     concurrency: { type: 'string' },
     redis: { type: 'string' },
+    rounds: { type: 'string' },
     // element
     updates: { type: 'string' },
   },
@@ -134,7 +136,8 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
     case 'ingest':
       return runIngest(
         {
-          seconds: num(values.duration, quick ? 3 : 8),
+          seconds: num(values.duration, quick ? 3 : 5),
+          rounds: num(values.rounds, quick ? 1 : 3),
           concurrency: num(values.concurrency, 32),
           sessions: 100,
           redisUrl,

@@ -22,6 +22,8 @@ export interface IngestOptions {
   concurrency: number;
   sessions: number;
   redisUrl: string;
+  /** Rounds of hello → memory → baseline → Redis; each figure is the median round. */
+  rounds: number;
   profileDir?: string;
 }
 
@@ -121,7 +123,7 @@ export async function ingestInto(spec: ServerSpec, label: string, o: IngestOptio
   }
 }
 
-async function hello(o: IngestOptions): Promise<IngestRun> {
+export async function hello(o: IngestOptions): Promise<IngestRun> {
   const server = await ServerProcess.start({ kind: 'hello' }, o.profileDir ? { profileDir: o.profileDir } : {});
   try {
     // The same request bytes as an event post (headers and body), to a route that only answers.
@@ -168,27 +170,52 @@ export async function deletePrefix(url: string, prefix: string): Promise<number>
   return deleted;
 }
 
+/** The run with the median rate (its answer times and CPU come with it). */
+function medianRun(runs: IngestRun[]): IngestRun {
+  const sorted = [...runs].sort((a, b) => a.perSecond - b.perSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
 export async function runIngest(o: IngestOptions, log: (s: string) => void): Promise<ScenarioResult> {
-  log('  hello ceiling…');
-  const ceiling = await hello(o);
-  log('  Liveop, memory store…');
-  const memory = await ingestInto({ kind: 'liveop', store: 'memory' }, 'liveop-memory', o);
-  log('  baseline…');
-  const baseline = await ingestInto({ kind: 'baseline' }, 'baseline', o);
-  let redis: IngestRun | null = null;
   const notes: string[] = [];
-  if (await redisAnswers(o.redisUrl)) {
-    const prefix = `liveop-bench-${randomBytes(6).toString('hex')}`;
-    log(`  Liveop, Redis store (${o.redisUrl}, prefix ${prefix})…`);
-    try {
-      redis = await ingestInto({ kind: 'liveop', store: 'redis', redisUrl: o.redisUrl, prefix }, 'liveop-redis', o);
-    } finally {
+  const redisUp = await redisAnswers(o.redisUrl);
+  const prefix = `liveop-bench-${randomBytes(6).toString('hex')}`;
+  if (!redisUp) {
+    notes.push(`Redis: not reachable at ${o.redisUrl}; set REDIS_URL (or --redis) to measure the Redis store`);
+  }
+  // Interleaved rounds: this VM's speed drifts by ±20% over minutes, so a
+  // ratio is only fair between runs made side by side.
+  const all: Record<'hello' | 'memory' | 'baseline' | 'redis', IngestRun[]> = {
+    hello: [],
+    memory: [],
+    baseline: [],
+    redis: [],
+  };
+  try {
+    for (let round = 1; round <= o.rounds; round++) {
+      const of = o.rounds > 1 ? ` (round ${round} of ${o.rounds})` : '';
+      log(`  hello ceiling${of}…`);
+      all.hello.push(await hello(o));
+      log(`  Liveop, memory store${of}…`);
+      all.memory.push(await ingestInto({ kind: 'liveop', store: 'memory' }, 'liveop-memory', o));
+      log(`  baseline${of}…`);
+      all.baseline.push(await ingestInto({ kind: 'baseline' }, 'baseline', o));
+      if (redisUp) {
+        log(`  Liveop, Redis store (${o.redisUrl}, prefix ${prefix})${of}…`);
+        const spec = { kind: 'liveop', store: 'redis', redisUrl: o.redisUrl, prefix } as const;
+        all.redis.push(await ingestInto(spec, 'liveop-redis', o));
+      }
+    }
+  } finally {
+    if (redisUp) {
       const deleted = await deletePrefix(o.redisUrl, prefix);
       notes.push(`Redis: prefix ${prefix}, ${deleted} keys deleted after the run`);
     }
-  } else {
-    notes.push(`Redis: not reachable at ${o.redisUrl}; set REDIS_URL (or --redis) to measure the Redis store`);
   }
+  const ceiling = medianRun(all.hello);
+  const memory = medianRun(all.memory);
+  const baseline = medianRun(all.baseline);
+  const redis = redisUp ? medianRun(all.redis) : null;
   const half = ceiling.perSecond / 2;
   const rows: Row[] = [
     { metric: 'hello ceiling (requests/s)', liveop: ceiling.perSecond },
@@ -233,7 +260,11 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
     );
   }
   const runs = [ceiling, memory, baseline, ...(redis ? [redis] : [])];
+  const perRound = (Object.entries(all) as [string, IngestRun[]][])
+    .filter(([, list]) => list.length > 0)
+    .map(([label, list]) => `${label} ${list.map((r) => Math.round(r.perSecond).toLocaleString('en-US')).join(' / ')}`);
   notes.unshift(
+    `${o.rounds} interleaved round(s), each figure from the median one; requests/s by round: ${perRound.join('; ')}`,
     `${o.concurrency} keep-alive connections, ${o.sessions} sessions, ${o.seconds} s each after a warm-up; ` +
       `errors: ${runs.map((r) => `${r.label} ${r.errors}`).join(', ')}`,
     `machine busy during each run (% of one core, all processes): ${runs
@@ -243,9 +274,9 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
   );
   return {
     scenario: 'ingest',
-    params: { seconds: o.seconds, concurrency: o.concurrency, sessions: o.sessions },
+    params: { seconds: o.seconds, concurrency: o.concurrency, sessions: o.sessions, rounds: o.rounds },
     rows,
     notes,
-    data: { ceiling, memory, baseline, redis },
+    data: { ceiling, memory, baseline, redis, rounds: all },
   };
 }
