@@ -123,7 +123,7 @@ export async function ingestInto(spec: ServerSpec, label: string, o: IngestOptio
   }
 }
 
-export async function hello(o: IngestOptions): Promise<IngestRun> {
+async function hello(o: IngestOptions): Promise<IngestRun> {
   const server = await ServerProcess.start({ kind: 'hello' }, o.profileDir ? { profileDir: o.profileDir } : {});
   try {
     // The same request bytes as an event post (headers and body), to a route that only answers.
