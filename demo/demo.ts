@@ -78,7 +78,8 @@ export async function startDemoSession(liveop: Liveop, base: string, options: De
 /** The demo's routes: the page, and a way for it to start sessions. */
 export function demoRoutes(liveop: Liveop, options: DemoOptions = {}): Hono {
   const demo = new Hono();
-  demo.get('/', async (c) => c.html(await readFile(new URL('./index.html', import.meta.url), 'utf8')));
+  // Relative to the project root: this file and the built dist/server.js both sit one level below it.
+  demo.get('/', async (c) => c.html(await readFile(new URL('../demo/index.html', import.meta.url), 'utf8')));
   demo.post('/demo/sessions', async (c) => {
     const base = new URL(c.req.url).origin;
     const fail = c.req.query('fail') === '1';

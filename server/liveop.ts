@@ -84,6 +84,7 @@ export class Liveop {
     this.signer = new TokenSigner(options.secret);
     const auth = createAuthenticator(options.apiKeys ?? {}, this.signer);
     this.open = auth.open;
+    // Relative to the project root: this file and the built dist/server.js both sit one level below it.
     const widgetPath = options.widgetPath ?? fileURLToPath(new URL('../dist/live-operation.js', import.meta.url));
     let widget: Promise<Uint8Array | null> | null = null;
     this.#app = createApp({

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { assertBuilt } from '../support/built';
 import { openStream, post } from '../support/ndjson-client';
 
 const freePort = () =>
@@ -21,7 +22,9 @@ async function start(
   env: Record<string, string>,
 ): Promise<{ url: string; output: () => string; exited: Promise<number | null> }> {
   const port = await freePort();
-  child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  // What `npm start` runs: the built server.
+  assertBuilt('dist/server.js', ['server', 'demo']);
+  child = spawn(process.execPath, ['--enable-source-maps', 'dist/server.js'], {
     env: { ...process.env, PORT: String(port), LIVEOP_DEMO: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,10 +4,10 @@
  * `/widget.js` — the built `dist/live-operation.js` — loads as any site
  * would load it), and a reporter that drives sessions over HTTP.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/core/protocol';
+import { assertBuilt as assertBuiltFrom } from '../support/built';
 import { CHROMIUM_PATH } from '../support/requirements';
 
 export function launch(): Promise<Browser> {
@@ -160,9 +160,5 @@ export function snapshot(overrides: Partial<Snapshot> = {}): Snapshot {
  * missing or older than the element's sources, rather than test stale code.
  */
 export function assertBuilt(): void {
-  const bundle = 'dist/live-operation.js';
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run \`npm run build\` first`);
-  const built = statSync(bundle).mtimeMs;
-  const stale = readdirSync('widget').filter((f) => f.endsWith('.ts') && statSync(`widget/${f}`).mtimeMs > built);
-  if (stale.length) throw new Error(`${bundle} is older than ${stale.join(', ')}: run \`npm run build\` first`);
+  assertBuiltFrom('dist/live-operation.js', ['widget']);
 }
