@@ -10,9 +10,11 @@
  *   ceiling of what this stack serves on this machine.
  */
 import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { type Profiler, Session } from 'node:inspector/promises';
+import { findSourceMap } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLiveop } from '../../server/liveop';
@@ -22,6 +24,8 @@ import type { SessionStore } from '../../server/store/session-store';
 import { createBaseline } from '../baseline/server';
 import { CountingStore } from './counting-store';
 import type { ChildMessage, ParentMessage, ServerSpec, ServerStats } from './server-process';
+
+type Profile = Profiler.Profile;
 
 const spec = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerSpec;
 const send = (message: ChildMessage) => process.send?.(message);
@@ -86,6 +90,26 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+/**
+ * Points the frames of this bundled file back at the TypeScript they came
+ * from, so profiles (profile-top, DevTools, speedscope) name server/… files.
+ * Needs --enable-source-maps, which the bench adds with --profile.
+ */
+function toSources(profile: Profile): Profile {
+  const self = import.meta.url;
+  const map = findSourceMap(fileURLToPath(self));
+  if (!map) return profile;
+  for (const { callFrame } of profile.nodes) {
+    if (callFrame.url !== self || callFrame.lineNumber < 0) continue;
+    const entry = map.findEntry(callFrame.lineNumber, callFrame.columnNumber);
+    if (!('originalSource' in entry)) continue;
+    callFrame.url = entry.originalSource;
+    callFrame.lineNumber = entry.originalLine;
+    callFrame.columnNumber = entry.originalColumn;
+  }
+  return profile;
+}
+
 process.on('message', (message: ParentMessage) => {
   switch (message.type) {
     case 'profile-start':
@@ -101,7 +125,7 @@ process.on('message', (message: ParentMessage) => {
     case 'profile-stop':
       void (async () => {
         const { profile } = await inspector!.post('Profiler.stop');
-        writeFileSync(message.file!, JSON.stringify(profile));
+        writeFileSync(message.file!, JSON.stringify(toSources(profile)));
         inspector!.disconnect();
         inspector = null;
         send({ type: 'done', id: message.id });

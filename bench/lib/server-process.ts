@@ -7,6 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
 export type ServerKind = 'liveop' | 'baseline' | 'hello';
 
@@ -81,15 +82,51 @@ export function forkTs(
   module: string,
   options: { env?: Record<string, string>; execArgv?: string[]; stdio?: 'inherit' | 'ignore' } = {},
 ): ChildProcess {
+  const path = fileURLToPath(new URL(module, import.meta.url));
+  return forkJs(path, { ...options, execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])] });
+}
+
+/** Forks a JavaScript file with an IPC channel; tracked for cleanup. */
+function forkJs(
+  path: string,
+  options: { env?: Record<string, string>; execArgv?: string[]; stdio?: 'inherit' | 'ignore' } = {},
+): ChildProcess {
   installCleanup();
-  const child = fork(fileURLToPath(new URL(module, import.meta.url)), [], {
-    execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+  const child = fork(path, [], {
+    execArgv: options.execArgv ?? [],
     env: { ...process.env, ...options.env },
     stdio: ['ignore', options.stdio ?? 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
+}
+
+let compiledChild: string | null = null;
+
+/**
+ * The server child compiled the way `npm run build:server` compiles the
+ * server (esbuild, one ESM file, packages left to node_modules), so the bench
+ * measures the server as `npm start` runs it rather than through tsx's
+ * loader and its `keepNames` helpers. Built once per bench run, one level
+ * below the root like `dist/server.js`, so paths relative to the root hold.
+ */
+function compiledServerChild(): string {
+  if (compiledChild === null) {
+    const outfile = fileURLToPath(new URL('../../dist/bench-server-child.js', import.meta.url));
+    buildSync({
+      entryPoints: [fileURLToPath(new URL('./server-child.ts', import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      sourcemap: true,
+      outfile,
+      logLevel: 'warning',
+    });
+    compiledChild = outfile;
+  }
+  return compiledChild;
 }
 
 export interface StartOptions {
@@ -117,9 +154,10 @@ export class ServerProcess {
   }
 
   static async start(spec: ServerSpec, options: StartOptions = {}): Promise<ServerProcess> {
-    const execArgv = ['--expose-gc'];
+    // Source maps only when profiling: they map the profile back to server/…
+    const execArgv = ['--expose-gc', ...(options.profileDir ? ['--enable-source-maps'] : [])];
     if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
-    const child = forkTs('./server-child.ts', { env: { BENCH_SERVER: JSON.stringify(spec) }, execArgv });
+    const child = forkJs(compiledServerChild(), { env: { BENCH_SERVER: JSON.stringify(spec) }, execArgv });
     const ready = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${spec.kind} server did not start within 30 s`)), 30_000);
       child.once('exit', (code) => {

@@ -6,8 +6,10 @@
  * may hold at most RLIMIT_NOFILE sockets), from 127.0.0.2… so the ephemeral
  * ports of one source address do not run out.
  *
- * RSS per stream = (RSS with N streams − RSS before any) / N, both after a
- * full GC in the server; also without the GC, as a process would sit.
+ * RSS per stream = (RSS with N streams − RSS before the first step) / N,
+ * both after a full GC in the server (also without the GC, as a process
+ * would sit). The base is read after 500 streams were opened and closed, so
+ * the stream path's one-time costs are not spread over the first step.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -29,6 +31,8 @@ export interface ConnectionsOptions {
 const PER_CLIENT = 5_000;
 /** File descriptors the server keeps for itself (listen socket, IPC, epoll, stdio…). */
 const FD_RESERVE = 64;
+/** Streams opened and closed before the base RSS is read. */
+const WARM_UP = 500;
 
 interface Step {
   target: number;
@@ -98,6 +102,18 @@ async function measure(
   const assigned = new Array<number>(clients.length).fill(0);
   try {
     const sessions: CreatedSession[] = await createSessions(server.url, Math.ceil(max / 10));
+    // Warm-up: open and close some streams first, so the one-time costs of the
+    // stream path (its compiled code, the heap's first growth) are not counted
+    // as the cost of each stream of the first step.
+    const warm = new ClientPool('127.0.0.254');
+    const warmStreams = Array.from({ length: WARM_UP }, (_, i) => sessions[i % sessions.length]!).map((s) => ({
+      url: s.streamUrl,
+      headers: viewerHeaders(s),
+    }));
+    await warm.ask({ type: 'open', streams: warmStreams, localAddress: warm.localAddress });
+    await sleep(1_000);
+    await warm.ask({ type: 'close' });
+    await sleep(1_000);
     await server.gc();
     const base = await server.stats();
     const result: ConnectionsRun = { kind, nofile, baseRssMb: base.rss / MB, steps: [] };
@@ -214,7 +230,8 @@ export async function runConnections(o: ConnectionsOptions, log: (s: string) => 
     );
   }
   notes.push(
-    `server RSS before any stream: Liveop ${fmt(liveop.baseRssMb)} MB, baseline ${fmt(baseline.baseRssMb)} MB; ` +
+    `server RSS before the steps (after ${WARM_UP} streams were opened and closed, and a GC): ` +
+      `Liveop ${fmt(liveop.baseRssMb)} MB, baseline ${fmt(baseline.baseRssMb)} MB; ` +
       `sessions: one per 10 streams, all waiting for a worker`,
   );
   if (liveop.nofile !== null && liveop.nofile - FD_RESERVE < Math.max(...o.steps)) {
