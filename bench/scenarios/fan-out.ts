@@ -68,6 +68,7 @@ export interface FanOutRun {
   linesPerSecond: number;
   bytesPerSecond: number;
   clientLoopDelayP99Ms: number;
+  clientLoopDelayMaxMs: number;
   clientCpuPercent: number;
   openSeconds: number;
   profile: string | null;
@@ -245,6 +246,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
       // The histogram records whole timer intervals: take the resolution off.
       clientCpuPercent,
       clientLoopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
+      clientLoopDelayMaxMs: Math.max(0, loopDelay.max / 1e6 - LOOP_RESOLUTION_MS),
       openSeconds,
       profile,
       p99BySecondMs: Array.from(perSecond, (h) => (h ? Math.round(h.percentile(99) / 100) / 10 : null)),
@@ -324,7 +326,8 @@ export async function runFanOut(o: FanOutOptions, log: (s: string) => void): Pro
     `deliveries: Liveop ${liveop.delivered}/${liveop.expected} (${liveop.folded} folded into a later line), ` +
       `baseline ${baseline.delivered}/${baseline.expected} (${baseline.folded} folded)`,
     `load generator (this process): CPU ${liveop.clientCpuPercent.toFixed(0)}% / ${baseline.clientCpuPercent.toFixed(0)}%, ` +
-      `event-loop delay p99 ${liveop.clientLoopDelayP99Ms.toFixed(1)} / ${baseline.clientLoopDelayP99Ms.toFixed(1)} ms ` +
+      `event-loop delay p99 ${liveop.clientLoopDelayP99Ms.toFixed(1)} / ${baseline.clientLoopDelayP99Ms.toFixed(1)} ms, ` +
+      `max ${liveop.clientLoopDelayMaxMs.toFixed(0)} / ${baseline.clientLoopDelayMaxMs.toFixed(0)} ms ` +
       '(Liveop run / baseline run; it adds to the measured latency)',
   ];
   notes.push(
