@@ -2,7 +2,7 @@
  * `npm run bench`: every scenario, Liveop against the seeds' design in the
  * same run, each printing a table and writing bench/results/<scenario>-<time>.json.
  *
- *   npm run bench                          # all scenarios (≈ 6–10 min on 2 cores)
+ *   npm run bench                          # all scenarios (≈ 9 min on 2 cores)
  *   npm run bench -- fan-out ingest        # only these
  *   npm run bench -- --quick               # a small scale, to try it out (≈ 1–2 min)
  *   npm run bench -- fan-out --viewers 2000 --sessions 100 --seconds 10
