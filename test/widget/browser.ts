@@ -6,15 +6,48 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/core/protocol';
+import type { LiveopOptions } from '../../server/liveop';
 import { assertBuilt as assertBuiltFrom } from '../support/built';
 import { CHROMIUM_PATH } from '../support/requirements';
+import { startServer, type TestServer } from '../support/server';
 
 export function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
+}
+
+export interface ElementSuite {
+  browser: Browser;
+  server: TestServer;
+  reporter: Reporter;
+}
+
+/**
+ * What every element suite shares, registered inside its `describe`:
+ * Chromium and the real server started before the tests (the server with
+ * `options()`, read then), every page closed after each test (a page a failed
+ * test left open would keep its streams open for the next), both closed at
+ * the end. The fields are set once the suite's tests run.
+ */
+export function elementSuite(options: () => LiveopOptions = () => ({})): ElementSuite {
+  const suite = {} as ElementSuite;
+  beforeAll(async () => {
+    assertBuilt();
+    [suite.browser, suite.server] = await Promise.all([launch(), startServer(options())]);
+    suite.reporter = new Reporter(suite.server.url);
+  });
+  afterEach(async () => {
+    await Promise.all(suite.browser.contexts().map((context) => context.close()));
+  });
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.server?.close();
+  });
+  return suite;
 }
 
 /**

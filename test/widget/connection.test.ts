@@ -5,20 +5,10 @@
  * letting go of everything when the element leaves the page.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { chromium } from '../support/requirements';
-import { startServer, type TestServer } from '../support/server';
-import {
-  assertBuilt,
-  attrs,
-  launch,
-  openPage,
-  Reporter,
-  recordEvents,
-  recordedEvents,
-  waitForShadowText,
-} from './browser';
+import { attrs, elementSuite, openPage, recordEvents, recordedEvents, waitForShadowText } from './browser';
 
 const req = chromium();
 
@@ -26,7 +16,7 @@ const req = chromium();
 async function startProxy(target: string): Promise<{ url: string; cut(): void; close(): Promise<void> }> {
   const { hostname, port } = new URL(target);
   const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
+  const listener: Server = createServer((client) => {
     const upstream = connect(Number(port), hostname);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
@@ -40,8 +30,8 @@ async function startProxy(target: string): Promise<{ url: string; cut(): void; c
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as { port: number };
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const address = listener.address() as { port: number };
   return {
     url: `http://127.0.0.1:${address.port}`,
     cut: () => {
@@ -50,7 +40,7 @@ async function startProxy(target: string): Promise<{ url: string; cut(): void; c
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        listener.close(() => resolve());
       }),
   };
 }
@@ -82,33 +72,17 @@ const logLines = (page: Page, n = 0) =>
   );
 
 describe.skipIf(!req.available)('<live-operation> connection', () => {
-  let browser: Browser;
-  let server: TestServer;
-  let reporter: Reporter;
-
-  beforeAll(async () => {
-    assertBuilt();
-    [browser, server] = await Promise.all([launch(), startServer()]);
-    reporter = new Reporter(server.url);
-  });
-  // Pages a failed test left open would keep streams open for the next one.
-  afterEach(async () => {
-    await Promise.all(browser.contexts().map((context) => context.close()));
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = elementSuite();
 
   it('shares one multiplexed connection among ten elements on a page, each showing its own session', async () => {
     const sessions = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        reporter.create({ title: `Job ${i + 1}`, tasks: { work: `Work ${i + 1}` } }),
+        suite.reporter.create({ title: `Job ${i + 1}`, tasks: { work: `Work ${i + 1}` } }),
       ),
     );
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const streams = streamRequests(page);
-    await page.route(`${server.url}/__page__`, (route) =>
+    await page.route(`${suite.server.url}/__page__`, (route) =>
       route.fulfill({
         contentType: 'text/html',
         body: `<!doctype html><script type="module" src="/widget.js"></script>${sessions
@@ -116,18 +90,18 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
           .join('')}`,
       }),
     );
-    await page.goto(`${server.url}/__page__`);
+    await page.goto(`${suite.server.url}/__page__`);
     for (const [i] of sessions.entries()) await waitForShadowText(page, '[part~=title]', `Job ${i + 1}`, i);
     expect(streams).toHaveLength(1);
     const url = new URL(streams[0]!);
     expect(url.pathname).toBe('/stream');
     expect(url.searchParams.getAll('session')).toEqual(sessions.map((s) => s.id));
     expect(url.searchParams.getAll('token')).toEqual(sessions.map((s) => s.viewerToken));
-    expect(server.liveop.hub.stats().connections).toBe(1);
+    expect(suite.server.liveop.hub.stats().connections).toBe(1);
 
     await Promise.all(
       sessions.map((s, i) =>
-        reporter.send(s, [
+        suite.reporter.send(s, [
           { type: 'start', task: 'work' },
           { type: 'log', line: `log of job ${i + 1}` },
           { type: 'complete', task: 'work' },
@@ -143,15 +117,15 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
   });
 
   it('resumes a stream cut mid-way with after/logAfter, showing every log line exactly once, in order', async () => {
-    const proxy = await startProxy(server.url);
+    const proxy = await startProxy(suite.server.url);
     try {
-      const session = await reporter.create({ title: 'Flaky network', tasks: { t: 'Task' } });
-      await reporter.send(session, [{ type: 'start', task: 't' }]);
+      const session = await suite.reporter.create({ title: 'Flaky network', tasks: { t: 'Task' } });
+      await suite.reporter.send(session, [{ type: 'start', task: 't' }]);
       // The page itself comes through the proxy too (same origin, as a site behind it would be).
-      const src = session.streamUrl.replace(server.url, proxy.url);
+      const src = session.streamUrl.replace(suite.server.url, proxy.url);
       let streams: string[] = [];
       const { page } = await openPage(
-        browser,
+        suite.browser,
         proxy.url,
         `<live-operation src="${src}" token="${session.viewerToken}" log-open max-log-lines="0"></live-operation>`,
         { before: (page) => (streams = streamRequests(page)) },
@@ -160,7 +134,7 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
       let next = 1;
       const send = async (count: number) => {
         const lines = Array.from({ length: count }, () => `line ${next++}`);
-        await reporter.send(session, [{ type: 'log', lines }]);
+        await suite.reporter.send(session, [{ type: 'log', lines }]);
       };
       for (let i = 0; i < 4; i++) await send(5);
       await until(async () => (await logLines(page)).length === 20, '20 lines');
@@ -175,7 +149,7 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
       await until(() => streams.length >= 2, 'a second stream request');
       proxy.cut();
       await send(10);
-      await reporter.send(session, [{ type: 'complete', task: 't' }]);
+      await suite.reporter.send(session, [{ type: 'complete', task: 't' }]);
       await waitForShadowText(page, '[part~=status]', 'Complete', 0, 15_000);
 
       const total = next - 1;
@@ -200,8 +174,8 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
   });
 
   it('falls back to polling GET /sessions/:id when no stream line arrives (a buffering proxy)', async () => {
-    const session = await reporter.create({ title: 'Behind a buffering proxy', tasks: { t: 'Task' } });
-    const page = await browser.newPage();
+    const session = await suite.reporter.create({ title: 'Behind a buffering proxy', tasks: { t: 'Task' } });
+    const page = await suite.browser.newPage();
     // The "proxy" holds every stream response back.
     await page.route(
       (url) => url.pathname.endsWith('/stream'),
@@ -211,24 +185,24 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
     page.on('request', (r) => {
       if (new URL(r.url()).pathname === `/sessions/${session.id}`) polls.push(r.url());
     });
-    await page.route(`${server.url}/__page__`, (route) =>
+    await page.route(`${suite.server.url}/__page__`, (route) =>
       route.fulfill({
         contentType: 'text/html',
         body: `<!doctype html><script type="module" src="/widget.js"></script><live-operation ${attrs(session)}></live-operation>`,
       }),
     );
-    await page.goto(`${server.url}/__page__`);
+    await page.goto(`${suite.server.url}/__page__`);
     await recordEvents(page);
     await waitForShadowText(page, '[part~=title]', 'Behind a buffering proxy', 0, 8_000);
     expect(polls.length).toBeGreaterThanOrEqual(1);
     await waitForShadowText(page, '[part~=meta]', 'Live updates delayed');
 
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'start', task: 't' },
       { type: 'log', lines: ['one', 'two'] },
     ]);
     await waitForShadowText(page, '[part~=status]', 'Running', 0, 5_000);
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'log', line: 'three' },
       { type: 'complete', task: 't' },
     ]);
@@ -243,18 +217,22 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
   });
 
   it('closes its connection and stops every timer when removed from the page', async () => {
-    const session = await reporter.create({ title: 'Leaving', tasks: { t: 'Task' } });
-    await reporter.send(session, [{ type: 'start', task: 't' }]);
-    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    const session = await suite.reporter.create({ title: 'Leaving', tasks: { t: 'Task' } });
+    await suite.reporter.send(session, [{ type: 'start', task: 't' }]);
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
     await waitForShadowText(page, '[part~=status]', 'Running');
-    await until(() => server.liveop.hub.stats().connections === 1, 'the server to hold one stream');
+    await until(() => suite.server.liveop.hub.stats().connections === 1, 'the server to hold one stream');
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
 
     await page.evaluate(() => document.querySelector('live-operation')!.remove());
-    await until(() => server.liveop.hub.stats().connections === 0, 'the server to see the stream closed');
+    await until(() => suite.server.liveop.hub.stats().connections === 0, 'the server to see the stream closed');
     // Nothing comes back: no reconnect, no poll, however long we wait.
-    await reporter.send(session, [{ type: 'percent', task: 't', value: 50 }]);
+    await suite.reporter.send(session, [{ type: 'percent', task: 't', value: 50 }]);
     await page.waitForTimeout(1_500);
     expect(requests).toEqual([]);
     await page.close();
@@ -262,17 +240,17 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
 
   it('reopens the shared connection without an element that left, and the others carry on', async () => {
     const [a, b] = await Promise.all([
-      reporter.create({ title: 'Stays', tasks: { t: 'Task' } }),
-      reporter.create({ title: 'Leaves', tasks: { t: 'Task' } }),
+      suite.reporter.create({ title: 'Stays', tasks: { t: 'Task' } }),
+      suite.reporter.create({ title: 'Leaves', tasks: { t: 'Task' } }),
     ]);
     const { page } = await openPage(
-      browser,
-      server.url,
+      suite.browser,
+      suite.server.url,
       `<live-operation ${attrs(a)} log-open></live-operation><live-operation ${attrs(b)}></live-operation>`,
     );
     const streams = streamRequests(page);
     await waitForShadowText(page, '[part~=title]', 'Leaves', 1);
-    await reporter.send(a, [
+    await suite.reporter.send(a, [
       { type: 'start', task: 't' },
       { type: 'log', line: 'before' },
     ]);
@@ -280,21 +258,25 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
     await page.evaluate(() => document.querySelectorAll('live-operation')[1]!.remove());
     await until(() => streams.length === 1, 'a new stream request');
     expect(new URL(streams[0]!).pathname).toBe(`/sessions/${a.id}/stream`);
-    await reporter.send(a, [
+    await suite.reporter.send(a, [
       { type: 'log', line: 'after' },
       { type: 'complete', task: 't' },
     ]);
     await waitForShadowText(page, '[part~=status]', 'Complete');
     expect(await logLines(page)).toEqual(['before', 'after']);
-    await until(() => server.liveop.hub.stats().connections === 0, 'every stream closed');
+    await until(() => suite.server.liveop.hub.stats().connections === 0, 'every stream closed');
     await page.close();
   });
 
   it('says so when the session is deleted while it watches', async () => {
-    const session = await reporter.create({ title: 'Doomed', tasks: { t: 'Task' } });
-    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    const session = await suite.reporter.create({ title: 'Doomed', tasks: { t: 'Task' } });
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
     await waitForShadowText(page, '[part~=title]', 'Doomed');
-    const deleted = await fetch(`${server.url}/sessions/${session.id}`, {
+    const deleted = await fetch(`${suite.server.url}/sessions/${session.id}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${session.reporterToken}` },
     });

@@ -2,16 +2,12 @@
  * `<live-operation>` in real Chromium against the real server: what a user
  * sees and what a host page can observe (shadow DOM, ARIA, events).
  */
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chromium } from '../support/requirements';
-import { startServer, type TestServer } from '../support/server';
 import {
-  assertBuilt,
   attrs,
-  launch,
+  elementSuite,
   openPage,
-  Reporter,
   recordEvents,
   recordedEvents,
   shadowText,
@@ -22,35 +18,23 @@ import {
 const req = chromium();
 
 describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
-  let browser: Browser;
-  let server: TestServer;
-  let reporter: Reporter;
-
-  beforeAll(async () => {
-    assertBuilt();
-    [browser, server] = await Promise.all([launch(), startServer()]);
-    reporter = new Reporter(server.url);
-  });
-  // Pages a failed test left open would keep streams open for the next one.
-  afterEach(async () => {
-    await Promise.all(browser.contexts().map((context) => context.close()));
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const suite = elementSuite();
 
   it('shows tasks progressing, then completing, then the result and its artifacts', async () => {
-    const session = await reporter.create({
+    const session = await suite.reporter.create({
       title: 'Import catalogue',
       tasks: { load: 'Load rows', save: 'Save rows' },
       stages: ['Load', 'Save'],
     });
-    const { page, errors } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    const { page, errors } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
     await recordEvents(page);
     await waitForShadowText(page, '[part~=title]', 'Import catalogue');
 
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'stage', name: 'Load' },
       { type: 'start', task: 'load' },
       { type: 'steps', task: 'load', done: 450, total: 1000 },
@@ -64,7 +48,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     expect(await shadowText(page, '[part~=message]')).toBe('Warning: Halfway there');
     await waitForShadowText(page, '[part~=meta]', /\d+ sec elapsed/);
 
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'complete', task: 'load' },
       { type: 'stage', name: 'Save' },
       { type: 'start', task: 'save' },
@@ -73,7 +57,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await waitForShadowText(page, '[part~=stage-active]', 'Save');
     await waitForShadowText(page, '[part~=task]:nth-child(2) [part~=task-detail]', 'retry 2');
 
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'complete', task: 'save' },
       {
         type: 'result',
@@ -91,7 +75,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
       const a = document.querySelector('live-operation')!.shadowRoot!.querySelector('a[part~=artifact]')!;
       return { href: a.getAttribute('href'), text: a.textContent };
     });
-    expect(link).toEqual({ href: `${server.url}/files/report.csv`, text: 'report.csv' });
+    expect(link).toEqual({ href: `${suite.server.url}/files/report.csv`, text: 'report.csv' });
     expect(await shadowText(page, 'pre')).toBe('All good');
     // Finished: no cancel button, and no clock counting on.
     expect(await shadowText(page, '[part~=cancel-button]')).toBeNull();
@@ -110,15 +94,19 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('shows the error, fires live-operation-error, and offers no cancel', async () => {
-    const session = await reporter.create({ title: 'Resize images', tasks: { resize: 'Resize' } });
-    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    const session = await suite.reporter.create({ title: 'Resize images', tasks: { resize: 'Resize' } });
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
     await recordEvents(page);
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'start', task: 'resize' },
       { type: 'percent', task: 'resize', value: 30 },
     ]);
     await waitForShadowText(page, '[part~=status]', 'Running');
-    await reporter.send(session, [{ type: 'error', task: 'resize', message: 'Disk full on /var/images' }]);
+    await suite.reporter.send(session, [{ type: 'error', task: 'resize', message: 'Disk full on /var/images' }]);
     await waitForShadowText(page, '[part~=status]', 'Failed');
     expect(await shadowText(page, '[part~=problem]')).toBe('Disk full on /var/images');
     expect(await shadowText(page, '[part~=task-icon]')).toBe('✕');
@@ -142,9 +130,13 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('cancels from the button: confirm, POST …/cancel, "Cancelling…", then cancelled', async () => {
-    const session = await reporter.create({ title: 'Export', tasks: { export: 'Export orders' } });
-    await reporter.send(session, [{ type: 'start', task: 'export' }]);
-    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    const session = await suite.reporter.create({ title: 'Export', tasks: { export: 'Export orders' } });
+    await suite.reporter.send(session, [{ type: 'start', task: 'export' }]);
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
     await recordEvents(page);
     const cancels: { method: string; url: string }[] = [];
     page.on('request', (r) => {
@@ -166,9 +158,9 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await waitForShadowText(page, '[part~=status]', 'Cancelling…');
 
     // The reporter learns of it on its next events call and acknowledges.
-    const answer = await reporter.send(session, [{ type: 'heartbeat' }]);
+    const answer = await suite.reporter.send(session, [{ type: 'heartbeat' }]);
     expect(answer.cancelRequested).toBe(true);
-    await reporter.send(session, [{ type: 'cancelled' }]);
+    await suite.reporter.send(session, [{ type: 'cancelled' }]);
     await waitForShadowText(page, '[part~=status]', 'Cancelled');
     expect(await shadowText(page, '[part~=actions]')).toBeNull();
     const events = await recordedEvents(page);
@@ -180,9 +172,13 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('sends no cancel request when the host calls preventDefault() on live-operation-cancel', async () => {
-    const session = await reporter.create({ title: 'Guarded', tasks: { t: 'Task' } });
-    await reporter.send(session, [{ type: 'start', task: 't' }]);
-    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(session)}></live-operation>`);
+    const session = await suite.reporter.create({ title: 'Guarded', tasks: { t: 'Task' } });
+    await suite.reporter.send(session, [{ type: 'start', task: 't' }]);
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
     await page.evaluate(() => document.addEventListener('live-operation-cancel', (e) => e.preventDefault()));
     let posted = 0;
     page.on('request', (r) => {
@@ -202,7 +198,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await page.waitForTimeout(300);
     expect(posted).toBe(0);
     expect(await shadowText(page, '[part~=cancel-button]')).toBe('Cancel');
-    const state = await fetch(`${server.url}/sessions/${session.id}`, {
+    const state = await fetch(`${suite.server.url}/sessions/${session.id}`, {
       headers: { authorization: `Bearer ${session.viewerToken}` },
     }).then((r) => r.json());
     expect(state.cancelRequested).toBe(false);
@@ -210,19 +206,23 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('follows a chained session without a page reload', async () => {
-    const first = await reporter.create({ title: 'Step 1: download', tasks: { download: 'Download' } });
-    const second = await reporter.create({ title: 'Step 2: install', tasks: { install: 'Install' } });
-    const { page } = await openPage(browser, server.url, `<live-operation ${attrs(first)}></live-operation>`);
+    const first = await suite.reporter.create({ title: 'Step 1: download', tasks: { download: 'Download' } });
+    const second = await suite.reporter.create({ title: 'Step 2: install', tasks: { install: 'Install' } });
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(first)}></live-operation>`,
+    );
     await recordEvents(page);
     await page.evaluate(() => {
       (window as unknown as { __loaded: boolean }).__loaded = true;
     });
-    await reporter.send(first, [{ type: 'start', task: 'download' }]);
+    await suite.reporter.send(first, [{ type: 'start', task: 'download' }]);
     await waitForShadowText(page, '[part~=title]', 'Step 1: download');
     // Chaining finishes the first session (what still runs completes).
-    await reporter.send(first, [{ type: 'chain', next: second.id }]);
+    await suite.reporter.send(first, [{ type: 'chain', next: second.id }]);
     await waitForShadowText(page, '[part~=title]', 'Step 2: install');
-    await reporter.send(second, [
+    await suite.reporter.send(second, [
       { type: 'start', task: 'install' },
       { type: 'log', line: 'installing' },
       { type: 'complete', task: 'install' },
@@ -244,16 +244,16 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
 
   it('renders hostile names, titles, messages, logs and results as text and runs none of them', async () => {
     const evil = '<img src=x onerror="window.__pwned=1">';
-    const session = await reporter.create({
+    const session = await suite.reporter.create({
       title: `<script>window.__pwned=2</script>${evil}`,
       tasks: { t: evil },
     });
     const { page, errors } = await openPage(
-      browser,
-      server.url,
+      suite.browser,
+      suite.server.url,
       `<live-operation ${attrs(session)} log-open></live-operation>`,
     );
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'start', task: 't' },
       { type: 'message', text: evil, level: 'error' },
       { type: 'log', line: `<b onmouseover="window.__pwned=3">${evil}</b>` },
@@ -293,8 +293,8 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('stays intact on a host page whose CSS resets everything', async () => {
-    const session = await reporter.create({ title: 'Hostile host', tasks: { t: 'Task' } });
-    await reporter.send(session, [
+    const session = await suite.reporter.create({ title: 'Hostile host', tasks: { t: 'Task' } });
+    await suite.reporter.send(session, [
       { type: 'start', task: 't' },
       { type: 'percent', task: 't', value: 50 },
     ]);
@@ -305,8 +305,8 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
       [part], .bar, .fill { display: none !important; height: 0 !important; }
     </style>`;
     const { page } = await openPage(
-      browser,
-      server.url,
+      suite.browser,
+      suite.server.url,
       `<main><live-operation ${attrs(session)} cancelable></live-operation></main>`,
       { head },
     );
@@ -343,7 +343,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('gives every bar role=progressbar with correct aria values and a polite live region for milestones', async () => {
-    const { page } = await openPage(browser, server.url, '<live-operation></live-operation>');
+    const { page } = await openPage(suite.browser, suite.server.url, '<live-operation></live-operation>');
     const feed = (overrides: Parameters<typeof snapshot>[0]) =>
       page.evaluate((s) => {
         document.querySelector('live-operation')!.snapshot = s;
@@ -419,8 +419,8 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
 
   it('formats numbers for the page language and takes overridden strings', async () => {
     const { page } = await openPage(
-      browser,
-      server.url,
+      suite.browser,
+      suite.server.url,
       `<live-operation cancelable strings='{"cancel":"Abbrechen","running":"Läuft","value":"{percent} ({status})"}'></live-operation>`,
       { lang: 'de' },
     );
@@ -461,14 +461,14 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('watches a session given by session-id and base-url', async () => {
-    const session = await reporter.create({ title: 'By id', tasks: { t: 'Task' } });
+    const session = await suite.reporter.create({ title: 'By id', tasks: { t: 'Task' } });
     const { page } = await openPage(
-      browser,
-      server.url,
-      `<live-operation session-id="${session.id}" base-url="${server.url}" token="${session.viewerToken}"></live-operation>`,
+      suite.browser,
+      suite.server.url,
+      `<live-operation session-id="${session.id}" base-url="${suite.server.url}" token="${session.viewerToken}"></live-operation>`,
     );
     await waitForShadowText(page, '[part~=title]', 'By id');
-    await reporter.send(session, [
+    await suite.reporter.send(session, [
       { type: 'start', task: 't' },
       { type: 'complete', task: 't' },
     ]);
@@ -477,7 +477,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('shows elapsed time and the ETA from etaMs, and says when a task stalled', async () => {
-    const { page } = await openPage(browser, server.url, '<live-operation></live-operation>');
+    const { page } = await openPage(suite.browser, suite.server.url, '<live-operation></live-operation>');
     await page.evaluate(
       (s) => {
         document.querySelector('live-operation')!.snapshot = s;
@@ -510,7 +510,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   });
 
   it('with notify, asks for permission and notifies when the operation ends in a hidden tab', async () => {
-    const { page } = await openPage(browser, server.url, '', {
+    const { page } = await openPage(suite.browser, suite.server.url, '', {
       head: `<script>
         window.__notes = [];
         window.__asked = 0;
@@ -546,8 +546,8 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
       #custom::part(title) { color: rgb(0, 128, 0); }
     </style>`;
     const { page } = await openPage(
-      browser,
-      server.url,
+      suite.browser,
+      suite.server.url,
       `<live-operation></live-operation>
        <live-operation theme="dark"></live-operation>
        <live-operation id="custom"></live-operation>
@@ -598,7 +598,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
         ['light', 'dark'].map((theme) => `<live-operation theme="${theme}" data-status="${status}"></live-operation>`),
       )
       .join('');
-    const { page } = await openPage(browser, server.url, cards);
+    const { page } = await openPage(suite.browser, suite.server.url, cards);
     await page.evaluate(
       ([base, tasks]) => {
         for (const el of document.querySelectorAll<HTMLElement & { snapshot: unknown }>('live-operation')) {
@@ -667,8 +667,8 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
 
   it('keeps the log collapsible, bounded, and in the asked order and mode', async () => {
     const { page } = await openPage(
-      browser,
-      server.url,
+      suite.browser,
+      suite.server.url,
       `<live-operation max-log-lines="5"></live-operation>
        <live-operation log-order="newest-first" log-open></live-operation>
        <live-operation log-mode="latest"></live-operation>`,

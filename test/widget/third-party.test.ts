@@ -5,19 +5,16 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedSession } from '../../server/core/protocol';
 import { chromium } from '../support/requirements';
-import { startServer, type TestServer } from '../support/server';
-import { assertBuilt, attrs, launch, shadowText, waitForShadowText } from './browser';
+import { attrs, elementSuite, shadowText, waitForShadowText } from './browser';
 
 const req = chromium();
 const KEY = 'shop-key-0123456789abcdef';
 
 describe.skipIf(!req.available)('<live-operation> on a third-party page', () => {
-  let browser: Browser;
-  let server: TestServer;
   // The shop's own web server, on loopback like Liveop (so Chromium's
   // local-network rules see two sites in the same address space). It is
   // reached as 127.0.0.1 (the listed origin) and as localhost (another one).
@@ -26,8 +23,8 @@ describe.skipIf(!req.available)('<live-operation> on a third-party page', () => 
   let SHOP: string;
   let OTHER: string;
 
+  // Registered before elementSuite's, so the listed origin is known when Liveop starts.
   beforeAll(async () => {
-    assertBuilt();
     site = createServer((request, response) => {
       const html = pages.get(request.url ?? '');
       response.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(html ?? '');
@@ -36,22 +33,12 @@ describe.skipIf(!req.available)('<live-operation> on a third-party page', () => 
     const { port } = site.address() as AddressInfo;
     SHOP = `http://127.0.0.1:${port}`;
     OTHER = `http://localhost:${port}`;
-    [browser, server] = await Promise.all([
-      launch(),
-      startServer({ apiKeys: { [KEY]: { owner: 'shop' } }, corsOrigins: [SHOP] }),
-    ]);
   });
-  afterEach(async () => {
-    await Promise.all(browser.contexts().map((context) => context.close()));
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await new Promise((resolve) => site?.close(resolve));
-  });
+  afterAll(() => new Promise<void>((resolve) => site?.close(() => resolve())));
+  const suite = elementSuite(() => ({ apiKeys: { [KEY]: { owner: 'shop' } }, corsOrigins: [SHOP] }));
 
   const api = async (path: string, body: unknown, token = KEY) => {
-    const response = await fetch(`${server.url}${path}`, {
+    const response = await fetch(`${suite.server.url}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(body),
@@ -61,12 +48,12 @@ describe.skipIf(!req.available)('<live-operation> on a third-party page', () => 
 
   /** A page served from `origin` that embeds the element from the Liveop server. */
   async function embedOn(origin: string, session: CreatedSession): Promise<Page> {
-    const page = await browser.newPage();
+    const page = await suite.browser.newPage();
     const path = `/orders/${session.id}`;
     pages.set(
       path,
       `<!doctype html><html lang="en"><head><meta charset="utf-8">
-<script type="module" src="${server.url}/widget.js"></script></head>
+<script type="module" src="${suite.server.url}/widget.js"></script></head>
 <body><h1>Shop admin</h1><live-operation ${attrs(session)}></live-operation></body></html>`,
     );
     await page.goto(`${origin}${path}`);
