@@ -77,20 +77,20 @@ function installCleanup(): void {
   }
 }
 
+interface ForkOptions {
+  env?: Record<string, string>;
+  execArgv?: string[];
+  stdio?: 'inherit' | 'ignore';
+}
+
 /** Forks a TypeScript module (run by tsx) with an IPC channel; tracked for cleanup. */
-export function forkTs(
-  module: string,
-  options: { env?: Record<string, string>; execArgv?: string[]; stdio?: 'inherit' | 'ignore' } = {},
-): ChildProcess {
+export function forkTs(module: string, options: ForkOptions = {}): ChildProcess {
   const path = fileURLToPath(new URL(module, import.meta.url));
   return forkJs(path, { ...options, execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])] });
 }
 
 /** Forks a JavaScript file with an IPC channel; tracked for cleanup. */
-function forkJs(
-  path: string,
-  options: { env?: Record<string, string>; execArgv?: string[]; stdio?: 'inherit' | 'ignore' } = {},
-): ChildProcess {
+function forkJs(path: string, options: ForkOptions = {}): ChildProcess {
   installCleanup();
   const child = fork(path, [], {
     execArgv: options.execArgv ?? [],
