@@ -7,7 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { bundleServer } from '../../server/scripts/bundle';
 
 export type ServerKind = 'liveop' | 'baseline' | 'hello';
 
@@ -106,7 +106,7 @@ let compiledChild: string | null = null;
 
 /**
  * The server child compiled the way `npm run build:server` compiles the
- * server (esbuild, one ESM file, packages left to node_modules), so the bench
+ * server (`server/scripts/bundle.ts`), so the bench
  * measures the server as `npm start` runs it rather than through tsx's
  * loader and its `keepNames` helpers. Built once per bench run, one level
  * below the root like `dist/server.js`, so paths relative to the root hold.
@@ -114,16 +114,7 @@ let compiledChild: string | null = null;
 function compiledServerChild(): string {
   if (compiledChild === null) {
     const outfile = fileURLToPath(new URL('../../dist/bench-server-child.js', import.meta.url));
-    buildSync({
-      entryPoints: [fileURLToPath(new URL('./server-child.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      packages: 'external',
-      sourcemap: true,
-      outfile,
-      logLevel: 'warning',
-    });
+    bundleServer(fileURLToPath(new URL('./server-child.ts', import.meta.url)), outfile);
     compiledChild = outfile;
   }
   return compiledChild;

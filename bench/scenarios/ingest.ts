@@ -183,8 +183,8 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
   if (!redisUp) {
     notes.push(`Redis: not reachable at ${o.redisUrl}; set REDIS_URL (or --redis) to measure the Redis store`);
   }
-  // Interleaved rounds: this VM's speed drifts by ±20% over minutes, so a
-  // ratio is only fair between runs made side by side.
+  // Interleaved rounds: this VM's speed drifts by up to 2× within the hour,
+  // so a ratio is only fair between runs made side by side.
   const all: Record<'hello' | 'memory' | 'baseline' | 'redis', IngestRun[]> = {
     hello: [],
     memory: [],
