@@ -4,8 +4,11 @@
  * fetches, one slow — so the element has something to show.
  */
 import { readFile } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import { Hono } from 'hono';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { ApiError, respondError } from '../server/http/errors';
 import type { Liveop } from '../server/liveop';
 
 // Node's abortable timer: no listener left behind on the signal.
@@ -14,6 +17,10 @@ const sleep = (ms: number, signal?: AbortSignal) => setTimeout(ms, undefined, si
 export interface DemoOptions {
   /** Multiplies every delay (tests run the demo fast). @default 1 */
   speed?: number;
+  /** Demo sessions one client address may start a minute (429 past it). @default 10 */
+  perMinute?: number;
+  /** Demo sessions running at once, from everyone (503 past it): they share the server's task pool. @default 20 */
+  maxRunning?: number;
 }
 
 /** Starts one demo session; `fail` makes the slow fetch fail, to show an error. */
@@ -55,13 +62,13 @@ export async function startDemoSession(liveop: Liveop, base: string, options: De
       { name: 'import-report.csv', url: `${base}/demo/report.csv` },
     ]);
   });
-  session.addParallel('prices', async (task) => {
+  const prices = session.addParallel('prices', async (task) => {
     for (let p = 0; p <= 100; p += 20) {
       task.percent(p);
       await sleep(500 * pace, task.signal);
     }
   });
-  session.addParallel('stock', async (task) => {
+  const stock = session.addParallel('stock', async (task) => {
     task.message('Waiting for the warehouse API');
     await sleep(4_000 * pace, task.signal);
     if (options.fail) throw new Error('Warehouse API answered 502 Bad Gateway');
@@ -71,19 +78,43 @@ export async function startDemoSession(liveop: Liveop, base: string, options: De
       await sleep(800 * pace, task.signal);
     }
   });
-  void importing.settled();
-  return created;
+  /** Resolves when every task of the session has ended, however. */
+  const settled = Promise.all([importing.settled(), prices.settled(), stock.settled()]).then(() => {});
+  return { ...created, settled };
 }
 
-/** The demo's routes: the page, and a way for it to start sessions. */
+/**
+ * The demo's routes: the page, and a way for it to start sessions. Anyone who
+ * reaches the page may start one, so starting is limited per client address
+ * and in all (the sessions run on this server's own task pool).
+ */
 export function demoRoutes(liveop: Liveop, options: DemoOptions = {}): Hono {
   const demo = new Hono();
+  demo.onError((error, c) => respondError(c, error));
+  const limiter = new RateLimiterMemory({ points: options.perMinute ?? 10, duration: 60 });
+  const maxRunning = options.maxRunning ?? 20;
+  let running = 0;
   // Relative to the project root: this file and the built dist/server.js both sit one level below it.
   demo.get('/', async (c) => c.html(await readFile(new URL('../demo/index.html', import.meta.url), 'utf8')));
   demo.post('/demo/sessions', async (c) => {
+    const address = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress ?? 'local';
+    try {
+      await limiter.consume(address);
+    } catch (refusal) {
+      if (!(refusal instanceof RateLimiterRes)) throw refusal;
+      const wait = Math.ceil(refusal.msBeforeNext / 1000);
+      throw new ApiError(429, `the demo starts ${limiter.points} sessions a minute per visitor`, undefined, wait);
+    }
+    if (running >= maxRunning) throw new ApiError(503, 'the demo is busy; try again shortly', undefined, 5);
     const base = new URL(c.req.url).origin;
     const fail = c.req.query('fail') === '1';
-    const { session: _session, ...created } = await startDemoSession(liveop, base, { ...options, fail });
+    running += 1;
+    const started = startDemoSession(liveop, base, { ...options, fail });
+    void started.then(
+      ({ settled }) => settled.finally(() => (running -= 1)),
+      () => (running -= 1),
+    );
+    const { session: _session, settled: _settled, ...created } = await started;
     return c.json(created, 201);
   });
   demo.get('/favicon.ico', (c) => c.body(null, 204));

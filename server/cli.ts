@@ -36,6 +36,7 @@ async function* follow(streamUrl: string, token: string | undefined): AsyncGener
             process.exitCode = 3;
             return;
           }
+          if (line.type === 'error') throw Object.assign(new Error(line.error.message), { fatal: true });
           if (line.type !== 'snapshot') continue;
           failures = 0;
           last = line;

@@ -14,8 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { LineSplitter } from './core/ndjson';
-import type { CreatedSession, CreateSessionInput, Snapshot, StreamLine } from './core/protocol';
-import { createSession, definedOnly } from './core/session';
+import {
+  type CreatedSession,
+  type CreateSessionInput,
+  createSessionSchema,
+  type Snapshot,
+  type StreamLine,
+} from './core/protocol';
+import { createSession, definedOnly, ModelError } from './core/session';
 import { toSnapshot } from './core/snapshot';
 import { type AppConfig, createApp, DEFAULT_APP_CONFIG, newSessionId } from './http/app';
 import { type ApiKey, createAuthenticator, TokenSigner } from './http/auth';
@@ -138,7 +144,10 @@ export class Liveop {
     input: Partial<CreateSessionInput> & { owner?: string },
     options: { base?: string; operation?: { name: string; input: unknown } } = {},
   ): Promise<CreatedProgressSession> {
-    const stored = createSession(newSessionId(), input, this.#now(), this.config.sessionDefaults);
+    // In-process input is held to the same limits as POST /sessions: it may carry a user's data.
+    const parsed = inProcessSessionSchema.safeParse(input);
+    if (!parsed.success) throw new ModelError(400, describeIssues(parsed.error));
+    const stored = createSession(newSessionId(), parsed.data, this.#now(), this.config.sessionDefaults);
     if (options.operation) stored.operation = options.operation;
     await this.store.create(stored);
     const base = options.base ?? this.config.publicUrl ?? '';
@@ -270,6 +279,7 @@ export class Liveop {
           const line = JSON.parse(text) as StreamLine;
           if (line.type === 'snapshot') yield line;
           else if (line.type === 'gone') return;
+          else if (line.type === 'error') throw new Error(`session ${id}: ${line.error.message}`);
         }
       }
     } finally {
@@ -277,6 +287,8 @@ export class Liveop {
     }
   }
 }
+
+const inProcessSessionSchema = createSessionSchema.partial({ tasks: true });
 
 export function createLiveop(options: LiveopOptions = {}): Liveop {
   return new Liveop(options);

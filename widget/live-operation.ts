@@ -1,5 +1,5 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import type { GoneLine, LogEntry, Snapshot, TaskSnapshot } from '../server/core/protocol';
+import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/core/protocol';
 import {
   type ConnectionState,
   LiveOperationCancelEvent,
@@ -307,7 +307,8 @@ export class LiveOperation extends LitElement {
   }
 
   #t(key: keyof LiveOperationStrings, values: Record<string, string | number> = {}): string {
-    return fill(this.strings?.[key] ?? defaultStrings[key], values);
+    // A status this element does not know (from a newer server) is shown as it is.
+    return fill(this.strings?.[key] ?? defaultStrings[key] ?? key, values);
   }
 
   #fail(problem: string): void {
@@ -315,9 +316,9 @@ export class LiveOperation extends LitElement {
     this.requestUpdate();
   }
 
-  #receive(line: Snapshot | GoneLine): void {
-    if (line.type === 'gone') {
-      this.#fail(this.#t('gone'));
+  #receive(line: SessionLine): void {
+    if (line.type !== 'snapshot') {
+      this.#fail(line.type === 'gone' ? this.#t('gone') : this.#t('failed', { reason: line.error.message }));
       return;
     }
     const previous = this.#snapshot;

@@ -10,7 +10,7 @@
  * arrives in time (a proxy buffering the stream) or the stream is refused.
  */
 import { NdjsonParseStream } from '../server/core/ndjson';
-import type { GoneLine, Snapshot, StreamLine } from '../server/core/protocol';
+import type { SessionLine, Snapshot, StreamLine } from '../server/core/protocol';
 import type { ConnectionState } from './events';
 
 export type Fetch = typeof fetch;
@@ -25,8 +25,8 @@ export interface Subscriber {
   readonly after: number;
   /** Highest log seq received (0: none). */
   readonly logAfter: number;
-  /** A snapshot or `gone` line for this session. */
-  line(line: Snapshot | GoneLine): void;
+  /** A snapshot, `gone` or `error` line for this session. */
+  line(line: SessionLine): void;
   /** The server refused this session for good (HTTP status). */
   fail(status: number): void;
   state(state: ConnectionState): void;
@@ -172,7 +172,8 @@ export class SharedConnection {
         received = true;
         this.#attempt = 0;
         arm();
-        if (value.type !== 'heartbeat') this.#route(subs, value);
+        // Lines of types this element does not know (from a newer server) are skipped.
+        if (value.type === 'snapshot' || value.type === 'gone' || value.type === 'error') this.#route(subs, value);
       }
     } catch {
       if (signal.reason === 'buffered') this.#polling = true;
@@ -181,7 +182,7 @@ export class SharedConnection {
     if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(); // unless superseded or stopped
   }
 
-  #route(subs: Subscriber[], line: Snapshot | GoneLine): void {
+  #route(subs: Subscriber[], line: SessionLine): void {
     for (const sub of subs) if (sub.id === line.id && this.subs.has(sub)) sub.line(line);
   }
 

@@ -6,7 +6,7 @@
  * outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { GoneLine, SessionStatus, Snapshot } from '../server/core/protocol';
+import type { SessionLine, SessionStatus } from '../server/core/protocol';
 import type { ConnectionState } from './events';
 import { type Fetch, type SharedConnection, type Subscriber, subscribe, withToken } from './shared-connection';
 
@@ -19,7 +19,7 @@ export interface StreamSource {
 }
 
 export interface StreamCallbacks {
-  line(line: Snapshot | GoneLine): void;
+  line(line: SessionLine): void;
   /** The server refused the session for good (HTTP status). */
   fail(status: number): void;
   state(state: ConnectionState): void;
@@ -107,13 +107,13 @@ export class StreamController implements ReactiveController, Subscriber {
     }
   }
 
-  line(line: Snapshot | GoneLine): void {
+  line(line: SessionLine): void {
     if (line.type === 'snapshot') {
       if (line.version < this.after) return; // an older poll answer overtaken by a stream line
       this.after = line.version;
       for (const entry of line.logs) this.logAfter = Math.max(this.logAfter, entry.seq);
     }
-    if (line.type === 'gone' || terminal(line.status)) this.#leave(false, true);
+    if (line.type !== 'snapshot' || terminal(line.status)) this.#leave(false, true);
     this.callbacks.line(line);
   }
 

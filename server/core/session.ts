@@ -7,14 +7,15 @@
  * batch with one bad event changes nothing.
  */
 import { observe, type ProgressRate } from './eta';
-import type {
-  Artifact,
-  CreateSessionInput,
-  MessageLevel,
-  NextSession,
-  ProgressEvent,
-  SessionError,
-  StageState,
+import {
+  type Artifact,
+  type CreateSessionInput,
+  LIMITS,
+  type MessageLevel,
+  type NextSession,
+  type ProgressEvent,
+  type SessionError,
+  type StageState,
 } from './protocol';
 import { shownPercent } from './simulation';
 
@@ -387,12 +388,16 @@ function applyEvent(
         attempt: event.attempt,
         ...(event.message === undefined ? {} : { message: event.message, level: 'warning' as const }),
       }));
-    case 'result':
-      return {
-        ...s,
-        result: event.data === undefined ? s.result : event.data,
-        artifacts: event.artifacts === undefined ? s.artifacts : s.artifacts.concat(event.artifacts),
-      };
+    case 'result': {
+      const artifacts = event.artifacts === undefined ? s.artifacts : s.artifacts.concat(event.artifacts);
+      if (artifacts.length > LIMITS.artifacts) {
+        throw new ModelError(
+          400,
+          `artifacts: the session would hold ${artifacts.length} artifacts; at most ${LIMITS.artifacts}`,
+        );
+      }
+      return { ...s, result: event.data === undefined ? s.result : event.data, artifacts };
+    }
     case 'cancelled':
       return finish({ ...s, cancelled: true }, now, 'cancelled', (t) =>
         t.status === 'running' || t.status === 'pending' ? 'cancelled' : t.status,
@@ -502,6 +507,9 @@ function finish(
  */
 function enterStage(s: StoredSession, name: string, state: StageState | undefined, now: number): StoredSession {
   const known = s.stages.some((stage) => stage.name === name);
+  if (!known && s.stages.length >= LIMITS.stages) {
+    throw new ModelError(400, `name: the session already has ${LIMITS.stages} stages, the most it may have`);
+  }
   const stages = known ? s.stages.slice() : [...s.stages, { name, state: 'pending' as StageState }];
   if (state !== undefined && state !== 'active') {
     return { ...s, stages: stages.map((stage) => (stage.name === name ? { ...stage, state } : stage)) };

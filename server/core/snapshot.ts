@@ -22,7 +22,17 @@ export interface SnapshotCursor {
   logAfter?: number;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** The latest instant a Date can hold: a stored time past it (or not a number) is shown as this. */
+const MAX_TIME = 8.64e15;
+
+/** ISO time; never throws, so a session stored with absurd times (by an older version) is still served. */
+function iso(ms: number): string;
+function iso(ms: number | null): string | null;
+function iso(ms: number | null): string | null {
+  if (ms === null) return null;
+  const safe = Number.isFinite(ms) ? Math.max(-MAX_TIME, Math.min(MAX_TIME, ms)) : MAX_TIME;
+  return new Date(safe).toISOString();
+}
 
 export function toSnapshot(session: StoredSession, now: number, cursor: SnapshotCursor = {}): Snapshot {
   const status = sessionStatus(session, now);
@@ -74,10 +84,10 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
     error: dead ? { message: deadMessage(session) } : session.error,
     cancelRequested: session.cancelRequested,
     next: session.next,
-    createdAt: iso(session.createdAt)!,
+    createdAt: iso(session.createdAt),
     startedAt: iso(session.startedAt),
     finishedAt: iso(finished),
-    expiresAt: iso(session.updatedAt + retentionMs(session, session.updatedAt))!,
+    expiresAt: iso(session.updatedAt + retentionMs(session, session.updatedAt)),
   };
 }
 
@@ -142,7 +152,7 @@ export function logsAfter(session: StoredSession, logAfter: number): LogEntry[] 
   // Lines are in seq order: find the first one after the cursor from the end.
   let start = logs.length;
   while (start > 0 && logs[start - 1]!.seq > logAfter) start -= 1;
-  return logs.slice(start).map((l) => ({ seq: l.seq, at: new Date(l.at).toISOString(), line: l.line }));
+  return logs.slice(start).map((l) => ({ seq: l.seq, at: iso(l.at), line: l.line }));
 }
 
 /** The log cursor a client has after receiving `version` (each log line records its version). */
@@ -161,4 +171,38 @@ export function logSeqAtVersion(session: StoredSession, version: number): number
 export function isFinal(session: StoredSession, now: number): boolean {
   const status = sessionStatus(session, now);
   return status === 'complete' || status === 'error' || status === 'cancelled';
+}
+
+/**
+ * What viewers are shown of a session whose stored data cannot be
+ * snapshotted or encoded (written past the limits by an older version): an
+ * error, with only the fields that are always safe. Never throws.
+ */
+export function unservableSnapshot(session: StoredSession): Snapshot {
+  const text = 'This session holds data the server cannot send; it is shown without it.';
+  const str = (value: unknown, fallback: string) => (typeof value === 'string' ? value.slice(0, 500) : fallback);
+  const num = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
+  return {
+    type: 'snapshot',
+    id: str(session.id, ''),
+    version: num(session.version),
+    title: str(session.title, ''),
+    status: 'error',
+    percent: 0,
+    etaMs: null,
+    tasks: [],
+    stages: [],
+    message: { text, level: 'error' },
+    logs: [],
+    logSeq: num(session.logSeq),
+    result: null,
+    artifacts: [],
+    error: { message: text },
+    cancelRequested: session.cancelRequested === true,
+    next: null,
+    createdAt: iso(num(session.createdAt)),
+    startedAt: null,
+    finishedAt: null,
+    expiresAt: iso(num(session.updatedAt)),
+  };
 }

@@ -8,12 +8,14 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
+import { findTooDeep } from '../core/json-shape';
 import { LineSplitter } from '../core/ndjson';
 import {
   type CreatedSession,
   createSessionSchema,
   type EventsAccepted,
   eventBatchSchema,
+  LIMITS,
   type NextSession,
   TOKEN_SCOPES,
   type TokenScope,
@@ -26,6 +28,7 @@ import { type Authenticator, authorize, type Credential, type TokenSigner } from
 import { ApiError, parseWith, respondError } from './errors';
 import { nodeResponse, requestHeader } from './node-bindings';
 import type { StreamFormat, StreamHub, StreamRequest } from './stream-hub';
+import { snapshotJson } from './unservable';
 
 export interface AppConfig {
   /** Largest request body, in bytes (413 past it). @default 1048576 */
@@ -34,7 +37,13 @@ export interface AppConfig {
   viewerTokenTtlSeconds: number;
   /** Lifetime of reporter tokens. @default 86400 */
   reporterTokenTtlSeconds: number;
-  /** Origins allowed to call the API from a browser (`*` for any). @default [] (open mode: `*`) */
+  /**
+   * Origins allowed to call the API from a browser (`*` for any). With none
+   * given, a keyed server allows no other origin, and an open one (no API
+   * keys) only loopback pages: `http://localhost:*`, `http://127.0.0.1:*`,
+   * `http://[::1]:*`.
+   * @default []
+   */
   corsOrigins: string[] | '*';
   /** Defaults for new sessions. */
   sessionDefaults: Partial<SessionOptions> & { ttlSeconds?: number };
@@ -107,13 +116,28 @@ export function createApp(deps: AppDeps): Hono {
 
   app.onError((error, c) => respondError(c, error));
   app.notFound((c) => respondError(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`)));
-  const origins =
-    config.corsOrigins === '*' || (auth.open && config.corsOrigins.length === 0) ? '*' : config.corsOrigins;
+  const allowOrigin = originPolicy(config.corsOrigins, auth.open);
   const preflight = cors({
-    origin: origins,
+    origin: config.corsOrigins === '*' ? '*' : (origin) => allowOrigin(origin),
     allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
     maxAge: 600,
   });
+  // Open mode trusts whoever reaches it, which is only safe for this machine's
+  // own requests: a page on the web can point its own host name at 127.0.0.1
+  // (DNS rebinding) and so be "same-origin" with us. Its requests still name
+  // that host, so open mode answers only requests addressed to a loopback host.
+  if (auth.open) {
+    app.use('*', async (c, next) => {
+      const host = requestHeader(c, 'host') ?? new URL(c.req.url).host;
+      if (!isLoopbackHost(host)) {
+        throw new ApiError(
+          403,
+          `open mode answers only requests addressed to this machine (Host: ${host.slice(0, 100)}); configure API keys to serve other hosts`,
+        );
+      }
+      await next();
+    });
+  }
   // The same headers as hono's cors() on every other request, set without
   // touching `c.res`: cors() does before the handler, so Hono then copies each
   // answer into a new one, which turns @hono/node-server's cheap cached response
@@ -121,17 +145,17 @@ export function createApp(deps: AppDeps): Hono {
   // response they are merged into whatever answer is written, streams included.
   app.use('*', async (c, next) => {
     if (c.req.method === 'OPTIONS') return preflight(c, next);
-    const origin = requestHeader(c, 'origin') ?? '';
-    const allowed = origins === '*' ? '*' : origins.includes(origin) ? origin : null;
+    const allowed = allowOrigin(requestHeader(c, 'origin') ?? '');
+    const vary = config.corsOrigins !== '*';
     const outgoing = nodeResponse(c);
     if (outgoing !== null) {
       if (allowed) outgoing.setHeader('Access-Control-Allow-Origin', allowed);
-      if (origins !== '*') outgoing.appendHeader('Vary', 'Origin');
+      if (vary) outgoing.appendHeader('Vary', 'Origin');
       return next();
     }
     await next();
     if (allowed) c.res.headers.set('Access-Control-Allow-Origin', allowed);
-    if (origins !== '*') c.res.headers.append('Vary', 'Origin');
+    if (vary) c.res.headers.append('Vary', 'Origin');
   });
   const tooLarge = () => new ApiError(413, `the body is larger than ${config.maxBodyBytes} bytes`);
   const streamedLimit = bodyLimit({
@@ -198,11 +222,7 @@ export function createApp(deps: AppDeps): Hono {
     const type = requestHeader(c, 'content-type') ?? '';
     if (!/^application\/json\b/i.test(type)) throw new ApiError(415, 'send Content-Type: application/json');
     const text = await c.req.text();
-    try {
-      return text.trim() === '' ? {} : JSON.parse(text);
-    } catch {
-      throw new ApiError(400, 'the body is not valid JSON');
-    }
+    return text.trim() === '' ? {} : parseJsonBody(text, '');
   };
 
   app.get('/healthz', async (c) => {
@@ -247,29 +267,41 @@ export function createApp(deps: AppDeps): Hono {
     const owner = credential.kind === 'key' && !credential.admin ? credential.owner : undefined;
     const page = await store.list({ owner, limit: query.limit, cursor: query.cursor ?? null });
     const at = now();
-    return c.json({
-      sessions: page.sessions.map((s) => ({ ...toSnapshot(s, at, { logAfter: s.logSeq }), owner: s.owner })),
-      cursor: page.cursor,
-    });
+    // Encoded one by one, so one session that cannot be encoded does not fail the page.
+    const sessions = page.sessions.map((s) => snapshotJson(s, at, { logAfter: s.logSeq }, { owner: s.owner }));
+    return c.body(`{"sessions":[${sessions.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, 200, JSON_TYPE);
   });
 
   app.get('/sessions/:id', async (c) => {
     const { session } = await load(c, c.req.param('id'), 'view');
-    c.header('Cache-Control', 'no-store');
-    return c.json(toSnapshot(session, now()));
+    return c.body(snapshotJson(session, now()), 200, { ...JSON_TYPE, 'Cache-Control': 'no-store' });
   });
 
   app.post('/sessions/:id/events', limit, async (c) => {
     const id = c.req.param('id');
     const credential = identifyFor(c, id);
     const events = parseWith(eventBatchSchema, await readEvents(c), 'events');
-    // Chained sessions must exist and share the owner; resolved before the atomic update.
-    const nextIds = events.flatMap((e) => (e.type === 'chain' ? [e.next] : []));
+    // A chained session must exist, share the owner, and be one this reporter
+    // may report to (its own reporter token for it, or the owner's key): its
+    // viewer token goes to every viewer of this session. Resolved before the atomic update.
+    const chains = events.flatMap((e) => (e.type === 'chain' ? [e] : []));
     const nexts = new Map<string, NextSession>();
-    const current = nextIds.length > 0 ? (await load(c, id, 'report')).session : null;
-    for (const nextId of nextIds) {
+    const current = chains.length > 0 ? (await load(c, id, 'report')).session : null;
+    for (const { next: nextId, token } of chains) {
       const next = await store.get(nextId);
       if (next === undefined) throw new ApiError(404, `next: unknown session "${nextId}"`);
+      const nextCredential = token === undefined ? credential : auth.credentialOf(token);
+      const mayReport =
+        nextCredential.kind !== 'token' || (nextCredential.sessionId === nextId && nextCredential.scope === 'report');
+      if (!mayReport) {
+        throw new ApiError(
+          403,
+          token === undefined
+            ? `next: this token may report only to its own session; give the next session's reporter token as token`
+            : `next: token is not a reporter token for session "${nextId}"`,
+        );
+      }
+      authorize(nextCredential, 'report', next);
       if (next.owner !== current!.owner) throw new ApiError(403, 'next: that session belongs to another owner');
       nexts.set(nextId, {
         id: nextId,
@@ -337,7 +369,7 @@ export function createApp(deps: AppDeps): Hono {
       throw new ApiError(400, 'token: give one token per session, in the same order');
     }
     const credentials: Credential[] = ids.map((_, i) =>
-      tokens[i] === undefined ? auth.identify(c) : auth.credentialOf(tokens[i]),
+      tokens[i] === undefined ? auth.identify(c) : auth.credentialOf(tokens[i], 'query'),
     );
     for (const [i, sessionId] of ids.entries()) {
       const credential = credentials[i]!;
@@ -409,6 +441,26 @@ function streamResponse(body: ReadableStream<Uint8Array>, format: StreamFormat):
   });
 }
 
+const JSON_TYPE = { 'Content-Type': 'application/json' };
+
+/**
+ * JSON within `LIMITS.jsonDepth` levels, or a 400 naming where it is not.
+ * Checked on every body before anything else sees it: a value nested
+ * thousands deep parses fine but cannot be encoded again.
+ */
+function parseJsonBody(text: string, prefix: string, invalid = 'the body is not valid JSON'): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, invalid);
+  }
+  const deep = findTooDeep(parsed, LIMITS.jsonDepth);
+  if (deep !== null)
+    throw new ApiError(400, `${[prefix, deep.path].filter((p) => p !== '').join('.')}: ${deep.problem}`);
+  return parsed;
+}
+
 /** The events of a body: a JSON array (or one event), or NDJSON. */
 async function readEvents(c: Context): Promise<unknown> {
   const type = requestHeader(c, 'content-type') ?? '';
@@ -416,22 +468,32 @@ async function readEvents(c: Context): Promise<unknown> {
   if (/^application\/(x-)?ndjson\b/i.test(type)) {
     const splitter = new LineSplitter();
     const lines = [...splitter.push(text), ...splitter.flush()];
-    return lines.map((line, i) => {
-      try {
-        return JSON.parse(line);
-      } catch {
-        throw new ApiError(400, `events[${i}]: line ${i + 1} is not valid JSON`);
-      }
-    });
+    return lines.map((line, i) => parseJsonBody(line, `events.${i}`, `events[${i}]: line ${i + 1} is not valid JSON`));
   }
   if (!/^application\/json\b/i.test(type)) {
     throw new ApiError(415, 'send Content-Type: application/json (an array of events) or application/x-ndjson');
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ApiError(400, 'the body is not valid JSON');
-  }
+  const parsed = parseJsonBody(text, 'events');
   return Array.isArray(parsed) ? parsed : [parsed];
+}
+
+const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
+const LOOPBACK_ORIGIN = /^http:\/\/(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?$/i;
+
+/** A Host header that names this machine. */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOST.test(host);
+
+/**
+ * Which origin to grant (`Access-Control-Allow-Origin`) for a request's
+ * `Origin`: `*` when asked for; the listed ones; with none listed, nobody on
+ * a keyed server and only loopback pages on an open one.
+ */
+export function originPolicy(corsOrigins: string[] | '*', open: boolean): (origin: string) => string | null {
+  if (corsOrigins === '*') return () => '*';
+  if (corsOrigins.length > 0) {
+    const listed = new Set(corsOrigins);
+    return (origin) => (listed.has(origin) ? origin : null);
+  }
+  if (open) return (origin) => (LOOPBACK_ORIGIN.test(origin) ? origin : null);
+  return () => null;
 }

@@ -86,19 +86,26 @@ export class TokenSigner {
 export interface Authenticator {
   /** Who is asking: throws 401 for a missing (when required) or bad credential. */
   identify(c: Context): Credential;
-  /** The same, for a credential given as a string (undefined: none given). */
-  credentialOf(given: string | undefined): Credential;
+  /**
+   * The same, for a credential given as a string (undefined: none given).
+   * `from: 'query'` accepts only tokens: an API key in a URL ends up in
+   * access logs, browser history and referrers.
+   */
+  credentialOf(given: string | undefined, from?: 'header' | 'query'): Credential;
   readonly open: boolean;
 }
 
 export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenSigner): Authenticator {
   const open = Object.keys(keys).length === 0;
-  const credentialOf = (given: string | undefined): Credential => {
+  const credentialOf = (given: string | undefined, from: 'header' | 'query' = 'header'): Credential => {
     if (!given) {
       if (open) return { kind: 'open' };
-      throw new ApiError(401, 'credentials required: Authorization: Bearer <API key or token>, or ?token=');
+      throw new ApiError(401, 'credentials required: Authorization: Bearer <API key or token>, or ?token=<token>');
     }
     const key = Object.hasOwn(keys, given) ? keys[given] : undefined;
+    if (from === 'query' && (key || !given.includes('.'))) {
+      throw new ApiError(401, 'token: API keys go only in the Authorization header, never in a URL');
+    }
     if (key) return { kind: 'key', owner: key.owner, admin: key.admin ?? false };
     if (!given.includes('.')) throw new ApiError(401, 'unknown API key');
     const payload = signer.verify(given);
@@ -108,8 +115,10 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
     open,
     credentialOf,
     identify(c) {
-      const header = requestHeader(c, 'authorization');
-      return credentialOf(header?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? c.req.query('token'));
+      const header = requestHeader(c, 'authorization')
+        ?.match(/^Bearer\s+(.+)$/i)?.[1]
+        ?.trim();
+      return header === undefined ? credentialOf(c.req.query('token'), 'query') : credentialOf(header);
     },
   };
 }

@@ -18,10 +18,11 @@
  *   there are no per-connection timers.
  */
 import { encodeLine } from '../core/ndjson';
-import { isTerminal, type Snapshot } from '../core/protocol';
+import { isTerminal, type Snapshot, type StreamErrorLine, type StreamLine } from '../core/protocol';
 import type { StoredSession } from '../core/session';
 import { logSeqAtVersion, logsAfter, toSnapshot } from '../core/snapshot';
 import type { SessionStore, StoreChange } from '../store/session-store';
+import { reportUnservable } from './unservable';
 
 export interface StreamHubOptions {
   store: SessionStore;
@@ -53,11 +54,15 @@ export interface StreamRequest {
 }
 
 const HEARTBEAT = encodeLine({ type: 'heartbeat' });
-const RECONNECT = encodeLine({ type: 'reconnect' });
 const textEncoder = new TextEncoder();
+const RECONNECT: Record<StreamFormat, Uint8Array> = {
+  ndjson: encodeLine({ type: 'reconnect' }),
+  sse: sseEvent({ type: 'reconnect' }),
+};
 
-/** One broadcast: the shared line, encoded lazily per format and cached. */
+/** One broadcast: the shared line, encoded once (which also proves it can be), as bytes per format on demand. */
 class Generation {
+  readonly #json: string;
   #ndjson: Uint8Array | null = null;
   #sse: Uint8Array | null = null;
   constructor(
@@ -65,22 +70,27 @@ class Generation {
     /** Log cursor a connection must have had for this line to be complete for it. */
     readonly logBase: number,
     readonly final: boolean,
-  ) {}
+  ) {
+    this.#json = JSON.stringify(snapshot);
+  }
 
   bytes(format: StreamFormat): Uint8Array {
     if (format === 'ndjson') {
-      this.#ndjson ??= encodeLine(this.snapshot);
+      this.#ndjson ??= textEncoder.encode(`${this.#json}\n`);
       return this.#ndjson;
     }
-    this.#sse ??= sseEvent(this.snapshot);
+    this.#sse ??= textEncoder.encode(`id: ${this.snapshot.version}\ndata: ${this.#json}\n\n`);
     return this.#sse;
   }
 }
 
-function sseEvent(line: { type: string; id?: string; version?: number }): Uint8Array {
-  const id = line.version === undefined ? '' : `id: ${line.version}\n`;
+function sseEvent(line: StreamLine): Uint8Array {
+  const id = line.type === 'snapshot' ? `id: ${line.version}\n` : '';
   return textEncoder.encode(`${id}data: ${JSON.stringify(line)}\n\n`);
 }
+
+const encodeFor = (format: StreamFormat, line: StreamLine): Uint8Array =>
+  format === 'ndjson' ? encodeLine(line) : sseEvent(line);
 
 /** What one connection knows of one session. */
 interface Subscription {
@@ -144,8 +154,27 @@ class Connection {
     return this.#closed;
   }
 
-  /** Answers an outstanding pull with everything pending, if anything is. */
+  /**
+   * Answers an outstanding pull with everything pending, if anything is.
+   * Runs in timers and stream callbacks: nothing may throw out of it, so a
+   * failure here ends this connection only, never the process.
+   */
   #deliver(): void {
+    try {
+      this.#deliverPending();
+    } catch (error) {
+      console.error('liveop: a stream connection failed and was closed', error);
+      this.#wanted = false;
+      try {
+        this.#controller?.error(error);
+      } catch {
+        // already closed
+      }
+      this.close();
+    }
+  }
+
+  #deliverPending(): void {
     const controller = this.#controller!;
     if (this.closing) {
       this.#wanted = false;
@@ -182,7 +211,12 @@ class Connection {
       if (!sub.pending || sub.done) continue;
       sub.pending = false;
       if (sub.gone) {
-        parts.push(this.format === 'ndjson' ? encodeLine({ type: 'gone', id }) : sseEvent({ type: 'gone', id }));
+        parts.push(encodeFor(this.format, { type: 'gone', id }));
+        sub.done = true;
+        continue;
+      }
+      if (sub.watcher.broken !== null) {
+        parts.push(encodeFor(this.format, sub.watcher.broken));
         sub.done = true;
         continue;
       }
@@ -192,8 +226,17 @@ class Connection {
         parts.push(generation.bytes(this.format));
       } else {
         // Behind (or new): a line of its own, with every log line it lacks.
-        const own = { ...generation.snapshot, logs: sub.watcher.logsAfter(sub.logSeq, generation.snapshot.logSeq) };
-        parts.push(this.format === 'ndjson' ? encodeLine(own) : sseEvent(own));
+        let line: Uint8Array;
+        try {
+          const logs = sub.watcher.logsAfter(sub.logSeq, generation.snapshot.logSeq);
+          line = encodeFor(this.format, { ...generation.snapshot, logs });
+        } catch (error) {
+          sub.watcher.fail(error);
+          parts.push(encodeFor(this.format, sub.watcher.broken!));
+          sub.done = true;
+          continue;
+        }
+        parts.push(line);
       }
       sub.generation = generation;
       sub.logSeq = generation.snapshot.logSeq;
@@ -224,6 +267,8 @@ class Watcher {
   #reading: Promise<void> | null = null;
   #readAgain = false;
   #gone = false;
+  /** Set when this session cannot be served: the line its viewers get instead. */
+  broken: StreamErrorLine | null = null;
 
   constructor(
     readonly id: string,
@@ -286,12 +331,38 @@ class Watcher {
     this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#flush();
+      try {
+        this.#flush();
+      } catch (error) {
+        this.fail(error);
+      }
     }, wait);
+  }
+
+  /**
+   * This session cannot be served (its data cannot be snapshotted or
+   * encoded): its viewers get an error line and their part of the stream
+   * ends; the watcher stops. Logged once.
+   */
+  fail(error: unknown): void {
+    if (this.broken !== null) return;
+    reportUnservable(this.id, error);
+    this.broken = {
+      type: 'error',
+      id: this.id,
+      error: { code: 'internal_error', message: 'this session holds data the server cannot send; it was not streamed' },
+    };
+    this.stop();
+    for (const connection of this.connections) {
+      const sub = connection.subscriptions.get(this.id);
+      if (sub && !sub.done) sub.pending = true;
+      connection.notify();
+    }
   }
 
   /** Computes what viewers see now; broadcasts it if anything visible changed. */
   #flush(): void {
+    if (this.broken !== null) return;
     const session = this.session;
     if (session === null || this.connections.size === 0) return;
     const now = this.hub.now();
@@ -429,7 +500,7 @@ export class StreamHub {
   /** Ends every stream with a line telling clients to reconnect (elsewhere). */
   shutdown(): void {
     for (const connection of this.#connections) {
-      connection.closing = RECONNECT;
+      connection.closing = RECONNECT[connection.format];
       connection.notify();
     }
     if (this.#heartbeat) clearInterval(this.#heartbeat);

@@ -6,7 +6,9 @@
  * through the store, like any reporter.
  */
 import PQueue from 'p-queue';
-import type { MessageLevel, ProgressEvent, Snapshot } from '../core/protocol';
+import { eventSchema, type MessageLevel, type ProgressEvent, type Snapshot } from '../core/protocol';
+import { ModelError } from '../core/session';
+import { describeIssues } from '../http/errors';
 import type { EventWriter } from './event-writer';
 
 /** What a running task uses to report. */
@@ -164,8 +166,16 @@ export class ProgressSession {
     if (!this.#abort.signal.aborted) this.#abort.abort(new CancelledError());
   }
 
+  /**
+   * Every event is held to the limits an HTTP reporter's are (a ModelError
+   * names the field), here where the call is made: a task that logs a line
+   * too long or returns a result too deep learns it at once, and nothing is
+   * dropped later out of sight.
+   */
   #emit(event: ProgressEvent): void {
-    this.#deps.writer.push(this.id, event);
+    const parsed = eventSchema.safeParse(event);
+    if (!parsed.success) throw new ModelError(400, describeIssues(parsed.error, event.type));
+    this.#deps.writer.push(this.id, parsed.data);
   }
 
   async #run<T>(taskId: string, fn: (context: TaskContext) => T | Promise<T>): Promise<T> {

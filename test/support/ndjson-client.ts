@@ -8,6 +8,8 @@ export interface StreamReader {
   response: Response;
   /** Every line received so far. */
   lines: StreamLine[];
+  /** Every byte received so far, as text (to check framing). */
+  raw(): string;
   snapshots(): Snapshot[];
   /** Resolves with the first line (already received or not) that matches. */
   waitFor(predicate: (line: StreamLine) => boolean, timeoutMs?: number): Promise<StreamLine>;
@@ -23,6 +25,7 @@ export async function openStream(url: string, init: RequestInit = {}): Promise<S
   const waiters = new Set<() => void>();
   const splitter = new LineSplitter();
   const decoder = new TextDecoder();
+  let raw = '';
   const ended = (async () => {
     if (!response.body) return;
     const reader = response.body.getReader();
@@ -30,7 +33,9 @@ export async function openStream(url: string, init: RequestInit = {}): Promise<S
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return;
-        for (const text of splitter.push(decoder.decode(value, { stream: true }))) {
+        const chunk = decoder.decode(value, { stream: true });
+        raw += chunk;
+        for (const text of splitter.push(chunk)) {
           if (text.startsWith('data: ')) lines.push(JSON.parse(text.slice(6)));
           else if (!text.startsWith('id: ')) lines.push(JSON.parse(text));
         }
@@ -49,6 +54,7 @@ export async function openStream(url: string, init: RequestInit = {}): Promise<S
   return {
     response,
     lines,
+    raw: () => raw,
     snapshots: () => lines.filter((l): l is Snapshot => l.type === 'snapshot'),
     ended,
     close: () => controller.abort(),

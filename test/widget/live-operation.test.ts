@@ -3,6 +3,7 @@
  * sees and what a host page can observe (shadow DOM, ARIA, events).
  */
 import { describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../server/core/protocol';
 import { chromium } from '../support/requirements';
 import {
   attrs,
@@ -220,7 +221,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await suite.reporter.send(first, [{ type: 'start', task: 'download' }]);
     await waitForShadowText(page, '[part~=title]', 'Step 1: download');
     // Chaining finishes the first session (what still runs completes).
-    await suite.reporter.send(first, [{ type: 'chain', next: second.id }]);
+    await suite.reporter.send(first, [{ type: 'chain', next: second.id, token: second.reporterToken }]);
     await waitForShadowText(page, '[part~=title]', 'Step 2: install');
     await suite.reporter.send(second, [
       { type: 'start', task: 'install' },
@@ -290,6 +291,46 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     });
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('shows a status it does not know (from a newer server) as text, and keeps working', async () => {
+    const session = await suite.reporter.create({ title: 'From the future', tasks: { t: 'Thaw' } });
+    const real = (await (await fetch(session.snapshotUrl)).json()) as Snapshot;
+    const newer = { ...real, status: 'paused', tasks: real.tasks.map((t) => ({ ...t, status: 'paused' })) };
+    const { page, errors } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+      {
+        // A newer server's stream: a status and a line type this element has never heard of.
+        before: (p) =>
+          void p.route(
+            (url) => url.pathname.endsWith('/stream'),
+            (route) =>
+              route.fulfill({
+                contentType: 'application/x-ndjson',
+                body: `${JSON.stringify({ type: 'progress-hint', id: session.id })}\n${JSON.stringify(newer)}\n`,
+              }),
+          ),
+      },
+    );
+    await waitForShadowText(page, '[part~=status]', 'paused');
+    expect(await shadowText(page, '[part~=title]')).toBe('From the future');
+    expect(errors).toEqual([]);
+  });
+
+  it('says so when the server cannot serve the session, instead of waiting forever', async () => {
+    const session = await suite.reporter.create({ title: 'Broken by an older version', tasks: { t: 'T' } });
+    let deep: unknown = 0;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    await suite.server.liveop.store.update(session.id, (s) => ({ ...s, version: s.version + 1, result: deep }));
+    const { page, errors } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
+    await waitForShadowText(page, '[part~=problem]', /Could not load \(this session holds data the server cannot send/);
+    expect(errors).toEqual([]);
   });
 
   it('stays intact on a host page whose CSS resets everything', async () => {

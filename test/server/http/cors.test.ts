@@ -66,13 +66,64 @@ describe('CORS', () => {
     expect(response.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
   });
 
-  it('grants any origin in open mode', async () => {
+  it('grants only loopback pages in open mode, and any origin only when asked with *', async () => {
+    const open = await startServer();
+    const star = await startServer({ corsOrigins: '*' });
+    try {
+      const created = (await post(`${open.url}/sessions`, { title: 'T' }, {})).body as CreatedSession;
+      for (const local of ['http://localhost:5173', 'http://127.0.0.1:3000', 'http://[::1]:8080', 'http://localhost']) {
+        const response = await fetch(created.snapshotUrl, { headers: { Origin: local } });
+        expect(response.headers.get('access-control-allow-origin')).toBe(local);
+        expect(response.headers.get('vary')).toMatch(/Origin/);
+      }
+      for (const foreign of ['https://anywhere.example', 'http://localhost.evil.example', 'https://localhost:5173']) {
+        const response = await fetch(created.snapshotUrl, { headers: { Origin: foreign } });
+        expect(response.status).toBe(200);
+        expect(response.headers.get('access-control-allow-origin')).toBeNull();
+        const preflight = await fetch(`${created.snapshotUrl}/cancel`, {
+          method: 'OPTIONS',
+          headers: { Origin: foreign, 'Access-Control-Request-Method': 'POST' },
+        });
+        expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+      }
+      const anywhere = (await post(`${star.url}/sessions`, { title: 'T' }, {})).body as CreatedSession;
+      const response = await fetch(anywhere.snapshotUrl, { headers: { Origin: 'https://anywhere.example' } });
+      expect(response.headers.get('access-control-allow-origin')).toBe('*');
+      expect(response.headers.get('vary')).toBeNull();
+    } finally {
+      await open.close();
+      await star.close();
+    }
+  });
+
+  it('answers in open mode only requests addressed to a loopback host (no DNS rebinding)', async () => {
     const open = await startServer();
     try {
       const created = (await post(`${open.url}/sessions`, { title: 'T' }, {})).body as CreatedSession;
-      const response = await fetch(created.snapshotUrl, { headers: { Origin: 'https://anywhere.example' } });
-      expect(response.headers.get('access-control-allow-origin')).toBe('*');
-      expect(response.headers.get('vary')).toBeNull();
+      // A page on rebind.example whose name now points at 127.0.0.1 is same-origin to itself, and says so in Host.
+      const { request } = await import('node:http');
+      const { port } = new URL(open.url);
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, path: `/sessions/${created.id}`, headers: { Host: `rebind.example:${port}` } },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(answer.status).toBe(403);
+      expect(JSON.parse(answer.body).error.message).toMatch(/loopback|this machine/);
+      const keyed = createLiveop({ apiKeys: { [KEY]: { owner: 'ann' } } });
+      try {
+        const response = await keyed.routes().request('http://progress.example.com/sessions', { headers: bearer(KEY) });
+        expect(response.status).toBe(200);
+      } finally {
+        await keyed.close();
+      }
     } finally {
       await open.close();
     }

@@ -154,14 +154,14 @@ describe('the in-process API', () => {
     });
     expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toMatch(/^month/);
-    const ok = await app.request('http://example.test/progress/operations/report', {
+    const ok = await app.request('http://localhost:3000/progress/operations/report', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ month: '2026-11' }),
     });
     expect(ok.status).toBe(201);
     const created = await ok.json();
-    expect(created.streamUrl).toBe(`http://example.test/progress/sessions/${created.id}/stream`);
+    expect(created.streamUrl).toBe(`http://localhost:3000/progress/sessions/${created.id}/stream`);
     await expect
       .poll(async () => (await (await app.request(`/progress/sessions/${created.id}`)).json()).status)
       .toBe('complete');

@@ -34,7 +34,7 @@ describe('text mode', () => {
       { type: 'log', line: 'read 10 rows' },
       { type: 'percent', task: 'a', value: 55 },
     ]);
-    await send(a, [{ type: 'chain', next: b.id }]);
+    await send(a, [{ type: 'chain', next: b.id, token: b.reporterToken }]);
     await send(b, [
       { type: 'result', data: { saved: 10 } },
       { type: 'complete', task: 'b' },

@@ -1,0 +1,55 @@
+/**
+ * What `npm start` runs — the built `dist/server.js` — in a child process on a
+ * loopback port, for tests that must see the process itself: its start-up
+ * lines, its exit code, whether it is still alive.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { assertBuilt } from './built';
+
+export interface SpawnedServer {
+  url: string;
+  child: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+  /** Resolves with its exit code. */
+  exited: Promise<number | null>;
+  /** True while the process runs. */
+  alive(): boolean;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+/** Starts it with `env` over the test's own (the demo off unless `env` says otherwise) and waits for it to listen. */
+export async function spawnServer(env: Record<string, string>): Promise<SpawnedServer> {
+  const port = await freePort();
+  assertBuilt('dist/server.js', ['server', 'demo']);
+  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/server.js'], {
+    env: { ...process.env, PORT: String(port), LIVEOP_DEMO: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 15_000;
+  while (!output.includes('listening') && Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    output: () => output,
+    exited,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    kill: (signal = 'SIGKILL') => child.kill(signal),
+  };
+}
