@@ -5,8 +5,8 @@
  * cancelled, 3 when it is gone.
  */
 import { parseArgs } from 'node:util';
-import { LineSplitter } from './core/ndjson';
-import type { Snapshot, StreamLine } from './core/protocol';
+import type { Snapshot, StreamLine } from './protocol';
+import { LineSplitter } from './protocol';
 import { printSnapshots } from './text/text-view';
 
 const USAGE = 'usage: cli.ts watch <stream URL> [--token TOKEN]';

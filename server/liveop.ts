@@ -13,20 +13,16 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { LineSplitter } from './core/ndjson';
-import {
-  type CreatedSession,
-  type CreateSessionInput,
-  createSessionSchema,
-  type Snapshot,
-  type StreamLine,
-} from './core/protocol';
-import { createSession, definedOnly, ModelError } from './core/session';
+import { LiveopError } from './core/errors';
+import { createSession, definedOnly } from './core/model';
+import { createSessionSchema } from './core/schemas';
 import { toSnapshot } from './core/snapshot';
 import { type AppConfig, createApp, DEFAULT_APP_CONFIG, newSessionId } from './http/app';
 import { type ApiKey, createAuthenticator, TokenSigner } from './http/auth';
 import { ApiError, describeIssues } from './http/errors';
 import { StreamHub } from './http/stream-hub';
+import type { CreatedSession, CreateSessionInput, Snapshot, StreamLine } from './protocol';
+import { LineSplitter } from './protocol';
 import { ProgressSession } from './runner/progress-session';
 import { type OperationDefinition, Runner } from './runner/runner';
 import { MemorySessionStore } from './store/memory-store';
@@ -145,8 +141,8 @@ export class Liveop {
     options: { base?: string; operation?: { name: string; input: unknown } } = {},
   ): Promise<CreatedProgressSession> {
     // In-process input is held to the same limits as POST /sessions: it may carry a user's data.
-    const parsed = inProcessSessionSchema.safeParse(input);
-    if (!parsed.success) throw new ModelError(400, describeIssues(parsed.error));
+    const parsed = createSessionSchema.safeParse(input);
+    if (!parsed.success) throw new LiveopError('invalid', describeIssues(parsed.error));
     const stored = createSession(newSessionId(), parsed.data, this.#now(), this.config.sessionDefaults);
     if (options.operation) stored.operation = options.operation;
     await this.store.create(stored);
@@ -287,8 +283,6 @@ export class Liveop {
     }
   }
 }
-
-const inProcessSessionSchema = createSessionSchema.partial({ tasks: true });
 
 export function createLiveop(options: LiveopOptions = {}): Liveop {
   return new Liveop(options);

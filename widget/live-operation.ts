@@ -1,5 +1,5 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/core/protocol';
+import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/protocol';
 import {
   type ConnectionState,
   LiveOperationCancelEvent,

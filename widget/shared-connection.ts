@@ -9,8 +9,9 @@
  * from its cursors; it falls back to polling `GET /sessions/:id` when no line
  * arrives in time (a proxy buffering the stream) or the stream is refused.
  */
-import { NdjsonParseStream } from '../server/core/ndjson';
-import type { SessionLine, Snapshot, StreamLine } from '../server/core/protocol';
+
+import type { SessionLine, Snapshot, StreamLine } from '../server/protocol';
+import { NdjsonParseStream } from '../server/protocol';
 import type { ConnectionState } from './events';
 
 export type Fetch = typeof fetch;

@@ -6,7 +6,7 @@
  * outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { SessionLine, SessionStatus } from '../server/core/protocol';
+import type { SessionLine, SessionStatus } from '../server/protocol';
 import type { ConnectionState } from './events';
 import { type Fetch, type SharedConnection, type Subscriber, subscribe, withToken } from './shared-connection';
 

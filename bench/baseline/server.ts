@@ -17,9 +17,12 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import Keyv from 'keyv';
-import { createSessionSchema, type ProgressEvent } from '../../server/core/protocol';
-import { applyEvents, createSession, type StoredSession } from '../../server/core/session';
-import { isFinal, toSnapshot } from '../../server/core/snapshot';
+import { createSession, type StoredSession } from '../../server/core/model';
+import { applyEvents } from '../../server/core/reducer';
+import { createSessionSchema } from '../../server/core/schemas';
+import { toSnapshot } from '../../server/core/snapshot';
+import { isFinal } from '../../server/core/status';
+import type { ProgressEvent } from '../../server/protocol';
 
 export interface Baseline {
   app: Hono;

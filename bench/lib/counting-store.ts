@@ -3,7 +3,7 @@
  * like a shared store (Redis) does, passes change notifications on without
  * the session they carry, so every watcher really pays its read.
  */
-import type { StoredSession } from '../../server/core/session';
+import type { StoredSession } from '../../server/core/model';
 import type { ListOptions, SessionPage, SessionStore, StoreChange } from '../../server/store/session-store';
 
 export class CountingStore implements SessionStore {

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { CreatedSession } from '../../server/core/protocol';
+import type { CreatedSession } from '../../server/protocol';
 import { redisKeys } from '../../server/store/redis-keys';
 import { machineBusyPercent, machineCpu } from '../lib/machine';
 import { RawConnection, requestBytes, targetOf } from '../lib/raw-http';

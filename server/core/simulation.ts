@@ -24,7 +24,7 @@
  * never below the last report; never 100 before completion; after `complete`
  * it ramps linearly from where it was to 100 within `rampMs`.
  */
-import type { StoredTask } from './session';
+import type { StoredTask } from './model';
 
 export const SIMULATION_CAP = 95;
 

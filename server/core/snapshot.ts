@@ -3,19 +3,13 @@
  * the eased percents, stalled flags, ETAs and the log lines a viewer has not
  * yet received. Pure.
  */
+
+import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from '../protocol';
+import { overallPercent } from './aggregate';
 import { etaMs } from './eta';
-import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from './protocol';
-import {
-  deadMessage,
-  finishedAt,
-  isDead,
-  overallPercent,
-  retentionMs,
-  type StoredSession,
-  type StoredTask,
-  sessionStatus,
-} from './session';
+import type { StoredSession, StoredTask } from './model';
 import { shownPercent } from './simulation';
+import { deadMessage, finishedAt, isDead, retentionMs, sessionStatus } from './status';
 
 export interface SnapshotCursor {
   /** Only log lines with a greater seq are included (0: the whole retained tail). */
@@ -165,12 +159,6 @@ export function logSeqAtVersion(session: StoredSession, version: number): number
   // Lines older than the retained tail were all before the oldest retained one.
   if (seq === 0 && session.logs.length > 0 && session.logs[0]!.v > version) return session.logs[0]!.seq - 1;
   return seq;
-}
-
-/** Whether the session has ended at `now` (the stream closes after this snapshot). */
-export function isFinal(session: StoredSession, now: number): boolean {
-  const status = sessionStatus(session, now);
-  return status === 'complete' || status === 'error' || status === 'cancelled';
 }
 
 /**

@@ -9,19 +9,18 @@ import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { z } from 'zod';
 import { findTooDeep } from '../core/json-shape';
-import { LineSplitter } from '../core/ndjson';
+import { createSession, type SessionOptions, type StoredSession } from '../core/model';
+import { applyEvents, requestCancel } from '../core/reducer';
+import { createSessionSchema, eventBatchSchema, tokenRequestSchema } from '../core/schemas';
+import { toSnapshot } from '../core/snapshot';
 import {
   type CreatedSession,
-  createSessionSchema,
   type EventsAccepted,
-  eventBatchSchema,
   LIMITS,
+  LineSplitter,
   type NextSession,
-  TOKEN_SCOPES,
   type TokenScope,
-} from '../core/protocol';
-import { applyEvents, createSession, requestCancel, type SessionOptions, type StoredSession } from '../core/session';
-import { toSnapshot } from '../core/snapshot';
+} from '../protocol';
 import type { Runner } from '../runner/runner';
 import type { SessionStore } from '../store/session-store';
 import { type Authenticator, authorize, type Credential, type TokenSigner } from './auth';
@@ -92,22 +91,6 @@ const cursorSchema = z.coerce.number().int().min(0).optional();
 const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
-});
-const tokenRequestSchema = z
-  .object({
-    scope: z.enum(TOKEN_SCOPES),
-    ttlSeconds: z
-      .number()
-      .int()
-      .min(10)
-      .max(30 * 86_400)
-      .optional(),
-  })
-  .strict();
-const createBodySchema = createSessionSchema.extend({
-  tasks: createSessionSchema.shape.tasks.optional(),
-  /** Rights of the viewer token handed back. @default 'view+cancel' */
-  viewerScope: z.enum(['view', 'view+cancel']).optional(),
 });
 
 export function createApp(deps: AppDeps): Hono {
@@ -247,7 +230,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post('/sessions', limit, async (c) => {
     const credential = auth.identify(c);
-    const body = parseWith(createBodySchema, await readJson(c));
+    const body = parseWith(createSessionSchema, await readJson(c));
     const { viewerScope, ...input } = body;
     const owner = ownerFor(credential, input.owner);
     const session = createSession(

@@ -7,7 +7,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'hono';
-import type { TokenScope } from '../core/protocol';
+import type { TokenScope } from '../protocol';
 import { ApiError } from './errors';
 import { requestHeader } from './node-bindings';
 

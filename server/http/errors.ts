@@ -5,9 +5,9 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../core/protocol';
-import { ModelError } from '../core/session';
-import { SessionNotFound, StoreUnavailable } from '../store/session-store';
+import { type ErrorKind, LiveopError } from '../core/errors';
+import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../protocol';
+import { StoreUnavailable } from '../store/session-store';
 
 export class ApiError extends Error {
   constructor(
@@ -26,12 +26,26 @@ export function errorBody(status: ErrorStatus, message: string, code: string = E
   return { error: { code, message } };
 }
 
+/** The contract's status for each kind of domain error. */
+export const STATUS_OF: Record<ErrorKind, ErrorStatus> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
 /** Maps anything thrown in a handler to the contract's error answer. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof ModelError) return new ApiError(error.status, error.message);
-  if (error instanceof SessionNotFound) return new ApiError(404, error.message);
-  if (error instanceof StoreUnavailable) return new ApiError(503, 'the session store is unavailable; try again');
+  if (error instanceof StoreUnavailable) {
+    return new ApiError(503, 'the session store is unavailable; try again', undefined, error.retryAfterSeconds);
+  }
+  if (error instanceof LiveopError) {
+    return new ApiError(STATUS_OF[error.kind], error.message, undefined, error.retryAfterSeconds);
+  }
   // Hono's own HTTPExceptions (e.g. from middleware) carry a status.
   const status = (error as { status?: number } | null)?.status;
   if (typeof status === 'number' && status in ERROR_CODES) {

@@ -17,10 +17,10 @@
  * - One hub-wide interval writes heartbeats after `heartbeatMs` of silence;
  *   there are no per-connection timers.
  */
-import { encodeLine } from '../core/ndjson';
-import { isTerminal, type Snapshot, type StreamErrorLine, type StreamLine } from '../core/protocol';
-import type { StoredSession } from '../core/session';
+
+import type { StoredSession } from '../core/model';
 import { logSeqAtVersion, logsAfter, toSnapshot } from '../core/snapshot';
+import { encodeLine, isTerminal, type Snapshot, type StreamErrorLine, type StreamLine } from '../protocol';
 import type { SessionStore, StoreChange } from '../store/session-store';
 import { reportUnservable } from './unservable';
 

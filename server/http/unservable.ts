@@ -3,7 +3,7 @@
  * limits by an older version) must not take a request, a stream or the
  * process down with it: it is served as an error, and logged once.
  */
-import type { StoredSession } from '../core/session';
+import type { StoredSession } from '../core/model';
 import { type SnapshotCursor, toSnapshot, unservableSnapshot } from '../core/snapshot';
 
 /** Sessions already logged as unservable: once each, not once per viewer or tick. */

@@ -4,8 +4,11 @@
  * keeps only the newest (a loop calling `percent()` a million times costs a
  * handful of writes). Log lines are never coalesced or dropped.
  */
-import type { ProgressEvent } from '../core/protocol';
-import { applyEvents, ModelError, type StoredSession } from '../core/session';
+
+import { LiveopError } from '../core/errors';
+import type { StoredSession } from '../core/model';
+import { applyEvents } from '../core/reducer';
+import type { ProgressEvent } from '../protocol';
 import { type SessionStore, StoreUnavailable } from '../store/session-store';
 
 interface Pending {
@@ -77,7 +80,7 @@ export class EventWriter {
         return this.#schedule(sessionId, pending, pending.retryMs);
       }
       // The session ended (e.g. cancelled) or is gone: late reports have nowhere to go.
-      if (!(error instanceof ModelError) && !(error instanceof Error && error.name === 'SessionNotFound')) {
+      if (!(error instanceof LiveopError) && !(error instanceof Error && error.name === 'SessionNotFound')) {
         console.error(`liveop: writing events for ${sessionId} failed`, error);
       }
     }

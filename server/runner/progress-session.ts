@@ -6,9 +6,10 @@
  * through the store, like any reporter.
  */
 import PQueue from 'p-queue';
-import { eventSchema, type MessageLevel, type ProgressEvent, type Snapshot } from '../core/protocol';
-import { ModelError } from '../core/session';
+import { LiveopError } from '../core/errors';
+import { eventSchema } from '../core/schemas';
 import { describeIssues } from '../http/errors';
+import type { MessageLevel, ProgressEvent, Snapshot } from '../protocol';
 import type { EventWriter } from './event-writer';
 
 /** What a running task uses to report. */
@@ -167,14 +168,14 @@ export class ProgressSession {
   }
 
   /**
-   * Every event is held to the limits an HTTP reporter's are (a ModelError
+   * Every event is held to the limits an HTTP reporter's are (a LiveopError
    * names the field), here where the call is made: a task that logs a line
    * too long or returns a result too deep learns it at once, and nothing is
    * dropped later out of sight.
    */
   #emit(event: ProgressEvent): void {
     const parsed = eventSchema.safeParse(event);
-    if (!parsed.success) throw new ModelError(400, describeIssues(parsed.error, event.type));
+    if (!parsed.success) throw new LiveopError('invalid', describeIssues(parsed.error, event.type));
     this.#deps.writer.push(this.id, parsed.data);
   }
 

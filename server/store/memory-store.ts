@@ -6,7 +6,8 @@
  */
 import { KeyvCacheableMemory } from '@cacheable/memory';
 import Keyv from 'keyv';
-import { retentionMs, type StoredSession } from '../core/session';
+import type { StoredSession } from '../core/model';
+import { retentionMs } from '../core/status';
 import { PerKeyQueue } from './per-key-queue';
 import {
   type ListOptions,

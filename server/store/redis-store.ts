@@ -24,7 +24,8 @@ import KeyvRedis, {
   type RedisClientType,
   type RedisClusterType,
 } from '@keyv/redis';
-import { retentionMs, type StoredSession } from '../core/session';
+import type { StoredSession } from '../core/model';
+import { retentionMs } from '../core/status';
 import { PerKeyQueue } from './per-key-queue';
 import { ownerTag, type RedisKeys, redisKeys } from './redis-keys';
 import * as scripts from './redis-scripts';

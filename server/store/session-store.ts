@@ -3,7 +3,8 @@
  * contract test suite (test/server/store/contract.ts) runs against every
  * implementation.
  */
-import type { StoredSession } from '../core/session';
+import { LiveopError } from '../core/errors';
+import type { StoredSession } from '../core/model';
 
 /** A change, as every server instance hears of it. */
 export interface StoreChange {
@@ -58,17 +59,17 @@ export interface SessionStore {
   close(): Promise<void>;
 }
 
-export class SessionNotFound extends Error {
+export class SessionNotFound extends LiveopError {
   constructor(readonly id: string) {
-    super(`unknown session "${id}"`);
+    super('not_found', `unknown session "${id}"`);
     this.name = 'SessionNotFound';
   }
 }
 
 /** The store cannot be reached: answered with 503, and nothing was written. */
-export class StoreUnavailable extends Error {
+export class StoreUnavailable extends LiveopError {
   constructor(cause?: unknown) {
-    super('the session store is unavailable', { cause });
+    super('unavailable', 'the session store is unavailable', { cause, retryAfterSeconds: 2 });
     this.name = 'StoreUnavailable';
   }
 }

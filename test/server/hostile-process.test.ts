@@ -4,7 +4,7 @@
  * the limits, and after each try the process is alive and `/healthz` is 200.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../server/core/protocol';
+import type { CreatedSession, Snapshot } from '../../server/protocol';
 import { bearer, openStream, post } from '../support/ndjson-client';
 import { type SpawnedServer, spawnServer } from '../support/spawned-server';
 

@@ -1,8 +1,9 @@
 /**
  * Reads a live NDJSON (or SSE) stream the way a client would, for tests.
  */
-import { LineSplitter } from '../../server/core/ndjson';
-import type { Snapshot, StreamLine } from '../../server/core/protocol';
+
+import type { Snapshot, StreamLine } from '../../server/protocol';
+import { LineSplitter } from '../../server/protocol';
 
 export interface StreamReader {
   response: Response;

@@ -7,8 +7,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/core/protocol';
 import type { LiveopOptions } from '../../server/liveop';
+import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/protocol';
 import { assertBuilt as assertBuiltFrom } from '../support/built';
 import { CHROMIUM_PATH } from '../support/requirements';
 import { startServer, type TestServer } from '../support/server';

@@ -3,7 +3,7 @@
  * sees and what a host page can observe (shadow DOM, ARIA, events).
  */
 import { describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../server/core/protocol';
+import type { Snapshot } from '../../server/protocol';
 import { chromium } from '../support/requirements';
 import {
   attrs,

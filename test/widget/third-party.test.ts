@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../server/core/protocol';
+import type { CreatedSession } from '../../server/protocol';
 import { chromium } from '../support/requirements';
 import { attrs, elementSuite, shadowText, waitForShadowText } from './browser';
 

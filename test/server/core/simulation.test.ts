@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ProgressEvent } from '../../../server/core/protocol';
-import { applyEvents, createSession, type StoredSession } from '../../../server/core/session';
+import { createSession, type StoredSession } from '../../../server/core/model';
+import { applyEvents } from '../../../server/core/reducer';
 import { SIMULATION_CAP, shownPercent } from '../../../server/core/simulation';
 import { toSnapshot } from '../../../server/core/snapshot';
+import type { ProgressEvent } from '../../../server/protocol';
 
 const T0 = 1_700_000_000_000;
 const fresh = (expectedMs?: number) =>

@@ -4,8 +4,8 @@
  * and none for others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../../server/core/protocol';
 import { createLiveop } from '../../../server/liveop';
+import type { CreatedSession } from '../../../server/protocol';
 import { bearer, post } from '../../support/ndjson-client';
 import { startServer, type TestServer } from '../../support/server';
 

@@ -5,7 +5,7 @@
  * server down with it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot, StreamLine } from '../../../server/core/protocol';
+import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol';
 import { bearer, openStream, post } from '../../support/ndjson-client';
 import { redis } from '../../support/requirements';
 import { startServer, type TestServer } from '../../support/server';

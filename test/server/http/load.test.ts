@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/core/protocol';
-import type { StoredSession } from '../../../server/core/session';
+import type { StoredSession } from '../../../server/core/model';
+import type { CreatedSession, Snapshot } from '../../../server/protocol';
 import { MemorySessionStore } from '../../../server/store/memory-store';
 import type { SessionStore, StoreChange } from '../../../server/store/session-store';
 import { bearer, openStream, post } from '../../support/ndjson-client';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/core/protocol';
+import type { CreatedSession, Snapshot } from '../../../server/protocol';
 import { bearer, openStream, post } from '../../support/ndjson-client';
 import { startServer, type TestServer } from '../../support/server';
 

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Snapshot } from '../../../server/core/protocol';
 import { createLiveop, type Liveop } from '../../../server/liveop';
+import type { Snapshot } from '../../../server/protocol';
 import { CancelledError } from '../../../server/runner/progress-session';
 import { bearer, openStream, post } from '../../support/ndjson-client';
 import { startServer } from '../../support/server';

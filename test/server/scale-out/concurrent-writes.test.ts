@@ -5,7 +5,7 @@
  * test/server/store/redis-store.test.ts fires 500.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../../server/core/protocol';
+import type { Snapshot } from '../../../server/protocol';
 import { redis } from '../../support/requirements';
 import type { TestServer } from '../../support/server';
 import { type Cluster, createOn, report, startCluster } from './scale-out-helpers';

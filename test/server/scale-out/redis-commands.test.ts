@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../../server/core/protocol';
+import type { CreatedSession } from '../../../server/protocol';
 import type { TestServer } from '../../support/server';
 import { inspector, ThrowawayRedis } from '../store/redis-helpers';
 import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers';

@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyEvents } from '../../../server/core/session';
+import { applyEvents } from '../../../server/core/reducer';
 import type { TestServer } from '../../support/server';
 import { storeFactory, ThrowawayRedis } from '../store/redis-helpers';
 import { type Cluster, CuttableLink, createOn, report, startCluster, Viewer } from './scale-out-helpers';

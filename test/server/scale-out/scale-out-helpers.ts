@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, Socket } from 'node:net';
-import type { CreatedSession, Snapshot, StreamLine } from '../../../server/core/protocol';
+import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol';
 import type { RedisStoreOptions } from '../../../server/store/redis-store';
 import { startServer, type TestServer } from '../../support/server';
 import { freePort, storeFactory } from '../store/redis-helpers';

@@ -3,7 +3,7 @@
  * created on one, reported to on another, streamed from all three.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/core/protocol';
+import type { CreatedSession, Snapshot } from '../../../server/protocol';
 import { redis } from '../../support/requirements';
 import type { TestServer } from '../../support/server';
 import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers';

@@ -4,7 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { applyEvents, createSession, ModelError } from '../../../server/core/session';
+import { LiveopError } from '../../../server/core/errors';
+import { createSession } from '../../../server/core/model';
+import { applyEvents } from '../../../server/core/reducer';
 import { SessionNotFound, type SessionStore, type StoreChange } from '../../../server/store/session-store';
 
 export function storeContract(name: string, makeStore: () => Promise<SessionStore>): void {
@@ -46,7 +48,7 @@ export function storeContract(name: string, makeStore: () => Promise<SessionStor
       await store.create(session);
       await expect(
         store.update(session.id, () => {
-          throw new ModelError(409, 'no');
+          throw new LiveopError('conflict', 'no');
         }),
       ).rejects.toThrow('no');
       expect((await store.get(session.id))?.version).toBe(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSession } from '../../../server/core/session';
+import { createSession } from '../../../server/core/model';
 import { MemorySessionStore } from '../../../server/store/memory-store';
 import { storeContract } from './contract';
 

@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyEvents, createSession, type StoredSession } from '../../../server/core/session';
+import { createSession, type StoredSession } from '../../../server/core/model';
+import { applyEvents } from '../../../server/core/reducer';
 import { type StoreChange, StoreUnavailable } from '../../../server/store/session-store';
 import { storeContract } from './contract';
 import { storeFactory, ThrowawayCluster } from './redis-helpers';

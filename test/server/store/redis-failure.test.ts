@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyEvents, createSession, type StoredSession } from '../../../server/core/session';
+import { createSession, type StoredSession } from '../../../server/core/model';
+import { applyEvents } from '../../../server/core/reducer';
 import { RedisSessionStore } from '../../../server/store/redis-store';
 import { SessionNotFound, type StoreChange, StoreUnavailable } from '../../../server/store/session-store';
 import { freePort, storeFactory, ThrowawayRedis } from './redis-helpers';

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClientType } from '@keyv/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyEvents, createSession, retentionMs, type StoredSession } from '../../../server/core/session';
+import { createSession, type StoredSession } from '../../../server/core/model';
+import { applyEvents } from '../../../server/core/reducer';
+import { retentionMs } from '../../../server/core/status';
 import type { StoreChange } from '../../../server/store/session-store';
 import { redis } from '../../support/requirements';
 import { storeContract } from './contract';

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvents, createSession, ModelError, requestCancel, retentionMs } from '../../../server/core/session';
+import { LiveopError } from '../../../server/core/errors';
+import { createSession } from '../../../server/core/model';
+import { applyEvents, requestCancel } from '../../../server/core/reducer';
 import { logSeqAtVersion, toSnapshot } from '../../../server/core/snapshot';
+import { retentionMs } from '../../../server/core/status';
 
 const T0 = 1_700_000_000_000;
 const two = () => createSession('s1', { title: 'Import', tasks: { a: 'Load', b: 'Save' } }, T0);
@@ -58,7 +61,7 @@ describe('applying events', () => {
       expect(next.version).toBe(started.version + 1);
       expect(next).not.toBe(started);
     }
-    expect(() => applyEvents(started, [{ type: 'percent', task: 'nope', value: 1 }], T0 + 5)).toThrow(ModelError);
+    expect(() => applyEvents(started, [{ type: 'percent', task: 'nope', value: 1 }], T0 + 5)).toThrow(LiveopError);
   });
 
   it('raises the version by one per batch and keeps log seq monotonic', () => {
@@ -116,8 +119,8 @@ describe('applying events', () => {
       applyEvents(s, [{ type: 'log', line: 'late' }], T0 + 1);
       expect.unreachable();
     } catch (error) {
-      expect(error).toBeInstanceOf(ModelError);
-      expect((error as ModelError).status).toBe(409);
+      expect(error).toBeInstanceOf(LiveopError);
+      expect((error as LiveopError).kind).toBe('conflict');
     }
   });
 

@@ -1,11 +1,10 @@
 /**
- * The Liveop wire protocol, v1: every type that crosses the wire lives here,
- * once. The server validates incoming bodies with the zod schemas below; the
- * element only ever does `import type` from this file, so zod never reaches the
- * browser bundle.
+ * The Liveop wire protocol, v1: every type and constant that crosses the
+ * wire, once. No dependencies and no Node APIs: the server, the element, the
+ * client and the CLI all import it (the element and the client ship it to
+ * browsers). The server's validation of these shapes is `server/core/schemas.ts`,
+ * checked at compile time to produce exactly these types.
  */
-import { z } from 'zod';
-import { findTooDeep } from './json-shape';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -25,9 +24,16 @@ export type MessageLevel = (typeof MESSAGE_LEVELS)[number];
 export const TOKEN_SCOPES = ['view', 'view+cancel', 'report'] as const;
 export type TokenScope = (typeof TOKEN_SCOPES)[number];
 
-/** Terminal statuses: a session in one of these accepts no more events. */
-export const TERMINAL_STATUSES: readonly SessionStatus[] = ['complete', 'error', 'cancelled'];
-export const isTerminal = (status: SessionStatus): boolean => TERMINAL_STATUSES.includes(status);
+/** Terminal statuses: a session in one of these accepts no more events, and its stream ends. */
+export const TERMINAL_STATUSES = ['complete', 'error', 'cancelled'] as const;
+export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
+
+/**
+ * Whether a session (or task) with this status has ended. Takes any string, so
+ * a status a newer server invented is simply "not ended" here.
+ */
+export const isTerminal = (status: string): status is TerminalStatus =>
+  (TERMINAL_STATUSES as readonly string[]).includes(status);
 
 // ---------------------------------------------------------------- limits ---
 
@@ -80,148 +86,66 @@ export const RESERVED_IDS: readonly string[] = ['__proto__', 'constructor', 'pro
 
 // ------------------------------------------------------------ create body ---
 
-const taskId = z
-  .string()
-  .min(1)
-  .max(LIMITS.idLength)
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
-  .refine((id) => !RESERVED_IDS.includes(id), { message: `must not be ${RESERVED_IDS.join(', ')}` });
-const name = z.string().min(1).max(LIMITS.nameLength);
-const text = z.string().max(LIMITS.messageLength);
-const errorText = z.string().max(LIMITS.errorLength);
-const duration = z.number().int().positive().max(LIMITS.durationMs);
+/** A task as `POST /sessions` declares it in the array form. */
+export interface TaskSpec {
+  /** `[A-Za-z0-9_.:-]`, up to `LIMITS.idLength`. */
+  id: string;
+  name: string;
+  /** Its share of the overall percent. @default 1 */
+  weight?: number;
+  /** How long it is expected to take: paces the eased percent before real reports arrive. */
+  expectedMs?: number;
+}
 
-/**
- * Any JSON value within `LIMITS.jsonDepth` levels and `maxLength`
- * characters once encoded. The depth is checked first, without recursion, so the size check
- * (which encodes) can never overflow the stack.
- */
-export const jsonValue = (maxLength: number) =>
-  z.unknown().superRefine((value, ctx) => {
-    const deep = findTooDeep(value, LIMITS.jsonDepth);
-    if (deep !== null) {
-      ctx.addIssue({ code: 'custom', message: `${deep.problem}${deep.path ? ` (at ${deep.path})` : ''}` });
-      return;
-    }
-    if (value === undefined) return;
-    const length = (JSON.stringify(value) ?? '').length;
-    if (length > maxLength) {
-      ctx.addIssue({ code: 'custom', message: `is ${length} characters as JSON; at most ${maxLength}` });
-    }
-  });
-
-export const taskSpecSchema = z.object({
-  id: taskId,
-  name,
-  weight: z.number().positive().max(1_000_000).optional(),
-  expectedMs: duration.optional(),
-});
-export type TaskSpec = z.infer<typeof taskSpecSchema>;
-
-export const createSessionSchema = z
-  .object({
-    title: z.string().max(LIMITS.nameLength).optional(),
-    tasks: z.union([
-      // zod's record drops a `__proto__` key without a word: refuse reserved ids before it sees them.
-      z.preprocess(
-        (tasks, ctx) => {
-          if (tasks !== null && typeof tasks === 'object') {
-            for (const id of RESERVED_IDS) {
-              if (Object.hasOwn(tasks, id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a task id` });
-            }
-          }
-          return tasks;
-        },
-        z
-          .record(taskId, name)
-          .refine((tasks) => Object.keys(tasks).length <= LIMITS.tasks, { message: `at most ${LIMITS.tasks} tasks` }),
-      ),
-      z.array(taskSpecSchema).max(LIMITS.tasks),
-    ]),
-    stages: z.array(name).max(LIMITS.stages).optional(),
-    ttlSeconds: z.number().int().min(1).max(LIMITS.ttlSeconds).optional(),
-    owner: z.string().min(1).max(LIMITS.nameLength).optional(),
-    stallAfterMs: duration.min(1_000).optional(),
-    deadAfterMs: duration.min(1_000).optional(),
-    expectedMs: duration.optional(),
-  })
-  .strict();
-export type CreateSessionInput = z.infer<typeof createSessionSchema>;
+/** The body of `POST /sessions`. */
+export interface CreateSessionInput {
+  title?: string;
+  /** `{id: name}` or `[{id, name, weight?, expectedMs?}]`; left out: one task, `main`. */
+  tasks?: Record<string, string> | TaskSpec[];
+  stages?: string[];
+  /** Kept this long after its last change once it has ended. @default 300 */
+  ttlSeconds?: number;
+  /** Whose session it is (an admin key may create for others). @default the key's owner */
+  owner?: string;
+  /** A running task with no event for this long shows `stalled`. @default 30000 */
+  stallAfterMs?: number;
+  /** A session with no event at all for this long fails ("the worker was lost"). @default 600000 */
+  deadAfterMs?: number;
+  /** The pace of the eased percent for tasks without their own `expectedMs`. @default 30000 */
+  expectedMs?: number;
+  /** Rights of the viewer token handed back. @default 'view+cancel' */
+  viewerScope?: 'view' | 'view+cancel';
+}
 
 // ---------------------------------------------------------------- events ---
 
-const level = z.enum(MESSAGE_LEVELS);
-const artifact = z
-  .object({
-    name,
-    url: z.string().max(LIMITS.urlLength).optional(),
-    text: z.string().max(LIMITS.artifactTextLength).optional(),
-  })
-  .strict();
-export type Artifact = z.infer<typeof artifact>;
+export interface Artifact {
+  name: string;
+  url?: string;
+  text?: string;
+}
 
-/** Every event a reporter may send. Unknown fields are refused, so typos surface. */
-export const eventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('start'), task: taskId }).strict(),
-  z.object({ type: z.literal('percent'), task: taskId, value: z.number().min(0).max(100) }).strict(),
-  z
-    .object({
-      type: z.literal('steps'),
-      task: taskId,
-      done: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-      total: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-    })
-    .strict()
-    .refine((e) => e.done <= e.total, { message: 'done must not exceed total', path: ['done'] }),
-  z.object({ type: z.literal('message'), task: taskId.optional(), text, level: level.optional() }).strict(),
-  z
-    .object({
-      type: z.literal('log'),
-      line: z.string().max(LIMITS.logLineLength).optional(),
-      lines: z.array(z.string().max(LIMITS.logLineLength)).max(LIMITS.eventsPerBatch).optional(),
-    })
-    .strict()
-    .refine((e) => (e.line === undefined) !== (e.lines === undefined), {
-      message: 'give exactly one of line or lines',
-      path: ['line'],
-    }),
-  z.object({ type: z.literal('stage'), name, state: z.enum(STAGE_STATES).optional() }).strict(),
-  z.object({ type: z.literal('complete'), task: taskId, message: text.optional() }).strict(),
-  z.object({ type: z.literal('error'), task: taskId.optional(), message: errorText }).strict(),
-  z
-    .object({
-      type: z.literal('retry'),
-      task: taskId,
-      attempt: z.number().int().min(1).max(LIMITS.attempts),
-      message: text.optional(),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal('result'),
-      data: jsonValue(LIMITS.resultLength).optional(),
-      artifacts: z.array(artifact).max(LIMITS.artifacts).optional(),
-    })
-    .strict(),
-  z.object({ type: z.literal('cancelled') }).strict(),
-  z
-    .object({
-      type: z.literal('chain'),
-      next: z.string().min(1).max(LIMITS.idLength),
-      /**
-       * The next session's reporter token, when the reporter holds only this
-       * session's token: a reporter may chain only to a session it may report to.
-       * Checked, never stored.
-       */
-      token: z.string().min(1).max(1_000).optional(),
-    })
-    .strict(),
-  z.object({ type: z.literal('heartbeat'), task: taskId.optional() }).strict(),
-]);
-export type ProgressEvent = z.infer<typeof eventSchema>;
+/** Every event a reporter may send (`POST /sessions/:id/events`). */
+export type ProgressEvent =
+  | { type: 'start'; task: string }
+  | { type: 'percent'; task: string; value: number }
+  | { type: 'steps'; task: string; done: number; total: number }
+  | { type: 'message'; task?: string; text: string; level?: MessageLevel }
+  | { type: 'log'; line?: string; lines?: string[] }
+  | { type: 'stage'; name: string; state?: StageState }
+  | { type: 'complete'; task: string; message?: string }
+  | { type: 'error'; task?: string; message: string }
+  | { type: 'retry'; task: string; attempt: number; message?: string }
+  | { type: 'result'; data?: unknown; artifacts?: Artifact[] }
+  | { type: 'cancelled' }
+  /**
+   * `token`: the next session's reporter token, when the reporter holds only
+   * this session's token (a reporter may chain only to a session it may
+   * report to). Checked, never stored.
+   */
+  | { type: 'chain'; next: string; token?: string }
+  | { type: 'heartbeat'; task?: string };
 export type EventType = ProgressEvent['type'];
-
-export const eventBatchSchema = z.array(eventSchema).min(1).max(LIMITS.eventsPerBatch);
 
 // -------------------------------------------------------------- snapshot ---
 

@@ -1,0 +1,184 @@
+/**
+ * The progress model as it is stored: a session, its tasks and log, the
+ * per-session options, and a fresh session from a validated create body.
+ * Pure data; the rules over it are status.ts (time), reducer.ts (events)
+ * and aggregate.ts (the overall percent).
+ */
+import type { Artifact, CreateSessionInput, MessageLevel, NextSession, SessionError, StageState } from '../protocol';
+import { LiveopError } from './errors';
+import type { ProgressRate } from './eta';
+
+/** Internal task statuses: the wire's, plus `completing` (ramping to 100). */
+export type StoredTaskStatus = 'pending' | 'running' | 'completing' | 'complete' | 'error' | 'cancelled';
+
+export interface StoredTask {
+  id: string;
+  name: string;
+  weight: number;
+  expectedMs: number | null;
+  status: StoredTaskStatus;
+  /** Last real percent reported (0..100). */
+  reported: number;
+  /** The percent shown when the curve was last re-anchored (≥ reported). */
+  anchor: number;
+  /** When the curve was last re-anchored (start, a report, a stage). */
+  anchorAt: number | null;
+  startedAt: number | null;
+  /** When `complete` arrived: the ramp to 100 starts here. */
+  completedAt: number | null;
+  lastEventAt: number | null;
+  /** Rate of real progress in the current stage (eta.ts). */
+  progress: ProgressRate | null;
+  message?: string;
+  level?: MessageLevel;
+  done?: number;
+  total?: number;
+  attempt?: number;
+}
+
+export interface StoredLog {
+  seq: number;
+  at: number;
+  line: string;
+  /** The session version that added it: a stream resumed `after` a version knows its log cursor. */
+  v: number;
+}
+
+export interface SessionOptions {
+  /** A running task with no event for this long shows `stalled`. @default 30000 */
+  stallAfterMs: number;
+  /** A session with no event at all for this long fails ("worker lost"). @default 600000 */
+  deadAfterMs: number;
+  /** The ramp to 100 after `complete`. @default 400 */
+  rampMs: number;
+  /** Log lines retained. @default 1000 */
+  logLimit: number;
+  /** Pace of the simulation for tasks without their own. @default 30000 */
+  expectedMs: number;
+  /** After a cancel request, the server marks the session cancelled itself. @default 30000 */
+  cancelGraceMs: number;
+}
+
+export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
+  stallAfterMs: 30_000,
+  deadAfterMs: 600_000,
+  rampMs: 400,
+  logLimit: 1_000,
+  expectedMs: 30_000,
+  cancelGraceMs: 30_000,
+};
+
+export const DEFAULT_TTL_SECONDS = 300;
+
+export interface StoredSession {
+  id: string;
+  owner: string | null;
+  title: string;
+  version: number;
+  createdAt: number;
+  startedAt: number | null;
+  /** Set by error / cancelled events; completion time is derived from the ramps. */
+  finishedAt: number | null;
+  /** Last stored change. */
+  updatedAt: number;
+  /** Last event of any kind (heartbeats included): the dead-worker clock. */
+  lastEventAt: number;
+  ttlSeconds: number;
+  options: SessionOptions;
+  tasks: StoredTask[];
+  stages: { name: string; state: StageState }[];
+  message: { text: string; level: MessageLevel } | null;
+  logs: StoredLog[];
+  logSeq: number;
+  result: unknown;
+  artifacts: Artifact[];
+  error: SessionError | null;
+  cancelRequested: boolean;
+  cancelRequestedAt: number | null;
+  cancelled: boolean;
+  next: NextSession | null;
+  /** Rate of the overall reported percent, for the overall ETA. */
+  progress: ProgressRate | null;
+  /** The registered operation (and its input) this session runs, so it can be restarted. */
+  operation?: { name: string; input: unknown };
+}
+
+export interface NewSession extends Omit<CreateSessionInput, 'tasks'> {
+  tasks?: CreateSessionInput['tasks'];
+}
+
+/** A fresh session. `id` must carry ≥128 bits of randomness (the caller makes it). */
+export function createSession(
+  id: string,
+  input: NewSession,
+  now: number,
+  defaults: Partial<SessionOptions> & { ttlSeconds?: number } = {},
+): StoredSession {
+  const specs = normaliseTasks(input);
+  const options: SessionOptions = {
+    ...DEFAULT_SESSION_OPTIONS,
+    ...definedOnly(defaults),
+    ...definedOnly({
+      stallAfterMs: input.stallAfterMs,
+      deadAfterMs: input.deadAfterMs,
+      expectedMs: input.expectedMs,
+    }),
+  };
+  return {
+    id,
+    owner: input.owner ?? null,
+    title: input.title ?? '',
+    version: 1,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    updatedAt: now,
+    lastEventAt: now,
+    ttlSeconds: input.ttlSeconds ?? defaults.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+    options,
+    tasks: specs.map((spec) => ({
+      id: spec.id,
+      name: spec.name,
+      weight: spec.weight ?? 1,
+      expectedMs: spec.expectedMs ?? null,
+      status: 'pending',
+      reported: 0,
+      anchor: 0,
+      anchorAt: null,
+      startedAt: null,
+      completedAt: null,
+      lastEventAt: null,
+      progress: null,
+    })),
+    stages: (input.stages ?? []).map((name) => ({ name, state: 'pending' as const })),
+    message: null,
+    logs: [],
+    logSeq: 0,
+    result: null,
+    artifacts: [],
+    error: null,
+    cancelRequested: false,
+    cancelRequestedAt: null,
+    cancelled: false,
+    next: null,
+    progress: null,
+  };
+}
+
+/** The fields of `value` that are not undefined (so they don't overwrite defaults when spread). */
+export function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function normaliseTasks(input: NewSession): { id: string; name: string; weight?: number; expectedMs?: number }[] {
+  const tasks = input.tasks;
+  if (tasks === undefined) return [{ id: 'main', name: input.title || 'Working' }];
+  const list = Array.isArray(tasks) ? tasks : Object.entries(tasks).map(([id, name]) => ({ id, name }));
+  if (list.length === 0) throw new LiveopError('invalid', 'tasks: give at least one task (or leave tasks out for one)');
+  const seen = new Set<string>();
+  for (const task of list) {
+    if (seen.has(task.id)) throw new LiveopError('invalid', `tasks: task id "${task.id}" appears twice`);
+    seen.add(task.id);
+  }
+  return list;
+}

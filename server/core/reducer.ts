@@ -1,0 +1,262 @@
+/**
+ * The events of the contract applied to a stored session, as a pure reducer.
+ *
+ * A batch is atomic: `applyEvents` either returns a new session with every
+ * event applied (and `version` + 1) or throws a LiveopError and changes
+ * nothing — a batch with one bad event changes nothing.
+ */
+import { LIMITS, type NextSession, type ProgressEvent, type StageState } from '../protocol';
+import { reportedOverall } from './aggregate';
+import { LiveopError } from './errors';
+import { observe } from './eta';
+import type { StoredSession, StoredTask, StoredTaskStatus } from './model';
+import { shownPercent } from './simulation';
+import { sessionStatus } from './status';
+
+export interface ApplyContext {
+  /** Resolves a chained session id to what viewers need to follow it. */
+  resolveNext?: (id: string) => NextSession;
+}
+
+/** Applies a batch of events atomically. Throws LiveopError and changes nothing on a bad one. */
+export function applyEvents(
+  session: StoredSession,
+  events: readonly ProgressEvent[],
+  now: number,
+  context: ApplyContext = {},
+): StoredSession {
+  const version = session.version + 1;
+  // `next` and its `tasks` array are this batch's own draft, which the event
+  // handlers may change in place (one copy per batch instead of one per step);
+  // everything else is shared with `session`, so it is copied before it changes.
+  let next: StoredSession = { ...session, tasks: session.tasks.slice(), version, updatedAt: now };
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!;
+    try {
+      next = applyEvent(next, event, now, version, context);
+    } catch (error) {
+      if (error instanceof LiveopError && events.length > 1) {
+        throw new LiveopError(error.kind, `events[${index}] (${event.type}): ${error.message}`);
+      }
+      throw error;
+    }
+  }
+  next.lastEventAt = now;
+  next.progress = observe(next.progress, reportedOverall(next), now);
+  if (next.logs.length > next.options.logLimit) next.logs = next.logs.slice(-next.options.logLimit);
+  return next;
+}
+
+/** A viewer's (or reporter's) cancel request. Idempotent; refused once the session has ended. */
+export function requestCancel(session: StoredSession, now: number): StoredSession {
+  assertOpen(session, now);
+  if (session.cancelRequested) return session;
+  return { ...session, version: session.version + 1, updatedAt: now, cancelRequested: true, cancelRequestedAt: now };
+}
+
+function assertOpen(session: StoredSession, now: number): void {
+  const status = sessionStatus(session, now);
+  if (status === 'complete' || status === 'error' || status === 'cancelled') {
+    throw new LiveopError('conflict', `the session has already ended (${status})`);
+  }
+}
+
+function applyEvent(
+  s: StoredSession,
+  event: ProgressEvent,
+  now: number,
+  version: number,
+  context: ApplyContext,
+): StoredSession {
+  assertOpen(s, now);
+  switch (event.type) {
+    case 'start':
+      return updateTask(s, event.task, now, (t) => startTask(t, now));
+    case 'percent':
+      return report(s, event.task, event.value, now);
+    case 'steps':
+      return report(s, event.task, (event.done / event.total) * 100, now, { done: event.done, total: event.total });
+    case 'message': {
+      const level = event.level ?? 'info';
+      const withMessage = { ...s, message: { text: event.text, level } };
+      if (event.task === undefined) return withMessage;
+      return updateTask(withMessage, event.task, now, (t) => ({ ...t, message: event.text, level }));
+    }
+    case 'log': {
+      const lines = event.lines ?? (event.line === undefined ? [] : [event.line]);
+      const logs = s.logs.concat(lines.map((line, i) => ({ seq: s.logSeq + i + 1, at: now, line, v: version })));
+      return { ...s, logs, logSeq: s.logSeq + lines.length };
+    }
+    case 'stage':
+      return enterStage(s, event.name, event.state, now);
+    case 'complete':
+      return updateTask(s, event.task, now, (t) => {
+        const started = startTask(t, now);
+        const { percent } = shownPercent(started, now, s.options);
+        return {
+          ...started,
+          status: 'completing',
+          completedAt: now,
+          anchor: percent,
+          reported: 100,
+          progress: observe(started.progress, 100, now),
+          ...(event.message === undefined ? {} : { message: event.message, level: 'info' as const }),
+        };
+      });
+    case 'error': {
+      const failed = { ...s, error: { message: event.message, ...(event.task ? { task: event.task } : {}) } };
+      const withTask =
+        event.task === undefined
+          ? failed
+          : updateTask(failed, event.task, now, (t) => ({
+              ...freeze(t, now, s),
+              status: 'error',
+              message: event.message,
+              level: 'error',
+            }));
+      // A session-wide error fails what was running; one task's error interrupts the others.
+      const interrupted: StoredTaskStatus = event.task === undefined ? 'error' : 'cancelled';
+      return finish(withTask, now, 'failed', (t) => (t.status === 'running' ? interrupted : t.status));
+    }
+    case 'retry':
+      return updateTask(s, event.task, now, (t) => ({
+        ...startTask(t, now),
+        attempt: event.attempt,
+        ...(event.message === undefined ? {} : { message: event.message, level: 'warning' as const }),
+      }));
+    case 'result': {
+      const artifacts = event.artifacts === undefined ? s.artifacts : s.artifacts.concat(event.artifacts);
+      if (artifacts.length > LIMITS.artifacts) {
+        throw new LiveopError(
+          'invalid',
+          `artifacts: the session would hold ${artifacts.length} artifacts; at most ${LIMITS.artifacts}`,
+        );
+      }
+      return { ...s, result: event.data === undefined ? s.result : event.data, artifacts };
+    }
+    case 'cancelled':
+      return finish({ ...s, cancelled: true }, now, 'cancelled', (t) =>
+        t.status === 'running' || t.status === 'pending' ? 'cancelled' : t.status,
+      );
+    case 'chain': {
+      if (event.next === s.id) throw new LiveopError('invalid', 'next: a session cannot chain to itself');
+      const nextSession = context.resolveNext?.(event.next) ?? { id: event.next, streamUrl: null, viewerToken: null };
+      // Chaining finishes this session (liveops' chain_to): what still runs completes.
+      const tasks = s.tasks.map((t) =>
+        t.status === 'pending' || t.status === 'running'
+          ? {
+              ...startTask(t, now),
+              status: 'completing' as const,
+              completedAt: now,
+              anchor: shownPercent(t, now, s.options).percent,
+              reported: 100,
+            }
+          : t,
+      );
+      return { ...s, tasks, next: nextSession };
+    }
+    case 'heartbeat':
+      if (event.task !== undefined) return updateTask(s, event.task, now, (t) => t);
+      return { ...s, tasks: s.tasks.map((t) => (t.status === 'running' ? { ...t, lastEventAt: now } : t)) };
+    default:
+      throw new LiveopError('invalid', `unknown event type ${String((event as { type: unknown }).type)}`);
+  }
+}
+
+function updateTask(
+  s: StoredSession,
+  taskId: string,
+  now: number,
+  change: (task: StoredTask) => StoredTask,
+): StoredSession {
+  const index = s.tasks.findIndex((t) => t.id === taskId);
+  const task = s.tasks[index];
+  if (task === undefined) throw new LiveopError('not_found', `unknown task "${taskId}"`);
+  if (task.status !== 'pending' && task.status !== 'running') {
+    throw new LiveopError(
+      'conflict',
+      `task "${taskId}" has already ended (${task.status === 'completing' ? 'complete' : task.status})`,
+    );
+  }
+  // `s` is the batch's draft (see applyEvents); the task itself is shared, so it is replaced.
+  s.tasks[index] = { ...change(task), lastEventAt: now };
+  s.startedAt ??= now;
+  return s;
+}
+
+function startTask(task: StoredTask, now: number): StoredTask {
+  if (task.status !== 'pending') return task;
+  return { ...task, status: 'running', startedAt: now, anchorAt: now, anchor: 0 };
+}
+
+/** A real report: re-anchor the curve where it stands so it never goes back. */
+function report(
+  s: StoredSession,
+  taskId: string,
+  value: number,
+  now: number,
+  steps?: { done: number; total: number },
+): StoredSession {
+  return updateTask(s, taskId, now, (t) => {
+    const started = startTask(t, now);
+    const shown = shownPercent(started, now, s.options).percent;
+    // A report of 100 is not completion: hold just below until `complete`.
+    const reported = Math.min(value, 99.999);
+    return {
+      ...started,
+      reported,
+      anchor: Math.max(shown, reported),
+      anchorAt: now,
+      progress: observe(started.progress, reported, now),
+      ...steps,
+    };
+  });
+}
+
+/** Stops a task's curve where it stands (errors and cancels freeze the bar). */
+function freeze(task: StoredTask, now: number, s: StoredSession): StoredTask {
+  return { ...task, anchor: shownPercent(task, now, s.options).percent, anchorAt: now };
+}
+
+function finish(
+  s: StoredSession,
+  now: number,
+  stageState: StageState,
+  taskStatus: (task: StoredTask) => StoredTaskStatus,
+): StoredSession {
+  return {
+    ...s,
+    finishedAt: now,
+    tasks: s.tasks.map((t) => {
+      const status = taskStatus(t);
+      return status === t.status ? t : { ...freeze(t, now, s), status };
+    }),
+    stages: s.stages.map((stage) => (stage.state === 'active' ? { ...stage, state: stageState } : stage)),
+  };
+}
+
+/**
+ * Enters a stage: the active one is done, this one active, and the stage bar
+ * (each running task's percent) starts again from 0. A name not declared at
+ * creation is appended, so the stepper shows every stage that ran. With an
+ * explicit `state`, only that stage's state is set.
+ */
+function enterStage(s: StoredSession, name: string, state: StageState | undefined, now: number): StoredSession {
+  const known = s.stages.some((stage) => stage.name === name);
+  if (!known && s.stages.length >= LIMITS.stages) {
+    throw new LiveopError('invalid', `name: the session already has ${LIMITS.stages} stages, the most it may have`);
+  }
+  const stages = known ? s.stages.slice() : [...s.stages, { name, state: 'pending' as StageState }];
+  if (state !== undefined && state !== 'active') {
+    return { ...s, stages: stages.map((stage) => (stage.name === name ? { ...stage, state } : stage)) };
+  }
+  const entered = stages.map((stage) => {
+    if (stage.name === name) return { ...stage, state: 'active' as const };
+    if (stage.state === 'active') return { ...stage, state: 'done' as const };
+    return stage;
+  });
+  const tasks = s.tasks.map((t) =>
+    t.status === 'running' ? { ...t, reported: 0, anchor: 0, anchorAt: now, progress: null, lastEventAt: now } : t,
+  );
+  return { ...s, stages: entered, tasks, startedAt: s.startedAt ?? now };
+}

@@ -1,0 +1,183 @@
+/**
+ * The server's validation of what clients send: zod schemas for the shapes of
+ * the wire protocol (server/protocol), holding them to `LIMITS`. Unknown
+ * fields are refused, so typos surface. The checks at the end make the
+ * compiler prove that each schema produces exactly the protocol's type.
+ */
+import { z } from 'zod';
+import {
+  type Artifact,
+  type CreateSessionInput,
+  LIMITS,
+  MESSAGE_LEVELS,
+  type ProgressEvent,
+  RESERVED_IDS,
+  STAGE_STATES,
+  type TaskSpec,
+  TOKEN_SCOPES,
+} from '../protocol';
+import { findTooDeep } from './json-shape';
+
+// ------------------------------------------------------------ create body ---
+
+const taskId = z
+  .string()
+  .min(1)
+  .max(LIMITS.idLength)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only')
+  .refine((id) => !RESERVED_IDS.includes(id), { message: `must not be ${RESERVED_IDS.join(', ')}` });
+const name = z.string().min(1).max(LIMITS.nameLength);
+const text = z.string().max(LIMITS.messageLength);
+const errorText = z.string().max(LIMITS.errorLength);
+const duration = z.number().int().positive().max(LIMITS.durationMs);
+
+/**
+ * Any JSON value within `LIMITS.jsonDepth` levels and `maxLength`
+ * characters once encoded. The depth is checked first, without recursion, so the size check
+ * (which encodes) can never overflow the stack.
+ */
+export const jsonValue = (maxLength: number) =>
+  z.unknown().superRefine((value, ctx) => {
+    const deep = findTooDeep(value, LIMITS.jsonDepth);
+    if (deep !== null) {
+      ctx.addIssue({ code: 'custom', message: `${deep.problem}${deep.path ? ` (at ${deep.path})` : ''}` });
+      return;
+    }
+    if (value === undefined) return;
+    const length = (JSON.stringify(value) ?? '').length;
+    if (length > maxLength) {
+      ctx.addIssue({ code: 'custom', message: `is ${length} characters as JSON; at most ${maxLength}` });
+    }
+  });
+
+export const taskSpecSchema = z.object({
+  id: taskId,
+  name,
+  weight: z.number().positive().max(1_000_000).optional(),
+  expectedMs: duration.optional(),
+});
+
+export const createSessionSchema = z
+  .object({
+    title: z.string().max(LIMITS.nameLength).optional(),
+    tasks: z
+      .union([
+        // zod's record drops a `__proto__` key without a word: refuse reserved ids before it sees them.
+        z.preprocess(
+          (tasks, ctx) => {
+            if (tasks !== null && typeof tasks === 'object') {
+              for (const id of RESERVED_IDS) {
+                if (Object.hasOwn(tasks, id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a task id` });
+              }
+            }
+            return tasks;
+          },
+          z
+            .record(taskId, name)
+            .refine((tasks) => Object.keys(tasks).length <= LIMITS.tasks, { message: `at most ${LIMITS.tasks} tasks` }),
+        ),
+        z.array(taskSpecSchema).max(LIMITS.tasks),
+      ])
+      .optional(),
+    stages: z.array(name).max(LIMITS.stages).optional(),
+    ttlSeconds: z.number().int().min(1).max(LIMITS.ttlSeconds).optional(),
+    owner: z.string().min(1).max(LIMITS.nameLength).optional(),
+    stallAfterMs: duration.min(1_000).optional(),
+    deadAfterMs: duration.min(1_000).optional(),
+    expectedMs: duration.optional(),
+    viewerScope: z.enum(['view', 'view+cancel']).optional(),
+  })
+  .strict();
+
+// ---------------------------------------------------------------- events ---
+
+const level = z.enum(MESSAGE_LEVELS);
+const artifact = z
+  .object({
+    name,
+    url: z.string().max(LIMITS.urlLength).optional(),
+    text: z.string().max(LIMITS.artifactTextLength).optional(),
+  })
+  .strict();
+
+/** Every event a reporter may send. Unknown fields are refused, so typos surface. */
+export const eventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('start'), task: taskId }).strict(),
+  z.object({ type: z.literal('percent'), task: taskId, value: z.number().min(0).max(100) }).strict(),
+  z
+    .object({
+      type: z.literal('steps'),
+      task: taskId,
+      done: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      total: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    })
+    .strict()
+    .refine((e) => e.done <= e.total, { message: 'done must not exceed total', path: ['done'] }),
+  z.object({ type: z.literal('message'), task: taskId.optional(), text, level: level.optional() }).strict(),
+  z
+    .object({
+      type: z.literal('log'),
+      line: z.string().max(LIMITS.logLineLength).optional(),
+      lines: z.array(z.string().max(LIMITS.logLineLength)).max(LIMITS.eventsPerBatch).optional(),
+    })
+    .strict()
+    .refine((e) => (e.line === undefined) !== (e.lines === undefined), {
+      message: 'give exactly one of line or lines',
+      path: ['line'],
+    }),
+  z.object({ type: z.literal('stage'), name, state: z.enum(STAGE_STATES).optional() }).strict(),
+  z.object({ type: z.literal('complete'), task: taskId, message: text.optional() }).strict(),
+  z.object({ type: z.literal('error'), task: taskId.optional(), message: errorText }).strict(),
+  z
+    .object({
+      type: z.literal('retry'),
+      task: taskId,
+      attempt: z.number().int().min(1).max(LIMITS.attempts),
+      message: text.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('result'),
+      data: jsonValue(LIMITS.resultLength).optional(),
+      artifacts: z.array(artifact).max(LIMITS.artifacts).optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('cancelled') }).strict(),
+  z
+    .object({
+      type: z.literal('chain'),
+      next: z.string().min(1).max(LIMITS.idLength),
+      /**
+       * The next session's reporter token, when the reporter holds only this
+       * session's token: a reporter may chain only to a session it may report to.
+       * Checked, never stored.
+       */
+      token: z.string().min(1).max(1_000).optional(),
+    })
+    .strict(),
+  z.object({ type: z.literal('heartbeat'), task: taskId.optional() }).strict(),
+]);
+
+export const eventBatchSchema = z.array(eventSchema).min(1).max(LIMITS.eventsPerBatch);
+
+/** The body of `POST /sessions/:id/tokens`. */
+export const tokenRequestSchema = z
+  .object({
+    scope: z.enum(TOKEN_SCOPES),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(30 * 86_400)
+      .optional(),
+  })
+  .strict();
+
+// The schemas and the protocol's types are one description: these fail to compile when they drift apart.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const sameShape = <A, B>(proof: Same<A, B>): Same<A, B> => proof;
+sameShape<z.infer<typeof taskSpecSchema>, TaskSpec>(true);
+sameShape<z.infer<typeof artifact>, Artifact>(true);
+sameShape<z.infer<typeof eventSchema>, ProgressEvent>(true);
+sameShape<z.infer<typeof createSessionSchema>, CreateSessionInput>(true);
