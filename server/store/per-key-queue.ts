@@ -6,6 +6,11 @@
 export class PerKeyQueue {
   readonly #tails = new Map<string, Promise<unknown>>();
 
+  /**
+   * Runs `work` once everything queued before it under `key` has settled;
+   * answers what `work` answers. A failure is its caller's alone: the next
+   * piece of work under that key runs all the same.
+   */
   run<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
     const run = previous.then(work);
@@ -16,6 +21,11 @@ export class PerKeyQueue {
       if (this.#tails.get(key) === settled) this.#tails.delete(key);
     });
     return run;
+  }
+
+  /** How many keys have work queued or running (a key is forgotten once its work is done). */
+  get size(): number {
+    return this.#tails.size;
   }
 
   /** Resolves when everything queued so far has settled. */
