@@ -2,17 +2,20 @@
  * Where the Redis store keeps what, under one prefix (so several apps share a
  * Redis, and tests each get their own). The index keys share one hash tag, so
  * the scripts that touch several of them stay on one Redis Cluster slot; every
- * session key stands alone (its own slot), touched by one-key scripts only.
+ * session key stands alone (its own slot), touched by one-key scripts only,
+ * and is the key Keyv reads (keyv-format.ts).
  *
  * @example
  * redisKeys('liveop').session('abc') // 'liveop:s:abc'
  * redisKeys('liveop').all            // '{liveop}:idx:all'
  */
+import { keyvKey } from './keyv-format';
+
 export interface RedisKeys {
   readonly prefix: string;
-  /** Keyv's namespace for the session keys (`${namespace}:${id}`). */
+  /** Keyv's namespace for the session keys (keyv-format.ts builds them). */
   readonly sessionNamespace: string;
-  /** The session body (a string, with native expiry). */
+  /** The session body (a string, with native expiry): Keyv's key for `id`. */
   session(id: string): string;
   /** Every session: sorted set, member id, score createdAt. */
   readonly all: string;
@@ -42,7 +45,7 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     prefix,
     sessionNamespace,
-    session: (id) => `${sessionNamespace}:${id}`,
+    session: (id) => keyvKey(sessionNamespace, id),
     all: `${tagged}:all`,
     expiry: `${tagged}:exp`,
     owners: `${tagged}:owners`,

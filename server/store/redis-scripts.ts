@@ -4,11 +4,12 @@
  * interleaved with another instance's write. Scripts are sent by SHA
  * (EVALSHA) and re-sent whole when Redis answers NOSCRIPT (after a restart).
  *
- * Stored session format (read by Keyv, whose reader keeps `value`):
- * `{"v":VERSION,"value":SESSION}` — the version first, so the compare-and-set
- * reads it with one anchored match instead of decoding the whole session.
+ * The stored session is Keyv's envelope with the version first
+ * (keyv-format.ts), so the compare-and-set reads the version with one
+ * anchored match instead of decoding the whole session.
  */
 import { createHash } from 'node:crypto';
+import { ENVELOPE_VERSION } from './keyv-format';
 
 export interface LuaScript {
   readonly source: string;
@@ -38,7 +39,7 @@ if ARGV[1] == '' then
   if current then return ${EXISTS} end
 else
   if not current then return ${MISSING} end
-  local version = string.match(current, '^{"v":(%d+),')
+  local version = string.match(current, '${ENVELOPE_VERSION}')
   if not version then return ${FOREIGN} end
   if version ~= ARGV[1] then return ${CONFLICT} end
 end

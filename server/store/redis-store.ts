@@ -16,16 +16,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import KeyvRedis, {
+import {
   createClient,
   createCluster,
   defaultReconnectStrategy,
-  Keyv,
+  type Keyv,
   type RedisClientType,
   type RedisClusterType,
 } from '@keyv/redis';
 import type { StoredSession } from '../core/model';
 import { retentionMs } from '../core/status';
+import { keyvEnvelope, sessionKeyv } from './keyv-format';
 import { PerKeyQueue } from './per-key-queue';
 import { ownerTag, type RedisKeys, redisKeys } from './redis-keys';
 import * as scripts from './redis-scripts';
@@ -154,21 +155,7 @@ export class RedisSessionStore implements SessionStore {
     let store: RedisSessionStore | undefined;
     try {
       await withTimeout(Promise.all([client.connect(), subscriber.connect()]), connectTimeoutMs, 'connect');
-      const adapter = new KeyvRedis<StoredSession>(client, {
-        keyPrefixSeparator: ':',
-        throwOnErrors: true,
-        throwOnConnectError: true,
-      });
-      const keyv = new Keyv<StoredSession>({
-        store: adapter,
-        namespace: keys.sessionNamespace,
-        useKeyPrefix: false,
-        throwOnErrors: true,
-        // Plain JSON: Keyv's default serializer rewrites strings that start with ':' (':base64:…' becomes a Buffer).
-        serialize: JSON.stringify,
-        deserialize: JSON.parse,
-      });
-      keyv.on('error', early);
+      const keyv = sessionKeyv(client, keys.sessionNamespace);
       store = new RedisSessionStore(client, subscriber, keyv, keys, options);
       const ready = store;
       client.off('error', early);
@@ -365,7 +352,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #write(session: StoredSession, expected: string, ttl: number): Promise<number> {
-    const value = `{"v":${session.version},"value":${JSON.stringify(session)}}`;
+    const value = keyvEnvelope(session);
     const message = JSON.stringify({
       id: session.id,
       version: session.version,
