@@ -1,10 +1,10 @@
 /**
  * The library's front door: one object that owns the store, the stream hub,
- * the runner and the HTTP routes.
+ * the runner and the HTTP routes, and shows only what users call.
  *
  * @example
  * const liveop = createLiveop();
- * const session = await liveop.createSession({ title: 'Import', tasks: { import: 'Import products' } });
+ * const { session } = await liveop.createSession({ title: 'Import', tasks: { import: 'Import products' } });
  * session.addSequential('import', async (task) => { for await (const row of task.track(rows)) await save(row); });
  * app.route('/progress', liveop.routes());
  */
@@ -14,19 +14,20 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { LiveopError } from './core/errors';
-import { createSession, definedOnly } from './core/model';
-import { createSessionSchema } from './core/schemas';
+import type { SessionOptions } from './core/model';
+import { createSessionSchema, parse } from './core/schemas';
 import { toSnapshot } from './core/snapshot';
-import { type AppConfig, createApp, DEFAULT_APP_CONFIG, newSessionId } from './http/app';
-import { type ApiKey, createAuthenticator, TokenSigner } from './http/auth';
-import { ApiError, describeIssues } from './http/errors';
-import { StreamHub } from './http/stream-hub';
-import type { CreatedSession, CreateSessionInput, Snapshot, StreamLine } from './protocol';
-import { LineSplitter } from './protocol';
-import { ProgressSession } from './runner/progress-session';
+import { createApp, type LiveopApp } from './http/app';
+import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context';
+import { reportUnservable } from './http/unservable';
+import type { CreatedSession, CreateSessionInput, Snapshot } from './protocol';
+import type { ProgressSession } from './runner/progress-session';
 import { type OperationDefinition, Runner } from './runner/runner';
+import { type ApiKey, createAuthenticator, TokenSigner } from './sessions/access';
+import { SessionService } from './sessions/session-service';
 import { MemorySessionStore } from './store/memory-store';
 import type { SessionStore } from './store/session-store';
+import { type Cursor, StreamHub } from './stream/hub';
 import { printSnapshots } from './text/text-view';
 
 export interface LiveopOptions extends Partial<AppConfig> {
@@ -36,6 +37,8 @@ export interface LiveopOptions extends Partial<AppConfig> {
   apiKeys?: Record<string, ApiKey>;
   /** Secret for signing tokens; instances sharing a store must share it. @default random per process */
   secret?: string;
+  /** Defaults for new sessions (`stallAfterMs`, `deadAfterMs`, `rampMs`, `logLimit`, `expectedMs`, `cancelGraceMs`, `ttlSeconds`). */
+  sessionDefaults?: Partial<SessionOptions> & { ttlSeconds?: number };
   /** Stream lines a second per session, at most. @default 10 */
   throttleHz?: number;
   /** Heartbeat after this much stream silence. @default 15000 */
@@ -49,70 +52,78 @@ export interface LiveopOptions extends Partial<AppConfig> {
 }
 
 export interface CreatedProgressSession extends CreatedSession {
+  /** The in-process handle: add tasks to it, report through it. */
   session: ProgressSession;
 }
 
 export interface Listening {
   url: string;
   port: number;
+  /** Stops gracefully: streams get `{"type":"reconnect"}`, idle sockets close at once, busy ones after ½ s. */
   close(): Promise<void>;
 }
 
+/** This process's own code: every right on every session. */
+const SYSTEM = { kind: 'system' } as const;
+
 export class Liveop {
-  readonly store: SessionStore;
-  readonly hub: StreamHub;
-  readonly runner: Runner;
-  readonly signer: TokenSigner;
-  readonly config: AppConfig;
+  /** True when no API keys are configured (open mode: serve loopback only). */
   readonly open: boolean;
   readonly #now: () => number;
-  readonly #app: Hono;
+  readonly #store: SessionStore;
+  readonly #hub: StreamHub;
+  readonly #runner: Runner;
+  readonly #sessions: SessionService;
+  readonly #publicUrl: string;
+  readonly #app: LiveopApp;
 
   constructor(options: LiveopOptions = {}) {
     this.#now = options.now ?? Date.now;
-    this.store = options.store ?? new MemorySessionStore({ now: this.#now });
-    // Only the HTTP settings: the secret and the keys stay out of this public field.
-    const appOptions = Object.fromEntries(
-      Object.entries(definedOnly(options)).filter(([key]) => key in DEFAULT_APP_CONFIG || key === 'publicUrl'),
-    );
-    this.config = { ...DEFAULT_APP_CONFIG, ...appOptions } as AppConfig;
-    this.hub = new StreamHub({
-      store: this.store,
-      now: this.#now,
+    const now = this.#now;
+    const store = options.store ?? new MemorySessionStore({ now });
+    this.#store = store;
+    const config: AppConfig = { ...DEFAULT_APP_CONFIG };
+    for (const key of Object.keys(DEFAULT_APP_CONFIG).concat('publicUrl') as (keyof AppConfig)[]) {
+      if (options[key] !== undefined) Object.assign(config, { [key]: options[key] });
+    }
+    this.#publicUrl = (config.publicUrl ?? '').replace(/\/$/, '');
+    this.#hub = new StreamHub({
+      store,
+      now,
+      onBroken: reportUnservable,
       ...(options.throttleHz === undefined ? {} : { throttleHz: options.throttleHz }),
       ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     });
-    this.runner = new Runner({ store: this.store, now: this.#now, concurrency: options.concurrency ?? 8 });
-    this.signer = new TokenSigner(options.secret);
-    const auth = createAuthenticator(options.apiKeys ?? {}, this.signer);
-    this.open = auth.open;
+    const signer = new TokenSigner(options.secret);
+    const authenticator = createAuthenticator(options.apiKeys ?? {}, signer);
+    this.open = authenticator.open;
+    this.#runner = new Runner({
+      store,
+      report: (id, events) => this.#sessions.report(id, events, SYSTEM),
+      read: (id) => this.snapshot(id).catch(() => null),
+      watch: (id, signal) => this.watch(id, { signal }),
+      concurrency: options.concurrency ?? 8,
+    });
+    this.#sessions = new SessionService({
+      store,
+      signer,
+      authenticator,
+      now,
+      operations: this.#runner,
+      sessionDefaults: options.sessionDefaults ?? {},
+      viewerTokenTtlSeconds: config.viewerTokenTtlSeconds,
+      reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    });
     // Relative to the project root: this file and the built dist/server.js both sit one level below it.
     const widgetPath = options.widgetPath ?? fileURLToPath(new URL('../dist/live-operation.js', import.meta.url));
     let widget: Promise<Uint8Array | null> | null = null;
     this.#app = createApp({
-      store: this.store,
-      hub: this.hub,
-      auth,
-      signer: this.signer,
-      runner: this.runner,
-      now: this.#now,
-      config: this.config,
-      startOperation: async (name, input, owner, base) => {
-        const { session: _session, ...created } = await this.#startOperation(name, input, owner, base);
-        return created;
-      },
-      restartOperation: async (session, base) => {
-        if (!this.runner.operations.has(session.operation!.name)) {
-          throw new ApiError(409, `operation "${session.operation!.name}" is not registered on this server`);
-        }
-        const { session: _session, ...created } = await this.#startOperation(
-          session.operation!.name,
-          session.operation!.input,
-          session.owner,
-          base,
-        );
-        return created;
-      },
+      sessions: this.#sessions,
+      hub: this.#hub,
+      authenticator,
+      config,
+      ping: () => store.ping(),
       widget: () => {
         widget ??= readFile(widgetPath).then(
           (bytes) => new Uint8Array(bytes),
@@ -127,53 +138,105 @@ export class Liveop {
   }
 
   /** The HTTP API as a Hono app, to mount: `app.route('/progress', liveop.routes())`. */
-  routes(): Hono {
+  routes(): LiveopApp {
     return this.#app;
   }
 
   /**
-   * Creates a session whose tasks run in this process.
+   * Creates a session whose tasks run in this process (held to the limits of
+   * `POST /sessions`). `base`: the URL prefix the page reaches the API at, for
+   * the answer's URLs. @default the `publicUrl` option, else ''
    * @example
-   * const { session, viewerToken } = await liveop.createSession({ tasks: { a: 'Fetch' } });
+   * const { session, streamUrl, viewerToken } = await liveop.createSession({ tasks: { a: 'Fetch' } });
    */
   async createSession(
-    input: Partial<CreateSessionInput> & { owner?: string },
-    options: { base?: string; operation?: { name: string; input: unknown } } = {},
+    input: CreateSessionInput = {},
+    options: { base?: string } = {},
   ): Promise<CreatedProgressSession> {
-    // In-process input is held to the same limits as POST /sessions: it may carry a user's data.
-    const parsed = createSessionSchema.safeParse(input);
-    if (!parsed.success) throw new LiveopError('invalid', describeIssues(parsed.error));
-    const stored = createSession(newSessionId(), parsed.data, this.#now(), this.config.sessionDefaults);
-    if (options.operation) stored.operation = options.operation;
-    await this.store.create(stored);
-    const base = options.base ?? this.config.publicUrl ?? '';
-    const session = this.runner.adopt(this.#progressSession(stored.id));
-    return {
-      session,
-      id: stored.id,
-      viewerToken: this.signer.sign(stored.id, 'view+cancel', this.config.viewerTokenTtlSeconds),
-      reporterToken: this.signer.sign(stored.id, 'report', this.config.reporterTokenTtlSeconds),
-      streamUrl: `${base}/sessions/${stored.id}/stream`,
-      snapshotUrl: `${base}/sessions/${stored.id}`,
-    };
+    const body = parse(createSessionSchema, input);
+    const { created } = await this.#sessions.create(body, SYSTEM, options.base ?? this.#publicUrl);
+    return { ...created, session: this.#runner.session(created.id) };
   }
 
   /**
-   * Registers a server-side operation, started with `POST /operations/:name`.
+   * An in-process handle to a session that exists (created here, by another
+   * instance, or over HTTP): report into it, watch it (django-spire's
+   * `ProgressSession.get(id)`).
+   */
+  async session(id: string): Promise<ProgressSession> {
+    if ((await this.#store.get(id)) === undefined) throw new LiveopError('not_found', `unknown session "${id}"`);
+    return this.#runner.session(id);
+  }
+
+  /**
+   * Registers a server-side operation, started with `POST /operations/:name` or `start()`.
    * @example
    * liveop.operation('report', { input: z.object({ month: z.string() }), run: async (task, { month }) => { … } });
    */
   operation<I>(name: string, definition: OperationDefinition<I>): this {
-    this.runner.register(name, definition);
+    this.#runner.register(name, definition);
     return this;
+  }
+
+  /** Starts a registered operation here, as `POST /operations/:name` does. */
+  start(name: string, input: unknown, options: { owner?: string; base?: string } = {}): Promise<CreatedSession> {
+    return this.#sessions.start(name, input, SYSTEM, options.base ?? this.#publicUrl, options.owner);
+  }
+
+  /** The session's snapshot now. */
+  async snapshot(id: string): Promise<Snapshot> {
+    const session = await this.#sessions.read(id, SYSTEM);
+    return toSnapshot(session, this.#now());
+  }
+
+  /**
+   * The session's snapshots as they change, from the hub without any
+   * encoding, ending after the terminal one (or when `signal` aborts).
+   */
+  async *watch(id: string, options: Cursor & { signal?: AbortSignal } = {}): AsyncGenerator<Snapshot> {
+    const { signal, ...cursor } = options;
+    const subscription = await this.#hub.subscribe(new Map([[id, cursor]]));
+    let wake: (() => void) | null = null;
+    subscription.onPending = () => wake?.();
+    const aborted = () => subscription.close();
+    signal?.addEventListener('abort', aborted, { once: true });
+    try {
+      for (;;) {
+        for (const { line } of subscription.take()) {
+          if (line.type === 'snapshot') yield line;
+          else if (line.type === 'error') throw new LiveopError('unavailable', `session ${id}: ${line.error.message}`);
+        }
+        if (subscription.done || signal?.aborted) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = null;
+      }
+    } finally {
+      signal?.removeEventListener('abort', aborted);
+      subscription.close();
+    }
+  }
+
+  /** Asks the session's work to stop, as a viewer's cancel button does. */
+  async cancel(id: string): Promise<void> {
+    await this.#sessions.cancel(id, SYSTEM);
+  }
+
+  /** Removes the session; its streams end with `gone`. */
+  async delete(id: string): Promise<void> {
+    await this.#sessions.remove(id, SYSTEM);
+  }
+
+  /** What this instance holds: streams and watched sessions, in-process sessions and pending writes. */
+  stats(): { connections: number; watchers: number; sessions: number; writes: number } {
+    return { ...this.#hub.stats(), ...this.#runner.stats() };
   }
 
   /**
    * Serves on a port (0: any free one), loopback unless told otherwise. `app`
    * serves an app that mounts these routes (with a demo, say) instead of them
-   * alone. `close()` shuts down gracefully: every stream gets its
-   * `{"type":"reconnect"}` line, idle keep-alive sockets go at once and busy
-   * ones after half a second.
+   * alone.
    * @example
    * const { url, close } = await liveop.listen(8787);
    */
@@ -187,7 +250,7 @@ export class Liveop {
           port: info.port,
           close: () =>
             new Promise<void>((done) => {
-              this.hub.shutdown();
+              this.#hub.shutdown();
               server.close(() => {
                 clearTimeout(force);
                 done();
@@ -201,9 +264,9 @@ export class Liveop {
   }
 
   async close(): Promise<void> {
-    this.hub.close();
-    this.runner.close();
-    await this.store.close();
+    this.#hub.close();
+    this.#runner.close();
+    await this.#store.close();
   }
 
   /**
@@ -213,74 +276,8 @@ export class Liveop {
    * await liveop.runInTerminal('monthly-report', { month: '2026-11' });
    */
   async runInTerminal(name: string, input: unknown, write?: (text: string) => void): Promise<Snapshot | null> {
-    if (!this.runner.operations.has(name)) throw new Error(`unknown operation "${name}"`);
-    const { session } = await this.#startOperation(name, input, null, this.config.publicUrl ?? '');
-    return printSnapshots(session.stream(), write);
-  }
-
-  async #startOperation(
-    name: string,
-    rawInput: unknown,
-    owner: string | null,
-    base: string,
-  ): Promise<CreatedProgressSession> {
-    const definition = this.runner.operations.get(name)!;
-    let input = rawInput;
-    if (definition.input) {
-      const parsed = definition.input.safeParse(rawInput);
-      if (!parsed.success) throw new ApiError(400, describeIssues(parsed.error));
-      input = parsed.data;
-    }
-    const title =
-      typeof definition.title === 'function' ? definition.title(input as never) : (definition.title ?? name);
-    const created = await this.createSession(
-      {
-        title,
-        ...(definition.tasks ? { tasks: definition.tasks } : {}),
-        ...(definition.stages ? { stages: definition.stages } : {}),
-        ...(owner ? { owner } : {}),
-      },
-      { base, operation: { name, input } },
-    );
-    const first = definition.tasks ? Object.keys(definition.tasks)[0]! : 'main';
-    const { session } = created;
-    const handle = session.addSequential(first, (context) => definition.run({ ...context, session }, input as never));
-    void handle.settled().then(() => this.runner.release(session.id));
-    return created;
-  }
-
-  #progressSession(id: string): ProgressSession {
-    return new ProgressSession({
-      id,
-      writer: this.runner.writer,
-      parallel: this.runner.parallel,
-      read: async () => {
-        const stored = await this.store.get(id);
-        return stored === undefined ? null : toSnapshot(stored, this.#now());
-      },
-      watch: (signal) => this.#watch(id, signal),
-    });
-  }
-
-  async *#watch(id: string, signal: AbortSignal): AsyncGenerator<Snapshot> {
-    const body = await this.hub.open({ sessionIds: [id], format: 'ndjson', signal });
-    const reader = body.getReader();
-    const decoder = new TextDecoder();
-    const splitter = new LineSplitter();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        for (const text of splitter.push(decoder.decode(value, { stream: true }))) {
-          const line = JSON.parse(text) as StreamLine;
-          if (line.type === 'snapshot') yield line;
-          else if (line.type === 'gone') return;
-          else if (line.type === 'error') throw new Error(`session ${id}: ${line.error.message}`);
-        }
-      }
-    } finally {
-      await reader.cancel().catch(() => {});
-    }
+    const { id } = await this.start(name, input);
+    return printSnapshots(this.watch(id), write);
   }
 }
 

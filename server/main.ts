@@ -12,9 +12,9 @@
  */
 import { Hono } from 'hono';
 import { demoRoutes } from '../demo/demo';
-import { parseApiKeys } from './http/auth';
 import { ApiError, respondError } from './http/errors';
 import { createLiveop } from './liveop';
+import { parseApiKeys } from './sessions/access';
 import { RedisSessionStore } from './store/redis-store';
 
 const env = process.env;

@@ -45,7 +45,7 @@ if (spec.kind === 'liveop') {
   url = listening.url;
   stats = () => ({
     reads: store instanceof CountingStore ? store.reads : -1,
-    ...liveop.hub.stats(),
+    ...liveop.stats(),
   });
   close = async () => {
     await listening.close();

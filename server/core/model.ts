@@ -99,6 +99,8 @@ export interface StoredSession {
   next: NextSession | null;
   /** Rate of the overall reported percent, for the overall ETA. */
   progress: ProgressRate | null;
+  /** The URL prefix its creator reached the API at: chained sessions' stream URLs start with it. */
+  base?: string;
   /** The registered operation (and its input) this session runs, so it can be restarted. */
   operation?: { name: string; input: unknown };
 }

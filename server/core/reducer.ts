@@ -30,8 +30,14 @@ export function applyEvents(
   // handlers may change in place (one copy per batch instead of one per step);
   // everything else is shared with `session`, so it is copied before it changes.
   let next: StoredSession = { ...session, tasks: session.tasks.slice(), version, updatedAt: now };
+  let applied = 0;
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!;
+    // Cancelling is idempotent: several tasks (or instances, or a reporter and the
+    // runner) may each say `cancelled`; once the session is cancelled, the later
+    // ones change nothing instead of failing their batch.
+    if (event.type === 'cancelled' && sessionStatus(next, now) === 'cancelled') continue;
+    applied += 1;
     try {
       next = applyEvent(next, event, now, version, context);
     } catch (error) {
@@ -41,16 +47,17 @@ export function applyEvents(
       throw error;
     }
   }
+  if (applied === 0) return session;
   next.lastEventAt = now;
   next.progress = observe(next.progress, reportedOverall(next), now);
   if (next.logs.length > next.options.logLimit) next.logs = next.logs.slice(-next.options.logLimit);
   return next;
 }
 
-/** A viewer's (or reporter's) cancel request. Idempotent; refused once the session has ended. */
+/** A viewer's (or reporter's) cancel request. Idempotent; refused once the session has ended otherwise. */
 export function requestCancel(session: StoredSession, now: number): StoredSession {
+  if (session.cancelRequested || sessionStatus(session, now) === 'cancelled') return session;
   assertOpen(session, now);
-  if (session.cancelRequested) return session;
   return { ...session, version: session.version + 1, updatedAt: now, cancelRequested: true, cancelRequestedAt: now };
 }
 

@@ -4,7 +4,6 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { z } from 'zod';
 import { type ErrorKind, LiveopError } from '../core/errors';
 import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../protocol';
 import { StoreUnavailable } from '../store/session-store';
@@ -61,48 +60,4 @@ export function respondError(c: Context, error: unknown): Response {
     c.header('Retry-After', String(api.retryAfter ?? (api.status === 429 ? 1 : 2)));
   }
   return c.json(errorBody(api.status, api.message, api.code), api.status as ContentfulStatusCode);
-}
-
-/** "tasks.0.id: Invalid string" — the message names the field. */
-export function describeIssues(error: z.ZodError, prefix = ''): string {
-  return error.issues
-    .flatMap((issue) => explain(issue))
-    .slice(0, 5)
-    .map(({ path, message }) => {
-      const field = [prefix, ...path.map(String)].filter((p) => p !== '').join('.');
-      return field ? `${field}: ${message}` : message;
-    })
-    .join('; ');
-}
-
-type Issue = z.core.$ZodIssue;
-
-/**
- * An issue as a reader needs it. A union that failed says only "Invalid
- * input"; this looks into its branches: the one that matched the value's
- * shape says what is wrong inside it, and when none did, what was expected.
- */
-function explain(issue: Issue): { path: PropertyKey[]; message: string }[] {
-  if (issue.code !== 'invalid_union' || issue.errors.length === 0)
-    return [{ path: issue.path, message: issue.message }];
-  const branches = issue.errors.map((errors) =>
-    errors.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as Issue),
-  );
-  const shaped = branches.find(
-    (branch) => !branch.every((e) => e.code === 'invalid_type' && e.path.length === issue.path.length),
-  );
-  if (shaped) return shaped.flatMap((e) => explain(e));
-  const expected = branches.map((branch) => {
-    const first = branch[0];
-    const type = first?.code === 'invalid_type' ? first.expected : 'something else';
-    return type === 'record' ? 'an object' : type === 'array' ? 'an array' : type;
-  });
-  return [{ path: issue.path, message: `expected ${[...new Set(expected)].join(' or ')}` }];
-}
-
-/** Parses with a schema or throws a 400 that names the field. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, prefix = ''): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ApiError(400, describeIssues(parsed.error, prefix));
-  return parsed.data;
 }

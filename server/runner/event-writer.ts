@@ -1,15 +1,20 @@
 /**
  * Batches in-process reports: events pushed during one tick are written in
- * one store update per session, and a run of percent reports for one task
- * keeps only the newest (a loop calling `percent()` a million times costs a
- * handful of writes). Log lines are never coalesced or dropped.
+ * one batch per session (through the sessions service, like any reporter's),
+ * and a run of percent reports for one task keeps only the newest (a loop
+ * calling `percent()` a million times costs a handful of writes). Log lines
+ * are never coalesced or dropped.
+ *
+ * A batch is atomic, so one refused event would take the others with it: a
+ * refused batch is written again event by event, so whatever still applies
+ * does, and what does not is logged — never dropped out of sight.
  */
-
 import { LiveopError } from '../core/errors';
-import type { StoredSession } from '../core/model';
-import { applyEvents } from '../core/reducer';
-import type { ProgressEvent } from '../protocol';
-import { type SessionStore, StoreUnavailable } from '../store/session-store';
+import type { EventsAccepted, ProgressEvent } from '../protocol';
+import { StoreUnavailable } from '../store/session-store';
+
+/** Applies a batch to a session the way every reporter's batch is applied (the sessions service). */
+export type Report = (sessionId: string, events: ProgressEvent[]) => Promise<EventsAccepted>;
 
 interface Pending {
   events: ProgressEvent[];
@@ -18,14 +23,26 @@ interface Pending {
   retryMs: number;
 }
 
+export interface EventWriterOptions {
+  report: Report;
+  /** Told of every accepted batch (the runner aborts tasks when a cancel was requested). */
+  onWritten?: (sessionId: string, accepted: EventsAccepted) => void;
+  /** Where refused events are told. @default console.warn */
+  log?: (message: string) => void;
+}
+
 export class EventWriter {
   readonly #pending = new Map<string, Pending>();
+  readonly #report: Report;
+  readonly #onWritten: (sessionId: string, accepted: EventsAccepted) => void;
+  readonly #log: (message: string) => void;
+  readonly #logged = new Set<string>();
 
-  constructor(
-    private readonly store: SessionStore,
-    private readonly now: () => number,
-    private readonly onWritten: (session: StoredSession) => void = () => {},
-  ) {}
+  constructor(options: EventWriterOptions) {
+    this.#report = options.report;
+    this.#onWritten = options.onWritten ?? (() => {});
+    this.#log = options.log ?? ((message) => console.warn(message));
+  }
 
   push(sessionId: string, event: ProgressEvent): void {
     const pending = this.#entry(sessionId);
@@ -40,6 +57,11 @@ export class EventWriter {
     const pending = this.#pending.get(sessionId);
     if (!pending) return Promise.resolve();
     return new Promise((resolve) => pending.waiters.push(resolve));
+  }
+
+  /** Sessions with writes in hand (for tests and leak checks). */
+  get size(): number {
+    return this.#pending.size;
   }
 
   #entry(sessionId: string): Pending {
@@ -65,10 +87,7 @@ export class EventWriter {
     pending.events = [];
     pending.waiters = [];
     try {
-      if (events.length > 0) {
-        const session = await this.store.update(sessionId, (s) => applyEvents(s, events, this.now()));
-        this.onWritten(session);
-      }
+      if (events.length > 0) await this.#apply(sessionId, events);
       pending.retryMs = 250;
     } catch (error) {
       if (error instanceof StoreUnavailable) {
@@ -79,16 +98,42 @@ export class EventWriter {
         pending.retryMs = Math.min(pending.retryMs * 2, 5_000);
         return this.#schedule(sessionId, pending, pending.retryMs);
       }
-      // The session ended (e.g. cancelled) or is gone: late reports have nowhere to go.
-      if (!(error instanceof LiveopError) && !(error instanceof Error && error.name === 'SessionNotFound')) {
-        console.error(`liveop: writing events for ${sessionId} failed`, error);
-      }
+      this.#log(`liveop: writing events for session ${sessionId} failed: ${String(error)}`);
     }
     pending.scheduled = false;
     for (const resolve of waiters) resolve();
     if (pending.events.length > 0) this.#schedule(sessionId, pending, 0);
     else if (pending.waiters.length === 0) this.#pending.delete(sessionId);
     else for (const resolve of pending.waiters.splice(0)) resolve();
+  }
+
+  /** Writes the batch; when it is refused, each event on its own, logging the refused ones. */
+  async #apply(sessionId: string, events: ProgressEvent[]): Promise<void> {
+    try {
+      this.#onWritten(sessionId, await this.#report(sessionId, events));
+      return;
+    } catch (error) {
+      if (!(error instanceof LiveopError) || error instanceof StoreUnavailable) throw error;
+      if (events.length === 1 || error.kind === 'not_found') return this.#refused(sessionId, events, error);
+    }
+    for (const event of events) {
+      try {
+        this.#onWritten(sessionId, await this.#report(sessionId, [event]));
+      } catch (error) {
+        if (!(error instanceof LiveopError) || error instanceof StoreUnavailable) throw error;
+        this.#refused(sessionId, [event], error);
+        if (error.kind === 'not_found') return;
+      }
+    }
+  }
+
+  /** Logged once per session: a task that keeps reporting after its session ended would flood the log. */
+  #refused(sessionId: string, events: ProgressEvent[], error: LiveopError): void {
+    if (this.#logged.has(sessionId)) return;
+    if (this.#logged.size >= 10_000) this.#logged.clear();
+    this.#logged.add(sessionId);
+    const types = events.map((e) => e.type).join(', ');
+    this.#log(`liveop: session ${sessionId} refused ${events.length} in-process event(s) (${types}): ${error.message}`);
   }
 }
 

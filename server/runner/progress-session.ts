@@ -7,8 +7,7 @@
  */
 import PQueue from 'p-queue';
 import { LiveopError } from '../core/errors';
-import { eventSchema } from '../core/schemas';
-import { describeIssues } from '../http/errors';
+import { describeIssues, eventSchema } from '../core/schemas';
 import type { MessageLevel, ProgressEvent, Snapshot } from '../protocol';
 import type { EventWriter } from './event-writer';
 
@@ -88,6 +87,8 @@ export class ProgressSession {
   readonly #deps: ProgressSessionDeps;
   readonly #sequential = new PQueue({ concurrency: 1 });
   readonly #abort = new AbortController();
+  /** A task failed, which ended the session: the others are stopped without reporting. */
+  #failed = false;
 
   constructor(deps: ProgressSessionDeps) {
     this.id = deps.id;
@@ -182,7 +183,7 @@ export class ProgressSession {
   async #run<T>(taskId: string, fn: (context: TaskContext) => T | Promise<T>): Promise<T> {
     const signal = this.#abort.signal;
     if (signal.aborted) {
-      this.#emit({ type: 'cancelled' });
+      if (!this.#failed) this.#emit({ type: 'cancelled' });
       throw signal.reason;
     }
     this.start(taskId);
@@ -192,11 +193,16 @@ export class ProgressSession {
       await this.flush();
       return value;
     } catch (error) {
-      if (signal.aborted) this.#emit({ type: 'cancelled' });
-      else this.error(taskId, error instanceof Error ? error.message : String(error));
+      // Stopped by a cancel: say so (once the session is cancelled, more `cancelled` change nothing).
+      // Stopped because another task failed: the session has already ended with that error.
+      if (signal.aborted && !this.#failed) this.#emit({ type: 'cancelled' });
+      else if (!signal.aborted) this.error(taskId, error instanceof Error ? error.message : String(error));
       await this.flush();
       // The session has failed and takes no more reports: stop its other tasks too.
-      if (!signal.aborted) this.#abort.abort(new CancelledError());
+      if (!signal.aborted) {
+        this.#failed = true;
+        this.#abort.abort(new CancelledError());
+      }
       throw error;
     }
   }

@@ -5,10 +5,14 @@
 import { Hono } from 'hono';
 import { demoRoutes } from '../../demo/demo';
 import { createLiveop, type Liveop, type LiveopOptions } from '../../server/liveop';
+import { MemorySessionStore } from '../../server/store/memory-store';
+import type { SessionStore } from '../../server/store/session-store';
 
 export interface TestServer {
   url: string;
   liveop: Liveop;
+  /** The server's store, for tests that must write what no client could (an older version's data). */
+  store: SessionStore;
   close(): Promise<void>;
 }
 
@@ -16,7 +20,8 @@ export async function startServer(
   options: LiveopOptions & { demo?: boolean; demoSpeed?: number } = {},
 ): Promise<TestServer> {
   const { demo, demoSpeed, ...liveopOptions } = options;
-  const liveop = createLiveop(liveopOptions);
+  const store = options.store ?? new MemorySessionStore(options.now ? { now: options.now } : {});
+  const liveop = createLiveop({ ...liveopOptions, store });
   const app = new Hono();
   app.route('/', liveop.routes());
   if (demo) app.route('/', demoRoutes(liveop, { speed: demoSpeed ?? 1 }));
@@ -24,6 +29,7 @@ export async function startServer(
   return {
     url: listening.url,
     liveop,
+    store,
     // Like SIGTERM in main.ts: streams get their reconnect line before sockets close.
     close: async () => {
       await listening.close();

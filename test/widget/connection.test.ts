@@ -97,7 +97,7 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
     expect(url.pathname).toBe('/stream');
     expect(url.searchParams.getAll('session')).toEqual(sessions.map((s) => s.id));
     expect(url.searchParams.getAll('token')).toEqual(sessions.map((s) => s.viewerToken));
-    expect(suite.server.liveop.hub.stats().connections).toBe(1);
+    expect(suite.server.liveop.stats().connections).toBe(1);
 
     await Promise.all(
       sessions.map((s, i) =>
@@ -225,12 +225,12 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
       `<live-operation ${attrs(session)}></live-operation>`,
     );
     await waitForShadowText(page, '[part~=status]', 'Running');
-    await until(() => suite.server.liveop.hub.stats().connections === 1, 'the server to hold one stream');
+    await until(() => suite.server.liveop.stats().connections === 1, 'the server to hold one stream');
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
 
     await page.evaluate(() => document.querySelector('live-operation')!.remove());
-    await until(() => suite.server.liveop.hub.stats().connections === 0, 'the server to see the stream closed');
+    await until(() => suite.server.liveop.stats().connections === 0, 'the server to see the stream closed');
     // Nothing comes back: no reconnect, no poll, however long we wait.
     await suite.reporter.send(session, [{ type: 'percent', task: 't', value: 50 }]);
     await page.waitForTimeout(1_500);
@@ -264,7 +264,7 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
     ]);
     await waitForShadowText(page, '[part~=status]', 'Complete');
     expect(await logLines(page)).toEqual(['before', 'after']);
-    await until(() => suite.server.liveop.hub.stats().connections === 0, 'every stream closed');
+    await until(() => suite.server.liveop.stats().connections === 0, 'every stream closed');
     await page.close();
   });
 

@@ -323,7 +323,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     const session = await suite.reporter.create({ title: 'Broken by an older version', tasks: { t: 'T' } });
     let deep: unknown = 0;
     for (let i = 0; i < 20_000; i++) deep = [deep];
-    await suite.server.liveop.store.update(session.id, (s) => ({ ...s, version: s.version + 1, result: deep }));
+    await suite.server.store.update(session.id, (s) => ({ ...s, version: s.version + 1, result: deep }));
     const { page, errors } = await openPage(
       suite.browser,
       suite.server.url,

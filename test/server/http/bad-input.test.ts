@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreatedSession, Snapshot } from '../../../server/protocol';
+import { TokenSigner } from '../../../server/sessions/access';
 import { bearer, post } from '../../support/ndjson-client';
 import { startServer, type TestServer } from '../../support/server';
 
@@ -7,9 +8,14 @@ const ANN = 'ann-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';
 const ADMIN = 'admin-key-0123456789abcdef';
 
+const SECRET = 'bad-input-secret-0123456789abcdef';
+/** Signs as the server does: tokens no client could get from it (expired, view-only for another owner's session). */
+const signer = new TokenSigner(SECRET);
+
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer({
+    secret: SECRET,
     apiKeys: { [ANN]: { owner: 'ann' }, [BOB]: { owner: 'bob' }, [ADMIN]: { owner: 'ops', admin: true } },
   });
 });
@@ -120,7 +126,7 @@ describe('bad input is refused with the contract’s error and changes nothing',
     const s = await annSession();
     const forged = `${s.reporterToken.split('.')[0]}.AAAA`;
     await refused(s, { body: '[]', headers: bearer(forged) }, 401, 'unauthorized', /signature/);
-    const expired = server.liveop.signer.sign(s.id, 'report', -5);
+    const expired = signer.sign(s.id, 'report', -5);
     await refused(s, { body: '[]', headers: bearer(expired) }, 401, 'unauthorized', /expired/);
     await refused(s, { body: '[]', headers: bearer('no-such-key-at-all') }, 401, 'unauthorized');
   });
@@ -197,14 +203,14 @@ describe('listing and owning sessions', () => {
     const all = await (await fetch(`${server.url}/sessions?limit=100`, { headers: bearer(ADMIN) })).json();
     expect(new Set(all.sessions.map((s: { owner: string }) => s.owner))).toEqual(new Set(['ann', 'bob']));
     const asToken = await fetch(`${server.url}/sessions`, {
-      headers: bearer(server.liveop.signer.sign(mine[0], 'view', 60)),
+      headers: bearer(signer.sign(mine[0], 'view', 60)),
     });
     expect(asToken.status).toBe(403);
   });
 
   it('cancel: a view token may not, a view+cancel token may; the reporter hears it on its next events answer', async () => {
     const s = await annSession();
-    const viewOnly = server.liveop.signer.sign(s.id, 'view', 60);
+    const viewOnly = signer.sign(s.id, 'view', 60);
     expect((await fetch(`${s.snapshotUrl}/cancel`, { method: 'POST', headers: bearer(viewOnly) })).status).toBe(403);
     const cancel = await fetch(`${s.snapshotUrl}/cancel`, { method: 'POST', headers: bearer(s.viewerToken) });
     expect(cancel.status).toBe(202);

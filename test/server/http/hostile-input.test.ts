@@ -169,7 +169,7 @@ async function linesOf(url: string, init: RequestInit = {}, timeoutMs = 3_000): 
 async function breakStored(target: TestServer, id: string): Promise<void> {
   let data: unknown = 0;
   for (let i = 0; i < 20_000; i++) data = [data];
-  await target.liveop.store.update(id, (s) => ({
+  await target.store.update(id, (s) => ({
     ...s,
     version: s.version + 1,
     result: data,
@@ -230,7 +230,7 @@ describe.skipIf(!req.available)('on Redis, a session stored with an absurd time'
   it('is served on every read, and its stream ends instead of killing the process', async () => {
     redisServer = await startServer({ store: await stores.make() });
     const s = (await post(`${redisServer.url}/sessions`, { title: 'Far future' })).body as CreatedSession;
-    await redisServer.liveop.store.update(s.id, (stored) => ({
+    await redisServer.store.update(s.id, (stored) => ({
       ...stored,
       version: stored.version + 1,
       options: { ...stored.options, deadAfterMs: 8_700_000_000_000_000 },

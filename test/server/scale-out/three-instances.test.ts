@@ -124,10 +124,9 @@ describe.skipIf(!req.available)('three instances on one Redis', () => {
     await expect.poll(() => first.snapshots.at(-1)?.logSeq).toBe(4);
 
     // A shuts down as on SIGTERM (server/main.ts): its streams end with a line that says "reconnect".
-    a.liveop.hub.shutdown();
+    await a.close();
     await expect.poll(() => first.ended).toBe(true);
     expect(first.last).toEqual({ type: 'reconnect' });
-    await a.close();
     for (let i = 5; i <= 8; i++) await report(b, session, [{ type: 'log', line: `line ${i}` }]);
     const seen = first.snapshots.at(-1)!;
     const second = await Viewer.open(b, session, `?after=${seen.version}&logAfter=${seen.logSeq}`);

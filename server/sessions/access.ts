@@ -6,10 +6,8 @@
  * a cancel button) but only the server can mint or check one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Context } from 'hono';
+import { LiveopError } from '../core/errors';
 import type { TokenScope } from '../protocol';
-import { ApiError } from './errors';
-import { requestHeader } from './node-bindings';
 
 export interface ApiKey {
   owner: string;
@@ -19,6 +17,8 @@ export interface ApiKey {
 export type Credential =
   /** No keys configured: the embedded default, bound to loopback. */
   | { kind: 'open' }
+  /** This process's own code (the in-process API, the runners): every right, any owner. */
+  | { kind: 'system' }
   | { kind: 'key'; owner: string; admin: boolean }
   | { kind: 'token'; sessionId: string; scope: TokenScope };
 
@@ -56,7 +56,7 @@ export class TokenSigner {
   verify(token: string, now = Date.now()): TokenPayload {
     const known = this.#verified.get(token);
     if (known !== undefined) {
-      if (known.exp * 1000 <= now) throw new ApiError(401, 'token expired');
+      if (known.exp * 1000 <= now) throw new LiveopError('unauthorized', 'token expired');
       return known;
     }
     const payload = this.#check(token, now);
@@ -67,14 +67,14 @@ export class TokenSigner {
 
   #check(token: string, now: number): TokenPayload {
     const [body, mac, extra] = token.split('.');
-    if (!body || !mac || extra !== undefined) throw new ApiError(401, 'malformed token');
+    if (!body || !mac || extra !== undefined) throw new LiveopError('unauthorized', 'malformed token');
     const expected = Buffer.from(this.#mac(body));
     const given = Buffer.from(mac);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new ApiError(401, 'invalid token signature');
+      throw new LiveopError('unauthorized', 'invalid token signature');
     }
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString()) as TokenPayload;
-    if (payload.exp * 1000 <= now) throw new ApiError(401, 'token expired');
+    if (payload.exp * 1000 <= now) throw new LiveopError('unauthorized', 'token expired');
     return payload;
   }
 
@@ -84,8 +84,6 @@ export class TokenSigner {
 }
 
 export interface Authenticator {
-  /** Who is asking: throws 401 for a missing (when required) or bad credential. */
-  identify(c: Context): Credential;
   /**
    * The same, for a credential given as a string (undefined: none given).
    * `from: 'query'` accepts only tokens: an API key in a URL ends up in
@@ -100,27 +98,21 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
   const credentialOf = (given: string | undefined, from: 'header' | 'query' = 'header'): Credential => {
     if (!given) {
       if (open) return { kind: 'open' };
-      throw new ApiError(401, 'credentials required: Authorization: Bearer <API key or token>, or ?token=<token>');
+      throw new LiveopError(
+        'unauthorized',
+        'credentials required: Authorization: Bearer <API key or token>, or ?token=<token>',
+      );
     }
     const key = Object.hasOwn(keys, given) ? keys[given] : undefined;
     if (from === 'query' && (key || !given.includes('.'))) {
-      throw new ApiError(401, 'token: API keys go only in the Authorization header, never in a URL');
+      throw new LiveopError('unauthorized', 'token: API keys go only in the Authorization header, never in a URL');
     }
     if (key) return { kind: 'key', owner: key.owner, admin: key.admin ?? false };
-    if (!given.includes('.')) throw new ApiError(401, 'unknown API key');
+    if (!given.includes('.')) throw new LiveopError('unauthorized', 'unknown API key');
     const payload = signer.verify(given);
     return { kind: 'token', sessionId: payload.sid, scope: payload.scope };
   };
-  return {
-    open,
-    credentialOf,
-    identify(c) {
-      const header = requestHeader(c, 'authorization')
-        ?.match(/^Bearer\s+(.+)$/i)?.[1]
-        ?.trim();
-      return header === undefined ? credentialOf(c.req.query('token'), 'query') : credentialOf(header);
-    },
-  };
+  return { open, credentialOf };
 }
 
 export type Right = 'view' | 'cancel' | 'report' | 'own';
@@ -138,14 +130,15 @@ const SCOPE_RIGHTS: Record<TokenScope, readonly Right[]> = {
 export function authorize(credential: Credential, right: Right, session: { id: string; owner: string | null }): void {
   switch (credential.kind) {
     case 'open':
+    case 'system':
       return;
     case 'key':
       if (credential.admin || session.owner === credential.owner) return;
-      throw new ApiError(403, 'this session belongs to another owner');
+      throw new LiveopError('forbidden', 'this session belongs to another owner');
     case 'token':
-      if (credential.sessionId !== session.id) throw new ApiError(403, 'this token is for another session');
+      if (credential.sessionId !== session.id) throw new LiveopError('forbidden', 'this token is for another session');
       if (SCOPE_RIGHTS[credential.scope].includes(right) || (right === 'own' && credential.scope === 'report')) return;
-      throw new ApiError(403, `this token's scope (${credential.scope}) does not allow ${right}`);
+      throw new LiveopError('forbidden', `this token's scope (${credential.scope}) does not allow ${right}`);
     default:
       throw new Error('unknown credential');
   }

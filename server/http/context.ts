@@ -1,0 +1,88 @@
+/**
+ * What the routes share: the sessions service, the stream hub, who is asking,
+ * and the URL prefix the caller reached the API at.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { LiveopError } from '../core/errors';
+import type { Authenticator, Credential } from '../sessions/access';
+import type { SessionService } from '../sessions/session-service';
+import type { StreamHub } from '../stream/hub';
+import { identify } from './credentials';
+
+export interface AppConfig {
+  /** Largest request body, in bytes (413 past it). @default 1048576 */
+  maxBodyBytes: number;
+  /** Lifetime of viewer tokens. @default 3600 */
+  viewerTokenTtlSeconds: number;
+  /** Lifetime of reporter tokens. @default 86400 */
+  reporterTokenTtlSeconds: number;
+  /**
+   * Origins allowed to call the API from a browser (`*` for any). With none
+   * given, a keyed server allows no other origin, and an open one (no API
+   * keys) only loopback pages: `http://localhost:*`, `http://127.0.0.1:*`,
+   * `http://[::1]:*`.
+   * @default []
+   */
+  corsOrigins: string[] | '*';
+  /** Absolute URL the server is reached at (behind a proxy); derived from each request when unset. */
+  publicUrl?: string;
+  /** Most sessions one multiplexed stream may carry. @default 50 */
+  maxSessionsPerStream: number;
+}
+
+export const DEFAULT_APP_CONFIG: AppConfig = {
+  maxBodyBytes: 1024 * 1024,
+  viewerTokenTtlSeconds: 3600,
+  reporterTokenTtlSeconds: 86_400,
+  corsOrigins: [],
+  maxSessionsPerStream: 50,
+};
+
+export interface AppDeps {
+  sessions: SessionService;
+  hub: StreamHub;
+  authenticator: Authenticator;
+  config: AppConfig;
+  /** Resolves when the store answers (`/healthz`). */
+  ping: () => Promise<void>;
+  /** The element bundle for `GET /widget.js`, or null when not built. */
+  widget: () => Promise<Uint8Array | null>;
+}
+
+/** What the routes keep on the request: who is asking. */
+export type RouteEnv = { Variables: { who: Credential } };
+
+/** The routes' view of the deps, with the request-bound helpers. */
+export class RouteContext {
+  constructor(readonly deps: AppDeps) {}
+
+  /**
+   * Identifies the caller before anything else looks at the request (401 for
+   * a bad or missing credential comes before a 400 for its body), and refuses
+   * a token for another session than the route's `:id` before anything
+   * reveals whether that session exists. The credential is `c.var.who`.
+   */
+  readonly auth: MiddlewareHandler<RouteEnv> = async (c, next) => {
+    const who = identify(c, this.deps.authenticator);
+    const id = c.req.param('id');
+    if (id !== undefined && who.kind === 'token' && who.sessionId !== id) {
+      throw new LiveopError('forbidden', 'this token is for another session');
+    }
+    c.set('who', who);
+    await next();
+  };
+
+  /** Who is asking (401 for a bad or missing credential). */
+  who(c: Context): Credential {
+    return identify(c, this.deps.authenticator);
+  }
+
+  /** The URL prefix this app is mounted at, as the caller reaches it (`suffix`: the route's own path). */
+  base(c: Context, suffix: string): string {
+    const { publicUrl } = this.deps.config;
+    if (publicUrl) return publicUrl.replace(/\/$/, '');
+    const url = new URL(c.req.url);
+    const path = url.pathname.endsWith(suffix) ? url.pathname.slice(0, -suffix.length) : '';
+    return `${url.origin}${path}`;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The middleware every route shares, on the Node fast path where it matters
+ * (server/http/node-bindings.ts): CORS, open mode's Host check, the body limit.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
+import { cors as honoCors } from 'hono/cors';
+import { ApiError } from './errors';
+import { nodeResponse, requestHeader } from './node-bindings';
+
+const LOOPBACK = String.raw`(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?`;
+const LOOPBACK_HOST = new RegExp(`^${LOOPBACK}$`, 'i');
+const LOOPBACK_ORIGIN = new RegExp(`^http://${LOOPBACK}$`, 'i');
+
+/** A Host header that names this machine. */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_HOST.test(host);
+
+/**
+ * Which origin to grant (`Access-Control-Allow-Origin`) for a request's
+ * `Origin`: `*` when asked for; the listed ones; with none listed, nobody on
+ * a keyed server and only loopback pages on an open one.
+ */
+export function originPolicy(corsOrigins: string[] | '*', open: boolean): (origin: string) => string | null {
+  if (corsOrigins === '*') return () => '*';
+  if (corsOrigins.length > 0) {
+    const listed = new Set(corsOrigins);
+    return (origin) => (listed.has(origin) ? origin : null);
+  }
+  if (open) return (origin) => (LOOPBACK_ORIGIN.test(origin) ? origin : null);
+  return () => null;
+}
+
+/**
+ * CORS for the element on other sites. Preflights go through Hono's cors();
+ * every other answer gets the same headers set on the Node response before
+ * the route runs (Node merges them into whatever is written, streams
+ * included): cors() sets them on `c.res` after the handler, which makes Hono
+ * copy each answer into a new web Response — a full undici Response per
+ * request instead of @hono/node-server's cheap cached one.
+ */
+export function cors(corsOrigins: string[] | '*', open: boolean): MiddlewareHandler {
+  const allowOrigin = originPolicy(corsOrigins, open);
+  const preflight = honoCors({
+    origin: corsOrigins === '*' ? '*' : (origin) => allowOrigin(origin),
+    allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    maxAge: 600,
+  });
+  const vary = corsOrigins !== '*';
+  return async (c, next) => {
+    if (c.req.method === 'OPTIONS') return preflight(c, next);
+    const allowed = allowOrigin(requestHeader(c, 'origin') ?? '');
+    const outgoing = nodeResponse(c);
+    if (outgoing !== null) {
+      if (allowed) outgoing.setHeader('Access-Control-Allow-Origin', allowed);
+      if (vary) outgoing.appendHeader('Vary', 'Origin');
+      return next();
+    }
+    await next();
+    if (allowed) c.res.headers.set('Access-Control-Allow-Origin', allowed);
+    if (vary) c.res.headers.append('Vary', 'Origin');
+  };
+}
+
+/**
+ * Open mode trusts whoever reaches it, which is only safe for this machine's
+ * own requests: a page on the web can point its own host name at 127.0.0.1
+ * (DNS rebinding) and so be "same-origin" with us. Its requests still name
+ * that host, so open mode answers only requests addressed to a loopback host.
+ */
+export const loopbackHostOnly: MiddlewareHandler = async (c, next) => {
+  const host = requestHeader(c, 'host') ?? new URL(c.req.url).host;
+  if (!isLoopbackHost(host)) {
+    throw new ApiError(
+      403,
+      `open mode answers only requests addressed to this machine (Host: ${host.slice(0, 100)}); configure API keys to serve other hosts`,
+    );
+  }
+  await next();
+};
+
+/**
+ * 413 past `maxBytes`. A declared Content-Length is checked from the header
+ * alone: Hono's bodyLimit reads `c.req.raw.body` first, which makes
+ * @hono/node-server build a full web Request (undici, AbortSignal, web
+ * stream) for every post — a third of an event post's CPU. Chunked bodies
+ * still go through Hono's bodyLimit, which counts.
+ */
+export function bodyLimit(maxBytes: number): MiddlewareHandler {
+  const tooLarge = () => new ApiError(413, `the body is larger than ${maxBytes} bytes`);
+  const streamed = honoBodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw tooLarge();
+    },
+  });
+  return async (c, next) => {
+    const length = requestHeader(c, 'content-length');
+    if (length === undefined || requestHeader(c, 'transfer-encoding') !== undefined) return streamed(c, next);
+    if (Number.parseInt(length, 10) > maxBytes) throw tooLarge();
+    await next();
+  };
+}

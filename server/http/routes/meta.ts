@@ -1,0 +1,26 @@
+/** The health check and the element bundle. */
+import { Hono } from 'hono';
+import type { RouteContext } from '../context';
+import { ApiError, respondError } from '../errors';
+
+export function metaRoutes(r: RouteContext) {
+  return new Hono()
+    .get('/healthz', async (c) => {
+      try {
+        await r.deps.ping();
+        return c.json({ ok: true, ...r.deps.hub.stats() });
+      } catch (error) {
+        return respondError(c, error);
+      }
+    })
+    .get('/widget.js', async (c) => {
+      const bundle = await r.deps.widget();
+      if (bundle === null) throw new ApiError(404, 'the element is not built: run npm run build');
+      return c.body(bundle as Uint8Array<ArrayBuffer>, 200, {
+        'Content-Type': 'text/javascript; charset=utf-8',
+        'Cache-Control': 'public, max-age=300',
+        'Access-Control-Allow-Origin': '*',
+        'Cross-Origin-Resource-Policy': 'cross-origin',
+      });
+    });
+}

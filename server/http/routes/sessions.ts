@@ -1,0 +1,64 @@
+/** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { createSessionSchema, eventBatchSchema, tokenRequestSchema } from '../../core/schemas';
+import type { RouteContext, RouteEnv } from '../context';
+import { bodyLimit } from '../middleware';
+import { snapshotJson } from '../unservable';
+import { jsonBody, queryOf } from '../validate';
+
+const JSON_TYPE = { 'Content-Type': 'application/json' };
+
+export const listQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(200).optional(),
+});
+
+export function sessionRoutes(r: RouteContext) {
+  const { sessions, config } = r.deps;
+  const limit = bodyLimit(config.maxBodyBytes);
+  const { auth } = r;
+  return new Hono<RouteEnv>()
+    .post('/sessions', auth, limit, jsonBody(createSessionSchema), async (c) => {
+      const { created } = await sessions.create(c.req.valid('json'), c.var.who, r.base(c, '/sessions'));
+      return c.json(created, 201);
+    })
+    .get('/sessions', auth, queryOf(listQuerySchema), async (c) => {
+      const page = await sessions.list(c.var.who, c.req.valid('query'));
+      const now = r.deps.hub.now();
+      // Encoded one by one, so one session that cannot be encoded does not fail the page.
+      const list = page.sessions.map((s) => snapshotJson(s, now, { logAfter: s.logSeq }, { owner: s.owner }));
+      return c.body(`{"sessions":[${list.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, 200, JSON_TYPE);
+    })
+    .get('/sessions/:id', auth, async (c) => {
+      const session = await sessions.read(c.req.param('id'), c.var.who);
+      return c.body(snapshotJson(session, r.deps.hub.now()), 200, { ...JSON_TYPE, 'Cache-Control': 'no-store' });
+    })
+    .post(
+      '/sessions/:id/events',
+      auth,
+      limit,
+      jsonBody(eventBatchSchema, { prefix: 'events', events: true }),
+      async (c) => {
+        const id = c.req.param('id');
+        const events = c.req.valid('json');
+        // The base is only needed for a chain's URLs (and costs a URL parse per post).
+        const base = events.some((e) => e.type === 'chain') ? r.base(c, `/sessions/${id}/events`) : undefined;
+        return c.json(await sessions.report(id, events, c.var.who, base));
+      },
+    )
+    .post('/sessions/:id/cancel', auth, async (c) => {
+      return c.json(await sessions.cancel(c.req.param('id'), c.var.who), 202);
+    })
+    .post('/sessions/:id/tokens', auth, limit, jsonBody(tokenRequestSchema), async (c) => {
+      return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.var.who), 201);
+    })
+    .delete('/sessions/:id', auth, async (c) => {
+      await sessions.remove(c.req.param('id'), c.var.who);
+      return c.body(null, 204);
+    })
+    .post('/sessions/:id/restart', auth, async (c) => {
+      const id = c.req.param('id');
+      return c.json(await sessions.restart(id, c.var.who, r.base(c, `/sessions/${id}/restart`)), 201);
+    });
+}

@@ -1,0 +1,62 @@
+/** Streams: one session's (`GET /sessions/:id/stream`), or several multiplexed (`GET /stream`). */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { LiveopError } from '../../core/errors';
+import { parse } from '../../core/schemas';
+import type { Credential } from '../../sessions/access';
+import type { Cursor } from '../../stream/hub';
+import type { RouteContext, RouteEnv } from '../context';
+import { requestHeader } from '../node-bindings';
+import { formatOf, streamResponse } from '../stream-response';
+
+const cursorSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional();
+
+/** A cursor from query values (or `Last-Event-ID`), each checked, naming the field. */
+function cursorOf(after: string | undefined, logAfter: string | undefined, suffix = ''): Cursor {
+  const a = parse(cursorSchema, after || undefined, `after${suffix}`);
+  const l = parse(cursorSchema, logAfter || undefined, `logAfter${suffix}`);
+  return { ...(a === undefined ? {} : { after: a }), ...(l === undefined ? {} : { logAfter: l }) };
+}
+
+export function streamRoutes(r: RouteContext) {
+  const { sessions, hub, config, authenticator } = r.deps;
+  return new Hono<RouteEnv>()
+    .get('/sessions/:id/stream', r.auth, async (c) => {
+      const id = c.req.param('id');
+      await sessions.read(id, c.var.who);
+      const cursor = cursorOf(c.req.query('after') ?? requestHeader(c, 'last-event-id'), c.req.query('logAfter'));
+      const subscription = await hub.subscribe(new Map([[id, cursor]]));
+      return streamResponse(c, subscription, formatOf(c));
+    })
+    .get('/stream', async (c) => {
+      const ids = c.req.queries('session') ?? [];
+      const tokens = c.req.queries('token') ?? [];
+      if (ids.length === 0) throw new LiveopError('invalid', 'session: give at least one ?session=ID');
+      if (ids.length > config.maxSessionsPerStream) {
+        throw new LiveopError('invalid', `session: at most ${config.maxSessionsPerStream} sessions a stream`);
+      }
+      if (tokens.length > 0 && tokens.length !== ids.length) {
+        throw new LiveopError('invalid', 'token: give one token per session, in the same order');
+      }
+      // Resume cursors, one per session in the same order (`after=` / `logAfter=` repeated; empty: none).
+      const afters = c.req.queries('after') ?? [];
+      const logAfters = c.req.queries('logAfter') ?? [];
+      const wanted = new Map<string, Cursor>();
+      for (const [i, id] of ids.entries()) {
+        const credential: Credential =
+          tokens[i] === undefined ? r.who(c) : authenticator.credentialOf(tokens[i], 'query');
+        if (credential.kind === 'token' && credential.sessionId !== id) {
+          throw new LiveopError('forbidden', `token: token ${i + 1} is for another session`);
+        }
+        try {
+          await sessions.read(id, credential);
+        } catch (error) {
+          // An unknown session is not refused: its part of the stream says `gone`.
+          if (!(error instanceof LiveopError && error.kind === 'not_found')) throw error;
+        }
+        if (!wanted.has(id)) wanted.set(id, cursorOf(afters[i], logAfters[i], `.${i}`));
+      }
+      const subscription = await hub.subscribe(wanted);
+      return streamResponse(c, subscription, formatOf(c));
+    });
+}

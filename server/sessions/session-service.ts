@@ -1,0 +1,277 @@
+/**
+ * One way to change a session. The HTTP routes, the in-process API and the
+ * runners all come here to create, report, cancel, delete, mint tokens and
+ * start or restart operations: validation, access checks, chain resolution
+ * and the created-session answer are written once. It throws LiveopError
+ * (kinds, not statuses); the HTTP layer maps them to the contract.
+ */
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import { LiveopError } from '../core/errors';
+import { createSession, type SessionOptions, type StoredSession } from '../core/model';
+import { applyEvents, requestCancel } from '../core/reducer';
+import { createSessionSchema, parse } from '../core/schemas';
+import { toSnapshot } from '../core/snapshot';
+import type {
+  CreatedSession,
+  CreateSessionInput,
+  EventsAccepted,
+  NextSession,
+  ProgressEvent,
+  TokenScope,
+} from '../protocol';
+import type { SessionPage, SessionStore } from '../store/session-store';
+import { type Authenticator, authorize, type Credential, type Right, type TokenSigner } from './access';
+
+/** What the service needs to know of a registered operation to start it. */
+export interface OperationSpec {
+  /** Validates the JSON input (zod); invalid input is refused naming the field. */
+  input?: z.ZodType;
+  title?: string | ((input: never) => string);
+  tasks?: Record<string, string>;
+  stages?: string[];
+}
+
+/** Runs registered operations (the runner): the service creates their sessions, this runs them. */
+export interface OperationRunner {
+  /** The operation registered under `name`, if any. */
+  spec(name: string): OperationSpec | undefined;
+  /** Starts it for a session just created for it. */
+  run(name: string, sessionId: string, input: unknown): void;
+}
+
+export interface SessionServiceOptions {
+  store: SessionStore;
+  signer: TokenSigner;
+  authenticator: Authenticator;
+  now: () => number;
+  operations: OperationRunner;
+  /** Defaults for new sessions. */
+  sessionDefaults: Partial<SessionOptions> & { ttlSeconds?: number };
+  viewerTokenTtlSeconds: number;
+  reporterTokenTtlSeconds: number;
+  /** Absolute URL the server is reached at; else each answer's base is the caller's. */
+  publicUrl?: string;
+}
+
+/** A fresh session id: 128 bits of randomness. */
+export const newSessionId = (): string => randomBytes(16).toString('base64url');
+
+export class SessionService {
+  readonly #o: SessionServiceOptions;
+
+  constructor(options: SessionServiceOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Creates a session, owned by whoever asks (an admin key or this process
+   * may name another owner). Its input is validated where it came in (the
+   * route, the facade) with `createSessionSchema`. `base`: the URL prefix the
+   * caller reaches the API at, for the answer's URLs.
+   */
+  async create(
+    body: CreateSessionInput,
+    as: Credential,
+    base: string,
+    operation?: { name: string; input: unknown },
+  ): Promise<{ created: CreatedSession; session: StoredSession }> {
+    const { viewerScope, ...input } = body;
+    const owner = ownerFor(as, input.owner);
+    const session = createSession(
+      newSessionId(),
+      { ...input, owner: owner ?? undefined },
+      this.#o.now(),
+      this.#o.sessionDefaults,
+    );
+    const answerBase = this.#base(base);
+    if (answerBase !== '') session.base = answerBase;
+    if (operation) session.operation = operation;
+    await this.#o.store.create(session);
+    return { created: this.answer(session, answerBase, viewerScope), session };
+  }
+
+  /** A session the caller may see (`right`): not_found, forbidden or unauthorized otherwise. */
+  async read(id: string, as: Credential, right: Right = 'view'): Promise<StoredSession> {
+    checkTokenFor(as, id);
+    const session = await this.#o.store.get(id);
+    if (session === undefined) throw new LiveopError('not_found', `unknown session "${id}"`);
+    authorize(as, right, session);
+    return session;
+  }
+
+  /** The caller's sessions, newest first (an admin key's or this process's: everyone's). */
+  async list(as: Credential, page: { limit: number; cursor?: string | null }): Promise<SessionPage> {
+    if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key');
+    const owner = as.kind === 'key' && !as.admin ? as.owner : undefined;
+    return this.#o.store.list({ owner, limit: page.limit, cursor: page.cursor ?? null });
+  }
+
+  /**
+   * Applies a batch of events (validated where they came in, with
+   * `eventBatchSchema`) atomically. A `chain` is resolved first: the next
+   * session must exist, share the owner, and be one the reporter may report to.
+   */
+  async report(id: string, events: readonly ProgressEvent[], as: Credential, base?: string): Promise<EventsAccepted> {
+    checkTokenFor(as, id);
+    const nexts = await this.#resolveChains(id, events, as, base);
+    // Tokens are bound to their session and scope: decided before the update. A key's owner is
+    // checked against the session inside it, so a post costs one store read.
+    if (as.kind === 'token') authorize(as, 'report', { id, owner: null });
+    const session = await this.#o.store.update(id, (s) => {
+      if (as.kind === 'key') authorize(as, 'report', s);
+      return applyEvents(s, events, this.#o.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
+    });
+    return { version: session.version, cancelRequested: session.cancelRequested };
+  }
+
+  /** Asks the session's work to stop: in-process tasks are aborted, HTTP reporters see `cancelRequested`. */
+  async cancel(id: string, as: Credential): Promise<{ version: number; cancelRequested: true }> {
+    await this.read(id, as, 'cancel');
+    const session = await this.#o.store.update(id, (s) => requestCancel(s, this.#o.now()));
+    return { version: session.version, cancelRequested: true };
+  }
+
+  /** Removes it; its streams end with `gone`, its in-process tasks are aborted. */
+  async remove(id: string, as: Credential): Promise<void> {
+    await this.read(id, as, 'own');
+    await this.#o.store.delete(id);
+  }
+
+  /** Mints another token for the session. */
+  async mintToken(
+    id: string,
+    request: { scope: TokenScope; ttlSeconds?: number | undefined },
+    as: Credential,
+  ): Promise<{ token: string; scope: TokenScope; ttlSeconds: number }> {
+    const session = await this.read(id, as, 'own');
+    const ttl =
+      request.ttlSeconds ??
+      (request.scope === 'report' ? this.#o.reporterTokenTtlSeconds : this.#o.viewerTokenTtlSeconds);
+    return { token: this.#o.signer.sign(session.id, request.scope, ttl), scope: request.scope, ttlSeconds: ttl };
+  }
+
+  /** What is registered under `name`, if anything. */
+  operation(name: string): OperationSpec | undefined {
+    return this.#o.operations.spec(name);
+  }
+
+  /**
+   * Starts a registered operation with a JSON input (validated by its
+   * schema), owned by the caller (or `owner`, for an admin key or this process).
+   */
+  async start(name: string, input: unknown, as: Credential, base: string, owner?: string): Promise<CreatedSession> {
+    if (this.#o.operations.spec(name) === undefined) throw new LiveopError('not_found', `unknown operation "${name}"`);
+    if (as.kind === 'token')
+      throw new LiveopError('forbidden', 'a session token cannot start operations; use an API key');
+    return this.#launch(name, input, ownerFor(as, owner), base);
+  }
+
+  /** Starts a finished operation again, with the same input and owner, as a new session (liveops' restart). */
+  async restart(id: string, as: Credential, base: string): Promise<CreatedSession> {
+    const session = await this.read(id, as, 'own');
+    if (!session.operation) throw new LiveopError('conflict', 'only sessions started as operations can be restarted');
+    const status = toSnapshot(session, this.#o.now()).status;
+    if (status === 'pending' || status === 'running')
+      throw new LiveopError('conflict', `the session is still ${status}`);
+    if (this.#o.operations.spec(session.operation.name) === undefined) {
+      throw new LiveopError('conflict', `operation "${session.operation.name}" is not registered on this server`);
+    }
+    return this.#launch(session.operation.name, session.operation.input, session.owner, base);
+  }
+
+  async #launch(name: string, input: unknown, owner: string | null, base: string): Promise<CreatedSession> {
+    const spec = this.#o.operations.spec(name)!;
+    const value = spec.input ? parse(spec.input, input) : input;
+    const title = typeof spec.title === 'function' ? spec.title(value as never) : (spec.title ?? name);
+    const body = parse(createSessionSchema, {
+      title,
+      ...(spec.tasks ? { tasks: spec.tasks } : {}),
+      ...(spec.stages ? { stages: spec.stages } : {}),
+      ...(owner === null ? {} : { owner }),
+    });
+    const { created } = await this.create(body, { kind: 'system' }, base, { name, input: value });
+    this.#o.operations.run(name, created.id, value);
+    return created;
+  }
+
+  /** The answer to a creation: ids, tokens and URLs. */
+  answer(session: StoredSession, base: string, viewerScope: TokenScope = 'view+cancel'): CreatedSession {
+    const { signer, viewerTokenTtlSeconds, reporterTokenTtlSeconds } = this.#o;
+    return {
+      id: session.id,
+      viewerToken: signer.sign(session.id, viewerScope, viewerTokenTtlSeconds),
+      reporterToken: signer.sign(session.id, 'report', reporterTokenTtlSeconds),
+      streamUrl: `${base}/sessions/${session.id}/stream`,
+      snapshotUrl: `${base}/sessions/${session.id}`,
+    };
+  }
+
+  #base(base: string | undefined): string {
+    return (this.#o.publicUrl ?? base ?? '').replace(/\/$/, '');
+  }
+
+  /**
+   * What viewers need to follow each chained session. Its viewer token goes
+   * to every viewer of this session, so the reporter must be able to report
+   * to it: the owner's key (any session of the same owner), or, holding only
+   * this session's token, the next one's reporter token in `token`.
+   */
+  async #resolveChains(
+    id: string,
+    events: readonly ProgressEvent[],
+    as: Credential,
+    base: string | undefined,
+  ): Promise<Map<string, NextSession>> {
+    const nexts = new Map<string, NextSession>();
+    const chains = events.flatMap((e) => (e.type === 'chain' ? [e] : []));
+    if (chains.length === 0) return nexts;
+    const current = await this.read(id, as, 'report');
+    const prefix = this.#base(base ?? current.base);
+    for (const { next: nextId, token } of chains) {
+      const next = await this.#o.store.get(nextId);
+      if (next === undefined) throw new LiveopError('not_found', `next: unknown session "${nextId}"`);
+      const nextAs = token === undefined ? as : this.#o.authenticator.credentialOf(token);
+      const mayReport = nextAs.kind !== 'token' || (nextAs.sessionId === nextId && nextAs.scope === 'report');
+      if (!mayReport) {
+        throw new LiveopError(
+          'forbidden',
+          token === undefined
+            ? "next: this token may report only to its own session; give the next session's reporter token as token"
+            : `next: token is not a reporter token for session "${nextId}"`,
+        );
+      }
+      authorize(nextAs, 'report', next);
+      if (next.owner !== current.owner)
+        throw new LiveopError('forbidden', 'next: that session belongs to another owner');
+      nexts.set(nextId, {
+        id: nextId,
+        streamUrl: `${prefix}/sessions/${nextId}/stream`,
+        viewerToken: this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
+      });
+    }
+    return nexts;
+  }
+}
+
+/** A token for another session is refused before anything reveals whether this one exists. */
+function checkTokenFor(as: Credential, id: string): void {
+  if (as.kind === 'token' && as.sessionId !== id)
+    throw new LiveopError('forbidden', 'this token is for another session');
+}
+
+/** Who owns a new session: the key's owner; another only for admin keys, open mode and this process. */
+function ownerFor(as: Credential, requested: string | undefined): string | null {
+  switch (as.kind) {
+    case 'token':
+      throw new LiveopError('forbidden', 'a session token cannot create sessions; use an API key');
+    case 'open':
+    case 'system':
+      return requested ?? null;
+    case 'key':
+      if (requested !== undefined && requested !== as.owner && !as.admin) {
+        throw new LiveopError('forbidden', 'only an admin key may create sessions for another owner');
+      }
+      return requested ?? as.owner;
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * Fans session changes out to subscriptions — an HTTP stream, or an
+ * in-process watch — as line objects. How lines are framed and written
+ * (NDJSON, SSE, a web stream, a Node response) is the transport's business
+ * (server/http/stream-response.ts); the hub decides only *what* each
+ * subscription gets next.
+ *
+ * - Each session has one Watcher per instance (watcher.ts), which makes a
+ *   generation — one shared line — per visible change, JSON-encoded once.
+ * - A subscription pulls: `take()` returns everything pending at once. A
+ *   subscription that is caught up gets the generation itself (its JSON and
+ *   framed bytes shared with every other caught-up one); one that fell behind
+ *   (slow reader, new, resuming) gets a line of its own from the latest state
+ *   with every log line it lacks. So a slow reader holds a flag, not a queue,
+ *   gets the newest state, and never loses or repeats a log line.
+ * - One hub-wide interval marks heartbeats due after `heartbeatMs` of
+ *   silence; there are no per-subscription timers.
+ * - One clock, injected, for everything.
+ */
+import { logSeqAtVersion } from '../core/snapshot';
+import type { StreamLine } from '../protocol';
+import type { SessionStore } from '../store/session-store';
+import { type Generation, Watcher, type WatcherContext } from './watcher';
+
+export interface StreamHubOptions {
+  store: SessionStore;
+  now?: () => number;
+  /** At most this many lines a second per session. @default 10 */
+  throttleHz?: number;
+  /** A heartbeat line after this much silence. @default 15000 */
+  heartbeatMs?: number;
+  /** Told once per session that cannot be served (its stored data breaks the limits). */
+  onBroken?: (id: string, error: unknown) => void;
+}
+
+/** Where a subscriber resumes one session. */
+export interface Cursor {
+  /** The last version the client has (its log cursor is derived from it). */
+  after?: number;
+  /** The last log seq the client has (wins over `after`'s). */
+  logAfter?: number;
+}
+
+/**
+ * One line for a subscription. `json` is the line's JSON (made once, in the
+ * hub); `shared`, when set, is the generation the line is — transports cache
+ * its framed bytes there, so one encoding serves every caught-up connection.
+ */
+export interface HubLine {
+  line: StreamLine;
+  json: string;
+  shared: Generation | null;
+}
+
+const HEARTBEAT: HubLine = { line: { type: 'heartbeat' }, json: '{"type":"heartbeat"}', shared: null };
+const RECONNECT: HubLine = { line: { type: 'reconnect' }, json: '{"type":"reconnect"}', shared: null };
+
+const own = (line: StreamLine): HubLine => ({ line, json: JSON.stringify(line), shared: null });
+
+/** What one subscription knows of one session. */
+interface SessionState {
+  watcher: Watcher;
+  /** Last log seq this subscription has received. */
+  logSeq: number;
+  /** The generation it last received (null: none yet). */
+  generation: Generation | null;
+  done: boolean;
+}
+
+/** One subscriber's view of one or more sessions. */
+export class Subscription {
+  readonly sessions = new Map<string, SessionState>();
+  /** When a line was last taken (the hub's clock): heartbeats count from here. */
+  lastTakenAt: number;
+  #heartbeatDue = false;
+  #closing = false;
+  #closed = false;
+  #onPending: () => void = () => {};
+
+  constructor(
+    private readonly hub: StreamHub,
+    now: number,
+  ) {
+    this.lastTakenAt = now;
+  }
+
+  /** Called (synchronously, from the hub) whenever `take()` may have something new. */
+  set onPending(listener: () => void) {
+    this.#onPending = listener;
+  }
+
+  /** True once every session has ended (or the hub is shutting down): nothing more will come after what take() returns. */
+  get done(): boolean {
+    if (this.#closing || this.#closed) return true;
+    for (const state of this.sessions.values()) if (!state.done) return false;
+    return true;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Everything pending, in session order (empty when nothing is). */
+  take(): HubLine[] {
+    const lines: HubLine[] = [];
+    if (this.#closed) return lines;
+    if (this.#closing) {
+      this.#closing = false;
+      this.close();
+      return [RECONNECT];
+    }
+    for (const [id, state] of this.sessions) {
+      if (state.done) continue;
+      const line = this.#next(id, state);
+      if (line) lines.push(line);
+    }
+    if (lines.length === 0 && this.#heartbeatDue) lines.push(HEARTBEAT);
+    this.#heartbeatDue = false;
+    if (lines.length > 0) this.lastTakenAt = this.hub.now();
+    return lines;
+  }
+
+  /** The subscriber went away (or has read the end): releases everything it held. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.hub.release(this);
+  }
+
+  /** @internal */
+  notify(): void {
+    if (!this.#closed) this.#onPending();
+  }
+
+  /** @internal */
+  heartbeat(): void {
+    this.#heartbeatDue = true;
+    this.notify();
+  }
+
+  /** @internal The hub shuts down: the next take() says reconnect, and ends. */
+  shutdown(): void {
+    this.#closing = true;
+    this.notify();
+  }
+
+  #next(id: string, state: SessionState): HubLine | null {
+    const { watcher } = state;
+    if (watcher.gone) {
+      state.done = true;
+      return own({ type: 'gone', id });
+    }
+    if (watcher.broken !== null) {
+      state.done = true;
+      return own(watcher.broken);
+    }
+    const generation = watcher.generation;
+    if (generation === null || generation === state.generation) return null;
+    let line: HubLine;
+    if (generation.logBase === state.logSeq) {
+      line = { line: generation.snapshot, json: generation.json, shared: generation };
+    } else {
+      // Behind (or new): a line of its own, with every log line it lacks.
+      try {
+        const logs = watcher.logsAfter(state.logSeq, generation.snapshot.logSeq);
+        line = own({ ...generation.snapshot, logs });
+      } catch (error) {
+        watcher.fail(error);
+        state.done = true;
+        return own(watcher.broken!);
+      }
+    }
+    state.generation = generation;
+    state.logSeq = generation.snapshot.logSeq;
+    if (generation.final) state.done = true;
+    return line;
+  }
+}
+
+export class StreamHub {
+  readonly #store: SessionStore;
+  readonly #now: () => number;
+  readonly #heartbeatMs: number;
+  readonly #watchers = new Map<string, Watcher>();
+  readonly #subscriptions = new Set<Subscription>();
+  readonly #unsubscribe: () => void;
+  readonly #context: WatcherContext;
+  #heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(options: StreamHubOptions) {
+    this.#store = options.store;
+    this.#now = options.now ?? Date.now;
+    this.#heartbeatMs = options.heartbeatMs ?? 15_000;
+    const onBroken = options.onBroken ?? (() => {});
+    this.#context = {
+      store: options.store,
+      now: this.#now,
+      intervalMs: 1000 / (options.throttleHz ?? 10),
+      pending: (watcher) => {
+        for (const subscription of watcher.subscriptions) (subscription as Subscription).notify();
+      },
+      broken: onBroken,
+    };
+    this.#unsubscribe = this.#store.subscribe(
+      (change) => this.#watchers.get(change.id)?.changed(change),
+      () => {
+        // Notifications may have been missed: everyone re-reads what they watch.
+        for (const watcher of this.#watchers.values()) void watcher.refresh();
+      },
+    );
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  /**
+   * Subscribes to sessions (the caller has checked that the subscriber may
+   * see them), each from its cursor. Resolves once the first lines can be
+   * made: a session that does not exist gives a `gone` line at once.
+   */
+  async subscribe(sessions: ReadonlyMap<string, Cursor>): Promise<Subscription> {
+    const subscription = new Subscription(this, this.#now());
+    for (const id of sessions.keys()) {
+      const watcher = this.#watch(id);
+      watcher.subscriptions.add(subscription);
+      subscription.sessions.set(id, { watcher, logSeq: 0, generation: null, done: false });
+    }
+    this.#subscriptions.add(subscription);
+    this.#startHeartbeat();
+    await Promise.all(
+      [...subscription.sessions].map(async ([id, state]) => {
+        const { watcher } = state;
+        if (watcher.session === null && !watcher.gone) await watcher.refresh();
+        const session = watcher.session;
+        if (session === null) return; // gone: take() says so
+        const cursor = sessions.get(id)!;
+        state.logSeq = cursor.logAfter ?? (cursor.after === undefined ? 0 : logSeqAtVersion(session, cursor.after));
+        // The first line is made for this subscriber (its own log cursor).
+        if (watcher.generation === null) watcher.schedule(0);
+      }),
+    );
+    return subscription;
+  }
+
+  /** Ends every subscription with a line telling clients to reconnect (elsewhere). */
+  shutdown(): void {
+    for (const subscription of this.#subscriptions) subscription.shutdown();
+    this.#stopHeartbeat();
+  }
+
+  close(): void {
+    this.shutdown();
+    for (const subscription of [...this.#subscriptions]) subscription.close();
+    this.#unsubscribe();
+  }
+
+  stats(): { watchers: number; connections: number } {
+    return { watchers: this.#watchers.size, connections: this.#subscriptions.size };
+  }
+
+  /** @internal A subscription closed: forget it, and the watchers nobody needs any more. */
+  release(subscription: Subscription): void {
+    this.#subscriptions.delete(subscription);
+    for (const [id, { watcher }] of subscription.sessions) {
+      watcher.subscriptions.delete(subscription);
+      if (watcher.subscriptions.size === 0 && this.#watchers.get(id) === watcher) {
+        watcher.stop();
+        this.#watchers.delete(id);
+      }
+    }
+    if (this.#subscriptions.size === 0) this.#stopHeartbeat();
+  }
+
+  #watch(id: string): Watcher {
+    let watcher = this.#watchers.get(id);
+    if (!watcher) {
+      watcher = new Watcher(id, this.#context);
+      this.#watchers.set(id, watcher);
+    }
+    return watcher;
+  }
+
+  #startHeartbeat(): void {
+    if (this.#heartbeat) return;
+    const every = Math.max(50, Math.min(1_000, this.#heartbeatMs / 3));
+    this.#heartbeat = setInterval(() => {
+      const silentSince = this.#now() - this.#heartbeatMs;
+      for (const subscription of this.#subscriptions) {
+        if (subscription.lastTakenAt <= silentSince) {
+          subscription.lastTakenAt = this.#now();
+          subscription.heartbeat();
+        }
+      }
+    }, every);
+    this.#heartbeat.unref();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = null;
+  }
+}

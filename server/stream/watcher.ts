@@ -1,0 +1,203 @@
+/**
+ * One watcher per watched session per server instance: it hears the store's
+ * change notifications, reads the session at most once per change (not at
+ * all when the notification carries it), throttles to the hub's rate, and
+ * while the session runs ticks at that rate so the eased percent keeps
+ * moving. A new generation — one shared line — is made only when something
+ * a viewer can see changed.
+ */
+import type { StoredSession } from '../core/model';
+import { logsAfter, toSnapshot } from '../core/snapshot';
+import { isTerminal, type LogEntry, type Snapshot, type StreamErrorLine } from '../protocol';
+import type { SessionStore, StoreChange } from '../store/session-store';
+
+/** What a watcher needs of its hub. */
+export interface WatcherContext {
+  readonly store: SessionStore;
+  readonly now: () => number;
+  /** Milliseconds between two lines of one session, at least. */
+  readonly intervalMs: number;
+  /** Something changed for the connections watching `watcher`. */
+  pending(watcher: Watcher): void;
+  /** The session cannot be served; called once. */
+  broken(id: string, error: unknown): void;
+}
+
+/**
+ * One broadcast: the snapshot, its JSON made once (which also proves it can
+ * be encoded), and a cache the transport fills with its framed bytes, so
+ * every caught-up connection gets the same bytes.
+ */
+export class Generation {
+  readonly json: string;
+  /** Framed bytes by transport format, filled by whoever frames them. */
+  readonly framed: Record<string, Uint8Array> = {};
+  constructor(
+    readonly snapshot: Snapshot,
+    /** The log cursor a connection must have had for this line to be complete for it. */
+    readonly logBase: number,
+    readonly final: boolean,
+  ) {
+    this.json = JSON.stringify(snapshot);
+  }
+}
+
+export class Watcher {
+  session: StoredSession | null = null;
+  generation: Generation | null = null;
+  /** Set when this session cannot be served: the line its viewers get instead. */
+  broken: StreamErrorLine | null = null;
+  /** The subscriptions watching it (the hub keeps this; the watcher only counts them). */
+  readonly subscriptions = new Set<object>();
+  #lastBroadcastAt = Number.NEGATIVE_INFINITY;
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = 0;
+  #reading: Promise<void> | null = null;
+  #readAgain = false;
+  #gone = false;
+
+  constructor(
+    readonly id: string,
+    private readonly hub: WatcherContext,
+  ) {}
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  /** A change was heard: use the session it carries, or read it once. */
+  changed(change: StoreChange): void {
+    if (change.deleted) {
+      this.#markGone();
+    } else if (change.session) {
+      if (this.session === null || change.session.version > this.session.version) this.session = change.session;
+      this.schedule();
+    } else if (this.session === null || change.version > this.session.version) {
+      void this.refresh();
+    }
+  }
+
+  /** Reads the session (coalescing concurrent requests), then schedules a broadcast. */
+  refresh(): Promise<void> {
+    if (this.#reading) {
+      this.#readAgain = true;
+      return this.#reading;
+    }
+    this.#reading = (async () => {
+      do {
+        this.#readAgain = false;
+        try {
+          const session = await this.hub.store.get(this.id);
+          if (session === undefined) {
+            this.#markGone();
+            return;
+          }
+          if (this.session === null || session.version >= this.session.version) this.session = session;
+        } catch {
+          // Store unavailable: keep streams open (heartbeats); the resync after reconnecting reads again.
+          return;
+        }
+      } while (this.#readAgain);
+      this.schedule();
+    })().finally(() => {
+      this.#reading = null;
+    });
+    return this.#reading;
+  }
+
+  /** Flushes after `delay` (default: as soon as the throttle allows); an earlier request wins. */
+  schedule(delay?: number): void {
+    if (this.#gone || this.broken !== null) return;
+    const now = this.hub.now();
+    const wait = Math.min(2 ** 31 - 1, Math.max(0, delay ?? this.#lastBroadcastAt + this.hub.intervalMs - now));
+    const at = now + wait;
+    if (this.#timer !== null) {
+      if (this.#timerAt <= at) return;
+      clearTimeout(this.#timer);
+    }
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      try {
+        this.#flush();
+      } catch (error) {
+        this.fail(error);
+      }
+    }, wait);
+  }
+
+  /**
+   * This session cannot be served (its data cannot be snapshotted or
+   * encoded): its viewers get an error line and their part of the stream
+   * ends; the watcher stops.
+   */
+  fail(error: unknown): void {
+    if (this.broken !== null) return;
+    this.hub.broken(this.id, error);
+    this.broken = {
+      type: 'error',
+      id: this.id,
+      error: { code: 'internal_error', message: 'this session holds data the server cannot send; it was not streamed' },
+    };
+    this.stop();
+    this.hub.pending(this);
+  }
+
+  /** Computes what viewers see now; broadcasts it if anything visible changed. */
+  #flush(): void {
+    const session = this.session;
+    if (session === null || this.subscriptions.size === 0 || this.broken !== null) return;
+    const now = this.hub.now();
+    const previous = this.generation;
+    const logBase = previous?.snapshot.logSeq ?? 0;
+    const snapshot = toSnapshot(session, now, { logAfter: logBase });
+    const final = isTerminal(snapshot.status);
+    if (previous === null || snapshot.logs.length > 0 || visiblyDifferent(previous.snapshot, snapshot)) {
+      this.generation = new Generation(snapshot, logBase, final);
+      this.#lastBroadcastAt = now;
+      this.hub.pending(this);
+    }
+    if (final) return;
+    // Keep the bars moving while anything runs; otherwise wake for the
+    // time-based verdicts (dead worker, cancel grace) and nothing else.
+    if (snapshot.status === 'running') {
+      this.schedule(this.hub.intervalMs);
+      return;
+    }
+    const deadlines = [session.lastEventAt + session.options.deadAfterMs];
+    if (session.cancelRequestedAt !== null) deadlines.push(session.cancelRequestedAt + session.options.cancelGraceMs);
+    this.schedule(Math.min(...deadlines) - now + 1);
+  }
+
+  /** Log lines in (from, upTo]: never past the generation being sent, or the next one would repeat them. */
+  logsAfter(from: number, upTo: number): LogEntry[] {
+    if (this.session === null) return [];
+    return logsAfter(this.session, from).filter((log) => log.seq <= upTo);
+  }
+
+  #markGone(): void {
+    this.#gone = true;
+    this.stop();
+    this.hub.pending(this);
+  }
+
+  stop(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+}
+
+/** Lines differ in what a viewer can see (ignoring logs, which are compared apart). */
+function visiblyDifferent(a: Snapshot, b: Snapshot): boolean {
+  if (a.version !== b.version || a.status !== b.status || a.percent !== b.percent || a.etaMs !== b.etaMs) return true;
+  if (a.tasks.length !== b.tasks.length) return true;
+  for (let i = 0; i < a.tasks.length; i++) {
+    const x = a.tasks[i]!;
+    const y = b.tasks[i]!;
+    if (x.percent !== y.percent || x.status !== y.status || x.stalled !== y.stalled || x.simulated !== y.simulated) {
+      return true;
+    }
+    if (x.etaMs !== y.etaMs) return true;
+  }
+  return a.stages.some((s, i) => s.state !== b.stages[i]?.state) || a.finishedAt !== b.finishedAt;
+}
