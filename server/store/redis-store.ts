@@ -1,33 +1,24 @@
 /**
  * Sessions in Redis, shared by every server instance that uses the same
- * Redis and prefix. Reads go through Keyv and `@keyv/redis` (which also
- * brings the `@redis/client` connection); what Keyv cannot do — writes and
- * deletes that publish their change atomically, the listing indexes,
- * pub/sub — uses that same client.
+ * Redis and prefix. Reads go through Keyv (keyv-format.ts); writes and
+ * deletes are Lua scripts that publish their change atomically.
  *
  * - Writes are one Lua script each: compare-and-set on `version`, native
  *   expiry (`PX`), and the change published, all or nothing.
- * - One pub/sub subscription per store (a duplicated connection); once a
- *   lost connection is back, `onResync` tells listeners to re-read.
- * - While Redis is away every method rejects quickly with `StoreUnavailable`
- *   (no offline queue, a command timeout); the clients reconnect by themselves.
+ * - One pub/sub subscription per store; once a lost connection is back,
+ *   `onResync` tells listeners to re-read (redis-connection.ts).
+ * - While Redis is away every method rejects quickly with `StoreUnavailable`.
  *
  * See docs/redis.md for the design and what happens when Redis goes away.
  */
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  createClient,
-  createCluster,
-  defaultReconnectStrategy,
-  type Keyv,
-  type RedisClientType,
-  type RedisClusterType,
-} from '@keyv/redis';
+import type { Keyv } from '@keyv/redis';
 import type { StoredSession } from '../core/model';
 import { retentionMs } from '../core/status';
 import { keyvEnvelope, sessionKeyv } from './keyv-format';
 import { PerKeyQueue } from './per-key-queue';
+import { RedisConnection } from './redis-connection';
 import { ownerTag, type RedisKeys, redisKeys } from './redis-keys';
 import * as scripts from './redis-scripts';
 import {
@@ -69,7 +60,6 @@ export interface RedisStoreOptions {
   log?: (message: string) => void;
 }
 
-type Client = RedisClientType | RedisClusterType;
 type Listener = (change: StoreChange) => void;
 
 /** How many of its own writes an instance keeps in hand for its own notifications. */
@@ -85,23 +75,17 @@ function keepBounded<V>(map: Map<string, V>, key: string, value: V, limit: numbe
 const WRITTEN_CACHE = 1_000;
 /** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
 const BATCH = 200;
-/** Redis errors that mean "not now" rather than "wrong": answered with 503 like a lost connection. */
-const TRANSIENT = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|MISCONF|NOREPLICAS|MOVED|ASK)\b/;
 
 export class RedisSessionStore implements SessionStore {
   /** Where this store keeps what (for operators and tests). */
   readonly keys: RedisKeys;
-  readonly #client: Client;
-  readonly #subscriber: Client;
+  readonly #connection: RedisConnection;
   readonly #keyv: Keyv<StoredSession>;
   readonly #now: () => number;
   readonly #maxAttempts: number;
-  readonly #timeoutMs: number;
   readonly #maxAgeMs: number | undefined;
   readonly #log: (message: string) => void;
   readonly #listeners = new Set<Listener>();
-  readonly #resyncs = new Set<() => void>();
-  /** Per-session queue in this process: instances race each other, not themselves. */
   /** One update at a time per session in this process (the compare-and-set handles other instances). */
   readonly #writing = new PerKeyQueue();
   /** Sessions this instance is writing or just wrote, by id (at most RECENT). */
@@ -113,25 +97,21 @@ export class RedisSessionStore implements SessionStore {
   readonly #instance = randomUUID();
   #purger: NodeJS.Timeout | undefined;
   #purging: Promise<unknown> | undefined;
-  #up = true;
-  #closed = false;
 
-  private constructor(
-    client: Client,
-    subscriber: Client,
-    keyv: Keyv<StoredSession>,
-    keys: RedisKeys,
-    options: RedisStoreOptions,
-  ) {
-    this.#client = client;
-    this.#subscriber = subscriber;
-    this.#keyv = keyv;
+  private constructor(connection: RedisConnection, keys: RedisKeys, options: RedisStoreOptions) {
+    this.#connection = connection;
+    this.#keyv = sessionKeyv(connection.client, keys.sessionNamespace);
     this.keys = keys;
     this.#now = options.now ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 50;
-    this.#timeoutMs = options.commandTimeoutMs ?? 1_500;
     this.#maxAgeMs = options.maxAgeMs;
     this.#log = options.log ?? ((message) => console.warn(message));
+    // Redis may have lost what it held, or missed writes while we were away: guess nothing.
+    // (Added first, so it runs before the listeners' onResync.)
+    connection.onResync(() => {
+      this.#written.clear();
+      this.#indexedUntil.clear();
+    });
   }
 
   /**
@@ -143,46 +123,26 @@ export class RedisSessionStore implements SessionStore {
    */
   static async connect(options: RedisStoreOptions): Promise<RedisSessionStore> {
     const keys = redisKeys(options.prefix ?? 'liveop');
-    const commandTimeoutMs = options.commandTimeoutMs ?? 1_500;
-    const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
-    const client = makeClient(options.url, commandTimeoutMs);
-    const subscriber = client.duplicate() as Client;
-    // Until the store exists to track state, errors only must not crash the process.
-    const early = () => {};
-    client.on('error', early);
-    subscriber.on('error', early);
-
-    let store: RedisSessionStore | undefined;
+    const connection = await RedisConnection.open({
+      url: options.url,
+      commandTimeoutMs: options.commandTimeoutMs ?? 1_500,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      log: options.log ?? ((message) => console.warn(message)),
+    });
+    const store = new RedisSessionStore(connection, keys, options);
     try {
-      await withTimeout(Promise.all([client.connect(), subscriber.connect()]), connectTimeoutMs, 'connect');
-      const keyv = sessionKeyv(client, keys.sessionNamespace);
-      store = new RedisSessionStore(client, subscriber, keyv, keys, options);
-      const ready = store;
-      client.off('error', early);
-      subscriber.off('error', early);
-      for (const c of [client, subscriber]) {
-        c.on('error', (error: unknown) => ready.#down(error));
-        // A cluster tells of each node's errors apart, and of no reconnection: see #down.
-        c.on('node-error', (error: unknown) => ready.#down(error));
-        c.on('ready', () => ready.#upAgain());
-      }
-      await withTimeout(
-        subscriber.subscribe(keys.channel, (message: string) => ready.#hear(message)),
-        connectTimeoutMs,
-        'subscribe',
-      );
+      await connection.subscribe(keys.channel, (message) => store.#hear(message));
       const interval = options.purgeIntervalMs ?? 60_000;
-      store.#purger = setInterval(() => ready.#periodicPurge(), interval).unref();
+      store.#purger = setInterval(() => store.#periodicPurge(), interval).unref();
       return store;
     } catch (error) {
-      if (store) await store.close();
-      else for (const c of [client, subscriber]) destroy(c);
+      await store.close();
       throw error instanceof StoreUnavailable ? error : new StoreUnavailable(error);
     }
   }
 
   async get(id: string): Promise<StoredSession | undefined> {
-    return this.#redis(() => this.#keyv.get(id));
+    return this.#connection.run(() => this.#keyv.get(id));
   }
 
   async create(session: StoredSession): Promise<void> {
@@ -192,8 +152,8 @@ export class RedisSessionStore implements SessionStore {
     // Index first (sent together, in this order): an index entry without its session is skipped by
     // list() and pruned; a session without its entry would be missing from lists.
     const [, answer] = await Promise.all([
-      this.#redis(() =>
-        this.#run(
+      this.#connection.run(() =>
+        this.#connection.script(
           scripts.index,
           [keys.all, keys.owner(session.owner), keys.expiry, keys.owners],
           [session.id, String(session.createdAt), String(now + ttl), ownerTag(session.owner)],
@@ -210,8 +170,8 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const existed = await this.#redis(() => this.#remove(id));
-    await this.#redis(() => this.#unindex([id]));
+    const existed = await this.#connection.run(() => this.#remove(id));
+    await this.#connection.run(() => this.#unindex([id]));
     return existed;
   }
 
@@ -219,13 +179,13 @@ export class RedisSessionStore implements SessionStore {
     if (limit <= 0) return { sessions: [], cursor: null };
     const after = decodeCursor(cursor);
     const key = owner === undefined ? this.keys.all : this.keys.owner(owner);
-    await this.#redis(() => this.#prune(this.#now(), BATCH));
+    await this.#connection.run(() => this.#prune(this.#now(), BATCH));
     const found: StoredSession[] = [];
     const chunk = Math.min(Math.max(limit + 1, 20), 500);
     let offset = 0;
     while (found.length <= limit) {
-      const entries = await this.#redis(() =>
-        this.#client.zRangeWithScores(key, after ? after.createdAt : '+inf', '-inf', {
+      const entries = await this.#connection.run(() =>
+        this.#connection.client.zRangeWithScores(key, after ? after.createdAt : '+inf', '-inf', {
           BY: 'SCORE',
           REV: true,
           LIMIT: { offset, count: chunk },
@@ -236,7 +196,7 @@ export class RedisSessionStore implements SessionStore {
         .filter((e) => !after || e.score < after.createdAt || (e.score === after.createdAt && e.value < after.id))
         .map((e) => e.value);
       if (ids.length > 0) {
-        const sessions = await this.#redis(() => this.#keyv.getMany(ids));
+        const sessions = await this.#connection.run(() => this.#keyv.getMany(ids));
         for (const session of sessions) if (session !== undefined && found.length <= limit) found.push(session);
       }
       if (entries.length < chunk) break;
@@ -248,15 +208,15 @@ export class RedisSessionStore implements SessionStore {
 
   subscribe(listener: Listener, onResync?: () => void): () => void {
     this.#listeners.add(listener);
-    if (onResync) this.#resyncs.add(onResync);
+    const stopResync = onResync ? this.#connection.onResync(onResync) : undefined;
     return () => {
       this.#listeners.delete(listener);
-      if (onResync) this.#resyncs.delete(onResync);
+      stopResync?.();
     };
   }
 
   async ping(): Promise<void> {
-    await this.#redis(() => this.#client.ping());
+    await this.#connection.run(() => this.#connection.client.ping());
   }
 
   /**
@@ -270,17 +230,19 @@ export class RedisSessionStore implements SessionStore {
    */
   async purge(maxAgeMs?: number): Promise<number> {
     const now = this.#now();
-    while ((await this.#redis(() => this.#prune(now, BATCH))) === BATCH) await nextTurn();
+    while ((await this.#connection.run(() => this.#prune(now, BATCH))) === BATCH) await nextTurn();
     if (maxAgeMs === undefined) return 0;
     const cutoff = now - maxAgeMs;
     let removed = 0;
     for (;;) {
-      const ids = await this.#redis(() =>
-        this.#client.zRangeByScore(this.keys.all, '-inf', `(${cutoff}`, { LIMIT: { offset: 0, count: BATCH } }),
+      const ids = await this.#connection.run(() =>
+        this.#connection.client.zRangeByScore(this.keys.all, '-inf', `(${cutoff}`, {
+          LIMIT: { offset: 0, count: BATCH },
+        }),
       );
       if (ids.length === 0) break;
-      await this.#redis(() => Promise.all(ids.map((id) => this.#remove(id))));
-      await this.#redis(() => this.#unindex(ids));
+      await this.#connection.run(() => Promise.all(ids.map((id) => this.#remove(id))));
+      await this.#connection.run(() => this.#unindex(ids));
       removed += ids.length;
       if (ids.length < BATCH) break;
       await nextTurn();
@@ -289,24 +251,17 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#connection.closed) return;
     clearInterval(this.#purger);
     this.#listeners.clear();
-    this.#resyncs.clear();
     this.#recent.clear();
     this.#written.clear();
     this.#indexedUntil.clear();
-    await this.#purging?.catch(() => {});
-    await this.#writing.idle();
-    for (const client of [this.#subscriber, this.#client]) {
-      client.removeAllListeners('ready');
-      if (isReady(client)) await client.close().catch(() => destroy(client));
-      else destroy(client);
-      // Late socket errors of a closed client must not crash the process.
-      client.removeAllListeners('error');
-      client.on('error', () => {});
-    }
+    // Work under way now fails fast (the connection refuses it); let it settle before the clients close.
+    await this.#connection.close(async () => {
+      await this.#purging?.catch(() => {});
+      await this.#writing.idle();
+    });
   }
 
   // ------------------------------------------------------------------ writes
@@ -333,7 +288,9 @@ export class RedisSessionStore implements SessionStore {
       const [answer] = await Promise.all([
         this.#write(next, String(current.version), ttl),
         reindex
-          ? this.#redis(() => this.#client.zAdd(this.keys.expiry, { score: indexUntil, value: id }, { GT: true }))
+          ? this.#connection.run(() =>
+              this.#connection.client.zAdd(this.keys.expiry, { score: indexUntil, value: id }, { GT: true }),
+            )
           : null,
       ]);
       if (reindex) keepBounded(this.#indexedUntil, id, indexUntil, WRITTEN_CACHE);
@@ -364,8 +321,8 @@ export class RedisSessionStore implements SessionStore {
     let answer = Number.NaN;
     try {
       answer = Number(
-        await this.#redis(() =>
-          this.#run(
+        await this.#connection.run(() =>
+          this.#connection.script(
             scripts.write,
             [this.keys.session(session.id)],
             [expected, value, String(ttl), this.keys.channel, message],
@@ -391,18 +348,22 @@ export class RedisSessionStore implements SessionStore {
   /** Removes one session; every instance hears it is gone (when it existed). */
   async #remove(id: string): Promise<boolean> {
     const message = JSON.stringify({ id, version: 0, cancelRequested: false, deleted: true });
-    const removed = await this.#run(scripts.remove, [this.keys.session(id)], [this.keys.channel, message]);
+    const removed = await this.#connection.script(
+      scripts.remove,
+      [this.keys.session(id)],
+      [this.keys.channel, message],
+    );
     return Number(removed) > 0;
   }
 
   async #unindex(ids: string[]): Promise<void> {
     const { keys } = this;
-    await this.#run(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]);
+    await this.#connection.script(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]);
   }
 
   async #prune(now: number, batch: number): Promise<number> {
     const { keys } = this;
-    const pruned = await this.#run(
+    const pruned = await this.#connection.script(
       scripts.prune,
       [keys.all, keys.expiry, keys.owners],
       [keys.ownerPrefix, String(now), String(batch)],
@@ -411,34 +372,12 @@ export class RedisSessionStore implements SessionStore {
   }
 
   #periodicPurge(): void {
-    if (this.#purging || this.#closed) return;
+    if (this.#purging || this.#connection.closed) return;
     this.#purging = this.purge(this.#maxAgeMs)
       .catch(() => {}) // Redis away: the state change was already logged; the next round tries again.
       .finally(() => {
         this.#purging = undefined;
       });
-  }
-
-  /** EVALSHA, and the whole script when Redis does not know it (it was restarted). */
-  async #run(script: scripts.LuaScript, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.#client.evalSha(script.sha, { keys, arguments: args });
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-      return this.#client.eval(script.source, { keys, arguments: args });
-    }
-  }
-
-  /** Runs Redis work; a lost connection, a timeout or a Redis that cannot serve now becomes StoreUnavailable. */
-  async #redis<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreUnavailable(new Error('the store is closed'));
-    try {
-      // The client's own timeout only covers commands not yet sent; this one also bounds waiting for a reply.
-      return await withTimeout(work(), this.#timeoutMs, 'a command');
-    } catch (error) {
-      if (isReplyError(error) && !TRANSIENT.test(error.message)) throw error;
-      throw error instanceof StoreUnavailable ? error : new StoreUnavailable(error);
-    }
   }
 
   // ------------------------------------------------------------ notification
@@ -471,114 +410,6 @@ export class RedisSessionStore implements SessionStore {
       }
     }
   }
-
-  #resync(): void {
-    // Redis may have lost what it held, or missed writes while we were away: guess nothing.
-    this.#written.clear();
-    this.#indexedUntil.clear();
-    if (this.#closed) return;
-    for (const onResync of this.#resyncs) {
-      try {
-        onResync();
-      } catch (error) {
-        this.#log(`liveop: a store resync listener threw: ${String(error)}`);
-      }
-    }
-  }
-
-  /** A connection failed: notifications may be lost from now on, and reads fail. */
-  #down(error: unknown): void {
-    if (!this.#up || this.#closed) return;
-    this.#up = false;
-    this.#log(`liveop: Redis is unavailable (${error instanceof Error ? error.message : String(error)}); reconnecting`);
-    if (isCluster(this.#client)) this.#probe();
-  }
-
-  /**
-   * A cluster client emits no 'ready' when a node comes back, so ask every
-   * half second: once every master answers PING and the subscription's node
-   * is connected, resync.
-   */
-  #probe(): void {
-    setTimeout(() => {
-      if (this.#up || this.#closed) return;
-      withTimeout(clusterAnswers(this.#client, this.#subscriber), this.#timeoutMs, 'PING').then(
-        (answers) => {
-          if (this.#up || this.#closed) return;
-          if (!answers) return this.#probe();
-          this.#up = true;
-          this.#log('liveop: Redis is reachable again');
-          this.#resync();
-        },
-        () => this.#probe(),
-      );
-    }, 500).unref();
-  }
-
-  /**
-   * A connection is ready again. Once both are (the subscription re-made and
-   * reads possible), listeners re-read what they watch: notifications of the
-   * gap are lost, and reads they tried meanwhile failed.
-   */
-  #upAgain(): void {
-    if (this.#up || this.#closed) return;
-    if (!isReady(this.#client) || !isReady(this.#subscriber)) return;
-    this.#up = true;
-    this.#log('liveop: Redis is reachable again');
-    this.#resync();
-  }
-}
-
-function makeClient(url: string, commandTimeoutMs: number): Client {
-  const socket = { reconnectStrategy: defaultReconnectStrategy, connectTimeout: commandTimeoutMs };
-  // No offline queue: while the connection is down, commands fail at once instead of piling up.
-  // A bounded queue: a Redis that stops answering cannot make memory grow without end.
-  const common = {
-    disableOfflineQueue: true,
-    commandsQueueMaxLength: 10_000,
-    commandOptions: { timeout: commandTimeoutMs },
-  };
-  const urls = url
-    .split(',')
-    .map((u) => u.trim())
-    .filter(Boolean);
-  if (urls.length > 1) {
-    return createCluster({
-      rootNodes: urls.map((u) => ({ url: u })),
-      defaults: { socket, ...common },
-    }) as unknown as Client;
-  }
-  return createClient({ url, socket, ...common }) as unknown as Client;
-}
-
-async function clusterAnswers(client: Client, subscriber: Client): Promise<boolean> {
-  if (!isCluster(client) || !isCluster(subscriber)) return false;
-  const nodes = await Promise.all(client.masters.map((master) => client.nodeClient(master)));
-  await Promise.all(nodes.map((node) => node.ping()));
-  return subscriber.pubSubNode?.client.isReady ?? false;
-}
-
-function isCluster(client: Client): client is RedisClusterType {
-  return !('isReady' in client);
-}
-
-function isReady(client: Client): boolean {
-  return 'isReady' in client ? client.isReady : client.isOpen;
-}
-
-function destroy(client: Client): void {
-  try {
-    if (client.isOpen) client.destroy();
-  } catch {
-    // already closed
-  }
-}
-
-function isReplyError(error: unknown): error is Error {
-  for (let p = error; p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
-    if ((p as object).constructor?.name === 'ErrorReply') return true;
-  }
-  return false;
 }
 
 function ttlOf(session: StoredSession, now: number): number {
@@ -599,16 +430,4 @@ function decodeCursor(cursor: string | null | undefined): { createdAt: number; i
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer ${what} within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
