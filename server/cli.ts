@@ -5,8 +5,7 @@
  * cancelled, 3 when it is gone.
  */
 import { parseArgs } from 'node:util';
-import type { Snapshot, StreamLine } from './protocol';
-import { LineSplitter } from './protocol';
+import { isTerminal, readNdjson, type Snapshot, type StreamLine } from './protocol';
 import { printSnapshots } from './text/text-view';
 
 const USAGE = 'usage: cli.ts watch <stream URL> [--token TOKEN]';
@@ -27,29 +26,24 @@ async function* follow(streamUrl: string, token: string | undefined): AsyncGener
         const body = await response.text();
         throw Object.assign(new Error(`${response.status}: ${body}`), { fatal: response.status < 500 });
       }
-      const decoder = new TextDecoder();
-      const splitter = new LineSplitter();
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        for (const text of splitter.push(decoder.decode(chunk, { stream: true }))) {
-          const line = JSON.parse(text) as StreamLine;
-          if (line.type === 'gone') {
-            process.exitCode = 3;
-            return;
-          }
-          if (line.type === 'error') throw Object.assign(new Error(line.error.message), { fatal: true });
-          if (line.type !== 'snapshot') continue;
-          failures = 0;
-          last = line;
-          after = line.version;
-          yield line;
+      for await (const line of readNdjson<StreamLine>(response.body)) {
+        if (line.type === 'gone') {
+          process.exitCode = 3;
+          return;
         }
+        if (line.type === 'error') throw Object.assign(new Error(line.error.message), { fatal: true });
+        if (line.type !== 'snapshot') continue;
+        failures = 0;
+        last = line;
+        after = line.version;
+        yield line;
       }
     } catch (error) {
       if ((error as { fatal?: boolean }).fatal || ++failures > 5) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** failures));
       continue;
     }
-    if (last === null || !['complete', 'error', 'cancelled'].includes(last.status)) continue; // dropped: resume
+    if (last === null || !isTerminal(last.status)) continue; // dropped: resume
     if (last.next?.streamUrl) {
       url = last.next.streamUrl;
       credential = last.next.viewerToken ?? credential;

@@ -5,7 +5,7 @@
  * event applied (and `version` + 1) or throws a LiveopError and changes
  * nothing — a batch with one bad event changes nothing.
  */
-import { LIMITS, type NextSession, type ProgressEvent, type StageState } from '../protocol';
+import { isTerminal, LIMITS, type NextSession, type ProgressEvent, type StageState } from '../protocol';
 import { reportedOverall } from './aggregate';
 import { LiveopError } from './errors';
 import { observe } from './eta';
@@ -63,7 +63,7 @@ export function requestCancel(session: StoredSession, now: number): StoredSessio
 
 function assertOpen(session: StoredSession, now: number): void {
   const status = sessionStatus(session, now);
-  if (status === 'complete' || status === 'error' || status === 'cancelled') {
+  if (isTerminal(status)) {
     throw new LiveopError('conflict', `the session has already ended (${status})`);
   }
 }

@@ -3,6 +3,7 @@
  * the cancel grace running out, the worker going silent), when it ended, and
  * how long the store keeps it. Pure; `now` is a parameter.
  */
+import { isTerminal } from '../protocol';
 import type { StoredSession, StoredTask } from './model';
 
 export type Verdict = 'pending' | 'running' | 'complete' | 'error' | 'cancelled';
@@ -66,7 +67,7 @@ export function finishedAt(session: StoredSession, now: number): number | null {
 export function retentionMs(session: StoredSession, now: number): number {
   const ttl = session.ttlSeconds * 1000;
   const status = sessionStatus(session, now);
-  if (status === 'complete' || status === 'error' || status === 'cancelled') {
+  if (isTerminal(status)) {
     const ended = finishedAt(session, now) ?? now;
     return Math.max(ttl + ended - now, 1);
   }
@@ -75,6 +76,5 @@ export function retentionMs(session: StoredSession, now: number): number {
 
 /** Whether the session has ended at `now` (its stream closes after this snapshot). */
 export function isFinal(session: StoredSession, now: number): boolean {
-  const status = sessionStatus(session, now);
-  return status === 'complete' || status === 'error' || status === 'cancelled';
+  return isTerminal(sessionStatus(session, now));
 }

@@ -5,7 +5,7 @@
  * headers; a task prints when its status changes or it crosses a tenth;
  * every log line prints once; the end prints the result or the error.
  */
-import type { Snapshot } from '../protocol';
+import { isTerminal, type Snapshot } from '../protocol';
 
 const bar = (percent: number, width = 20): string => {
   const full = Math.round((percent / 100) * width);
@@ -45,7 +45,7 @@ export function textLines(last: Snapshot | null, current: Snapshot): string[] {
     );
   }
   for (const log of current.logs) out.push(`  | ${log.line}`);
-  if (current.status !== previous?.status && ['complete', 'error', 'cancelled'].includes(current.status)) {
+  if (current.status !== previous?.status && isTerminal(current.status)) {
     out.push('', `${current.status.toUpperCase()} ${current.percent}%`);
     if (current.error) out.push(`  error: ${current.error.message}`);
     if (current.result !== null && current.result !== undefined) {

@@ -3,7 +3,7 @@
  */
 
 import type { Snapshot, StreamLine } from '../../server/protocol';
-import { LineSplitter } from '../../server/protocol';
+import { readNdjson } from '../../server/protocol';
 
 export interface StreamReader {
   response: Response;
@@ -14,50 +14,51 @@ export interface StreamReader {
   snapshots(): Snapshot[];
   /** Resolves with the first line (already received or not) that matches. */
   waitFor(predicate: (line: StreamLine) => boolean, timeoutMs?: number): Promise<StreamLine>;
-  /** Resolves when the server ends the stream. */
+  /** Resolves when the server ends the stream (or close() aborts it). */
   ended: Promise<void>;
+  /** True once it has ended. */
+  isEnded(): boolean;
   close(): void;
 }
 
+/** Opens a stream (NDJSON, or SSE with `Accept: text/event-stream`) and reads it the way a client would. */
 export async function openStream(url: string, init: RequestInit = {}): Promise<StreamReader> {
   const controller = new AbortController();
   const response = await fetch(url, { ...init, signal: controller.signal });
   const lines: StreamLine[] = [];
   const waiters = new Set<() => void>();
-  const splitter = new LineSplitter();
-  const decoder = new TextDecoder();
   let raw = '';
+  let finished = false;
+  const body = response.body;
+  /** The body, its text kept as it passes. */
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const decoder = new TextDecoder();
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      raw += decoder.decode(chunk, { stream: true });
+      yield chunk;
+    }
+  }
   const ended = (async () => {
-    if (!response.body) return;
-    const reader = response.body.getReader();
+    if (!body) return;
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        const chunk = decoder.decode(value, { stream: true });
-        raw += chunk;
-        for (const text of splitter.push(chunk)) {
-          if (text.startsWith('data: ')) lines.push(JSON.parse(text.slice(6)));
-          else if (!text.startsWith('id: ')) lines.push(JSON.parse(text));
-        }
+      for await (const line of readNdjson<StreamLine>(chunks())) {
+        lines.push(line);
         for (const wake of waiters) wake();
       }
     } catch {
       // aborted by close()
     } finally {
+      finished = true;
       for (const wake of waiters) wake();
     }
   })();
-  let finished = false;
-  void ended.then(() => {
-    finished = true;
-  });
   return {
     response,
     lines,
     raw: () => raw,
     snapshots: () => lines.filter((l): l is Snapshot => l.type === 'snapshot'),
     ended,
+    isEnded: () => finished,
     close: () => controller.abort(),
     waitFor(predicate, timeoutMs = 5_000) {
       return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@
  * `CI=true` they are required (a missing one fails loudly); elsewhere they are
  * skipped with a one-line reason.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 
@@ -44,4 +45,14 @@ export async function redis(): Promise<Requirement> {
     });
   });
   return settle('Redis', up, `nothing answers at ${REDIS_URL}`);
+}
+
+/**
+ * The redis-server (and redis-cli) binaries, for tests that start Redis
+ * servers of their own to stop, cut or cluster them (the shared one on 6379
+ * is never stopped).
+ */
+export function redisBinaries(what: string, tools: string[] = ['redis-server']): Requirement {
+  const missing = tools.filter((tool) => spawnSync(tool, ['--version']).status !== 0);
+  return settle(what, missing.length === 0, `no ${missing.join(' or ')} binary; apt-get install -y redis-server`);
 }

@@ -3,16 +3,14 @@
  * with INFO commandstats on a redis-server of the test's own (so nothing else
  * is counted), for 3 viewers and then 200 viewers on three instances.
  */
-import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CreatedSession } from '../../../server/protocol';
+import { redisBinaries } from '../../support/requirements';
 import type { TestServer } from '../../support/server';
 import { inspector, ThrowawayRedis } from '../store/redis-helpers';
 import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers';
 
-const binary = spawnSync('redis-server', ['--version']).status === 0;
-if (!binary && process.env.CI === 'true')
-  throw new Error('redis-server is required under CI=true but is not installed');
+const req = redisBinaries('Redis command count');
 
 /** Calls per command since the server started (INFO itself left out). */
 async function commandCounts(url: string): Promise<Map<string, number>> {
@@ -40,7 +38,7 @@ function difference(after: Map<string, number>, before: Map<string, number>): Re
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
-describe.skipIf(!binary)('Redis commands with many viewers', () => {
+describe.skipIf(!req.available)('Redis commands with many viewers', () => {
   let redis: ThrowawayRedis | undefined;
   let cluster: Cluster | undefined;
   let viewers: Viewer[] = [];

@@ -5,16 +5,14 @@
  * or a hang), and once Redis is back the streams catch up — or, when Redis
  * came back empty, end with `gone`.
  */
-import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyEvents } from '../../../server/core/reducer';
+import { redisBinaries } from '../../support/requirements';
 import type { TestServer } from '../../support/server';
 import { storeFactory, ThrowawayRedis } from '../store/redis-helpers';
 import { type Cluster, CuttableLink, createOn, report, startCluster, Viewer } from './scale-out-helpers';
 
-const binary = spawnSync('redis-server', ['--version']).status === 0;
-if (!binary && process.env.CI === 'true')
-  throw new Error('redis-server is required under CI=true but is not installed');
+const req = redisBinaries('Redis outage');
 
 async function status(server: TestServer, path: string, token?: string): Promise<{ status: number; body: unknown }> {
   try {
@@ -30,7 +28,7 @@ async function status(server: TestServer, path: string, token?: string): Promise
 
 const unavailable = { error: { code: 'unavailable', message: expect.any(String) } };
 
-describe.skipIf(!binary)('servers when Redis goes away', () => {
+describe.skipIf(!req.available)('servers when Redis goes away', () => {
   let redis: ThrowawayRedis | undefined;
   let link: CuttableLink | undefined;
   let cluster: Cluster | undefined;

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, Socket } from 'node:net';
 import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol';
 import type { RedisStoreOptions } from '../../../server/store/redis-store';
+import { openStream, type StreamReader } from '../../support/ndjson-client';
 import { startServer, type TestServer } from '../../support/server';
 import { freePort, storeFactory } from '../store/redis-helpers';
 
@@ -81,63 +82,43 @@ export async function report(
   }
 }
 
-/** One NDJSON stream, read line by line as it comes. */
+/** One viewer's NDJSON stream, read line by line as it comes (the tests' one stream client). */
 export class Viewer {
-  readonly lines: StreamLine[] = [];
-  ended = false;
-  readonly #abort = new AbortController();
-  readonly finished: Promise<void>;
-
-  private constructor(response: Response) {
-    this.finished = this.#read(response);
-  }
+  private constructor(private readonly stream: StreamReader) {}
 
   static async open(server: TestServer, session: CreatedSession, query = ''): Promise<Viewer> {
-    const controller = new AbortController();
-    const response = await fetch(`${server.url}/sessions/${session.id}/stream${query}`, {
+    const stream = await openStream(`${server.url}/sessions/${session.id}/stream${query}`, {
       headers: { Authorization: `Bearer ${session.viewerToken}` },
-      signal: controller.signal,
     });
-    if (response.status !== 200) throw new Error(`stream: ${response.status} ${await response.text()}`);
-    const viewer = new Viewer(response);
-    viewer.#abort.signal.addEventListener('abort', () => controller.abort());
-    return viewer;
+    if (stream.response.status !== 200) {
+      stream.close();
+      throw new Error(`stream: ${stream.response.status} ${JSON.stringify(stream.lines)}`);
+    }
+    return new Viewer(stream);
+  }
+
+  get lines(): StreamLine[] {
+    return this.stream.lines;
   }
 
   get snapshots(): Snapshot[] {
-    return this.lines.filter((l): l is Snapshot => l.type === 'snapshot');
+    return this.stream.snapshots();
   }
 
   get last(): StreamLine | undefined {
-    return this.lines.at(-1);
+    return this.stream.lines.at(-1);
+  }
+
+  get ended(): boolean {
+    return this.stream.isEnded();
+  }
+
+  get finished(): Promise<void> {
+    return this.stream.ended;
   }
 
   close(): void {
-    this.#abort.abort();
-  }
-
-  async #read(response: Response): Promise<void> {
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let newline = buffer.indexOf('\n');
-        while (newline >= 0) {
-          const text = buffer.slice(0, newline);
-          buffer = buffer.slice(newline + 1);
-          if (text.trim()) this.lines.push(JSON.parse(text) as StreamLine);
-          newline = buffer.indexOf('\n');
-        }
-      }
-    } catch {
-      // aborted by close()
-    } finally {
-      this.ended = true;
-    }
+    this.stream.close();
   }
 }
 
