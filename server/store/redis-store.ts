@@ -1,25 +1,27 @@
 /**
  * Sessions in Redis, shared by every server instance that uses the same
- * Redis and prefix. Reads go through Keyv (keyv-format.ts); writes and
- * deletes are Lua scripts that publish their change atomically.
+ * Redis and prefix: the SessionStore, wiring the parts.
  *
- * - Writes are one Lua script each: compare-and-set on `version`, native
- *   expiry (`PX`), and the change published, all or nothing.
- * - One pub/sub subscription per store; once a lost connection is back,
- *   `onResync` tells listeners to re-read (redis-connection.ts).
- * - While Redis is away every method rejects quickly with `StoreUnavailable`.
+ * - Reads go through Keyv (keyv-format.ts). Writes are one Lua script each:
+ *   compare-and-set on `version`, native expiry (`PX`), and the change
+ *   published, all or nothing; a lost race is re-read and re-applied.
+ * - Each instance hears every change on one subscription; its own come back
+ *   with the session it wrote in hand (a read saved).
+ * - The connections, failing fast while Redis is away and the resync once it
+ *   is back: redis-connection.ts. Listing, expiry and purge: redis-index.ts.
  *
  * See docs/redis.md for the design and what happens when Redis goes away.
  */
 import { randomUUID } from 'node:crypto';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Keyv } from '@keyv/redis';
 import type { StoredSession } from '../core/model';
 import { retentionMs } from '../core/status';
+import { keepBounded } from './keep-bounded';
 import { keyvEnvelope, sessionKeyv } from './keyv-format';
 import { PerKeyQueue } from './per-key-queue';
 import { RedisConnection } from './redis-connection';
-import { ownerTag, type RedisKeys, redisKeys } from './redis-keys';
+import { RedisIndex } from './redis-index';
+import { type RedisKeys, redisKeys } from './redis-keys';
 import * as scripts from './redis-scripts';
 import {
   type ListOptions,
@@ -64,39 +66,27 @@ type Listener = (change: StoreChange) => void;
 
 /** How many of its own writes an instance keeps in hand for its own notifications. */
 const RECENT = 256;
-/** Sets `key` as the newest entry of `map`, dropping the oldest past `limit`. */
-function keepBounded<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > limit) map.delete(map.keys().next().value as string);
-}
-
 /** Sessions whose last write by this instance is remembered as the next update's first guess. */
 const WRITTEN_CACHE = 1_000;
-/** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
-const BATCH = 200;
 
 export class RedisSessionStore implements SessionStore {
   /** Where this store keeps what (for operators and tests). */
   readonly keys: RedisKeys;
   readonly #connection: RedisConnection;
+  readonly #index: RedisIndex;
   readonly #keyv: Keyv<StoredSession>;
   readonly #now: () => number;
   readonly #maxAttempts: number;
-  readonly #maxAgeMs: number | undefined;
   readonly #log: (message: string) => void;
   readonly #listeners = new Set<Listener>();
   /** One update at a time per session in this process (the compare-and-set handles other instances). */
   readonly #writing = new PerKeyQueue();
-  /** Sessions this instance is writing or just wrote, by id (at most RECENT). */
+  /** Sessions this instance is writing or just wrote, until their notification is back (at most RECENT). */
   readonly #recent = new Map<string, StoredSession>();
+  /** The last session this instance wrote, per id, until another instance writes it (at most WRITTEN_CACHE). */
   readonly #written = new Map<string, StoredSession>();
-  /** How far this instance last raised each session's entry in the expiry index. */
-  readonly #indexedUntil = new Map<string, number>();
   /** Tells this instance's notifications from the others'. */
   readonly #instance = randomUUID();
-  #purger: NodeJS.Timeout | undefined;
-  #purging: Promise<unknown> | undefined;
 
   private constructor(connection: RedisConnection, keys: RedisKeys, options: RedisStoreOptions) {
     this.#connection = connection;
@@ -104,14 +94,12 @@ export class RedisSessionStore implements SessionStore {
     this.keys = keys;
     this.#now = options.now ?? Date.now;
     this.#maxAttempts = options.maxAttempts ?? 50;
-    this.#maxAgeMs = options.maxAgeMs;
     this.#log = options.log ?? ((message) => console.warn(message));
+    const sessions = { read: (ids: string[]) => this.#keyv.getMany(ids), remove: (id: string) => this.#remove(id) };
+    this.#index = new RedisIndex(connection, keys, sessions, this.#now);
     // Redis may have lost what it held, or missed writes while we were away: guess nothing.
-    // (Added first, so it runs before the listeners' onResync.)
-    connection.onResync(() => {
-      this.#written.clear();
-      this.#indexedUntil.clear();
-    });
+    // (Added before any subscriber's onResync, so it runs first.)
+    connection.onResync(() => this.#written.clear());
   }
 
   /**
@@ -132,8 +120,7 @@ export class RedisSessionStore implements SessionStore {
     const store = new RedisSessionStore(connection, keys, options);
     try {
       await connection.subscribe(keys.channel, (message) => store.#hear(message));
-      const interval = options.purgeIntervalMs ?? 60_000;
-      store.#purger = setInterval(() => store.#periodicPurge(), interval).unref();
+      store.#index.startPurging(options.purgeIntervalMs ?? 60_000, options.maxAgeMs);
       return store;
     } catch (error) {
       await store.close();
@@ -148,19 +135,9 @@ export class RedisSessionStore implements SessionStore {
   async create(session: StoredSession): Promise<void> {
     const now = this.#now();
     const ttl = ttlOf(session, now);
-    const { keys } = this;
     // Index first (sent together, in this order): an index entry without its session is skipped by
     // list() and pruned; a session without its entry would be missing from lists.
-    const [, answer] = await Promise.all([
-      this.#connection.run(() =>
-        this.#connection.script(
-          scripts.index,
-          [keys.all, keys.owner(session.owner), keys.expiry, keys.owners],
-          [session.id, String(session.createdAt), String(now + ttl), ownerTag(session.owner)],
-        ),
-      ),
-      this.#write(session, '', ttl),
-    ]);
+    const [, answer] = await Promise.all([this.#index.add(session, now + ttl), this.#write(session, '', ttl)]);
     if (answer === scripts.EXISTS) throw new Error(`session "${session.id}" already exists`);
     if (answer !== scripts.WRITTEN) throw new Error(`unexpected answer ${answer} creating "${session.id}"`);
   }
@@ -171,39 +148,12 @@ export class RedisSessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     const existed = await this.#connection.run(() => this.#remove(id));
-    await this.#connection.run(() => this.#unindex([id]));
+    await this.#index.unindex([id]);
     return existed;
   }
 
-  async list({ owner, limit, cursor }: ListOptions): Promise<SessionPage> {
-    if (limit <= 0) return { sessions: [], cursor: null };
-    const after = decodeCursor(cursor);
-    const key = owner === undefined ? this.keys.all : this.keys.owner(owner);
-    await this.#connection.run(() => this.#prune(this.#now(), BATCH));
-    const found: StoredSession[] = [];
-    const chunk = Math.min(Math.max(limit + 1, 20), 500);
-    let offset = 0;
-    while (found.length <= limit) {
-      const entries = await this.#connection.run(() =>
-        this.#connection.client.zRangeWithScores(key, after ? after.createdAt : '+inf', '-inf', {
-          BY: 'SCORE',
-          REV: true,
-          LIMIT: { offset, count: chunk },
-        }),
-      );
-      offset += entries.length;
-      const ids = entries
-        .filter((e) => !after || e.score < after.createdAt || (e.score === after.createdAt && e.value < after.id))
-        .map((e) => e.value);
-      if (ids.length > 0) {
-        const sessions = await this.#connection.run(() => this.#keyv.getMany(ids));
-        for (const session of sessions) if (session !== undefined && found.length <= limit) found.push(session);
-      }
-      if (entries.length < chunk) break;
-    }
-    const sessions = found.slice(0, limit);
-    const last = sessions.at(-1);
-    return { sessions, cursor: found.length > limit && last ? encodeCursor(last) : null };
+  list(options: ListOptions): Promise<SessionPage> {
+    return this.#index.list(options);
   }
 
   subscribe(listener: Listener, onResync?: () => void): () => void {
@@ -228,38 +178,18 @@ export class RedisSessionStore implements SessionStore {
    * @example
    * await store.purge(7 * 24 * 3600_000); // nothing older than a week
    */
-  async purge(maxAgeMs?: number): Promise<number> {
-    const now = this.#now();
-    while ((await this.#connection.run(() => this.#prune(now, BATCH))) === BATCH) await nextTurn();
-    if (maxAgeMs === undefined) return 0;
-    const cutoff = now - maxAgeMs;
-    let removed = 0;
-    for (;;) {
-      const ids = await this.#connection.run(() =>
-        this.#connection.client.zRangeByScore(this.keys.all, '-inf', `(${cutoff}`, {
-          LIMIT: { offset: 0, count: BATCH },
-        }),
-      );
-      if (ids.length === 0) break;
-      await this.#connection.run(() => Promise.all(ids.map((id) => this.#remove(id))));
-      await this.#connection.run(() => this.#unindex(ids));
-      removed += ids.length;
-      if (ids.length < BATCH) break;
-      await nextTurn();
-    }
-    return removed;
+  purge(maxAgeMs?: number): Promise<number> {
+    return this.#index.purge(maxAgeMs);
   }
 
   async close(): Promise<void> {
     if (this.#connection.closed) return;
-    clearInterval(this.#purger);
     this.#listeners.clear();
     this.#recent.clear();
     this.#written.clear();
-    this.#indexedUntil.clear();
     // Work under way now fails fast (the connection refuses it); let it settle before the clients close.
     await this.#connection.close(async () => {
-      await this.#purging?.catch(() => {});
+      await this.#index.close();
       await this.#writing.idle();
     });
   }
@@ -278,24 +208,9 @@ export class RedisSessionStore implements SessionStore {
       if (next.version <= current.version) throw new Error(`an update must raise the version of "${id}"`);
       const now = this.#now();
       const ttl = ttlOf(next, now);
-      // The expiry index is raised with some slack (≤ 60 s, ≤ 10% of the TTL), so the
-      // updates that follow within it need no ZADD; list() skips entries whose session
-      // is gone, so an entry outliving its session by the slack is harmless.
-      const indexed = this.#indexedUntil.get(id);
-      const indexUntil = now + ttl + Math.min(60_000, Math.floor(ttl / 10));
-      const reindex = indexed === undefined || indexed < now + ttl;
-      // Sent together (one round trip); the expiry never goes down (GT), so it is safe even if the write loses.
-      const [answer] = await Promise.all([
-        this.#write(next, String(current.version), ttl),
-        reindex
-          ? this.#connection.run(() =>
-              this.#connection.client.zAdd(this.keys.expiry, { score: indexUntil, value: id }, { GT: true }),
-            )
-          : null,
-      ]);
-      if (reindex) keepBounded(this.#indexedUntil, id, indexUntil, WRITTEN_CACHE);
+      const answer = await this.#index.withExpiry(id, now, ttl, () => this.#write(next, String(current.version), ttl));
       if (answer === scripts.WRITTEN) {
-        this.#wrote(next);
+        keepBounded(this.#written, id, next, WRITTEN_CACHE);
         return next;
       }
       this.#written.delete(id);
@@ -308,6 +223,7 @@ export class RedisSessionStore implements SessionStore {
     throw new StoreUnavailable(new Error(`gave up updating "${id}" after ${this.#maxAttempts} conflicting writes`));
   }
 
+  /** The write script: creates (`expected` '') or compare-and-sets one session, and publishes the change. */
   async #write(session: StoredSession, expected: string, ttl: number): Promise<number> {
     const value = keyvEnvelope(session);
     const message = JSON.stringify({
@@ -316,8 +232,9 @@ export class RedisSessionStore implements SessionStore {
       cancelRequested: session.cancelRequested,
       by: this.#instance,
     });
-    // Kept before sending: the notification may come back before the script's answer does.
-    this.#remember(session);
+    // Kept before sending (the notification may come back before the script's answer does),
+    // so this instance's own notification carries the session: a read saved.
+    keepBounded(this.#recent, session.id, session, RECENT);
     let answer = Number.NaN;
     try {
       answer = Number(
@@ -335,16 +252,6 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  /** The last session this instance wrote, per id (bounded): the first guess of the next update. */
-  #wrote(session: StoredSession): void {
-    keepBounded(this.#written, session.id, session, WRITTEN_CACHE);
-  }
-
-  /** What this instance just wrote, so its own notification carries the session (a read saved). */
-  #remember(session: StoredSession): void {
-    keepBounded(this.#recent, session.id, session, RECENT);
-  }
-
   /** Removes one session; every instance hears it is gone (when it existed). */
   async #remove(id: string): Promise<boolean> {
     const message = JSON.stringify({ id, version: 0, cancelRequested: false, deleted: true });
@@ -354,30 +261,6 @@ export class RedisSessionStore implements SessionStore {
       [this.keys.channel, message],
     );
     return Number(removed) > 0;
-  }
-
-  async #unindex(ids: string[]): Promise<void> {
-    const { keys } = this;
-    await this.#connection.script(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]);
-  }
-
-  async #prune(now: number, batch: number): Promise<number> {
-    const { keys } = this;
-    const pruned = await this.#connection.script(
-      scripts.prune,
-      [keys.all, keys.expiry, keys.owners],
-      [keys.ownerPrefix, String(now), String(batch)],
-    );
-    return Number(pruned);
-  }
-
-  #periodicPurge(): void {
-    if (this.#purging || this.#connection.closed) return;
-    this.#purging = this.purge(this.#maxAgeMs)
-      .catch(() => {}) // Redis away: the state change was already logged; the next round tries again.
-      .finally(() => {
-        this.#purging = undefined;
-      });
   }
 
   // ------------------------------------------------------------ notification
@@ -390,7 +273,7 @@ export class RedisSessionStore implements SessionStore {
       change = { id: parsed.id, version: parsed.version, cancelRequested: parsed.cancelRequested === true };
       if (parsed.deleted === true) {
         change.deleted = true;
-        this.#indexedUntil.delete(parsed.id);
+        this.#index.forget(parsed.id);
         this.#recent.delete(parsed.id);
       }
       if (parsed.by !== this.#instance) this.#written.delete(parsed.id);
@@ -414,18 +297,6 @@ export class RedisSessionStore implements SessionStore {
 
 function ttlOf(session: StoredSession, now: number): number {
   return Math.max(1, Math.ceil(retentionMs(session, now)));
-}
-
-function encodeCursor(session: StoredSession): string {
-  return `${session.createdAt}:${session.id}`;
-}
-
-function decodeCursor(cursor: string | null | undefined): { createdAt: number; id: string } | null {
-  if (!cursor) return null;
-  const colon = cursor.indexOf(':');
-  const createdAt = Number(cursor.slice(0, colon));
-  if (colon < 1 || !Number.isFinite(createdAt)) return null;
-  return { createdAt, id: cursor.slice(colon + 1) };
 }
 
 function sleep(ms: number): Promise<void> {

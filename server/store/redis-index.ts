@@ -1,0 +1,200 @@
+/**
+ * The Redis store's listing and expiry indexes: sorted sets scored by
+ * `createdAt` (all sessions, and one per owner) that `list()` pages through
+ * newest first, and one scored by when each entry may go, so entries of
+ * expired sessions are pruned — a few on every `list()`, the rest by a
+ * periodic purge — and the indexes hold at most the sessions that could
+ * still be alive. The purge also removes sessions past a maximum age.
+ *
+ * An entry's expiry is only ever raised (`ZADD GT`), so an entry never
+ * leaves before its session; `list()` skips sessions already gone.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { StoredSession } from '../core/model';
+import { keepBounded } from './keep-bounded';
+import type { RedisConnection } from './redis-connection';
+import { ownerTag, type RedisKeys } from './redis-keys';
+import * as scripts from './redis-scripts';
+import type { ListOptions, SessionPage } from './session-store';
+
+/** What the index needs of the sessions it lists and purges. */
+export interface IndexedSessions {
+  /** The sessions of these ids, in order; undefined where one has gone. */
+  read(ids: string[]): Promise<(StoredSession | undefined)[]>;
+  /** Removes one session, telling every instance it is gone; true when it existed. */
+  remove(id: string): Promise<boolean>;
+}
+
+/** Index entries (and purged sessions) handled per round trip: small, so serving never waits long. */
+const BATCH = 200;
+/** Sessions whose raised expiry this instance remembers. */
+const RAISED_CACHE = 1_000;
+
+export class RedisIndex {
+  readonly #connection: RedisConnection;
+  readonly #keys: RedisKeys;
+  readonly #sessions: IndexedSessions;
+  readonly #now: () => number;
+  /** How far this instance last raised each session's entry in the expiry index. */
+  readonly #raised = new Map<string, number>();
+  #purger: NodeJS.Timeout | undefined;
+  #purging: Promise<unknown> | undefined;
+
+  constructor(connection: RedisConnection, keys: RedisKeys, sessions: IndexedSessions, now: () => number) {
+    this.#connection = connection;
+    this.#keys = keys;
+    this.#sessions = sessions;
+    this.#now = now;
+    // Redis may have lost what it held: guess nothing about the expiry index.
+    connection.onResync(() => this.#raised.clear());
+  }
+
+  /** Adds a new session to every index, its entry to go at `expiresAt`. */
+  add(session: StoredSession, expiresAt: number): Promise<unknown> {
+    const keys = this.#keys;
+    return this.#connection.run(() =>
+      this.#connection.script(
+        scripts.index,
+        [keys.all, keys.owner(session.owner), keys.expiry, keys.owners],
+        [session.id, String(session.createdAt), String(expiresAt), ownerTag(session.owner)],
+      ),
+    );
+  }
+
+  /**
+   * Runs `write` — of session `id`, kept `ttl` ms from `now` — and, when its
+   * entry might go before it, raises the entry in the same round trip. It is
+   * raised with some slack (≤ 60 s, ≤ 10% of the TTL), so the updates that
+   * follow within it need no ZADD; an entry outliving its session by the
+   * slack is harmless. The expiry never goes down (GT), so raising it is
+   * safe even if the write loses.
+   */
+  async withExpiry<T>(id: string, now: number, ttl: number, write: () => Promise<T>): Promise<T> {
+    const raised = this.#raised.get(id);
+    if (raised !== undefined && raised >= now + ttl) return write();
+    const until = now + ttl + Math.min(60_000, Math.floor(ttl / 10));
+    const [answer] = await Promise.all([
+      write(),
+      this.#connection.run(() =>
+        this.#connection.client.zAdd(this.#keys.expiry, { score: until, value: id }, { GT: true }),
+      ),
+    ]);
+    keepBounded(this.#raised, id, until, RAISED_CACHE);
+    return answer;
+  }
+
+  /** Forgets how far this instance raised `id`'s entry (the session was deleted). */
+  forget(id: string): void {
+    this.#raised.delete(id);
+  }
+
+  /** Removes sessions from every index. */
+  async unindex(ids: string[]): Promise<void> {
+    const keys = this.#keys;
+    await this.#connection.run(() =>
+      this.#connection.script(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]),
+    );
+  }
+
+  /** Sessions newest first (equal `createdAt` by id), after `cursor` (`createdAt:id`). */
+  async list({ owner, limit, cursor }: ListOptions): Promise<SessionPage> {
+    if (limit <= 0) return { sessions: [], cursor: null };
+    const after = decodeCursor(cursor);
+    const key = owner === undefined ? this.#keys.all : this.#keys.owner(owner);
+    await this.#connection.run(() => this.#prune(this.#now(), BATCH));
+    const found: StoredSession[] = [];
+    const chunk = Math.min(Math.max(limit + 1, 20), 500);
+    let offset = 0;
+    while (found.length <= limit) {
+      const entries = await this.#connection.run(() =>
+        this.#connection.client.zRangeWithScores(key, after ? after.createdAt : '+inf', '-inf', {
+          BY: 'SCORE',
+          REV: true,
+          LIMIT: { offset, count: chunk },
+        }),
+      );
+      offset += entries.length;
+      const ids = entries
+        .filter((e) => !after || e.score < after.createdAt || (e.score === after.createdAt && e.value < after.id))
+        .map((e) => e.value);
+      if (ids.length > 0) {
+        const sessions = await this.#connection.run(() => this.#sessions.read(ids));
+        for (const session of sessions) if (session !== undefined && found.length <= limit) found.push(session);
+      }
+      if (entries.length < chunk) break;
+    }
+    const sessions = found.slice(0, limit);
+    const last = sessions.at(-1);
+    return { sessions, cursor: found.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  /**
+   * Prunes the entries of expired sessions, then removes every session
+   * created more than `maxAgeMs` ago; in batches, with a turn of the event
+   * loop between them. Answers how many sessions it removed.
+   */
+  async purge(maxAgeMs?: number): Promise<number> {
+    const now = this.#now();
+    while ((await this.#connection.run(() => this.#prune(now, BATCH))) === BATCH) await nextTurn();
+    if (maxAgeMs === undefined) return 0;
+    const cutoff = now - maxAgeMs;
+    let removed = 0;
+    for (;;) {
+      const ids = await this.#connection.run(() =>
+        this.#connection.client.zRangeByScore(this.#keys.all, '-inf', `(${cutoff}`, {
+          LIMIT: { offset: 0, count: BATCH },
+        }),
+      );
+      if (ids.length === 0) break;
+      await this.#connection.run(() => Promise.all(ids.map((id) => this.#sessions.remove(id))));
+      await this.unindex(ids);
+      removed += ids.length;
+      if (ids.length < BATCH) break;
+      await nextTurn();
+    }
+    return removed;
+  }
+
+  /** Purges every `intervalMs` (one round at a time), until close(). */
+  startPurging(intervalMs: number, maxAgeMs: number | undefined): void {
+    this.#purger = setInterval(() => this.#periodicPurge(maxAgeMs), intervalMs).unref();
+  }
+
+  /** Stops the periodic purge and waits for a round under way. */
+  async close(): Promise<void> {
+    clearInterval(this.#purger);
+    this.#raised.clear();
+    await this.#purging?.catch(() => {});
+  }
+
+  async #prune(now: number, batch: number): Promise<number> {
+    const keys = this.#keys;
+    const pruned = await this.#connection.script(
+      scripts.prune,
+      [keys.all, keys.expiry, keys.owners],
+      [keys.ownerPrefix, String(now), String(batch)],
+    );
+    return Number(pruned);
+  }
+
+  #periodicPurge(maxAgeMs: number | undefined): void {
+    if (this.#purging || this.#connection.closed) return;
+    this.#purging = this.purge(maxAgeMs)
+      .catch(() => {}) // Redis away: the state change was already logged; the next round tries again.
+      .finally(() => {
+        this.#purging = undefined;
+      });
+  }
+}
+
+function encodeCursor(session: StoredSession): string {
+  return `${session.createdAt}:${session.id}`;
+}
+
+function decodeCursor(cursor: string | null | undefined): { createdAt: number; id: string } | null {
+  if (!cursor) return null;
+  const colon = cursor.indexOf(':');
+  const createdAt = Number(cursor.slice(0, colon));
+  if (colon < 1 || !Number.isFinite(createdAt)) return null;
+  return { createdAt, id: cursor.slice(colon + 1) };
+}
