@@ -11,7 +11,7 @@
  */
 import { LiveopError } from '../core/errors';
 import type { EventsAccepted, ProgressEvent } from '../protocol';
-import { StoreUnavailable } from '../store/session-store';
+import { SessionNotFound, StoreUnavailable } from '../store/session-store';
 
 /** Applies a batch to a session the way every reporter's batch is applied (the sessions service). */
 export type Report = (sessionId: string, events: ProgressEvent[]) => Promise<EventsAccepted>;
@@ -114,7 +114,7 @@ export class EventWriter {
       return;
     } catch (error) {
       if (!(error instanceof LiveopError) || error instanceof StoreUnavailable) throw error;
-      if (events.length === 1 || error.kind === 'not_found') return this.#refused(sessionId, events, error);
+      if (events.length === 1 || error instanceof SessionNotFound) return this.#refused(sessionId, events, error);
     }
     for (const event of events) {
       try {
@@ -122,7 +122,7 @@ export class EventWriter {
       } catch (error) {
         if (!(error instanceof LiveopError) || error instanceof StoreUnavailable) throw error;
         this.#refused(sessionId, [event], error);
-        if (error.kind === 'not_found') return;
+        if (error instanceof SessionNotFound) return;
       }
     }
   }

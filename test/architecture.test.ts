@@ -1,0 +1,109 @@
+/**
+ * The layout docs/ARCHITECTURE.md describes, checked: who may import whom,
+ * no import cycles, and files small enough to read. Imports are read with
+ * TypeScript's own pre-processor (type-only imports count: a cycle of types
+ * is still a cycle a reader has to untangle).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const SOURCE_DIRS = ['server', 'widget'];
+
+/** Files allowed past the size limit, and why. */
+const LONG_FILES: Record<string, string> = {
+  'widget/live-operation.ts':
+    'the element: one class whose JSDoc is the custom-elements manifest (attributes, events, parts, properties) and whose render is one template',
+};
+const MAX_LINES = 350;
+
+function sources(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'scripts' ? [] : sources(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.config.ts') ? [path] : [];
+  });
+}
+
+interface Imports {
+  files: string[];
+  packages: string[];
+}
+
+function importsOf(file: string): Imports {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const found = ts.preProcessFile(text, true, true).importedFiles.map((i) => i.fileName);
+  const files: string[] = [];
+  const packages: string[] = [];
+  for (const spec of found) {
+    if (!spec.startsWith('.')) {
+      packages.push(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      continue;
+    }
+    const base = relative(ROOT, resolve(ROOT, dirname(file), spec));
+    const candidates = [`${base}.ts`, join(base, 'index.ts'), base];
+    files.push(candidates.find((c) => allFiles.includes(c)) ?? `${base}.ts`);
+  }
+  return { files, packages };
+}
+
+const allFiles = SOURCE_DIRS.flatMap(sources);
+const graph = new Map(allFiles.map((file) => [file, importsOf(file)]));
+const under = (dir: string) => (file: string) => file.startsWith(`${dir}/`);
+
+describe('the architecture', () => {
+  it('keeps the protocol module free of dependencies: it imports nothing outside itself', () => {
+    for (const file of allFiles.filter(under('server/protocol'))) {
+      const { files, packages } = graph.get(file)!;
+      expect({ file, packages }).toEqual({ file, packages: [] });
+      expect({ file, outside: files.filter((f) => !under('server/protocol')(f)) }).toEqual({ file, outside: [] });
+    }
+  });
+
+  it('keeps the core pure: it imports only itself, the protocol and zod', () => {
+    for (const file of allFiles.filter(under('server/core'))) {
+      const { files, packages } = graph.get(file)!;
+      expect({ file, packages: packages.filter((p) => p !== 'zod') }).toEqual({ file, packages: [] });
+      const outside = files.filter((f) => !under('server/core')(f) && !under('server/protocol')(f));
+      expect({ file, outside }).toEqual({ file, outside: [] });
+    }
+  });
+
+  it('lets the element import only the protocol module and lit from outside widget/', () => {
+    for (const file of allFiles.filter(under('widget'))) {
+      const { files, packages } = graph.get(file)!;
+      expect({ file, packages: packages.filter((p) => p !== 'lit') }).toEqual({ file, packages: [] });
+      const outside = files.filter((f) => !under('widget')(f) && !under('server/protocol')(f));
+      expect({ file, outside }).toEqual({ file, outside: [] });
+    }
+  });
+
+  it('has no import cycles', () => {
+    const cycles: string[][] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const path: string[] = [];
+    const visit = (file: string) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'visiting') {
+        cycles.push([...path.slice(path.indexOf(file)), file]);
+        return;
+      }
+      state.set(file, 'visiting');
+      path.push(file);
+      for (const next of graph.get(file)?.files ?? []) if (graph.has(next)) visit(next);
+      path.pop();
+      state.set(file, 'done');
+    };
+    for (const file of allFiles) visit(file);
+    expect(cycles).toEqual([]);
+  });
+
+  it(`keeps source files under ${MAX_LINES} lines, but for the ones whose length is explained`, () => {
+    const long = allFiles
+      .map((file) => ({ file, lines: readFileSync(join(ROOT, file), 'utf8').split('\n').length }))
+      .filter(({ file, lines }) => lines > MAX_LINES && !(file in LONG_FILES));
+    expect(long).toEqual([]);
+  });
+});
