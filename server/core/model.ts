@@ -99,6 +99,12 @@ export interface StoredSession {
   next: NextSession | null;
   /** Rate of the overall reported percent, for the overall ETA. */
   progress: ProgressRate | null;
+  /**
+   * The idempotency keys of the last batches applied (newest last, at most
+   * `LIMITS.idempotencyKeys`) and the version each produced: a retried batch
+   * is recognised inside the same atomic update, on any instance.
+   */
+  batches?: { key: string; version: number }[];
   /** The URL prefix its creator reached the API at: chained sessions' stream URLs start with it. */
   base?: string;
   /** The registered operation (and its input) this session runs, so it can be restarted. */

@@ -54,6 +54,17 @@ export function applyEvents(
   return next;
 }
 
+/** The version a batch with this idempotency key produced, if the session remembers it. */
+export function replayedVersion(session: StoredSession, key: string): number | undefined {
+  return session.batches?.find((b) => b.key === key)?.version;
+}
+
+/** Remembers that the batch with this key produced `next` (the last `LIMITS.idempotencyKeys` are kept). */
+export function rememberBatch(next: StoredSession, key: string): StoredSession {
+  const batches = (next.batches ?? []).concat({ key, version: next.version }).slice(-LIMITS.idempotencyKeys);
+  return { ...next, batches };
+}
+
 /** A viewer's (or reporter's) cancel request. Idempotent; refused once the session has ended otherwise. */
 export function requestCancel(session: StoredSession, now: number): StoredSession {
   if (session.cancelRequested || sessionStatus(session, now) === 'cancelled') return session;

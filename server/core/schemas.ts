@@ -162,6 +162,14 @@ export const eventSchema = z.discriminatedUnion('type', [
 
 export const eventBatchSchema = z.array(eventSchema).min(1).max(LIMITS.eventsPerBatch);
 
+/** An `Idempotency-Key` header: printable ASCII without spaces, as IETF's draft and Stripe's keys are. */
+export const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.idempotencyKeyLength)
+  .regex(/^[!-~]+$/, 'printable ASCII without spaces')
+  .optional();
+
 /** The body of `POST /sessions/:id/tokens`. */
 export const tokenRequestSchema = z
   .object({

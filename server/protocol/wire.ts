@@ -66,6 +66,10 @@ export const LIMITS = {
   artifacts: 100,
   /** Events in one batch (and lines in one `log` event). */
   eventsPerBatch: 10_000,
+  /** An `Idempotency-Key`: printable ASCII, no spaces. */
+  idempotencyKeyLength: 200,
+  /** Idempotency keys a session remembers (its last batches'). */
+  idempotencyKeys: 100,
   /** How deep any JSON body (and so a result's `data`) may nest. */
   jsonDepth: 32,
   /** A result's `data`, in characters of JSON. */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { LiveopError } from '../core/errors';
 import { createSession, type SessionOptions, type StoredSession } from '../core/model';
-import { applyEvents, requestCancel } from '../core/reducer';
+import { applyEvents, rememberBatch, replayedVersion, requestCancel } from '../core/reducer';
 import { createSessionSchema, parse } from '../core/schemas';
 import { toSnapshot } from '../core/snapshot';
 import type {
@@ -112,17 +112,38 @@ export class SessionService {
    * `eventBatchSchema`) atomically. A `chain` is resolved first: the next
    * session must exist, share the owner, and be one the reporter may report to.
    */
-  async report(id: string, events: readonly ProgressEvent[], as: Credential, base?: string): Promise<EventsAccepted> {
+  async report(
+    id: string,
+    events: readonly ProgressEvent[],
+    as: Credential,
+    options: { base?: string; idempotencyKey?: string } = {},
+  ): Promise<EventsAccepted> {
     checkTokenFor(as, id);
-    const nexts = await this.#resolveChains(id, events, as, base);
+    const key = options.idempotencyKey;
     // Tokens are bound to their session and scope: decided before the update. A key's owner is
     // checked against the session inside it, so a post costs one store read.
     if (as.kind === 'token') authorize(as, 'report', { id, owner: null });
+    let replayed: number | undefined;
+    const retriedChain = key !== undefined && events.some((e) => e.type === 'chain') && (await this.#replayOf(id, key));
+    const nexts = retriedChain
+      ? new Map<string, NextSession>()
+      : await this.#resolveChains(id, events, as, options.base);
     const session = await this.#o.store.update(id, (s) => {
       if (as.kind === 'key') authorize(as, 'report', s);
-      return applyEvents(s, events, this.#o.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
+      // A batch sent again with its key (a retry after a lost answer) is not applied twice. Checked
+      // inside the atomic update, so two copies racing, on any instances, apply once.
+      replayed = key === undefined ? undefined : replayedVersion(s, key);
+      if (replayed !== undefined) return s;
+      const next = applyEvents(s, events, this.#o.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
+      return key === undefined || next === s ? next : rememberBatch(next, key);
     });
-    return { version: session.version, cancelRequested: session.cancelRequested };
+    return { version: replayed ?? session.version, cancelRequested: session.cancelRequested };
+  }
+
+  /** Whether the session already applied the batch with this key (so a retried chain need not resolve again). */
+  async #replayOf(id: string, key: string): Promise<boolean> {
+    const session = await this.#o.store.get(id);
+    return session !== undefined && replayedVersion(session, key) !== undefined;
   }
 
   /** Asks the session's work to stop: in-process tasks are aborted, HTTP reporters see `cancelRequested`. */

@@ -1,9 +1,17 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { createSessionSchema, eventBatchSchema, tokenRequestSchema } from '../../core/schemas';
+import { definedOnly } from '../../core/model';
+import {
+  createSessionSchema,
+  eventBatchSchema,
+  idempotencyKeySchema,
+  parse,
+  tokenRequestSchema,
+} from '../../core/schemas';
 import type { RouteContext, RouteEnv } from '../context';
 import { bodyLimit } from '../middleware';
+import { requestHeader } from '../node-bindings';
 import { snapshotJson } from '../unservable';
 import { jsonBody, queryOf } from '../validate';
 
@@ -42,9 +50,10 @@ export function sessionRoutes(r: RouteContext) {
       async (c) => {
         const id = c.req.param('id');
         const events = c.req.valid('json');
+        const idempotencyKey = parse(idempotencyKeySchema, requestHeader(c, 'idempotency-key'), 'Idempotency-Key');
         // The base is only needed for a chain's URLs (and costs a URL parse per post).
         const base = events.some((e) => e.type === 'chain') ? r.base(c, `/sessions/${id}/events`) : undefined;
-        return c.json(await sessions.report(id, events, c.var.who, base));
+        return c.json(await sessions.report(id, events, c.var.who, definedOnly({ base, idempotencyKey })));
       },
     )
     .post('/sessions/:id/cancel', auth, async (c) => {
