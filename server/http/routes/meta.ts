@@ -2,8 +2,15 @@
 import { Hono } from 'hono';
 import type { RouteContext } from '../context';
 import { ApiError, respondError } from '../errors';
+import { openApiDocument } from '../openapi';
 
 export function metaRoutes(r: RouteContext) {
+  let made: { base: string; doc: Record<string, unknown> } | null = null;
+  /** Made once per base URL (almost always one). */
+  const document = (base: string) => {
+    if (made?.base !== base) made = { base, doc: openApiDocument(base) };
+    return made.doc;
+  };
   return new Hono()
     .get('/healthz', async (c) => {
       try {
@@ -13,6 +20,7 @@ export function metaRoutes(r: RouteContext) {
         return respondError(c, error);
       }
     })
+    .get('/openapi.json', (c) => c.json(document(r.base(c, '/openapi.json'))))
     .get('/widget.js', async (c) => {
       const bundle = await r.deps.widget();
       if (bundle === null) throw new ApiError(404, 'the element is not built: run npm run build');

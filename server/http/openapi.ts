@@ -1,0 +1,270 @@
+/**
+ * The HTTP API as an OpenAPI 3.1 document, served at `/openapi.json`. Request
+ * bodies and query strings are the very zod schemas the routes validate with
+ * (server/core/schemas.ts), turned into JSON Schema by zod itself, so the
+ * document cannot say one thing while the routes check another.
+ */
+import { z } from 'zod';
+import { createSessionSchema, eventBatchSchema, tokenRequestSchema } from '../core/schemas';
+import { ERROR_CODES, PROTOCOL_VERSION } from '../protocol';
+import { listQuerySchema } from './routes/sessions';
+
+const schema = (zod: z.ZodType) => {
+  const { $schema: _, ...json } = z.toJSONSchema(zod, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  return json;
+};
+
+const error = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const errors = (...statuses: (keyof typeof ERROR_CODES)[]) =>
+  Object.fromEntries(statuses.map((status) => [String(status), error(ERROR_CODES[status])]));
+
+const json = (ref: string, description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const sessionRead = { security: [{ bearer: [] }, { token: [] }] };
+
+/** The document, for a server reached at `serverUrl` (omitted: relative). */
+export function openApiDocument(serverUrl?: string): Record<string, unknown> {
+  const listQuery = schema(listQuerySchema) as { properties: Record<string, object> };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Liveop',
+      version: String(PROTOCOL_VERSION),
+      description:
+        'Live progress of long-running work: progress sessions, reported over HTTP by any backend, streamed as NDJSON or Server-Sent Events. See docs/protocol.md.',
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API key, or a session token' },
+        token: { type: 'apiKey', in: 'query', name: 'token', description: 'A session token (never an API key)' },
+      },
+      schemas: {
+        CreateSession: schema(createSessionSchema),
+        EventBatch: schema(eventBatchSchema),
+        TokenRequest: schema(tokenRequestSchema),
+        CreatedSession: {
+          type: 'object',
+          required: ['id', 'viewerToken', 'reporterToken', 'streamUrl', 'snapshotUrl'],
+          properties: Object.fromEntries(
+            ['id', 'viewerToken', 'reporterToken', 'streamUrl', 'snapshotUrl'].map((k) => [k, { type: 'string' }]),
+          ),
+        },
+        EventsAccepted: {
+          type: 'object',
+          required: ['version', 'cancelRequested'],
+          properties: { version: { type: 'integer' }, cancelRequested: { type: 'boolean' } },
+        },
+        Snapshot: {
+          type: 'object',
+          description: 'A session as viewers see it (docs/protocol.md, "What viewers see").',
+          required: ['type', 'id', 'version', 'title', 'status', 'percent', 'tasks'],
+          properties: {
+            type: { const: 'snapshot' },
+            id: { type: 'string' },
+            version: { type: 'integer' },
+            title: { type: 'string' },
+            status: { type: 'string', enum: ['pending', 'running', 'complete', 'error', 'cancelled'] },
+            percent: { type: 'integer', minimum: 0, maximum: 100 },
+            etaMs: { type: ['integer', 'null'] },
+            tasks: { type: 'array', items: { type: 'object' } },
+            stages: { type: 'array', items: { type: 'object' } },
+            logs: { type: 'array', items: { type: 'object' } },
+          },
+        },
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: { code: { type: 'string', enum: Object.values(ERROR_CODES) }, message: { type: 'string' } },
+            },
+          },
+        },
+      },
+    },
+    paths: {
+      '/sessions': {
+        post: {
+          summary: 'Create a session',
+          security: [{ bearer: [] }],
+          requestBody: {
+            required: false,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateSession' } } },
+          },
+          responses: { '201': json('CreatedSession', 'created'), ...errors(400, 401, 403, 413, 415, 429, 503) },
+        },
+        get: {
+          summary: "List the caller's sessions, newest first",
+          security: [{ bearer: [] }],
+          parameters: Object.entries(listQuery.properties).map(([name, s]) => ({ name, in: 'query', schema: s })),
+          responses: {
+            '200': {
+              description: 'a page',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      sessions: { type: 'array', items: { $ref: '#/components/schemas/Snapshot' } },
+                      cursor: { type: ['string', 'null'] },
+                    },
+                  },
+                },
+              },
+            },
+            ...errors(400, 401, 403, 503),
+          },
+        },
+      },
+      '/sessions/{id}': {
+        get: {
+          summary: 'The snapshot (for polling)',
+          ...sessionRead,
+          parameters: [idParam],
+          responses: { '200': json('Snapshot', 'the snapshot'), ...errors(401, 403, 404, 503) },
+        },
+        delete: {
+          summary: 'Remove it; its streams end with `gone`',
+          security: [{ bearer: [] }],
+          parameters: [idParam],
+          responses: { '204': { description: 'removed' }, ...errors(401, 403, 404, 503) },
+        },
+      },
+      '/sessions/{id}/events': {
+        post: {
+          summary: 'Apply a batch of events, atomically, in order',
+          security: [{ bearer: [] }],
+          parameters: [
+            idParam,
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'Sent again with a retried batch: it is applied once.',
+              schema: { type: 'string', maxLength: 200, pattern: '^[!-~]+$' },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/EventBatch' } },
+              'application/x-ndjson': { schema: { type: 'string', description: 'one event a line' } },
+            },
+          },
+          responses: {
+            '200': json('EventsAccepted', 'applied'),
+            ...errors(400, 401, 403, 404, 409, 413, 415, 429, 503),
+          },
+        },
+      },
+      '/sessions/{id}/stream': {
+        get: {
+          summary: 'Snapshots as they change (NDJSON, or SSE with Accept: text/event-stream)',
+          ...sessionRead,
+          parameters: [
+            idParam,
+            { name: 'after', in: 'query', schema: { type: 'integer', minimum: 0 } },
+            { name: 'logAfter', in: 'query', schema: { type: 'integer', minimum: 0 } },
+          ],
+          responses: {
+            '200': {
+              description: 'one JSON line per visible change, ending after the terminal snapshot',
+              content: {
+                'application/x-ndjson': { schema: { type: 'string' } },
+                'text/event-stream': { schema: { type: 'string' } },
+              },
+            },
+            ...errors(400, 401, 403, 404, 503),
+          },
+        },
+      },
+      '/stream': {
+        get: {
+          summary: 'Several sessions on one connection',
+          parameters: [
+            { name: 'session', in: 'query', required: true, schema: { type: 'array', items: { type: 'string' } } },
+            { name: 'token', in: 'query', schema: { type: 'array', items: { type: 'string' } } },
+          ],
+          responses: {
+            '200': {
+              description: 'NDJSON lines, each naming its session',
+              content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+            },
+            ...errors(400, 401, 403, 503),
+          },
+        },
+      },
+      '/sessions/{id}/cancel': {
+        post: {
+          summary: 'Ask the work to stop',
+          ...sessionRead,
+          parameters: [idParam],
+          responses: { '202': { description: 'requested' }, ...errors(401, 403, 404, 409, 503) },
+        },
+      },
+      '/sessions/{id}/tokens': {
+        post: {
+          summary: 'Mint another token for the session',
+          security: [{ bearer: [] }],
+          parameters: [idParam],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/TokenRequest' } } },
+          },
+          responses: {
+            '201': { description: 'the token', content: { 'application/json': { schema: { type: 'object' } } } },
+            ...errors(400, 401, 403, 404, 503),
+          },
+        },
+      },
+      '/sessions/{id}/restart': {
+        post: {
+          summary: 'Start a finished operation again, as a new session',
+          security: [{ bearer: [] }],
+          parameters: [idParam],
+          responses: { '201': json('CreatedSession', 'started'), ...errors(401, 403, 404, 409, 503) },
+        },
+      },
+      '/operations/{name}': {
+        post: {
+          summary: 'Start a registered operation with a JSON input',
+          security: [{ bearer: [] }],
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: false, content: { 'application/json': { schema: {} } } },
+          responses: { '201': json('CreatedSession', 'started'), ...errors(400, 401, 403, 404, 413, 415, 503) },
+        },
+      },
+      '/widget.js': {
+        get: {
+          summary: 'The <live-operation> element, one ES module',
+          responses: {
+            '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          summary: '200 when the store answers',
+          responses: { '200': { description: 'healthy' }, ...errors(503) },
+        },
+      },
+      '/openapi.json': {
+        get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+      },
+    },
+  };
+}

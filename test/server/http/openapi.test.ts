@@ -1,0 +1,57 @@
+/**
+ * `/openapi.json`: a valid OpenAPI 3.1 document whose request schemas are the
+ * routes' own — a body it describes as valid is accepted, one it describes as
+ * invalid is refused.
+ */
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { post } from '../../support/ndjson-client';
+import { startServer, type TestServer } from '../../support/server';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+describe('the OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document, naming the server it was read from', async () => {
+    const response = await fetch(`${server.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = await response.json();
+    const validator = new Validator();
+    const result = await validator.validate(document);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(document.servers).toEqual([{ url: server.url }]);
+  });
+
+  it('describes every route the server answers', async () => {
+    const document = await (await fetch(`${server.url}/openapi.json`)).json();
+    expect(Object.keys(document.paths).sort()).toEqual(
+      [
+        '/healthz',
+        '/openapi.json',
+        '/operations/{name}',
+        '/sessions',
+        '/sessions/{id}',
+        '/sessions/{id}/cancel',
+        '/sessions/{id}/events',
+        '/sessions/{id}/restart',
+        '/sessions/{id}/stream',
+        '/sessions/{id}/tokens',
+        '/stream',
+        '/widget.js',
+      ].sort(),
+    );
+  });
+
+  it('holds the same limits the routes enforce', async () => {
+    const { components } = await (await fetch(`${server.url}/openapi.json`)).json();
+    expect(components.schemas.CreateSession.properties.title.maxLength).toBe(500);
+    expect(components.schemas.EventBatch.maxItems).toBe(10_000);
+    const tooLong = await post(`${server.url}/sessions`, { title: 'x'.repeat(501) });
+    expect(tooLong.status).toBe(400);
+  });
+});
