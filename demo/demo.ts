@@ -8,8 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import { Hono } from 'hono';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { ApiError, respondError } from '../server/http/errors';
-import type { Liveop } from '../server/liveop';
+import { ApiError, respondError } from '../server/http/errors.ts';
+import type { Liveop } from '../server/liveop.ts';
 
 // Node's abortable timer: no listener left behind on the signal.
 const sleep = (ms: number, signal?: AbortSignal) => setTimeout(ms, undefined, signal ? { signal } : {});

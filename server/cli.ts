@@ -1,77 +1,94 @@
+#!/usr/bin/env node
 /**
- * `npx tsx server/cli.ts watch <stream URL> [--token T]`: follows a session
- * in a terminal (text mode), follows chained sessions, resumes after a
- * dropped connection, and exits 0 when it completes, 1 on error, 2 when
- * cancelled, 3 when it is gone.
+ * The `liveop` command.
+ *
+ *   liveop serve                       the server, configured by the environment (see --help)
+ *   liveop watch <stream URL> [--token T]
+ *                                      a session in the terminal (text mode); exits 0 when it
+ *                                      completes, 1 on error, 2 when cancelled, 3 when it is gone
+ *   liveop --help | --version
+ *
+ * Arguments are parsed with Node's own `util.parseArgs`: four commands and
+ * two options need no dependency.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isTerminal, readNdjson, type Snapshot, type StreamLine } from './protocol';
-import { printSnapshots } from './text/text-view';
+import { follow, SessionGone } from './text/follow.ts';
+import { printSnapshots } from './text/text-view.ts';
 
-const USAGE = 'usage: cli.ts watch <stream URL> [--token TOKEN]';
+const HELP = `liveop — live progress of long-running work
 
-/** Snapshots of one stream and the sessions it chains to, resuming after drops. */
-async function* follow(streamUrl: string, token: string | undefined): AsyncGenerator<Snapshot> {
-  let url = streamUrl;
-  let credential = token;
-  let after: number | undefined;
-  let failures = 0;
-  for (;;) {
-    const target = new URL(url);
-    if (after !== undefined) target.searchParams.set('after', String(after));
-    let last: Snapshot | null = null;
-    try {
-      const response = await fetch(target, credential ? { headers: { Authorization: `Bearer ${credential}` } } : {});
-      if (!response.ok || !response.body) {
-        const body = await response.text();
-        throw Object.assign(new Error(`${response.status}: ${body}`), { fatal: response.status < 500 });
-      }
-      for await (const line of readNdjson<StreamLine>(response.body)) {
-        if (line.type === 'gone') {
-          process.exitCode = 3;
-          return;
-        }
-        if (line.type === 'error') throw Object.assign(new Error(line.error.message), { fatal: true });
-        if (line.type !== 'snapshot') continue;
-        failures = 0;
-        last = line;
-        after = line.version;
-        yield line;
-      }
-    } catch (error) {
-      if ((error as { fatal?: boolean }).fatal || ++failures > 5) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** failures));
-      continue;
-    }
-    if (last === null || !isTerminal(last.status)) continue; // dropped: resume
-    if (last.next?.streamUrl) {
-      url = last.next.streamUrl;
-      credential = last.next.viewerToken ?? credential;
-      after = undefined;
-      continue;
-    }
-    return;
-  }
+usage:
+  liveop serve                          start the server
+  liveop watch <stream URL> [--token T] follow a session in this terminal
+  liveop --help | --version
+
+liveop serve reads its settings from the environment:
+  PORT (8787), HOST (127.0.0.1; with no API keys only loopback is allowed)
+  LIVEOP_API_KEYS      KEY:OWNER[:admin],… (none: open mode, loopback only)
+  LIVEOP_SECRET        token signing secret; share it between instances
+  LIVEOP_CORS_ORIGINS  origins that may call it from a browser (comma-separated, or *)
+  REDIS_URL            share sessions between instances through Redis
+  LIVEOP_REDIS_PREFIX  key prefix on Redis (liveop)
+  LIVEOP_MAX_AGE_DAYS  on Redis, purge sessions older than this
+
+liveop watch exits 0 when the session completes, 1 on error, 2 when cancelled,
+3 when it is gone.`;
+
+/** The package's version, from source (server/cli.ts) or as installed (dist/lib/server/cli.js). */
+function version(): string {
+  const path = ['../package.json', '../../../package.json']
+    .map((relative) => new URL(relative, import.meta.url))
+    .find((url) => existsSync(url));
+  return path ? (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version : 'unknown';
 }
 
-async function main(): Promise<void> {
+async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
+    args: argv,
     allowPositionals: true,
-    options: { token: { type: 'string', short: 't' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      token: { type: 'string', short: 't' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
   });
   const [command, url] = positionals;
-  if (values.help || command !== 'watch' || !url) {
-    console.error(USAGE);
-    process.exitCode = values.help ? 0 : 64;
-    return;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
   }
-  const last = await printSnapshots(follow(url, values.token));
-  if (process.exitCode === undefined && last) {
-    process.exitCode = { complete: 0, error: 1, cancelled: 2 }[last.status as 'complete'] ?? 1;
+  if (values.version) {
+    console.log(version());
+    return 0;
   }
+  if (command === 'serve') {
+    const { serveFromEnv } = await import('./serve.ts');
+    await serveFromEnv();
+    return -1; // runs until a signal
+  }
+  if (command === 'watch' && url) {
+    try {
+      const last = await printSnapshots(follow(url, values.token));
+      return last === null ? 1 : ({ complete: 0, error: 1, cancelled: 2 }[last.status as 'complete'] ?? 1);
+    } catch (error) {
+      if (error instanceof SessionGone) {
+        console.error(`liveop: ${error.message}`);
+        return 3;
+      }
+      throw error;
+    }
+  }
+  console.error(HELP);
+  return 64;
 }
 
-main().catch((error: unknown) => {
-  console.error(`liveop: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`liveop: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

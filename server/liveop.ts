@@ -13,22 +13,22 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { LiveopError } from './core/errors';
-import type { SessionOptions } from './core/model';
-import { createSessionSchema, parse } from './core/schemas';
-import { toSnapshot } from './core/snapshot';
-import { createApp, type LiveopApp } from './http/app';
-import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context';
-import { reportUnservable } from './http/unservable';
-import type { CreatedSession, CreateSessionInput, Snapshot } from './protocol';
-import type { ProgressSession } from './runner/progress-session';
-import { type OperationDefinition, Runner } from './runner/runner';
-import { type ApiKey, createAuthenticator, TokenSigner } from './sessions/access';
-import { SessionService } from './sessions/session-service';
-import { MemorySessionStore } from './store/memory-store';
-import type { SessionStore } from './store/session-store';
-import { type Cursor, StreamHub } from './stream/hub';
-import { printSnapshots } from './text/text-view';
+import { LiveopError } from './core/errors.ts';
+import type { SessionOptions } from './core/model.ts';
+import { createSessionSchema, parse } from './core/schemas.ts';
+import { toSnapshot } from './core/snapshot.ts';
+import { createApp, type LiveopApp } from './http/app.ts';
+import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
+import { reportUnservable } from './http/unservable.ts';
+import type { CreatedSession, CreateSessionInput, Snapshot } from './protocol/index.ts';
+import type { ProgressSession } from './runner/progress-session.ts';
+import { type OperationDefinition, Runner } from './runner/runner.ts';
+import { type ApiKey, createAuthenticator, TokenSigner } from './sessions/access.ts';
+import { SessionService } from './sessions/session-service.ts';
+import { MemorySessionStore } from './store/memory-store.ts';
+import type { SessionStore } from './store/session-store.ts';
+import { type Cursor, StreamHub } from './stream/hub.ts';
+import { printSnapshots } from './text/text-view.ts';
 
 export interface LiveopOptions extends Partial<AppConfig> {
   /** Where sessions live. @default an in-memory store (one process) */

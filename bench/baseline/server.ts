@@ -17,12 +17,12 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import Keyv from 'keyv';
-import { createSession, type StoredSession } from '../../server/core/model';
-import { applyEvents } from '../../server/core/reducer';
-import { createSessionSchema } from '../../server/core/schemas';
-import { toSnapshot } from '../../server/core/snapshot';
-import { isFinal } from '../../server/core/status';
-import type { ProgressEvent } from '../../server/protocol';
+import { createSession, type StoredSession } from '../../server/core/model.ts';
+import { applyEvents } from '../../server/core/reducer.ts';
+import { createSessionSchema } from '../../server/core/schemas.ts';
+import { toSnapshot } from '../../server/core/snapshot.ts';
+import { isFinal } from '../../server/core/status.ts';
+import type { ProgressEvent } from '../../server/protocol/index.ts';
 
 export interface Baseline {
   app: Hono;

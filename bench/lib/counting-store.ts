@@ -3,8 +3,8 @@
  * like a shared store (Redis) does, passes change notifications on without
  * the session they carry, so every watcher really pays its read.
  */
-import type { StoredSession } from '../../server/core/model';
-import type { ListOptions, SessionPage, SessionStore, StoreChange } from '../../server/store/session-store';
+import type { StoredSession } from '../../server/core/model.ts';
+import type { ListOptions, SessionPage, SessionStore, StoreChange } from '../../server/store/session-store.ts';
 
 export class CountingStore implements SessionStore {
   reads = 0;

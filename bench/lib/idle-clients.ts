@@ -3,7 +3,7 @@
  * most RLIMIT_NOFILE sockets, so the connections scenario runs several).
  * Told over IPC which streams to open; answers once each has its first line.
  */
-import { openStream, type StreamHandle } from './raw-http';
+import { openStream, type StreamHandle } from './raw-http.ts';
 
 export type ClientCommand =
   | { type: 'open'; streams: { url: string; headers: Record<string, string> }[]; localAddress: string }

@@ -17,13 +17,13 @@ import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:pe
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createLiveop } from '../../server/liveop';
-import { MemorySessionStore } from '../../server/store/memory-store';
-import { RedisSessionStore } from '../../server/store/redis-store';
-import type { SessionStore } from '../../server/store/session-store';
-import { createBaseline } from '../baseline/server';
-import { CountingStore } from './counting-store';
-import type { ChildMessage, ParentMessage, ServerSpec, ServerStats } from './server-process';
+import { createLiveop } from '../../server/liveop.ts';
+import { MemorySessionStore } from '../../server/store/memory-store.ts';
+import { RedisSessionStore } from '../../server/store/redis-store.ts';
+import type { SessionStore } from '../../server/store/session-store.ts';
+import { createBaseline } from '../baseline/server.ts';
+import { CountingStore } from './counting-store.ts';
+import type { ChildMessage, ParentMessage, ServerSpec, ServerStats } from './server-process.ts';
 
 type Profile = Profiler.Profile;
 

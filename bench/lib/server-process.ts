@@ -7,7 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleServer } from '../../server/scripts/bundle';
+import { bundleServer } from '../../server/scripts/bundle.ts';
 
 export type ServerKind = 'liveop' | 'baseline' | 'hello';
 

@@ -16,8 +16,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { BASELINE_RENDERER } from '../baseline/element';
-import type { Row, ScenarioResult } from '../lib/report';
+import { BASELINE_RENDERER } from '../baseline/element.ts';
+import type { Row, ScenarioResult } from '../lib/report.ts';
 
 export interface ElementOptions {
   updatesPerSecond: number;

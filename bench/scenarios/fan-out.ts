@@ -10,10 +10,10 @@
  */
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
-import type { CreatedSession } from '../../server/protocol';
-import { type CpuSample, machineBusyPercent, machineCpu } from '../lib/machine';
-import { openStream, RawConnection, requestBytes, type StreamHandle, targetOf, versionOf } from '../lib/raw-http';
-import { latencyHistogram, MB, type Row, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report';
+import type { CreatedSession } from '../../server/protocol/index.ts';
+import { type CpuSample, machineBusyPercent, machineCpu } from '../lib/machine.ts';
+import { openStream, RawConnection, requestBytes, type StreamHandle, targetOf, versionOf } from '../lib/raw-http.ts';
+import { latencyHistogram, MB, type Row, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report.ts';
 import {
   cpuPercent,
   gcPercent,
@@ -21,8 +21,8 @@ import {
   ServerProcess,
   type ServerStats,
   type StartOptions,
-} from '../lib/server-process';
-import { createSessions, reporterHeaders, stepsEvent, viewerHeaders } from '../lib/sessions';
+} from '../lib/server-process.ts';
+import { createSessions, reporterHeaders, stepsEvent, viewerHeaders } from '../lib/sessions.ts';
 
 export interface FanOutOptions {
   sessions: number;

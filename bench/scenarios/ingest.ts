@@ -9,13 +9,13 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { CreatedSession } from '../../server/protocol';
-import { redisKeys } from '../../server/store/redis-keys';
-import { machineBusyPercent, machineCpu } from '../lib/machine';
-import { RawConnection, requestBytes, targetOf } from '../lib/raw-http';
-import { latencyHistogram, type Row, type ScenarioResult, sleep, summarize } from '../lib/report';
-import { cpuPercent, ServerProcess, type ServerSpec, type StartOptions } from '../lib/server-process';
-import { createSessions, reporterHeaders, stepsEvent } from '../lib/sessions';
+import type { CreatedSession } from '../../server/protocol/index.ts';
+import { redisKeys } from '../../server/store/redis-keys.ts';
+import { machineBusyPercent, machineCpu } from '../lib/machine.ts';
+import { RawConnection, requestBytes, targetOf } from '../lib/raw-http.ts';
+import { latencyHistogram, type Row, type ScenarioResult, sleep, summarize } from '../lib/report.ts';
+import { cpuPercent, ServerProcess, type ServerSpec, type StartOptions } from '../lib/server-process.ts';
+import { createSessions, reporterHeaders, stepsEvent } from '../lib/sessions.ts';
 
 export interface IngestOptions {
   seconds: number;

@@ -12,11 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { openStream, RawConnection, requestBytes, type StreamHandle, targetOf, versionOf } from '../lib/raw-http';
-import { type Row, type ScenarioResult, sleep, waitUntil } from '../lib/report';
-import { ServerProcess, type ServerSpec } from '../lib/server-process';
-import { createSessions, reporterHeaders, stepsEvent, viewerHeaders } from '../lib/sessions';
-import { deletePrefix, redisAnswers } from './ingest';
+import { openStream, RawConnection, requestBytes, type StreamHandle, targetOf, versionOf } from '../lib/raw-http.ts';
+import { type Row, type ScenarioResult, sleep, waitUntil } from '../lib/report.ts';
+import { ServerProcess, type ServerSpec } from '../lib/server-process.ts';
+import { createSessions, reporterHeaders, stepsEvent, viewerHeaders } from '../lib/sessions.ts';
+import { deletePrefix, redisAnswers } from './ingest.ts';
 
 export interface StoreReadsOptions {
   viewers: number[];

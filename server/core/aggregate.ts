@@ -1,7 +1,7 @@
 /**
  * The overall percent of a session from its tasks' percents (and its stages).
  */
-import type { StoredSession } from './model';
+import type { StoredSession } from './model.ts';
 
 /**
  * The overall percent from per-task percents: the weighted mean, composed

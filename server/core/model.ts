@@ -4,9 +4,16 @@
  * Pure data; the rules over it are status.ts (time), reducer.ts (events)
  * and aggregate.ts (the overall percent).
  */
-import type { Artifact, CreateSessionInput, MessageLevel, NextSession, SessionError, StageState } from '../protocol';
-import { LiveopError } from './errors';
-import type { ProgressRate } from './eta';
+import type {
+  Artifact,
+  CreateSessionInput,
+  MessageLevel,
+  NextSession,
+  SessionError,
+  StageState,
+} from '../protocol/index.ts';
+import { LiveopError } from './errors.ts';
+import type { ProgressRate } from './eta.ts';
 
 /** Internal task statuses: the wire's, plus `completing` (ramping to 100). */
 export type StoredTaskStatus = 'pending' | 'running' | 'completing' | 'complete' | 'error' | 'cancelled';

@@ -5,13 +5,13 @@
  * event applied (and `version` + 1) or throws a LiveopError and changes
  * nothing — a batch with one bad event changes nothing.
  */
-import { isTerminal, LIMITS, type NextSession, type ProgressEvent, type StageState } from '../protocol';
-import { reportedOverall } from './aggregate';
-import { LiveopError } from './errors';
-import { observe } from './eta';
-import type { StoredSession, StoredTask, StoredTaskStatus } from './model';
-import { shownPercent } from './simulation';
-import { sessionStatus } from './status';
+import { isTerminal, LIMITS, type NextSession, type ProgressEvent, type StageState } from '../protocol/index.ts';
+import { reportedOverall } from './aggregate.ts';
+import { LiveopError } from './errors.ts';
+import { observe } from './eta.ts';
+import type { StoredSession, StoredTask, StoredTaskStatus } from './model.ts';
+import { shownPercent } from './simulation.ts';
+import { sessionStatus } from './status.ts';
 
 export interface ApplyContext {
   /** Resolves a chained session id to what viewers need to follow it. */

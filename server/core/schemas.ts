@@ -15,9 +15,9 @@ import {
   STAGE_STATES,
   type TaskSpec,
   TOKEN_SCOPES,
-} from '../protocol';
-import { LiveopError } from './errors';
-import { findTooDeep } from './json-shape';
+} from '../protocol/index.ts';
+import { LiveopError } from './errors.ts';
+import { findTooDeep } from './json-shape.ts';
 
 // ------------------------------------------------------------ create body ---
 

@@ -24,7 +24,7 @@
  * never below the last report; never 100 before completion; after `complete`
  * it ramps linearly from where it was to 100 within `rampMs`.
  */
-import type { StoredTask } from './model';
+import type { StoredTask } from './model.ts';
 
 export const SIMULATION_CAP = 95;
 

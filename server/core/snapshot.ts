@@ -4,12 +4,12 @@
  * yet received. Pure.
  */
 
-import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from '../protocol';
-import { overallPercent } from './aggregate';
-import { etaMs } from './eta';
-import type { StoredSession, StoredTask } from './model';
-import { shownPercent } from './simulation';
-import { deadMessage, finishedAt, isDead, retentionMs, sessionStatus } from './status';
+import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from '../protocol/index.ts';
+import { overallPercent } from './aggregate.ts';
+import { etaMs } from './eta.ts';
+import type { StoredSession, StoredTask } from './model.ts';
+import { shownPercent } from './simulation.ts';
+import { deadMessage, finishedAt, isDead, retentionMs, sessionStatus } from './status.ts';
 
 export interface SnapshotCursor {
   /** Only log lines with a greater seq are included (0: the whole retained tail). */

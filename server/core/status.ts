@@ -3,8 +3,8 @@
  * the cancel grace running out, the worker going silent), when it ended, and
  * how long the store keeps it. Pure; `now` is a parameter.
  */
-import { isTerminal } from '../protocol';
-import type { StoredSession, StoredTask } from './model';
+import { isTerminal } from '../protocol/index.ts';
+import type { StoredSession, StoredTask } from './model.ts';
 
 export type Verdict = 'pending' | 'running' | 'complete' | 'error' | 'cancelled';
 

@@ -8,13 +8,13 @@
  * the middleware they share is server/http/middleware.ts.
  */
 import { Hono } from 'hono';
-import { type AppDeps, RouteContext } from './context';
-import { ApiError, respondError } from './errors';
-import { cors, loopbackHostOnly } from './middleware';
-import { metaRoutes } from './routes/meta';
-import { operationRoutes } from './routes/operations';
-import { sessionRoutes } from './routes/sessions';
-import { streamRoutes } from './routes/streams';
+import { type AppDeps, RouteContext } from './context.ts';
+import { ApiError, respondError } from './errors.ts';
+import { cors, loopbackHostOnly } from './middleware.ts';
+import { metaRoutes } from './routes/meta.ts';
+import { operationRoutes } from './routes/operations.ts';
+import { sessionRoutes } from './routes/sessions.ts';
+import { streamRoutes } from './routes/streams.ts';
 
 export function createApp(deps: AppDeps) {
   const context = new RouteContext(deps);

@@ -3,11 +3,11 @@
  * and the URL prefix the caller reached the API at.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { LiveopError } from '../core/errors';
-import type { Authenticator, Credential } from '../sessions/access';
-import type { SessionService } from '../sessions/session-service';
-import type { StreamHub } from '../stream/hub';
-import { identify } from './credentials';
+import { LiveopError } from '../core/errors.ts';
+import type { Authenticator, Credential } from '../sessions/access.ts';
+import type { SessionService } from '../sessions/session-service.ts';
+import type { StreamHub } from '../stream/hub.ts';
+import { identify } from './credentials.ts';
 
 export interface AppConfig {
   /** Largest request body, in bytes (413 past it). @default 1048576 */

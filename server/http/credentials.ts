@@ -4,8 +4,8 @@
  * (EventSource, a link).
  */
 import type { Context } from 'hono';
-import type { Authenticator, Credential } from '../sessions/access';
-import { requestHeader } from './node-bindings';
+import type { Authenticator, Credential } from '../sessions/access.ts';
+import { requestHeader } from './node-bindings.ts';
 
 export function identify(c: Context, authenticator: Authenticator): Credential {
   const bearer = requestHeader(c, 'authorization')

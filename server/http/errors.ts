@@ -4,9 +4,9 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { type ErrorKind, LiveopError } from '../core/errors';
-import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../protocol';
-import { StoreUnavailable } from '../store/session-store';
+import { type ErrorKind, LiveopError } from '../core/errors.ts';
+import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../protocol/index.ts';
+import { StoreUnavailable } from '../store/session-store.ts';
 
 export class ApiError extends Error {
   constructor(

@@ -5,8 +5,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit as honoBodyLimit } from 'hono/body-limit';
 import { cors as honoCors } from 'hono/cors';
-import { ApiError } from './errors';
-import { nodeResponse, requestHeader } from './node-bindings';
+import { ApiError } from './errors.ts';
+import { nodeResponse, requestHeader } from './node-bindings.ts';
 
 const LOOPBACK = String.raw`(localhost|127(?:\.\d{1,3}){3}|\[::1\])(:\d+)?`;
 const LOOPBACK_HOST = new RegExp(`^${LOOPBACK}$`, 'i');

@@ -5,9 +5,9 @@
  * document cannot say one thing while the routes check another.
  */
 import { z } from 'zod';
-import { createSessionSchema, eventBatchSchema, tokenRequestSchema } from '../core/schemas';
-import { ERROR_CODES, PROTOCOL_VERSION } from '../protocol';
-import { listQuerySchema } from './routes/sessions';
+import { createSessionSchema, eventBatchSchema, tokenRequestSchema } from '../core/schemas.ts';
+import { ERROR_CODES, PROTOCOL_VERSION } from '../protocol/index.ts';
+import { listQuerySchema } from './routes/sessions.ts';
 
 const schema = (zod: z.ZodType) => {
   const { $schema: _, ...json } = z.toJSONSchema(zod, { io: 'input', unrepresentable: 'any' }) as Record<

@@ -8,8 +8,8 @@
  * slow reader holds the hub's "something pending" flag, never a queue.
  */
 import type { Context } from 'hono';
-import type { HubLine, Subscription } from '../stream/hub';
-import { nodeResponse, requestHeader } from './node-bindings';
+import type { HubLine, Subscription } from '../stream/hub.ts';
+import { nodeResponse, requestHeader } from './node-bindings.ts';
 
 export type StreamFormat = 'ndjson' | 'sse';
 

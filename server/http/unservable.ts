@@ -3,8 +3,8 @@
  * limits by an older version) must not take a request, a stream or the
  * process down with it: it is served as an error, and logged once.
  */
-import type { StoredSession } from '../core/model';
-import { type SnapshotCursor, toSnapshot, unservableSnapshot } from '../core/snapshot';
+import type { StoredSession } from '../core/model.ts';
+import { type SnapshotCursor, toSnapshot, unservableSnapshot } from '../core/snapshot.ts';
 
 /** Sessions already logged as unservable: once each, not once per viewer or tick. */
 const reported = new Set<string>();

@@ -12,11 +12,11 @@
 import type { MiddlewareHandler } from 'hono';
 import { validator } from 'hono/validator';
 import type { z } from 'zod';
-import { findTooDeep } from '../core/json-shape';
-import { parse } from '../core/schemas';
-import { LIMITS, LineSplitter } from '../protocol';
-import { ApiError } from './errors';
-import { requestHeader } from './node-bindings';
+import { findTooDeep } from '../core/json-shape.ts';
+import { parse } from '../core/schemas.ts';
+import { LIMITS, LineSplitter } from '../protocol/index.ts';
+import { ApiError } from './errors.ts';
+import { requestHeader } from './node-bindings.ts';
 
 type Validated<T> = { in: { json: unknown }; out: { json: T } };
 

@@ -1,3 +1,3 @@
 /** The wire protocol: types, constants and the NDJSON codec. No dependencies. */
-export * from './ndjson';
-export * from './wire';
+export * from './ndjson.ts';
+export * from './wire.ts';

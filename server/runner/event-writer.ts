@@ -9,9 +9,9 @@
  * refused batch is written again event by event, so whatever still applies
  * does, and what does not is logged — never dropped out of sight.
  */
-import { LiveopError } from '../core/errors';
-import type { EventsAccepted, ProgressEvent } from '../protocol';
-import { SessionNotFound, StoreUnavailable } from '../store/session-store';
+import { LiveopError } from '../core/errors.ts';
+import type { EventsAccepted, ProgressEvent } from '../protocol/index.ts';
+import { SessionNotFound, StoreUnavailable } from '../store/session-store.ts';
 
 /** Applies a batch to a session the way every reporter's batch is applied (the sessions service). */
 export type Report = (sessionId: string, events: ProgressEvent[]) => Promise<EventsAccepted>;

@@ -6,10 +6,10 @@
  * through the store, like any reporter.
  */
 import PQueue from 'p-queue';
-import { LiveopError } from '../core/errors';
-import { describeIssues, eventSchema } from '../core/schemas';
-import type { MessageLevel, ProgressEvent, Snapshot } from '../protocol';
-import type { EventWriter } from './event-writer';
+import { LiveopError } from '../core/errors.ts';
+import { describeIssues, eventSchema } from '../core/schemas.ts';
+import type { MessageLevel, ProgressEvent, Snapshot } from '../protocol/index.ts';
+import type { EventWriter } from './event-writer.ts';
 
 /** What a running task uses to report. */
 export interface TaskContext {

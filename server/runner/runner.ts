@@ -6,11 +6,11 @@
  */
 import PQueue from 'p-queue';
 import type { z } from 'zod';
-import type { Snapshot } from '../protocol';
-import type { OperationRunner, OperationSpec } from '../sessions/session-service';
-import type { SessionStore, StoreChange } from '../store/session-store';
-import { EventWriter, type Report } from './event-writer';
-import { ProgressSession, type TaskContext } from './progress-session';
+import type { Snapshot } from '../protocol/index.ts';
+import type { OperationRunner, OperationSpec } from '../sessions/session-service.ts';
+import type { SessionStore, StoreChange } from '../store/session-store.ts';
+import { EventWriter, type Report } from './event-writer.ts';
+import { ProgressSession, type TaskContext } from './progress-session.ts';
 
 export interface OperationDefinition<I = unknown> extends OperationSpec {
   /** Validates the JSON input (zod); invalid input is refused with 400 naming the field. */

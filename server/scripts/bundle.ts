@@ -23,6 +23,6 @@ export function bundleServer(entry: string, outfile: string): void {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [entry = 'server/main.ts', outfile = 'dist/server.js'] = process.argv.slice(2);
+  const [entry = 'demo/main.ts', outfile = 'dist/server.js'] = process.argv.slice(2);
   bundleServer(entry, outfile);
 }

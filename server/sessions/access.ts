@@ -6,8 +6,8 @@
  * a cancel button) but only the server can mint or check one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LiveopError } from '../core/errors';
-import type { TokenScope } from '../protocol';
+import { LiveopError } from '../core/errors.ts';
+import type { TokenScope } from '../protocol/index.ts';
 
 export interface ApiKey {
   owner: string;

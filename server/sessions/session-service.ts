@@ -7,11 +7,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
-import { LiveopError } from '../core/errors';
-import { createSession, type SessionOptions, type StoredSession } from '../core/model';
-import { applyEvents, rememberBatch, replayedVersion, requestCancel } from '../core/reducer';
-import { createSessionSchema, parse } from '../core/schemas';
-import { toSnapshot } from '../core/snapshot';
+import { LiveopError } from '../core/errors.ts';
+import { createSession, type SessionOptions, type StoredSession } from '../core/model.ts';
+import { applyEvents, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
+import { createSessionSchema, parse } from '../core/schemas.ts';
+import { toSnapshot } from '../core/snapshot.ts';
 import type {
   CreatedSession,
   CreateSessionInput,
@@ -19,9 +19,9 @@ import type {
   NextSession,
   ProgressEvent,
   TokenScope,
-} from '../protocol';
-import type { SessionPage, SessionStore } from '../store/session-store';
-import { type Authenticator, authorize, type Credential, type Right, type TokenSigner } from './access';
+} from '../protocol/index.ts';
+import type { SessionPage, SessionStore } from '../store/session-store.ts';
+import { type Authenticator, authorize, type Credential, type Right, type TokenSigner } from './access.ts';
 
 /** What the service needs to know of a registered operation to start it. */
 export interface OperationSpec {

@@ -20,7 +20,7 @@
  * production.
  */
 import KeyvRedis, { Keyv, type RedisClientType, type RedisClusterType } from '@keyv/redis';
-import type { StoredSession } from '../core/model';
+import type { StoredSession } from '../core/model.ts';
 
 /** What `@keyv/redis` puts between its namespace and a key (set below: its default is `::`). */
 const KEY_SEPARATOR = ':';

@@ -6,16 +6,16 @@
  */
 import { KeyvCacheableMemory } from '@cacheable/memory';
 import Keyv from 'keyv';
-import type { StoredSession } from '../core/model';
-import { retentionMs } from '../core/status';
-import { PerKeyQueue } from './per-key-queue';
+import type { StoredSession } from '../core/model.ts';
+import { retentionMs } from '../core/status.ts';
+import { PerKeyQueue } from './per-key-queue.ts';
 import {
   type ListOptions,
   SessionNotFound,
   type SessionPage,
   type SessionStore,
   type StoreChange,
-} from './session-store';
+} from './session-store.ts';
 
 export interface MemoryStoreOptions {
   /** The clock (tests pass their own). @default Date.now */

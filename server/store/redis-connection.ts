@@ -18,8 +18,8 @@ import {
   type RedisClientType,
   type RedisClusterType,
 } from '@keyv/redis';
-import type { LuaScript } from './redis-scripts';
-import { StoreUnavailable } from './session-store';
+import type { LuaScript } from './redis-scripts.ts';
+import { StoreUnavailable } from './session-store.ts';
 
 /** A single Redis or a Redis Cluster. */
 export type RedisClient = RedisClientType | RedisClusterType;

@@ -10,12 +10,12 @@
  * leaves before its session; `list()` skips sessions already gone.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { StoredSession } from '../core/model';
-import { keepBounded } from './keep-bounded';
-import type { RedisConnection } from './redis-connection';
-import { ownerTag, type RedisKeys } from './redis-keys';
-import * as scripts from './redis-scripts';
-import type { ListOptions, SessionPage } from './session-store';
+import type { StoredSession } from '../core/model.ts';
+import { keepBounded } from './keep-bounded.ts';
+import type { RedisConnection } from './redis-connection.ts';
+import { ownerTag, type RedisKeys } from './redis-keys.ts';
+import * as scripts from './redis-scripts.ts';
+import type { ListOptions, SessionPage } from './session-store.ts';
 
 /** What the index needs of the sessions it lists and purges. */
 export interface IndexedSessions {

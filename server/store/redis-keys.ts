@@ -9,7 +9,7 @@
  * redisKeys('liveop').session('abc') // 'liveop:s:abc'
  * redisKeys('liveop').all            // '{liveop}:idx:all'
  */
-import { keyvKey } from './keyv-format';
+import { keyvKey } from './keyv-format.ts';
 
 export interface RedisKeys {
   readonly prefix: string;

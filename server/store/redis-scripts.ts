@@ -9,7 +9,7 @@
  * anchored match instead of decoding the whole session.
  */
 import { createHash } from 'node:crypto';
-import { ENVELOPE_VERSION } from './keyv-format';
+import { ENVELOPE_VERSION } from './keyv-format.ts';
 
 export interface LuaScript {
   readonly source: string;

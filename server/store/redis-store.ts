@@ -14,15 +14,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Keyv } from '@keyv/redis';
-import type { StoredSession } from '../core/model';
-import { retentionMs } from '../core/status';
-import { keepBounded } from './keep-bounded';
-import { keyvEnvelope, sessionKeyv } from './keyv-format';
-import { PerKeyQueue } from './per-key-queue';
-import { RedisConnection } from './redis-connection';
-import { RedisIndex } from './redis-index';
-import { type RedisKeys, redisKeys } from './redis-keys';
-import * as scripts from './redis-scripts';
+import type { StoredSession } from '../core/model.ts';
+import { retentionMs } from '../core/status.ts';
+import { keepBounded } from './keep-bounded.ts';
+import { keyvEnvelope, sessionKeyv } from './keyv-format.ts';
+import { PerKeyQueue } from './per-key-queue.ts';
+import { RedisConnection } from './redis-connection.ts';
+import { RedisIndex } from './redis-index.ts';
+import { type RedisKeys, redisKeys } from './redis-keys.ts';
+import * as scripts from './redis-scripts.ts';
 import {
   type ListOptions,
   SessionNotFound,
@@ -30,7 +30,7 @@ import {
   type SessionStore,
   type StoreChange,
   StoreUnavailable,
-} from './session-store';
+} from './session-store.ts';
 
 export interface RedisStoreOptions {
   /**

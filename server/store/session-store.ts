@@ -3,8 +3,8 @@
  * contract test suite (test/server/store/contract.ts) runs against every
  * implementation.
  */
-import { LiveopError } from '../core/errors';
-import type { StoredSession } from '../core/model';
+import { LiveopError } from '../core/errors.ts';
+import type { StoredSession } from '../core/model.ts';
 
 /** A change, as every server instance hears of it. */
 export interface StoreChange {

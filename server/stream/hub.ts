@@ -17,10 +17,10 @@
  *   silence; there are no per-subscription timers.
  * - One clock, injected, for everything.
  */
-import { logSeqAtVersion } from '../core/snapshot';
-import type { StreamLine } from '../protocol';
-import type { SessionStore } from '../store/session-store';
-import { type Generation, Watcher, type WatcherContext } from './watcher';
+import { logSeqAtVersion } from '../core/snapshot.ts';
+import type { StreamLine } from '../protocol/index.ts';
+import type { SessionStore } from '../store/session-store.ts';
+import { type Generation, Watcher, type WatcherContext } from './watcher.ts';
 
 export interface StreamHubOptions {
   store: SessionStore;

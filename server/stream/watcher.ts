@@ -6,10 +6,10 @@
  * moving. A new generation — one shared line — is made only when something
  * a viewer can see changed.
  */
-import type { StoredSession } from '../core/model';
-import { logsAfter, toSnapshot } from '../core/snapshot';
-import { isTerminal, type LogEntry, type Snapshot, type StreamErrorLine } from '../protocol';
-import type { SessionStore, StoreChange } from '../store/session-store';
+import type { StoredSession } from '../core/model.ts';
+import { logsAfter, toSnapshot } from '../core/snapshot.ts';
+import { isTerminal, type LogEntry, type Snapshot, type StreamErrorLine } from '../protocol/index.ts';
+import type { SessionStore, StoreChange } from '../store/session-store.ts';
 
 /** What a watcher needs of its hub. */
 export interface WatcherContext {

@@ -5,7 +5,7 @@
  * headers; a task prints when its status changes or it crosses a tenth;
  * every log line prints once; the end prints the result or the error.
  */
-import { isTerminal, type Snapshot } from '../protocol';
+import { isTerminal, type Snapshot } from '../protocol/index.ts';
 
 const bar = (percent: number, width = 20): string => {
   const full = Math.round((percent / 100) * width);

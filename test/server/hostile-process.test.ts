@@ -4,9 +4,9 @@
  * the limits, and after each try the process is alive and `/healthz` is 200.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../server/protocol';
-import { bearer, openStream, post } from '../support/ndjson-client';
-import { type SpawnedServer, spawnServer } from '../support/spawned-server';
+import type { CreatedSession, Snapshot } from '../../server/protocol/index.ts';
+import { bearer, openStream, post } from '../support/ndjson-client.ts';
+import { type SpawnedServer, spawnServer } from '../support/spawned-server.ts';
 
 const KEY = 'ann-key-0123456789abcdef';
 const ENV = { LIVEOP_API_KEYS: `${KEY}:ann`, LIVEOP_SECRET: 'a-secret-of-at-least-32-characters!' };

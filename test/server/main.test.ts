@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openStream, post } from '../support/ndjson-client';
-import { type SpawnedServer, spawnServer } from '../support/spawned-server';
+import { openStream, post } from '../support/ndjson-client.ts';
+import { type SpawnedServer, spawnServer } from '../support/spawned-server.ts';
 
 let server: SpawnedServer | null = null;
 afterEach(() => {

@@ -3,10 +3,10 @@
  */
 
 import { Hono } from 'hono';
-import { demoRoutes } from '../../demo/demo';
-import { createLiveop, type Liveop, type LiveopOptions } from '../../server/liveop';
-import { MemorySessionStore } from '../../server/store/memory-store';
-import type { SessionStore } from '../../server/store/session-store';
+import { demoRoutes } from '../../demo/demo.ts';
+import { createLiveop, type Liveop, type LiveopOptions } from '../../server/liveop.ts';
+import { MemorySessionStore } from '../../server/store/memory-store.ts';
+import type { SessionStore } from '../../server/store/session-store.ts';
 
 export interface TestServer {
   url: string;

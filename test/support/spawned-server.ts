@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { assertBuilt } from './built';
+import { assertBuilt } from './built.ts';
 
 export interface SpawnedServer {
   url: string;

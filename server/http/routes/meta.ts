@@ -1,8 +1,8 @@
 /** The health check and the element bundle. */
 import { Hono } from 'hono';
-import type { RouteContext } from '../context';
-import { ApiError, respondError } from '../errors';
-import { openApiDocument } from '../openapi';
+import type { RouteContext } from '../context.ts';
+import { ApiError, respondError } from '../errors.ts';
+import { openApiDocument } from '../openapi.ts';
 
 export function metaRoutes(r: RouteContext) {
   let made: { base: string; doc: Record<string, unknown> } | null = null;

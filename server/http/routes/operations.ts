@@ -1,10 +1,10 @@
 /** Registered operations: `POST /operations/:name` starts one with a JSON input. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { LiveopError } from '../../core/errors';
-import type { RouteContext, RouteEnv } from '../context';
-import { bodyLimit } from '../middleware';
-import { jsonBody } from '../validate';
+import { LiveopError } from '../../core/errors.ts';
+import type { RouteContext, RouteEnv } from '../context.ts';
+import { bodyLimit } from '../middleware.ts';
+import { jsonBody } from '../validate.ts';
 
 export function operationRoutes(r: RouteContext) {
   return new Hono<RouteEnv>().post(

@@ -1,19 +1,19 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { definedOnly } from '../../core/model';
+import { definedOnly } from '../../core/model.ts';
 import {
   createSessionSchema,
   eventBatchSchema,
   idempotencyKeySchema,
   parse,
   tokenRequestSchema,
-} from '../../core/schemas';
-import type { RouteContext, RouteEnv } from '../context';
-import { bodyLimit } from '../middleware';
-import { requestHeader } from '../node-bindings';
-import { snapshotJson } from '../unservable';
-import { jsonBody, queryOf } from '../validate';
+} from '../../core/schemas.ts';
+import type { RouteContext, RouteEnv } from '../context.ts';
+import { bodyLimit } from '../middleware.ts';
+import { requestHeader } from '../node-bindings.ts';
+import { snapshotJson } from '../unservable.ts';
+import { jsonBody, queryOf } from '../validate.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 

@@ -1,13 +1,13 @@
 /** Streams: one session's (`GET /sessions/:id/stream`), or several multiplexed (`GET /stream`). */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { LiveopError } from '../../core/errors';
-import { parse } from '../../core/schemas';
-import type { Credential } from '../../sessions/access';
-import type { Cursor } from '../../stream/hub';
-import type { RouteContext, RouteEnv } from '../context';
-import { requestHeader } from '../node-bindings';
-import { formatOf, streamResponse } from '../stream-response';
+import { LiveopError } from '../../core/errors.ts';
+import { parse } from '../../core/schemas.ts';
+import type { Credential } from '../../sessions/access.ts';
+import type { Cursor } from '../../stream/hub.ts';
+import type { RouteContext, RouteEnv } from '../context.ts';
+import { requestHeader } from '../node-bindings.ts';
+import { formatOf, streamResponse } from '../stream-response.ts';
 
 const cursorSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional();
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { etaMs, observe, type ProgressRate } from '../../../server/core/eta';
+import { etaMs, observe, type ProgressRate } from '../../../server/core/eta.ts';
 
 describe('the smoothed ETA', () => {
   it('is null until the samples span a second and show progress', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { LiveopError } from '../../../server/core/errors';
-import { createSession } from '../../../server/core/model';
-import { applyEvents, requestCancel } from '../../../server/core/reducer';
-import { logSeqAtVersion, toSnapshot } from '../../../server/core/snapshot';
-import { retentionMs } from '../../../server/core/status';
+import { LiveopError } from '../../../server/core/errors.ts';
+import { createSession } from '../../../server/core/model.ts';
+import { applyEvents, requestCancel } from '../../../server/core/reducer.ts';
+import { logSeqAtVersion, toSnapshot } from '../../../server/core/snapshot.ts';
+import { retentionMs } from '../../../server/core/status.ts';
 
 const T0 = 1_700_000_000_000;
 const two = () => createSession('s1', { title: 'Import', tasks: { a: 'Load', b: 'Save' } }, T0);

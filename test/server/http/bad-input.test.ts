@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol';
-import { TokenSigner } from '../../../server/sessions/access';
-import { bearer, post } from '../../support/ndjson-client';
-import { startServer, type TestServer } from '../../support/server';
+import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import { TokenSigner } from '../../../server/sessions/access.ts';
+import { bearer, post } from '../../support/ndjson-client.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
 
 const ANN = 'ann-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';

@@ -4,10 +4,10 @@
  * and none for others.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLiveop } from '../../../server/liveop';
-import type { CreatedSession } from '../../../server/protocol';
-import { bearer, post } from '../../support/ndjson-client';
-import { startServer, type TestServer } from '../../support/server';
+import { createLiveop } from '../../../server/liveop.ts';
+import type { CreatedSession } from '../../../server/protocol/index.ts';
+import { bearer, post } from '../../support/ndjson-client.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
 
 const KEY = 'cors-key-0123456789abcdef';
 const SHOP = 'https://shop.example';

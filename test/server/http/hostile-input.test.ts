@@ -5,11 +5,11 @@
  * server down with it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol';
-import { bearer, openStream, post } from '../../support/ndjson-client';
-import { redis } from '../../support/requirements';
-import { startServer, type TestServer } from '../../support/server';
-import { storeFactory } from '../store/redis-helpers';
+import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
+import { bearer, openStream, post } from '../../support/ndjson-client.ts';
+import { redis } from '../../support/requirements.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
+import { storeFactory } from '../store/redis-helpers.ts';
 
 const ANN = 'ann-key-0123456789abcdef';
 const BOB = 'bob-key-0123456789abcdef';

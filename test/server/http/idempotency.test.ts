@@ -4,11 +4,11 @@
  * twice at once, and sent to two instances on one Redis at once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol';
-import { bearer, post } from '../../support/ndjson-client';
-import { redis } from '../../support/requirements';
-import { startServer, type TestServer } from '../../support/server';
-import { type Cluster, createOn, startCluster } from '../scale-out/scale-out-helpers';
+import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import { bearer, post } from '../../support/ndjson-client.ts';
+import { redis } from '../../support/requirements.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
+import { type Cluster, createOn, startCluster } from '../scale-out/scale-out-helpers.ts';
 
 const send = (base: string, s: CreatedSession, events: object[], key?: string) =>
   post(`${base}/sessions/${s.id}/events`, events, {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { StoredSession } from '../../../server/core/model';
-import type { CreatedSession, Snapshot } from '../../../server/protocol';
-import { MemorySessionStore } from '../../../server/store/memory-store';
-import type { SessionStore, StoreChange } from '../../../server/store/session-store';
-import { bearer, openStream, post } from '../../support/ndjson-client';
-import { startServer, type TestServer } from '../../support/server';
+import type { StoredSession } from '../../../server/core/model.ts';
+import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import { MemorySessionStore } from '../../../server/store/memory-store.ts';
+import type { SessionStore, StoreChange } from '../../../server/store/session-store.ts';
+import { bearer, openStream, post } from '../../support/ndjson-client.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
 
 /**
  * The real memory store, counting reads. Notifications are passed on without

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol';
-import { bearer, openStream, post } from '../../support/ndjson-client';
-import { startServer, type TestServer } from '../../support/server';
+import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import { bearer, openStream, post } from '../../support/ndjson-client.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

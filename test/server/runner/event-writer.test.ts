@@ -4,12 +4,12 @@
  * of sight.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionSchema, parse } from '../../../server/core/schemas';
-import type { ProgressEvent } from '../../../server/protocol';
-import { EventWriter } from '../../../server/runner/event-writer';
-import { createAuthenticator, TokenSigner } from '../../../server/sessions/access';
-import { SessionService } from '../../../server/sessions/session-service';
-import { MemorySessionStore } from '../../../server/store/memory-store';
+import { createSessionSchema, parse } from '../../../server/core/schemas.ts';
+import type { ProgressEvent } from '../../../server/protocol/index.ts';
+import { EventWriter } from '../../../server/runner/event-writer.ts';
+import { createAuthenticator, TokenSigner } from '../../../server/sessions/access.ts';
+import { SessionService } from '../../../server/sessions/session-service.ts';
+import { MemorySessionStore } from '../../../server/store/memory-store.ts';
 
 let store: MemorySessionStore;
 afterEach(() => store?.close());

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createLiveop, type Liveop } from '../../../server/liveop';
-import type { Snapshot } from '../../../server/protocol';
-import { CancelledError } from '../../../server/runner/progress-session';
-import { bearer, openStream, post } from '../../support/ndjson-client';
-import { startServer } from '../../support/server';
+import { createLiveop, type Liveop } from '../../../server/liveop.ts';
+import type { Snapshot } from '../../../server/protocol/index.ts';
+import { CancelledError } from '../../../server/runner/progress-session.ts';
+import { bearer, openStream, post } from '../../support/ndjson-client.ts';
+import { startServer } from '../../support/server.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let liveop: Liveop | null = null;

@@ -5,10 +5,10 @@
  * test/server/store/redis-store.test.ts fires 500.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../../server/protocol';
-import { redis } from '../../support/requirements';
-import type { TestServer } from '../../support/server';
-import { type Cluster, createOn, report, startCluster } from './scale-out-helpers';
+import type { Snapshot } from '../../../server/protocol/index.ts';
+import { redis } from '../../support/requirements.ts';
+import type { TestServer } from '../../support/server.ts';
+import { type Cluster, createOn, report, startCluster } from './scale-out-helpers.ts';
 
 const req = await redis();
 

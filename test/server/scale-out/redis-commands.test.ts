@@ -4,11 +4,11 @@
  * is counted), for 3 viewers and then 200 viewers on three instances.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../../server/protocol';
-import { redisBinaries } from '../../support/requirements';
-import type { TestServer } from '../../support/server';
-import { inspector, ThrowawayRedis } from '../store/redis-helpers';
-import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers';
+import type { CreatedSession } from '../../../server/protocol/index.ts';
+import { redisBinaries } from '../../support/requirements.ts';
+import type { TestServer } from '../../support/server.ts';
+import { inspector, ThrowawayRedis } from '../store/redis-helpers.ts';
+import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers.ts';
 
 const req = redisBinaries('Redis command count');
 

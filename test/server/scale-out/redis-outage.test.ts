@@ -6,11 +6,11 @@
  * came back empty, end with `gone`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyEvents } from '../../../server/core/reducer';
-import { redisBinaries } from '../../support/requirements';
-import type { TestServer } from '../../support/server';
-import { storeFactory, ThrowawayRedis } from '../store/redis-helpers';
-import { type Cluster, CuttableLink, createOn, report, startCluster, Viewer } from './scale-out-helpers';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import { redisBinaries } from '../../support/requirements.ts';
+import type { TestServer } from '../../support/server.ts';
+import { storeFactory, ThrowawayRedis } from '../store/redis-helpers.ts';
+import { type Cluster, CuttableLink, createOn, report, startCluster, Viewer } from './scale-out-helpers.ts';
 
 const req = redisBinaries('Redis outage');
 

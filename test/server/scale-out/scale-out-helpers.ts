@@ -4,11 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, Socket } from 'node:net';
-import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol';
-import type { RedisStoreOptions } from '../../../server/store/redis-store';
-import { openStream, type StreamReader } from '../../support/ndjson-client';
-import { startServer, type TestServer } from '../../support/server';
-import { freePort, storeFactory } from '../store/redis-helpers';
+import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
+import type { RedisStoreOptions } from '../../../server/store/redis-store.ts';
+import { openStream, type StreamReader } from '../../support/ndjson-client.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
+import { freePort, storeFactory } from '../store/redis-helpers.ts';
 
 export interface Cluster {
   servers: TestServer[];

@@ -3,10 +3,10 @@
  * created on one, reported to on another, streamed from all three.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol';
-import { redis } from '../../support/requirements';
-import type { TestServer } from '../../support/server';
-import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers';
+import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import { redis } from '../../support/requirements.ts';
+import type { TestServer } from '../../support/server.ts';
+import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers.ts';
 
 const req = await redis();
 

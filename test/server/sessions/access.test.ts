@@ -1,7 +1,7 @@
 /** Tokens and keys on their own: signing, verifying, rotating nothing silently, and who may do what. */
 import { describe, expect, it } from 'vitest';
-import { LiveopError } from '../../../server/core/errors';
-import { authorize, createAuthenticator, parseApiKeys, TokenSigner } from '../../../server/sessions/access';
+import { LiveopError } from '../../../server/core/errors.ts';
+import { authorize, createAuthenticator, parseApiKeys, TokenSigner } from '../../../server/sessions/access.ts';
 
 const NOW = 1_700_000_000_000;
 

@@ -4,10 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { LiveopError } from '../../../server/core/errors';
-import { createSession } from '../../../server/core/model';
-import { applyEvents } from '../../../server/core/reducer';
-import { SessionNotFound, type SessionStore, type StoreChange } from '../../../server/store/session-store';
+import { LiveopError } from '../../../server/core/errors.ts';
+import { createSession } from '../../../server/core/model.ts';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import { SessionNotFound, type SessionStore, type StoreChange } from '../../../server/store/session-store.ts';
 
 export function storeContract(name: string, makeStore: () => Promise<SessionStore>): void {
   describe(`${name} store contract`, () => {

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClientType } from '@keyv/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSession, type StoredSession } from '../../../server/core/model';
-import { applyEvents } from '../../../server/core/reducer';
-import { sessionKeyv } from '../../../server/store/keyv-format';
-import { redis } from '../../support/requirements';
-import { inspector, storeFactory } from './redis-helpers';
+import { createSession, type StoredSession } from '../../../server/core/model.ts';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import { sessionKeyv } from '../../../server/store/keyv-format.ts';
+import { redis } from '../../support/requirements.ts';
+import { inspector, storeFactory } from './redis-helpers.ts';
 
 const req = await redis();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createSession } from '../../../server/core/model';
-import { MemorySessionStore } from '../../../server/store/memory-store';
-import { storeContract } from './contract';
+import { createSession } from '../../../server/core/model.ts';
+import { MemorySessionStore } from '../../../server/store/memory-store.ts';
+import { storeContract } from './contract.ts';
 
 storeContract('memory', async () => new MemorySessionStore({ sweepIntervalMs: 200 }));
 

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { PerKeyQueue } from '../../../server/store/per-key-queue';
+import { PerKeyQueue } from '../../../server/store/per-key-queue.ts';
 
 /** A piece of work that records when it starts and settles when the test says so. */
 function job(name: string, started: string[]) {

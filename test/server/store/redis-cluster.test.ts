@@ -5,11 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSession, type StoredSession } from '../../../server/core/model';
-import { applyEvents } from '../../../server/core/reducer';
-import { type StoreChange, StoreUnavailable } from '../../../server/store/session-store';
-import { storeContract } from './contract';
-import { storeFactory, ThrowawayCluster } from './redis-helpers';
+import { createSession, type StoredSession } from '../../../server/core/model.ts';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import { type StoreChange, StoreUnavailable } from '../../../server/store/session-store.ts';
+import { storeContract } from './contract.ts';
+import { storeFactory, ThrowawayCluster } from './redis-helpers.ts';
 
 const tools = ['redis-server', 'redis-cli'].every((tool) => spawnSync(tool, ['--version']).status === 0);
 if (!tools && process.env.CI === 'true') throw new Error('redis-server and redis-cli are required under CI=true');

@@ -6,11 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSession, type StoredSession } from '../../../server/core/model';
-import { applyEvents } from '../../../server/core/reducer';
-import { RedisSessionStore } from '../../../server/store/redis-store';
-import { SessionNotFound, type StoreChange, StoreUnavailable } from '../../../server/store/session-store';
-import { freePort, storeFactory, ThrowawayRedis } from './redis-helpers';
+import { createSession, type StoredSession } from '../../../server/core/model.ts';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import { RedisSessionStore } from '../../../server/store/redis-store.ts';
+import { SessionNotFound, type StoreChange, StoreUnavailable } from '../../../server/store/session-store.ts';
+import { freePort, storeFactory, ThrowawayRedis } from './redis-helpers.ts';
 
 const binary = spawnSync('redis-server', ['--version']).status === 0;
 if (!binary && process.env.CI === 'true')

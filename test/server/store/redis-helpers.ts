@@ -10,8 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type RedisClientType } from '@keyv/redis';
-import { RedisSessionStore, type RedisStoreOptions } from '../../../server/store/redis-store';
-import { REDIS_URL } from '../../support/requirements';
+import { RedisSessionStore, type RedisStoreOptions } from '../../../server/store/redis-store.ts';
+import { REDIS_URL } from '../../support/requirements.ts';
 
 export { REDIS_URL };
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClientType } from '@keyv/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSession, type StoredSession } from '../../../server/core/model';
-import { applyEvents } from '../../../server/core/reducer';
-import { retentionMs } from '../../../server/core/status';
-import type { StoreChange } from '../../../server/store/session-store';
-import { redis } from '../../support/requirements';
-import { storeContract } from './contract';
-import { inspector, storeFactory } from './redis-helpers';
+import { createSession, type StoredSession } from '../../../server/core/model.ts';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import { retentionMs } from '../../../server/core/status.ts';
+import type { StoreChange } from '../../../server/store/session-store.ts';
+import { redis } from '../../support/requirements.ts';
+import { storeContract } from './contract.ts';
+import { inspector, storeFactory } from './redis-helpers.ts';
 
 const req = await redis();
 

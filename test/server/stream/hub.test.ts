@@ -3,11 +3,11 @@
  * transport would take them, no HTTP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSession } from '../../../server/core/model';
-import { applyEvents } from '../../../server/core/reducer';
-import type { ProgressEvent, Snapshot, StreamLine } from '../../../server/protocol';
-import { MemorySessionStore } from '../../../server/store/memory-store';
-import { StreamHub, type Subscription } from '../../../server/stream/hub';
+import { createSession } from '../../../server/core/model.ts';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import type { ProgressEvent, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
+import { MemorySessionStore } from '../../../server/store/memory-store.ts';
+import { StreamHub, type Subscription } from '../../../server/stream/hub.ts';
 
 let store: MemorySessionStore;
 let hub: StreamHub;

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLiveop } from '../../../server/liveop';
-import { bearer, post } from '../../support/ndjson-client';
-import { startServer, type TestServer } from '../../support/server';
+import { createLiveop } from '../../../server/liveop.ts';
+import { bearer, post } from '../../support/ndjson-client.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

@@ -1,10 +1,10 @@
 /** The text view on its own: pairs of snapshots in, lines out. */
 import { describe, expect, it } from 'vitest';
-import { createSession } from '../../../server/core/model';
-import { applyEvents } from '../../../server/core/reducer';
-import { toSnapshot } from '../../../server/core/snapshot';
-import type { ProgressEvent, Snapshot } from '../../../server/protocol';
-import { textLines } from '../../../server/text/text-view';
+import { createSession } from '../../../server/core/model.ts';
+import { applyEvents } from '../../../server/core/reducer.ts';
+import { toSnapshot } from '../../../server/core/snapshot.ts';
+import type { ProgressEvent, Snapshot } from '../../../server/protocol/index.ts';
+import { textLines } from '../../../server/text/text-view.ts';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,0 +1,125 @@
+/**
+ * The standalone server: the only module that reads the environment or
+ * listens. `liveop serve` (server/cli.ts) runs it; `npm start` in a checkout
+ * runs it with the demo mounted (demo/main.ts).
+ *
+ * PORT (8787), HOST (127.0.0.1), LIVEOP_API_KEYS (KEY:OWNER[:admin],…),
+ * LIVEOP_SECRET (token signing; share it between instances),
+ * LIVEOP_CORS_ORIGINS (comma-separated, or *; none: loopback pages in open
+ * mode, no other origin with keys), REDIS_URL (shared store for several
+ * instances), LIVEOP_REDIS_PREFIX (liveop), LIVEOP_MAX_AGE_DAYS (on Redis:
+ * purge sessions older than this, whatever their TTL).
+ */
+import { Hono } from 'hono';
+import { ApiError, respondError } from './http/errors.ts';
+import { createLiveop, type Listening, type Liveop } from './liveop.ts';
+import { parseApiKeys } from './sessions/access.ts';
+
+export interface ServeOptions {
+  /** @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Mounts more routes beside the API (the demo, say); answers a start-up
+   * line to print, or nothing.
+   */
+  mount?: (app: Hono, liveop: Liveop, context: { open: boolean; url: () => string }) => string | undefined;
+}
+
+/** Starts the server as the environment says; stops it gracefully on SIGTERM / SIGINT. */
+export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop: Liveop; listening: Listening }> {
+  const env = options.env ?? process.env;
+  const apiKeys = parseApiKeys(env.LIVEOP_API_KEYS);
+  const open = Object.keys(apiKeys).length === 0;
+  const port = Number(env.PORT ?? 8787);
+  const host = env.HOST ?? '127.0.0.1';
+  if (open && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    console.error(`liveop: refusing to bind ${host} with no API keys; set LIVEOP_API_KEYS or bind 127.0.0.1`);
+    process.exit(1);
+  }
+
+  const redisUrl = env.REDIS_URL;
+  const warnings: string[] = [];
+  if (redisUrl && !env.LIVEOP_SECRET) {
+    warnings.push('liveop: REDIS_URL without LIVEOP_SECRET: tokens minted here will not verify on other instances');
+  }
+  const maxAgeDays = Number(env.LIVEOP_MAX_AGE_DAYS ?? 0);
+  if (maxAgeDays > 0 && !redisUrl) {
+    warnings.push(
+      'liveop: LIVEOP_MAX_AGE_DAYS applies to the Redis store only; the memory store keeps each session its TTL',
+    );
+  }
+  const prefix = env.LIVEOP_REDIS_PREFIX ?? 'liveop';
+  // Loaded only when asked for: @keyv/redis is an optional dependency.
+  const store = redisUrl
+    ? await (await import('./store/redis-store.ts')).RedisSessionStore.connect({
+        url: redisUrl,
+        prefix,
+        ...(maxAgeDays > 0 ? { maxAgeMs: maxAgeDays * 86_400_000 } : {}),
+      })
+    : undefined;
+
+  const corsOrigins: string[] | '*' =
+    env.LIVEOP_CORS_ORIGINS === '*'
+      ? '*'
+      : (env.LIVEOP_CORS_ORIGINS ?? '')
+          .split(',')
+          .map((o) => o.trim())
+          .filter((o) => o !== '');
+  const liveop = createLiveop({
+    ...(store ? { store } : {}),
+    apiKeys,
+    ...(env.LIVEOP_SECRET ? { secret: env.LIVEOP_SECRET } : {}),
+    corsOrigins,
+  });
+
+  const app = new Hono();
+  app.notFound((c) => respondError(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((error, c) => respondError(c, error));
+  app.route('/', liveop.routes());
+  let url = '';
+  const mounted = options.mount?.(app, liveop, { open, url: () => url });
+
+  const listening = await liveop.listen(port, host, app);
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${listening.port}`;
+  const origins =
+    corsOrigins === '*'
+      ? 'any origin (*)'
+      : corsOrigins.length > 0
+        ? corsOrigins.join(', ')
+        : open
+          ? 'loopback pages only (http://localhost:*, http://127.0.0.1:*, http://[::1]:*)'
+          : 'none (set LIVEOP_CORS_ORIGINS to embed the element on other sites)';
+  // One write, so whoever reads the output sees every line together.
+  console.log(
+    [
+      `liveop: listening on ${url} (${redisUrl ? `Redis store at ${redact(redisUrl)}, prefix ${prefix}` : 'memory store'})`,
+      open
+        ? 'liveop: OPEN mode — no API keys configured, anyone on this machine may use it (loopback only)'
+        : `liveop: ${Object.keys(apiKeys).length} API key(s) configured`,
+      `liveop: browsers may call it from ${origins}`,
+      `liveop: the element at ${url}/widget.js, the API described at ${url}/openapi.json`,
+      ...(mounted ? [mounted.replaceAll('{url}', url)] : []),
+      ...warnings,
+    ].join('\n'),
+  );
+
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      console.log(`liveop: ${signal}: telling streams to reconnect, then exiting`);
+      setTimeout(() => process.exit(0), 5_000).unref();
+      void listening
+        .close()
+        .then(() => liveop.close())
+        .then(() => process.exit(0));
+    });
+  }
+  return { liveop, listening };
+}
+
+/** A URL for the log, without its password. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
