@@ -2,22 +2,20 @@
  * The store on a real Redis Cluster (three throwaway masters made with
  * redis-cli): the same contract, two instances, and a node restarted empty.
  */
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSession, type StoredSession } from '../../../server/core/model.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { type StoreChange, StoreUnavailable } from '../../../server/store/session-store.ts';
+import { redisBinaries } from '../../support/requirements.ts';
 import { storeContract } from './contract.ts';
 import { storeFactory, ThrowawayCluster } from './redis-helpers.ts';
 
-const tools = ['redis-server', 'redis-cli'].every((tool) => spawnSync(tool, ['--version']).status === 0);
-if (!tools && process.env.CI === 'true') throw new Error('redis-server and redis-cli are required under CI=true');
-if (!tools) console.warn('skipped: Redis Cluster tests (no redis-server or redis-cli)');
+const req = redisBinaries('Redis Cluster', ['redis-server', 'redis-cli']);
 
 const log = (line: string) => (s: StoredSession) => applyEvents(s, [{ type: 'log', line }], Date.now());
 
-describe.skipIf(!tools)('the Redis store on a Redis Cluster', () => {
+describe.skipIf(!req.available)('the Redis store on a Redis Cluster', () => {
   let cluster: ThrowawayCluster;
   let stores: ReturnType<typeof storeFactory>;
   beforeAll(async () => {

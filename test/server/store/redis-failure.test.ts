@@ -3,19 +3,16 @@
  * 6379 is never stopped): every method fails fast with StoreUnavailable,
  * nothing hangs or crashes, and the store comes back by itself.
  */
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSession, type StoredSession } from '../../../server/core/model.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { RedisSessionStore } from '../../../server/store/redis-store.ts';
 import { SessionNotFound, type StoreChange, StoreUnavailable } from '../../../server/store/session-store.ts';
+import { redisBinaries } from '../../support/requirements.ts';
 import { freePort, storeFactory, ThrowawayRedis } from './redis-helpers.ts';
 
-const binary = spawnSync('redis-server', ['--version']).status === 0;
-if (!binary && process.env.CI === 'true')
-  throw new Error('redis-server is required under CI=true but is not installed');
-if (!binary) console.warn('skipped: Redis failure tests (no redis-server binary)');
+const req = redisBinaries('Redis failure');
 
 const fresh = () => createSession(randomUUID(), { tasks: { a: 'A' } }, Date.now());
 const log = (line: string) => (s: StoredSession) => applyEvents(s, [{ type: 'log', line }], Date.now());
@@ -31,7 +28,7 @@ async function timed(work: () => Promise<unknown>): Promise<{ ms: number; unavai
   }
 }
 
-describe.skipIf(!binary)('the Redis store when Redis goes away', () => {
+describe.skipIf(!req.available)('the Redis store when Redis goes away', () => {
   const servers: ThrowawayRedis[] = [];
   const factories: ReturnType<typeof storeFactory>[] = [];
   /** A throwaway Redis, and a way to make stores on it; both gone after the test. */
