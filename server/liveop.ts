@@ -8,6 +8,7 @@
  * session.addSequential('import', async (task) => { for await (const row of task.track(rows)) await save(row); });
  * app.route('/progress', liveop.routes());
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -115,8 +116,7 @@ export class Liveop {
       reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     });
-    // Relative to the project root: this file and the built dist/server.js both sit one level below it.
-    const widgetPath = options.widgetPath ?? fileURLToPath(new URL('../dist/live-operation.js', import.meta.url));
+    const widgetPath = options.widgetPath ?? builtWidget();
     let widget: Promise<Uint8Array | null> | null = null;
     this.#app = createApp({
       sessions: this.#sessions,
@@ -279,6 +279,19 @@ export class Liveop {
     const { id } = await this.start(name, input);
     return printSnapshots(this.watch(id), write);
   }
+}
+
+/**
+ * Where the element bundle is, seen from this module: in the package
+ * (dist/lib/server/liveop.js → dist/live-operation.js), in a checkout
+ * (server/liveop.ts → dist/…), or bundled beside it (dist/server.js).
+ */
+function builtWidget(): string {
+  const candidates = ['../../live-operation.js', '../dist/live-operation.js', './live-operation.js'].map((path) =>
+    fileURLToPath(new URL(path, import.meta.url)),
+  );
+  // Not built yet (a checkout before `npm run build`): where the build will put it.
+  return candidates.find((path) => existsSync(path)) ?? candidates[import.meta.url.endsWith('.ts') ? 1 : 0]!;
 }
 
 export function createLiveop(options: LiveopOptions = {}): Liveop {
