@@ -11,7 +11,7 @@
  * purge sessions older than this, whatever their TTL).
  */
 import { Hono } from 'hono';
-import { ApiError, respondError } from './http/errors.ts';
+import { withContractErrors } from './http/app.ts';
 import { createLiveop, type Listening, type Liveop } from './liveop.ts';
 import { parseApiKeys } from './sessions/access.ts';
 
@@ -72,9 +72,7 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
     corsOrigins,
   });
 
-  const app = new Hono();
-  app.notFound((c) => respondError(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`)));
-  app.onError((error, c) => respondError(c, error));
+  const app = withContractErrors(new Hono());
   app.route('/', liveop.routes());
   let url = '';
   const mounted = options.mount?.(app, liveop, { open, url: () => url });

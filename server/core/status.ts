@@ -66,9 +66,12 @@ export function finishedAt(session: StoredSession, now: number): number | null {
  */
 export function retentionMs(session: StoredSession, now: number): number {
   const ttl = session.ttlSeconds * 1000;
-  const status = sessionStatus(session, now);
-  if (isTerminal(status)) {
-    const ended = finishedAt(session, now) ?? now;
+  // A session whose last task just got `complete` is still ramping to 100 when
+  // it is written; it has ended all the same, so it is kept `ttlSeconds` from
+  // its end, not `deadAfterMs + ttlSeconds` from now.
+  const settled = now + session.options.rampMs;
+  if (isTerminal(sessionStatus(session, settled))) {
+    const ended = finishedAt(session, settled) ?? now;
     return Math.max(ttl + ended - now, 1);
   }
   return session.options.deadAfterMs + ttl;

@@ -7,7 +7,7 @@
  * zod schemas of server/core/schemas.ts and calling the sessions service;
  * the middleware they share is server/http/middleware.ts.
  */
-import { Hono } from 'hono';
+import { Hono, type NotFoundHandler } from 'hono';
 import { type AppDeps, RouteContext } from './context.ts';
 import { ApiError, respondError } from './errors.ts';
 import { cors, loopbackHostOnly } from './middleware.ts';
@@ -20,14 +20,53 @@ export function createApp(deps: AppDeps) {
   const context = new RouteContext(deps);
   const app = new Hono();
   app.onError((error, c) => respondError(c, error));
-  app.notFound((c) => respondError(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`)));
   if (deps.authenticator.open) app.use('*', loopbackHostOnly);
   app.use('*', cors(deps.config.corsOrigins, deps.authenticator.open));
-  return app
+  const routed = app
     .route('/', metaRoutes(context))
     .route('/', sessionRoutes(context))
     .route('/', streamRoutes(context))
     .route('/', operationRoutes(context));
+  app.notFound(notFound(() => routed.routes));
+  return routed;
+}
+
+/**
+ * Makes `app` — one that mounts Liveop's routes beside others — answer as the
+ * contract says for whatever its routes do not take: errors as JSON, 404 for
+ * unknown routes, 405 with `Allow` for wrong methods.
+ */
+export function withContractErrors<A extends Hono>(app: A): A {
+  app.notFound(notFound(() => app.routes));
+  app.onError((error, c) => respondError(c, error));
+  return app;
+}
+
+/**
+ * The contract's answer to a request no route takes: 405 with `Allow` when
+ * the path exists for other methods, 404 otherwise. `routes()` lists what an
+ * app answers (Hono's `app.routes`), so an app that mounts Liveop's routes
+ * under a prefix can use it with its own routes.
+ */
+export function notFound(routes: () => readonly { method: string; path: string }[]): NotFoundHandler {
+  let patterns: { method: string; pattern: RegExp }[] | null = null;
+  return (c) => {
+    patterns ??= routes()
+      .filter((r) => r.method !== 'ALL')
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`),
+      }));
+    const allowed = [...new Set(patterns.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
+    if (allowed.length > 0) {
+      c.header('Allow', [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', '));
+      return respondError(
+        c,
+        new ApiError(405, `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(' or ')}`),
+      );
+    }
+    return respondError(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`));
+  };
 }
 
 /** The app's type, for Hono's typed client (`hc<LiveopApp>(url)`). */

@@ -38,8 +38,13 @@ export function originPolicy(corsOrigins: string[] | '*', open: boolean): (origi
  * copy each answer into a new web Response — a full undici Response per
  * request instead of @hono/node-server's cheap cached one.
  */
-export function cors(corsOrigins: string[] | '*', open: boolean): MiddlewareHandler {
+export function cors(
+  corsOrigins: string[] | '*',
+  open: boolean,
+  log: (message: string) => void = (message) => console.warn(message),
+): MiddlewareHandler {
   const allowOrigin = originPolicy(corsOrigins, open);
+  const refused = refusedOrigins(log);
   const preflight = honoCors({
     origin: corsOrigins === '*' ? '*' : (origin) => allowOrigin(origin),
     allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
@@ -47,8 +52,10 @@ export function cors(corsOrigins: string[] | '*', open: boolean): MiddlewareHand
   });
   const vary = corsOrigins !== '*';
   return async (c, next) => {
+    const origin = requestHeader(c, 'origin');
+    if (origin !== undefined && allowOrigin(origin) === null) refused(origin, requestHeader(c, 'host'));
     if (c.req.method === 'OPTIONS') return preflight(c, next);
-    const allowed = allowOrigin(requestHeader(c, 'origin') ?? '');
+    const allowed = allowOrigin(origin ?? '');
     const outgoing = nodeResponse(c);
     if (outgoing !== null) {
       if (allowed) outgoing.setHeader('Access-Control-Allow-Origin', allowed);
@@ -58,6 +65,26 @@ export function cors(corsOrigins: string[] | '*', open: boolean): MiddlewareHand
     await next();
     if (allowed) c.res.headers.set('Access-Control-Allow-Origin', allowed);
     if (vary) c.res.headers.append('Vary', 'Origin');
+  };
+}
+
+/**
+ * Tells the operator when a browser on another origin was refused — the page
+ * owner sees only "Reconnecting…" and a console error — at most once per
+ * origin every 10 minutes. Same-origin requests (Chromium sends `Origin` on
+ * them too) are not refusals.
+ */
+function refusedOrigins(log: (message: string) => void): (origin: string, host: string | undefined) => void {
+  const told = new Map<string, number>();
+  return (origin, host) => {
+    if (host !== undefined && origin.replace(/^https?:\/\//, '') === host) return;
+    const now = Date.now();
+    if ((told.get(origin) ?? 0) > now - 600_000) return;
+    if (told.size >= 1_000) told.clear();
+    told.set(origin, now);
+    log(
+      `liveop: refused a browser request from ${origin.slice(0, 200)}: not an allowed origin (LIVEOP_CORS_ORIGINS / corsOrigins)`,
+    );
   };
 }
 

@@ -268,6 +268,7 @@ export const ERROR_CODES = {
   401: 'unauthorized',
   403: 'forbidden',
   404: 'not_found',
+  405: 'method_not_allowed',
   409: 'conflict',
   413: 'body_too_large',
   415: 'unsupported_media_type',

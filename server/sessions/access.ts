@@ -108,7 +108,7 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
       throw new LiveopError('unauthorized', 'token: API keys go only in the Authorization header, never in a URL');
     }
     if (key) return { kind: 'key', owner: key.owner, admin: key.admin ?? false };
-    if (!given.includes('.')) throw new LiveopError('unauthorized', 'unknown API key');
+    if (!given.includes('.')) throw new LiveopError('unauthorized', 'neither a known API key nor a Liveop token');
     const payload = signer.verify(given);
     return { kind: 'token', sessionId: payload.sid, scope: payload.scope };
   };

@@ -4,6 +4,7 @@
 
 import { Hono } from 'hono';
 import { demoRoutes } from '../../demo/demo.ts';
+import { withContractErrors } from '../../server/http/app.ts';
 import { createLiveop, type Liveop, type LiveopOptions } from '../../server/liveop.ts';
 import { MemorySessionStore } from '../../server/store/memory-store.ts';
 import type { SessionStore } from '../../server/store/session-store.ts';
@@ -22,7 +23,7 @@ export async function startServer(
   const { demo, demoSpeed, ...liveopOptions } = options;
   const store = options.store ?? new MemorySessionStore(options.now ? { now: options.now } : {});
   const liveop = createLiveop({ ...liveopOptions, store });
-  const app = new Hono();
+  const app = withContractErrors(new Hono());
   app.route('/', liveop.routes());
   if (demo) app.route('/', demoRoutes(liveop, { speed: demoSpeed ?? 1 }));
   const listening = await liveop.listen(0, '127.0.0.1', app);

@@ -3,7 +3,7 @@
  * (snapshots, streams, errors) must carry CORS headers for allowed origins,
  * and none for others.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLiveop } from '../../../server/liveop.ts';
 import type { CreatedSession } from '../../../server/protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
@@ -64,6 +64,23 @@ describe('CORS', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe(SHOP);
     expect(response.headers.get('access-control-allow-headers')).toMatch(/Authorization/i);
+  });
+
+  it('tells the operator once when a browser on a refused origin calls, and not for allowed or same-origin ones', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const from = (origin: string) => fetch(session.snapshotUrl, { headers: { Origin: origin, ...bearer(KEY) } });
+      await from('https://refused-once.example');
+      await from('https://refused-once.example');
+      await from(SHOP);
+      await from(server.url);
+      const refused = warn.mock.calls.map((call) => String(call[0])).filter((line) => line.includes('refused'));
+      expect(refused).toEqual([
+        expect.stringMatching(/refused a browser request from https:\/\/refused-once\.example/),
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('grants only loopback pages in open mode, and any origin only when asked with *', async () => {
