@@ -9,7 +9,6 @@
  * app.route('/progress', liveop.routes());
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
@@ -21,6 +20,7 @@ import { toSnapshot } from './core/snapshot.ts';
 import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
 import { reportUnservable } from './http/unservable.ts';
+import { widgetLoader } from './http/widget-asset.ts';
 import type { CreatedSession, CreateSessionInput, Snapshot } from './protocol/index.ts';
 import type { ProgressSession } from './runner/progress-session.ts';
 import { type OperationDefinition, Runner } from './runner/runner.ts';
@@ -116,24 +116,13 @@ export class Liveop {
       reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     });
-    const widgetPath = options.widgetPath ?? builtWidget();
-    let widget: Promise<Uint8Array | null> | null = null;
     this.#app = createApp({
       sessions: this.#sessions,
       hub: this.#hub,
       authenticator,
       config,
       ping: () => store.ping(),
-      widget: () => {
-        widget ??= readFile(widgetPath).then(
-          (bytes) => new Uint8Array(bytes),
-          () => {
-            widget = null; // not built yet: look again next time
-            return null;
-          },
-        );
-        return widget;
-      },
+      widget: widgetLoader(options.widgetPath ?? builtWidget()),
     });
   }
 

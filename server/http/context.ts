@@ -8,6 +8,7 @@ import type { Authenticator, Credential } from '../sessions/access.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { StreamHub } from '../stream/hub.ts';
 import { identify } from './credentials.ts';
+import type { WidgetAsset } from './widget-asset.ts';
 
 export interface AppConfig {
   /** Largest request body, in bytes (413 past it). @default 1048576 */
@@ -46,7 +47,7 @@ export interface AppDeps {
   /** Resolves when the store answers (`/healthz`). */
   ping: () => Promise<void>;
   /** The element bundle for `GET /widget.js`, or null when not built. */
-  widget: () => Promise<Uint8Array | null>;
+  widget: () => Promise<WidgetAsset | null>;
 }
 
 /** What the routes keep on the request: who is asking. */

@@ -256,6 +256,12 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           },
         },
       },
+      '/widget.json': {
+        get: {
+          summary: "This build's immutable URL of the element and its SRI hash, for <script integrity>",
+          responses: { '200': { description: '{ url, integrity, bytes }' } },
+        },
+      },
       '/healthz': {
         get: {
           summary: '200 when the store answers',

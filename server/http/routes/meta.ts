@@ -2,33 +2,77 @@
 import { Hono } from 'hono';
 import type { RouteContext } from '../context.ts';
 import { ApiError, respondError } from '../errors.ts';
+import { requestHeader } from '../node-bindings.ts';
 import { openApiDocument } from '../openapi.ts';
 
+const SCRIPT_HEADERS = {
+  'Content-Type': 'text/javascript; charset=utf-8',
+  'Access-Control-Allow-Origin': '*',
+  'Cross-Origin-Resource-Policy': 'cross-origin',
+  'X-Content-Type-Options': 'nosniff',
+};
+
 export function metaRoutes(r: RouteContext) {
+  const built = async () => {
+    const widget = await r.deps.widget();
+    if (widget === null) throw new ApiError(404, 'the element is not built: run npm run build');
+    return widget;
+  };
   let made: { base: string; doc: Record<string, unknown> } | null = null;
   /** Made once per base URL (almost always one). */
   const document = (base: string) => {
     if (made?.base !== base) made = { base, doc: openApiDocument(base) };
     return made.doc;
   };
-  return new Hono()
-    .get('/healthz', async (c) => {
-      try {
-        await r.deps.ping();
-        return c.json({ ok: true, ...r.deps.hub.stats() });
-      } catch (error) {
-        return respondError(c, error);
-      }
-    })
-    .get('/openapi.json', (c) => c.json(document(r.base(c, '/openapi.json'))))
-    .get('/widget.js', async (c) => {
-      const bundle = await r.deps.widget();
-      if (bundle === null) throw new ApiError(404, 'the element is not built: run npm run build');
-      return c.body(bundle as Uint8Array<ArrayBuffer>, 200, {
-        'Content-Type': 'text/javascript; charset=utf-8',
-        'Cache-Control': 'public, max-age=300',
-        'Access-Control-Allow-Origin': '*',
-        'Cross-Origin-Resource-Policy': 'cross-origin',
-      });
-    });
+  return (
+    new Hono()
+      .get('/healthz', async (c) => {
+        try {
+          await r.deps.ping();
+          return c.json({ ok: true, ...r.deps.hub.stats() });
+        } catch (error) {
+          return respondError(c, error);
+        }
+      })
+      .get('/openapi.json', (c) => c.json(document(r.base(c, '/openapi.json'))))
+      // The stable URL: revalidated (ETag) every five minutes, so a new build reaches pages soon.
+      .get('/widget.js', async (c) => {
+        const widget = await built();
+        if (requestHeader(c, 'if-none-match') === widget.etag) return c.body(null, 304, { ETag: widget.etag });
+        return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
+          ...SCRIPT_HEADERS,
+          'Cache-Control': 'public, max-age=300, must-revalidate',
+          ETag: widget.etag,
+          Link: `<${r.base(c, '/widget.js')}/${widget.file}>; rel="canonical"`,
+        });
+      })
+      // This build's own URL, for <script integrity>: never changes, cached for a year.
+      .get('/:file{widget\\.[0-9a-f]{12}\\.js}', async (c) => {
+        const widget = await built();
+        if (c.req.param('file') !== widget.file) {
+          throw new ApiError(
+            404,
+            `this build of the element is gone; the current one is ${widget.file} (see /widget.json)`,
+          );
+        }
+        return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
+          ...SCRIPT_HEADERS,
+          'Cache-Control': 'public, max-age=31536000, immutable',
+          ETag: widget.etag,
+        });
+      })
+      // What a server-rendered page needs for its <script> tag.
+      .get('/widget.json', async (c) => {
+        const widget = await built();
+        return c.json(
+          {
+            url: `${r.base(c, '/widget.json')}/${widget.file}`,
+            integrity: widget.integrity,
+            bytes: widget.bytes.length,
+          },
+          200,
+          { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' },
+        );
+      })
+  );
 }

@@ -43,6 +43,7 @@ describe('the OpenAPI document', () => {
         '/sessions/{id}/tokens',
         '/stream',
         '/widget.js',
+        '/widget.json',
       ].sort(),
     );
   });
