@@ -11,22 +11,24 @@ A web request creates the session and hands the page its ``stream_url`` and
     reporter = Reporter("https://liveop.example.com", api_key="...")
 
     # In the web request (nothing is sent in the background from here):
-    session = reporter.create_session(title="Import catalogue", tasks={"import": "Import rows"})
+    session = reporter.create_session("Import catalogue", tasks={"import": "Import rows"})
     import_catalogue.delay(session.id, session.reporter_token)
 
     # In the worker:
-    with reporter.session(session_id, reporter_token) as s:
-        s.start("import")
-        for i, row in enumerate(rows, 1):
-            if s.cancel_requested:
-                s.cancelled()
-                return
-            save(row)
-            s.steps("import", i, len(rows))
-            if i % 100 == 0:
-                s.log(f"row {i}")
-        s.result({"imported": len(rows)})
-        s.complete("import")
+    def import_catalogue(session_id, reporter_token):
+        with reporter.session(session_id, reporter_token) as s:
+            rows = load_rows()
+            s.start("import")
+            for i, row in enumerate(rows, 1):
+                if s.cancel_requested:
+                    s.cancelled()
+                    return
+                save(row)
+                s.steps("import", i, len(rows))
+                if i % 100 == 0:
+                    s.log(f"row {i}")
+            s.result({"imported": len(rows)})
+            s.complete("import")
 
 Calls never wait for the network: events are buffered and a background
 thread sends them as one batch every ``flush_interval`` seconds (a run of
@@ -78,6 +80,8 @@ MAX_NAME = 500
 
 _RETRIED_STATUSES = (429, 502, 503, 504)
 _TERMINAL = ("complete", "error", "cancelled")
+_LEVELS = ("info", "warning", "error")
+_STAGE_STATES = ("pending", "active", "done", "failed", "cancelled")
 # Events a later percent/steps report for the same task may be moved past.
 _TRANSPARENT = ("log", "message", "heartbeat", "percent", "steps")
 
@@ -387,7 +391,7 @@ class Session:
         self._channel.push({"type": "start", "task": task})
 
     def steps(self, task: str, done: int, total: int) -> None:
-        """``done`` of ``total`` steps are done (shown as ``done / total`` and as a percent)."""
+        """``done`` of ``total`` steps are done (shown as ``done / total`` and as a percent; ``done`` is clamped)."""
         done, total = int(done), int(total)
         if total < 1:
             raise ValueError(f"total must be at least 1, got {total}")
@@ -406,6 +410,8 @@ class Session:
         if task is not None:
             event["task"] = task
         if level is not None:
+            if level not in _LEVELS:
+                raise ValueError(f"level must be one of {', '.join(_LEVELS)}, got {level!r}")
             event["level"] = level
         self._channel.push(event)
 
@@ -418,6 +424,8 @@ class Session:
         """Enters a stage (the active one becomes ``done``); with ``state``, only sets that stage's state."""
         event: Dict[str, Any] = {"type": "stage", "name": _clip(name, MAX_NAME)}
         if state is not None:
+            if state not in _STAGE_STATES:
+                raise ValueError(f"state must be one of {', '.join(_STAGE_STATES)}, got {state!r}")
             event["state"] = state
         self._channel.push(event)
 
@@ -573,7 +581,7 @@ class _Channel:
     def flush(self, timeout: Optional[float] = None) -> None:
         with self._cond:
             if self._thread is threading.current_thread():
-                raise RuntimeError("liveop: flush() from the reporter's own thread (an on_error callback) would wait forever")
+                raise RuntimeError("liveop: flush() on the reporter's own thread (in on_error) would wait forever")
             target = self._seq
             self._flush_to = max(self._flush_to, target)
             self._cond.notify_all()
