@@ -330,6 +330,19 @@ class Reporter:
         """
         return Session(self, id, reporter_token)
 
+    def viewer_token(self, session_id: str, scope: str = "view+cancel", ttl_seconds: Optional[int] = None) -> str:
+        """Mints another viewer token for a session (``POST /sessions/:id/tokens``, with the API key).
+
+        Viewer tokens expire (1 h by default): a page that shows a session
+        later, or again, asks for a fresh one. ``scope``: ``view`` or ``view+cancel``.
+        """
+        body: Dict[str, Any] = {"scope": scope}
+        if ttl_seconds is not None:
+            body["ttlSeconds"] = int(ttl_seconds)
+        url = self._http.url("sessions", session_id, "tokens")
+        minted = self._http.call("POST", url, self.api_key, _dumps(body).encode("utf-8"), session_id=session_id)
+        return minted["token"]
+
     def _create(self, body: bytes) -> Dict[str, Any]:
         url = self._http.url("sessions")
         attempt = 0

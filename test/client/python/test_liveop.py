@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -170,6 +171,17 @@ class ReporterTest(unittest.TestCase):
             self.reporter.create_session(bogus_option=1)
         self.assertEqual((refused.exception.status, refused.exception.code), (400, "invalid_body"))
         self.assertIn("bogusOption", refused.exception.message)
+
+    def test_mints_a_fresh_viewer_token_that_reads_the_session(self):
+        s = self.reporter.create_session(tasks={"a": "A"})
+        token = self.reporter.viewer_token(s.id, "view", ttl_seconds=60)
+        self.assertNotEqual(token, s.viewer_token)
+        request = urllib.request.Request(s.snapshot_url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            self.assertEqual(json.loads(response.read())["id"], s.id)
+        with self.assertRaises(urllib.error.HTTPError) as refused:  # view only: no cancel right
+            post(f"{URL}/sessions/{s.id}/cancel", token)
+        self.assertEqual(refused.exception.code, 403)
 
     def test_a_thousand_percent_reports_make_a_handful_of_versions(self):
         s = self.reporter.create_session(tasks={"a": "A"})
