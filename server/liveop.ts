@@ -19,6 +19,7 @@ import { createSessionSchema, parse } from './core/schemas.ts';
 import { toSnapshot } from './core/snapshot.ts';
 import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
+import { type Caps, DEFAULT_CAPS, Limits, type RateLimits } from './http/limits.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
 import type { CreatedSession, CreateSessionInput, Snapshot } from './protocol/index.ts';
@@ -50,6 +51,19 @@ export interface LiveopOptions extends Partial<AppConfig> {
   now?: () => number;
   /** Path of the built element served at `/widget.js`. @default dist/live-operation.js */
   widgetPath?: string;
+  /**
+   * Rate limits per credential (the key's owner, the token's session, or in
+   * open mode the client's address), shared across instances on Redis;
+   * `false` turns them off. 429 with `Retry-After` past them.
+   * @default DEFAULT_RATE_LIMITS (100 sessions created, 2,000 event posts per session, 200 streams opened, 50 tokens minted, each a second)
+   * @example { create: { points: 10, seconds: 1 } }
+   */
+  rateLimits?: Partial<RateLimits> | false;
+  /**
+   * Caps: sessions per owner (429 past it), streams per client address and per instance (503 past them).
+   * @default DEFAULT_CAPS (10,000 sessions per owner; 10,000 streams per address, 20,000 per instance)
+   */
+  caps?: Partial<Caps>;
 }
 
 export interface CreatedProgressSession extends CreatedSession {
@@ -81,7 +95,7 @@ export class Liveop {
   constructor(options: LiveopOptions = {}) {
     this.#now = options.now ?? Date.now;
     const now = this.#now;
-    const store = options.store ?? new MemorySessionStore({ now });
+    const store: SessionStore = options.store ?? new MemorySessionStore({ now });
     this.#store = store;
     const config: AppConfig = { ...DEFAULT_APP_CONFIG };
     for (const key of Object.keys(DEFAULT_APP_CONFIG).concat('publicUrl') as (keyof AppConfig)[]) {
@@ -112,6 +126,7 @@ export class Liveop {
       now,
       operations: this.#runner,
       sessionDefaults: options.sessionDefaults ?? {},
+      sessionsPerOwner: options.caps?.sessionsPerOwner ?? DEFAULT_CAPS.sessionsPerOwner,
       viewerTokenTtlSeconds: config.viewerTokenTtlSeconds,
       reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
@@ -121,6 +136,7 @@ export class Liveop {
       hub: this.#hub,
       authenticator,
       config,
+      limits: new Limits(options.rateLimits ?? {}, options.caps ?? {}, store.rateLimiter),
       ping: () => store.ping(),
       widget: widgetLoader(options.widgetPath ?? builtWidget()),
     });

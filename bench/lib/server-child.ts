@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLiveop } from '../../server/liveop.ts';
+
+const LOAD = { points: 10_000_000, seconds: 1 };
 import { MemorySessionStore } from '../../server/store/memory-store.ts';
 import { RedisSessionStore } from '../../server/store/redis-store.ts';
 import type { SessionStore } from '../../server/store/session-store.ts';
@@ -40,7 +42,13 @@ if (spec.kind === 'liveop') {
       ? await RedisSessionStore.connect({ url: spec.redisUrl!, prefix: spec.prefix!, log: () => {} })
       : new MemorySessionStore();
   const store = spec.countReads ? new CountingStore(inner) : inner;
-  const liveop = createLiveop({ store });
+  // The limits stay on (their cost is in the figures), raised past what one load
+  // generator making the traffic of thousands of users from one address needs.
+  const liveop = createLiveop({
+    store,
+    rateLimits: { create: LOAD, events: LOAD, streams: LOAD, tokens: LOAD },
+    caps: { streamsPerAddress: 1_000_000, streamsPerInstance: 1_000_000, sessionsPerOwner: 1_000_000 },
+  });
   const listening = await liveop.listen(0, '127.0.0.1');
   url = listening.url;
   stats = () => ({

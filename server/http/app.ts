@@ -53,10 +53,7 @@ export function notFound(routes: () => readonly { method: string; path: string }
   return (c) => {
     patterns ??= routes()
       .filter((r) => r.method !== 'ALL')
-      .map((r) => ({
-        method: r.method,
-        pattern: new RegExp(`^${r.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`),
-      }));
+      .map((r) => ({ method: r.method, pattern: pathPattern(r.path) }));
     const allowed = [...new Set(patterns.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method))];
     if (allowed.length > 0) {
       c.header('Allow', [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', '));
@@ -71,3 +68,13 @@ export function notFound(routes: () => readonly { method: string; path: string }
 
 /** The app's type, for Hono's typed client (`hc<LiveopApp>(url)`). */
 export type LiveopApp = ReturnType<typeof createApp>;
+
+/** A Hono route path as a RegExp: `:name` one segment, `:name{re}` that pattern, the rest literal. */
+function pathPattern(path: string): RegExp {
+  const segments = path.split('/').map((segment) => {
+    const param = /^:\w+(?:\{(.+)\})?$/.exec(segment);
+    if (param) return param[1] ?? '[^/]+';
+    return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  });
+  return new RegExp(`^${segments.join('/')}/?$`);
+}

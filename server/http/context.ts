@@ -8,6 +8,7 @@ import type { Authenticator, Credential } from '../sessions/access.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { StreamHub } from '../stream/hub.ts';
 import { identify } from './credentials.ts';
+import type { Limits } from './limits.ts';
 import type { WidgetAsset } from './widget-asset.ts';
 
 export interface AppConfig {
@@ -41,6 +42,8 @@ export const DEFAULT_APP_CONFIG: AppConfig = {
 
 export interface AppDeps {
   sessions: SessionService;
+  /** Rate limits and caps. */
+  limits: Limits;
   hub: StreamHub;
   authenticator: Authenticator;
   config: AppConfig;

@@ -23,6 +23,12 @@ export function nodeResponse(c: Context): ServerResponse | null {
   return outgoing instanceof ServerResponse ? outgoing : null;
 }
 
+/** The client's address (the socket's peer): who a limit counts in open mode. */
+export function clientAddress(c: Context): string {
+  const incoming = (c.env as NodeBindings | undefined)?.incoming;
+  return (incoming instanceof IncomingMessage ? incoming.socket.remoteAddress : undefined) ?? 'unknown';
+}
+
 /** A request header; `name` in lower case. */
 export function requestHeader(c: Context, name: string): string | undefined {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;

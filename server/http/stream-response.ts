@@ -117,10 +117,17 @@ const HEADERS = {
  * its request signal is made from, so the same moment, without an
  * AbortController per stream), else the request's signal.
  */
-export function streamResponse(c: Context, subscription: Subscription, format: StreamFormat): Response {
+export function streamResponse(
+  c: Context,
+  subscription: Subscription,
+  format: StreamFormat,
+  onClose: () => void = () => {},
+): Response {
+  subscription.onClosed(onClose);
+  const close = () => subscription.close();
   const outgoing = nodeResponse(c);
-  if (outgoing !== null) outgoing.once('close', () => subscription.close());
-  else c.req.raw.signal.addEventListener('abort', () => subscription.close(), { once: true });
+  if (outgoing !== null) outgoing.once('close', close);
+  else c.req.raw.signal.addEventListener('abort', close, { once: true });
   return new Response(webStream(subscription, format), {
     status: 200,
     headers: {

@@ -50,6 +50,8 @@ export interface SessionServiceOptions {
   sessionDefaults: Partial<SessionOptions> & { ttlSeconds?: number };
   viewerTokenTtlSeconds: number;
   reporterTokenTtlSeconds: number;
+  /** Sessions one owner may hold at once (429 past it); counted only where the store can (`countOwned`). */
+  sessionsPerOwner?: number;
   /** Absolute URL the server is reached at; else each answer's base is the caller's. */
   publicUrl?: string;
 }
@@ -78,6 +80,19 @@ export class SessionService {
   ): Promise<{ created: CreatedSession; session: StoredSession }> {
     const { viewerScope, ...input } = body;
     const owner = ownerFor(as, input.owner);
+    const cap = this.#o.sessionsPerOwner;
+    if (cap !== undefined && as.kind !== 'system' && this.#o.store.countOwned) {
+      const held = await this.#o.store.countOwned(owner);
+      if (held >= cap) {
+        throw new LiveopError(
+          'rate_limited',
+          `${owner ?? 'this server'} holds ${held} sessions, the most; wait for some to end`,
+          {
+            retryAfterSeconds: 60,
+          },
+        );
+      }
+    }
     const session = createSession(
       newSessionId(),
       { ...input, owner: owner ?? undefined },

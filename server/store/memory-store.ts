@@ -38,6 +38,8 @@ export class MemorySessionStore implements SessionStore {
   readonly #writing = new PerKeyQueue();
   /** Listing index (newest last), swept with the sessions. */
   readonly #index = new Map<string, IndexEntry>();
+  /** Sessions per owner in the index (the sessions-per-owner cap counts these). */
+  readonly #owned = new Map<string | null, number>();
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
@@ -78,7 +80,7 @@ export class MemorySessionStore implements SessionStore {
 
   async delete(id: string): Promise<boolean> {
     const existed = await this.#keyv.delete(id);
-    this.#index.delete(id);
+    this.#unindex(id);
     if (existed)
       for (const listener of this.#listeners) listener({ id, version: 0, cancelRequested: false, deleted: true });
     return existed;
@@ -105,6 +107,10 @@ export class MemorySessionStore implements SessionStore {
     return { sessions, cursor: more ? last : null };
   }
 
+  async countOwned(owner: string | null): Promise<number> {
+    return this.#owned.get(owner) ?? 0;
+  }
+
   /** In one process no notification can be missed, so `onResync` is never called. */
   subscribe(listener: (change: StoreChange) => void, _onResync?: () => void): () => void {
     this.#listeners.add(listener);
@@ -118,6 +124,7 @@ export class MemorySessionStore implements SessionStore {
     this.#listeners.clear();
     await this.#keyv.clear();
     this.#index.clear();
+    this.#owned.clear();
     await this.#keyv.disconnect();
   }
 
@@ -126,8 +133,21 @@ export class MemorySessionStore implements SessionStore {
     const ttl = retentionMs(session, now);
     await this.#keyv.set(session.id, session, ttl);
     const entry = this.#index.get(session.id);
-    if (entry !== undefined) entry.expiresAt = now + ttl;
-    else this.#index.set(session.id, { owner: session.owner, createdAt: session.createdAt, expiresAt: now + ttl });
+    if (entry !== undefined) {
+      entry.expiresAt = now + ttl;
+      return;
+    }
+    this.#index.set(session.id, { owner: session.owner, createdAt: session.createdAt, expiresAt: now + ttl });
+    this.#owned.set(session.owner, (this.#owned.get(session.owner) ?? 0) + 1);
+  }
+
+  #unindex(id: string): void {
+    const entry = this.#index.get(id);
+    if (entry === undefined) return;
+    this.#index.delete(id);
+    const left = (this.#owned.get(entry.owner) ?? 1) - 1;
+    if (left > 0) this.#owned.set(entry.owner, left);
+    else this.#owned.delete(entry.owner);
   }
 
   #publish(session: StoredSession): void {
@@ -142,6 +162,6 @@ export class MemorySessionStore implements SessionStore {
 
   #sweepIndex(): void {
     const now = this.#now();
-    for (const [id, entry] of this.#index) if (entry.expiresAt <= now) this.#index.delete(id);
+    for (const [id, entry] of this.#index) if (entry.expiresAt <= now) this.#unindex(id);
   }
 }

@@ -96,6 +96,11 @@ export class RedisIndex {
     );
   }
 
+  /** Sessions in `owner`'s index: entries of expired ones count until the next prune (at most a minute). */
+  countOwned(owner: string | null): Promise<number> {
+    return this.#connection.run(() => this.#connection.client.zCard(this.#keys.owner(owner)));
+  }
+
   /** Sessions newest first (equal `createdAt` by id), after `cursor` (`createdAt:id`). */
   async list({ owner, limit, cursor }: ListOptions): Promise<SessionPage> {
     if (limit <= 0) return { sessions: [], cursor: null };

@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Keyv } from '@keyv/redis';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { StoredSession } from '../core/model.ts';
 import { retentionMs } from '../core/status.ts';
 import { keepBounded } from './keep-bounded.ts';
@@ -25,6 +26,7 @@ import { type RedisKeys, redisKeys } from './redis-keys.ts';
 import * as scripts from './redis-scripts.ts';
 import {
   type ListOptions,
+  type RateLimiterFactory,
   SessionNotFound,
   type SessionPage,
   type SessionStore,
@@ -155,6 +157,27 @@ export class RedisSessionStore implements SessionStore {
   list(options: ListOptions): Promise<SessionPage> {
     return this.#index.list(options);
   }
+
+  countOwned(owner: string | null): Promise<number> {
+    return this.#index.countOwned(owner);
+  }
+
+  /**
+   * Rate limiters counting in this Redis (rate-limiter-flexible's fixed
+   * windows, one Lua call each), so limits hold across instances. While
+   * Redis is away an in-memory count stands in (its insurance), so a blip
+   * neither lifts every limit nor refuses every request.
+   */
+  readonly rateLimiter: RateLimiterFactory = ({ keyPrefix, points, duration }) =>
+    new RateLimiterRedis({
+      storeClient: this.#connection.client,
+      useRedisPackage: true,
+      rejectIfRedisNotReady: true,
+      keyPrefix: `${this.keys.prefix}:${keyPrefix}`,
+      points,
+      duration,
+      insuranceLimiter: new RateLimiterMemory({ keyPrefix, points, duration }),
+    });
 
   subscribe(listener: Listener, onResync?: () => void): () => void {
     this.#listeners.add(listener);

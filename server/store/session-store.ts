@@ -3,6 +3,7 @@
  * contract test suite (test/server/store/contract.ts) runs against every
  * implementation.
  */
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { LiveopError } from '../core/errors.ts';
 import type { StoredSession } from '../core/model.ts';
 
@@ -31,6 +32,13 @@ export interface SessionPage {
   cursor: string | null;
 }
 
+/** Makes a rate limiter counting where the store keeps its data (rate-limiter-flexible). */
+export type RateLimiterFactory = (options: {
+  keyPrefix: string;
+  points: number;
+  duration: number;
+}) => RateLimiterAbstract;
+
 export interface SessionStore {
   /** The session, or undefined when unknown or expired. Never deletes anything. */
   get(id: string): Promise<StoredSession | undefined>;
@@ -54,6 +62,13 @@ export interface SessionStore {
    * subscription reconnected), and listeners then re-read what they watch.
    */
   subscribe(listener: (change: StoreChange) => void, onResync?: () => void): () => void;
+  /**
+   * How many sessions `owner` holds now (until they expire; an approximation
+   * is fine): what the sessions-per-owner cap counts. Left out: no cap.
+   */
+  countOwned?(owner: string | null): Promise<number>;
+  /** Rate limiters shared by every instance on this store; left out: each instance counts alone. */
+  rateLimiter?: RateLimiterFactory;
   /** Resolves when the store answers; rejects when it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

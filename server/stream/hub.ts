@@ -76,6 +76,7 @@ export class Subscription {
   #closing = false;
   #closed = false;
   #onPending: () => void = () => {};
+  readonly #closeListeners: (() => void)[] = [];
 
   constructor(
     private readonly hub: StreamHub,
@@ -125,6 +126,14 @@ export class Subscription {
     if (this.#closed) return;
     this.#closed = true;
     this.hub.release(this);
+    for (const listener of this.#closeListeners) listener();
+    this.#closeListeners.length = 0;
+  }
+
+  /** Calls `listener` once, when the subscription closes (whoever closes it). */
+  onClosed(listener: () => void): void {
+    if (this.#closed) listener();
+    else this.#closeListeners.push(listener);
   }
 
   /** @internal */

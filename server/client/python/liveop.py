@@ -31,13 +31,13 @@ A web request creates the session and hands the page its ``stream_url`` and
             s.complete("import")
 
 Calls never wait for the network: events are buffered and a background
-thread sends them as one batch every ``flush_interval`` seconds (a run of
-``percent``/``steps`` reports for one task keeps only the newest; log lines are
-never dropped). While the work is quiet, the thread sends a heartbeat every
+thread sends them in batches, at most one every ``flush_interval`` seconds (a
+``percent``/``steps`` report replaces the last one for its task while only
+progress reports came after it; log lines are never dropped). While the work is quiet, the thread sends a heartbeat every
 ``heartbeat_interval`` seconds, so the server does not declare the worker lost.
 Every batch carries an ``Idempotency-Key``, the same on each of its retries
 (network errors, 429, 502, 503, 504; exponential backoff with full jitter,
-``Retry-After`` honoured), so a batch whose answer was lost is applied once.
+never sooner than a ``Retry-After``), so a batch whose answer was lost is applied once.
 A batch the server refuses (another 4xx) is raised as ``LiveopError`` from the
 next ``flush()`` or ``close()``; leaving a ``with`` block by an exception reports
 it as the session's ``error`` and re-raises it.
@@ -82,8 +82,7 @@ _RETRIED_STATUSES = (429, 502, 503, 504)
 _TERMINAL = ("complete", "error", "cancelled")
 _LEVELS = ("info", "warning", "error")
 _STAGE_STATES = ("pending", "active", "done", "failed", "cancelled")
-# Events a later percent/steps report for the same task may be moved past.
-_TRANSPARENT = ("log", "message", "heartbeat", "percent", "steps")
+_REPORTS = ("percent", "steps")
 
 
 class LiveopError(Exception):
@@ -124,12 +123,26 @@ def _camel(name: str) -> str:
 
 
 def _clip(text: Any, limit: int) -> str:
+    """Shortened to ``limit`` as the server counts (UTF-16 code units), ending in an ellipsis when cut."""
     text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    if len(text) * 2 <= limit or len(text.encode("utf-16-le", "surrogatepass")) // 2 <= limit:
+        return text
+    units = 0
+    for i, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit - 1:  # room for the ellipsis
+            return text[:i] + "\u2026"
+    return text
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # ASCII with escapes: its length is its size in bytes, and a lone surrogate cannot fail to encode.
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _json_copy(value: Any) -> Any:
+    """The value as it will be sent, now: raises here when it is not JSON, and later changes to it are not sent."""
+    return json.loads(_dumps(value))
 
 
 def _retry_after(value: Optional[str]) -> Optional[float]:
@@ -194,7 +207,7 @@ class _Http:
                 elif error.status in _RETRIED_STATUSES and not last:
                     if error.status in (502, 504) and not retry_network:
                         raise
-                    delay = error.retry_after if error.retry_after is not None else self._backoff(attempt)
+                    delay = max(self._backoff(attempt), error.retry_after or 0.0)
                 else:
                     raise
             logger.debug("liveop: %s %s failed; retry %d in %.2fs", method, url, attempt + 1, delay)
@@ -248,8 +261,9 @@ class Reporter:
     :param api_key: an API key (``Authorization: Bearer``); needed to create
         sessions on a server with keys. Keep it server-side: hand browsers the
         viewer token, and workers the session's reporter token.
-    :param flush_interval: seconds between batches while reporting.
-    :param heartbeat_interval: seconds of quiet after which a heartbeat is sent.
+    :param flush_interval: at most one batch per this many seconds while reporting (the first
+        report after a quiet spell goes at once).
+    :param heartbeat_interval: seconds of quiet after which a heartbeat is sent; ``0`` sends none.
     :param timeout: seconds one request may take.
     :param retry_attempts: retries of a request after the first try, on network
         errors and 429/502/503/504.
@@ -269,8 +283,8 @@ class Reporter:
         heartbeat_interval: float = 20.0,
         timeout: float = 10.0,
         retry_attempts: int = 8,
-        retry_backoff: float = 0.5,
-        retry_max_delay: float = 15.0,
+        retry_backoff: float = 0.25,
+        retry_max_delay: float = 10.0,
         on_error: Optional[Callable[[LiveopError], None]] = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -449,10 +463,9 @@ class Session:
         """
         event: Dict[str, Any] = {"type": "result"}
         if data is not None:
-            _dumps(data)  # not JSON (a set, NaN, an object)? Say so here, not in a refused batch.
-            event["data"] = data
+            event["data"] = _json_copy(data)  # not JSON (a set, NaN, an object)? Raised here.
         if artifacts is not None:
-            event["artifacts"] = [dict(a) for a in artifacts]
+            event["artifacts"] = _json_copy([dict(a) for a in artifacts])
         self._channel.push(event)
 
     def complete(self, task: str, message: Optional[str] = None) -> None:
@@ -548,15 +561,13 @@ class _Channel:
     def _reset(self) -> None:
         self._cond = threading.Condition()
         self._thread: Optional[threading.Thread] = None
-        # Entries are [seq, event]; a coalesced report leaves its entry's event None.
-        self._buffer: Deque[List[Any]] = collections.deque()
-        self._latest_report: Dict[str, List[Any]] = {}
-        self._pending = 0
+        # Entries are (seq, event), in seq order; a coalesced report's seq is covered by its replacement's.
+        self._buffer: Deque[Any] = collections.deque()
         self._seq = 0  # events pushed
         self._done = 0  # events sent (or dropped): every seq up to it
         self._flush_to = 0
-        self._first_at = 0.0
-        self._last_sent = 0.0
+        self._batch_at = -math.inf  # when the last batch went: batches go at most every flush_interval
+        self._last_sent = 0.0  # when the last answer came: heartbeats count from it
         self._error: Optional[LiveopError] = None
         self._closing = False
         self.closed = False
@@ -574,20 +585,16 @@ class _Channel:
             if self.stopped:
                 return
             self._seq += 1
-            entry = [self._seq, event]
-            kind = event["type"]
-            if kind in ("percent", "steps"):
-                previous = self._latest_report.get(event["task"])
-                if previous is not None and previous[1] is not None:
-                    previous[1] = None
-                    self._pending -= 1
-                self._latest_report[event["task"]] = entry
-            elif kind not in _TRANSPARENT:
-                self._latest_report.clear()
-            if self._pending == 0:
-                self._first_at = time.monotonic()
-            self._buffer.append(entry)
-            self._pending += 1
+            if event["type"] in _REPORTS:
+                # It replaces the last report for its task while only progress reports came after that one.
+                for back in range(1, len(self._buffer) + 1):
+                    earlier = self._buffer[-back][1]
+                    if earlier["type"] not in _REPORTS:
+                        break
+                    if earlier["task"] == event["task"]:
+                        del self._buffer[-back]
+                        break
+            self._buffer.append((self._seq, event))
             self._ensure_thread()
             self._cond.notify_all()
 
@@ -642,15 +649,24 @@ class _Channel:
     # ------------------------------------------------------ thread side ---
 
     def _run(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._cond:
+                    batch, upto, idle = self._next_batch()
+                    if batch is None:
+                        return
+                self._send(batch, upto, idle)
+        except BaseException as bug:  # not expected; but a dead thread must not leave flush() waiting
+            logger.exception("liveop: the reporter thread of session %s failed", self._session_id)
             with self._cond:
-                batch, upto, idle = self._next_batch()
-                if batch is None:
-                    self._thread = None
-                    _open_channels.discard(self)
-                    self._cond.notify_all()
-                    return
-            self._send(batch, upto, idle)
+                self._error = self._error or LiveopError(None, "internal_error", repr(bug), session_id=self._session_id)
+                self._buffer.clear()
+                self._done = self._seq
+        finally:
+            with self._cond:
+                self._thread = None
+                _open_channels.discard(self)
+                self._cond.notify_all()
 
     def _next_batch(self) -> Any:
         """Waits (holding the lock) for what to send next: (events, last seq, is idle heartbeat), or Nones to stop."""
@@ -658,21 +674,26 @@ class _Channel:
             now = time.monotonic()
             if self.stopped:
                 return None, 0, False
-            if self._pending > 0:
-                if self._closing or self._flush_to > self._done or now >= self._first_at + self._flush_interval:
+            if self._buffer:
+                # The first report after a quiet spell goes at once; then at most one batch per flush_interval.
+                if self._closing or self._flush_to > self._done or now >= self._batch_at + self._flush_interval:
+                    self._batch_at = now
                     events, upto = self._take()
                     return events, upto, False
-                wait = self._first_at + self._flush_interval - now
+                wait = self._batch_at + self._flush_interval - now
             else:
-                self._done = self._seq  # only coalesced leftovers remain
-                self._buffer.clear()
+                self._done = self._seq  # what was pushed last was coalesced into what went
                 self._cond.notify_all()
                 if self._closing or self._ended:
                     return None, 0, False
-                due = self._last_sent + self._heartbeat_interval
-                if now >= due:
-                    return [{"type": "heartbeat"}], self._done, True
-                wait = due - now
+                if not self._heartbeat_interval:
+                    wait = None
+                else:
+                    due = self._last_sent + self._heartbeat_interval
+                    if now >= due:
+                        self._batch_at = now
+                        return [{"type": "heartbeat"}], self._done, True
+                    wait = due - now
             self._cond.wait(wait)
 
     def _take(self) -> Any:
@@ -682,28 +703,25 @@ class _Channel:
         lines: Optional[List[str]] = None
         while self._buffer:
             seq, event = self._buffer[0]
-            if event is not None:
-                if event["type"] == "log":
-                    cost = len(_dumps(event["line"]).encode("utf-8")) + 1
-                    if lines is not None and len(lines) < MAX_EVENTS_PER_BATCH and size + cost <= MAX_BATCH_BYTES:
-                        lines.append(event["line"])
-                    else:
-                        cost += 26  # {"type":"log","lines":[]},
-                        if events and (len(events) >= MAX_EVENTS_PER_BATCH or size + cost > MAX_BATCH_BYTES):
-                            break
-                        lines = [event["line"]]
-                        events.append({"type": "log", "lines": lines})
+            if event["type"] == "log":
+                cost = len(_dumps(event["line"])) + 1
+                if lines is not None and len(lines) < MAX_EVENTS_PER_BATCH and size + cost <= MAX_BATCH_BYTES:
+                    lines.append(event["line"])
                 else:
-                    cost = len(_dumps(event).encode("utf-8")) + 1
+                    cost += 26  # {"type":"log","lines":[]},
                     if events and (len(events) >= MAX_EVENTS_PER_BATCH or size + cost > MAX_BATCH_BYTES):
                         break
-                    lines = None
-                    events.append(event)
-                size += cost
-                self._pending -= 1
+                    lines = [event["line"]]
+                    events.append({"type": "log", "lines": lines})
+            else:
+                cost = len(_dumps(event)) + 1
+                if events and (len(events) >= MAX_EVENTS_PER_BATCH or size + cost > MAX_BATCH_BYTES):
+                    break
+                lines = None
+                events.append(event)
+            size += cost
             self._buffer.popleft()
             upto = seq
-        self._latest_report.clear()
         return events, upto  # what is left (past the limits) goes next, at once
 
     def _send(self, events: List[Dict[str, Any]], upto: int, idle: bool) -> None:
@@ -733,8 +751,6 @@ class _Channel:
             if stop:
                 self.stopped = True
                 self._buffer.clear()
-                self._latest_report.clear()
-                self._pending = 0
                 self._done = self._seq
             if error is not None and not idle and self._error is None:
                 self._error = error

@@ -10,6 +10,7 @@ export function operationRoutes(r: RouteContext) {
   return new Hono<RouteEnv>().post(
     '/operations/:name',
     r.auth,
+    r.deps.limits.rate('create'),
     // An unknown operation is a 404 whatever the body.
     async (c, next) => {
       if (r.deps.sessions.operation(c.req.param('name')) === undefined) {

@@ -26,8 +26,9 @@ export function sessionRoutes(r: RouteContext) {
   const { sessions, config } = r.deps;
   const limit = bodyLimit(config.maxBodyBytes);
   const { auth } = r;
+  const { limits } = r.deps;
   return new Hono<RouteEnv>()
-    .post('/sessions', auth, limit, jsonBody(createSessionSchema), async (c) => {
+    .post('/sessions', auth, limits.rate('create'), limit, jsonBody(createSessionSchema), async (c) => {
       const { created } = await sessions.create(c.req.valid('json'), c.var.who, r.base(c, '/sessions'));
       return c.json(created, 201);
     })
@@ -45,6 +46,7 @@ export function sessionRoutes(r: RouteContext) {
     .post(
       '/sessions/:id/events',
       auth,
+      limits.rate('events'),
       limit,
       jsonBody(eventBatchSchema, { prefix: 'events', events: true }),
       async (c) => {
@@ -59,14 +61,14 @@ export function sessionRoutes(r: RouteContext) {
     .post('/sessions/:id/cancel', auth, async (c) => {
       return c.json(await sessions.cancel(c.req.param('id'), c.var.who), 202);
     })
-    .post('/sessions/:id/tokens', auth, limit, jsonBody(tokenRequestSchema), async (c) => {
+    .post('/sessions/:id/tokens', auth, limits.rate('tokens'), limit, jsonBody(tokenRequestSchema), async (c) => {
       return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.var.who), 201);
     })
     .delete('/sessions/:id', auth, async (c) => {
       await sessions.remove(c.req.param('id'), c.var.who);
       return c.body(null, 204);
     })
-    .post('/sessions/:id/restart', auth, async (c) => {
+    .post('/sessions/:id/restart', auth, limits.rate('create'), async (c) => {
       const id = c.req.param('id');
       return c.json(await sessions.restart(id, c.var.who, r.base(c, `/sessions/${id}/restart`)), 201);
     });

@@ -1,12 +1,12 @@
 /** Streams: one session's (`GET /sessions/:id/stream`), or several multiplexed (`GET /stream`). */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { LiveopError } from '../../core/errors.ts';
 import { parse } from '../../core/schemas.ts';
 import type { Credential } from '../../sessions/access.ts';
 import type { Cursor } from '../../stream/hub.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
-import { requestHeader } from '../node-bindings.ts';
+import { clientAddress, requestHeader } from '../node-bindings.ts';
 import { formatOf, streamResponse } from '../stream-response.ts';
 
 const cursorSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional();
@@ -19,16 +19,27 @@ function cursorOf(after: string | undefined, logAfter: string | undefined, suffi
 }
 
 export function streamRoutes(r: RouteContext) {
-  const { sessions, hub, config, authenticator } = r.deps;
+  const { sessions, hub, config, authenticator, limits } = r.deps;
+  /** A stream slot under the caps, held until the subscription closes. */
+  const open = async (c: Context, wanted: Map<string, Cursor>) => {
+    const release = limits.openStream(clientAddress(c));
+    try {
+      const subscription = await hub.subscribe(wanted);
+      return streamResponse(c, subscription, formatOf(c), release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  };
   return new Hono<RouteEnv>()
-    .get('/sessions/:id/stream', r.auth, async (c) => {
+    .get('/sessions/:id/stream', r.auth, limits.rate('streams'), async (c) => {
       const id = c.req.param('id');
       await sessions.read(id, c.var.who);
       const cursor = cursorOf(c.req.query('after') ?? requestHeader(c, 'last-event-id'), c.req.query('logAfter'));
-      const subscription = await hub.subscribe(new Map([[id, cursor]]));
-      return streamResponse(c, subscription, formatOf(c));
+      return open(c, new Map([[id, cursor]]));
     })
     .get('/stream', async (c) => {
+      await limits.take('streams', `address:${clientAddress(c)}`);
       const ids = c.req.queries('session') ?? [];
       const tokens = c.req.queries('token') ?? [];
       if (ids.length === 0) throw new LiveopError('invalid', 'session: give at least one ?session=ID');
@@ -56,7 +67,6 @@ export function streamRoutes(r: RouteContext) {
         }
         if (!wanted.has(id)) wanted.set(id, cursorOf(afters[i], logAfters[i], `.${i}`));
       }
-      const subscription = await hub.subscribe(wanted);
-      return streamResponse(c, subscription, formatOf(c));
+      return open(c, wanted);
     });
 }

@@ -27,7 +27,8 @@ let store: CountingStore;
 let server: TestServer;
 beforeAll(async () => {
   store = new CountingStore();
-  server = await startServer({ store });
+  // A thousand viewers from one address in a moment: more than a browser's rate.
+  server = await startServer({ store, rateLimits: { streams: { points: 10_000, seconds: 1 } } });
 });
 afterAll(() => server.close());
 

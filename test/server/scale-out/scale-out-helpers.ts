@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, Socket } from 'node:net';
+import type { LiveopOptions } from '../../../server/liveop.ts';
 import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
 import type { RedisStoreOptions } from '../../../server/store/redis-store.ts';
 import { openStream, type StreamReader } from '../../support/ndjson-client.ts';
@@ -19,7 +20,13 @@ export interface Cluster {
 /** `count` servers, each with its own Redis store (own connections) on one prefix, sharing the token secret. */
 export async function startCluster(
   count: number,
-  options: { url?: string; prefix?: string; heartbeatMs?: number; store?: Partial<RedisStoreOptions> } = {},
+  options: {
+    url?: string;
+    prefix?: string;
+    heartbeatMs?: number;
+    store?: Partial<RedisStoreOptions>;
+    rateLimits?: LiveopOptions['rateLimits'];
+  } = {},
 ): Promise<Cluster> {
   const stores = storeFactory(options.url);
   const first = await stores.make({ ...options.store, ...(options.prefix ? { prefix: options.prefix } : {}) });
@@ -32,6 +39,8 @@ export async function startCluster(
       await startServer({
         store,
         secret,
+        // The tests' viewers are hundreds of users on one address.
+        rateLimits: options.rateLimits ?? { streams: { points: 10_000, seconds: 1 } },
         ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
       }),
     );

@@ -1,0 +1,85 @@
+/** createClient(): a Liveop server as a worker or a page talks to it, over fetch. */
+import type { CreatedSession, CreateSessionInput } from '../protocol/index.ts';
+import { request } from './http.ts';
+import { type ClientOptions, resolveOptions } from './options.ts';
+import { RemoteSession } from './remote-session.ts';
+
+/** The tokens a session is attached with (each optional: a viewer needs only `viewerToken`). */
+export interface SessionTokens {
+  /**
+   * The session's `report` token, to report with (else the client's API key).
+   *
+   * @default undefined
+   * @example
+   * ```ts
+   * client.session(job.sessionId, { reporterToken: job.reporterToken });
+   * ```
+   */
+  reporterToken?: string;
+  /**
+   * The session's viewer token, to read, watch (and, with `view+cancel`, cancel) with.
+   *
+   * @default undefined
+   * @example
+   * ```ts
+   * client.session(id, { viewerToken: new URL(location.href).searchParams.get('token') ?? undefined });
+   * ```
+   */
+  viewerToken?: string;
+}
+
+export interface LiveopClient {
+  /**
+   * Creates a session (`POST /sessions`). Retried on `429` and `503` only:
+   * a create is not idempotent, so a create that got no answer is not sent again.
+   *
+   * @example
+   * ```ts
+   * const session = await client.createSession({ title: 'Import', tasks: { rows: 'Rows' } });
+   * ```
+   */
+  createSession(input?: CreateSessionInput): Promise<RemoteSession>;
+  /**
+   * Attaches to an existing session, e.g. in a worker handed its id and
+   * reporter token by the web request that created it. Sends nothing.
+   *
+   * @example
+   * ```ts
+   * const session = client.session(id, { reporterToken });
+   * ```
+   */
+  session(id: string, tokens?: SessionTokens): RemoteSession;
+}
+
+/**
+ * A client for a Liveop server. Needs only `fetch`, `AbortController`,
+ * `TextDecoder`, `crypto` and timers: Node ≥ 20, Deno, Bun, browsers, workers.
+ *
+ * @example
+ * ```ts
+ * const client = createClient({ baseUrl: 'http://127.0.0.1:8080', apiKey: process.env.LIVEOP_KEY });
+ * const session = await client.createSession({ title: 'Import', tasks: { rows: 'Rows' } });
+ * session.steps('rows', 10, 100);
+ * await session.close();
+ * ```
+ */
+export function createClient(options: ClientOptions): LiveopClient {
+  const resolved = resolveOptions(options);
+  return {
+    async createSession(input: CreateSessionInput = {}) {
+      const created = await request<CreatedSession>(resolved, {
+        method: 'POST',
+        url: `${resolved.baseUrl}/sessions`,
+        credential: resolved.apiKey,
+        body: JSON.stringify(input),
+        repeatable: false,
+        what: 'POST /sessions',
+      });
+      return new RemoteSession(resolved, created);
+    },
+    session(id: string, tokens: SessionTokens = {}) {
+      if (typeof id !== 'string' || id === '') throw new TypeError('client.session: give the session id');
+      return new RemoteSession(resolved, { id, ...tokens });
+    },
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Rate limits and caps, so a runaway script or a leaked key cannot fill the
+ * store or the event loop. Counting is rate-limiter-flexible's (a maintained
+ * library with the same fixed-window counters over memory and Redis, and an
+ * in-memory insurance when Redis is away): on Redis, session creation and
+ * token minting are counted across instances; event posts and stream opens
+ * by each instance (see the constructor). Past a rate limit: 429 with `Retry-After`; past a cap: 503 with
+ * `Retry-After` (the element backs off).
+ */
+import type { MiddlewareHandler } from 'hono';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { LiveopError } from '../core/errors.ts';
+import type { Credential } from '../sessions/access.ts';
+import type { RateLimiterFactory } from '../store/session-store.ts';
+import type { RouteEnv } from './context.ts';
+import { clientAddress } from './node-bindings.ts';
+
+/** A limit: at most `points` in every `seconds`. */
+export interface Rate {
+  points: number;
+  seconds: number;
+}
+
+export interface RateLimits {
+  /** Sessions one credential may create (`POST /sessions`, operations, the demo). @default 100 per second */
+  create: Rate;
+  /** Event posts to one session. The contract asks for at least 1,000 events a second. @default 2,000 per second */
+  events: Rate;
+  /** Streams one credential may open. @default 200 per second */
+  streams: Rate;
+  /** Tokens one credential may mint. @default 50 per second */
+  tokens: Rate;
+}
+
+export interface Caps {
+  /** Sessions one owner may hold at once (until they expire). @default 10000 */
+  sessionsPerOwner: number;
+  /** Streams open at once from one client address, on this instance. @default 10000 */
+  streamsPerAddress: number;
+  /** Streams open at once on this instance (each holds a socket, and so a file descriptor). @default 20000 */
+  streamsPerInstance: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  create: { points: 100, seconds: 1 },
+  events: { points: 2_000, seconds: 1 },
+  streams: { points: 200, seconds: 1 },
+  tokens: { points: 50, seconds: 1 },
+};
+
+export const DEFAULT_CAPS: Caps = {
+  sessionsPerOwner: 10_000,
+  streamsPerAddress: 10_000,
+  streamsPerInstance: 20_000,
+};
+
+/** Who a limit counts: the key's owner, the token's session, or (open mode) the client's address. */
+export function limitKey(who: Credential, address: string): string {
+  switch (who.kind) {
+    case 'key':
+      return `owner:${who.owner}`;
+    case 'token':
+      return `session:${who.sessionId}`;
+    default:
+      return `address:${address}`;
+  }
+}
+
+const memoryLimiter: RateLimiterFactory = (options) => new RateLimiterMemory(options);
+
+/** The limiters of one app; `rates: false` turns rate limiting off (caps stay). */
+export class Limits {
+  readonly #limiters: Record<keyof RateLimits, RateLimiterAbstract> | null;
+  readonly caps: Caps;
+  readonly #streams = new Map<string, number>();
+  #streamsOpen = 0;
+
+  constructor(rates: Partial<RateLimits> | false, caps: Partial<Caps>, factory: RateLimiterFactory = memoryLimiter) {
+    this.caps = { ...DEFAULT_CAPS, ...caps };
+    if (rates === false) {
+      this.#limiters = null;
+      return;
+    }
+    const all = { ...DEFAULT_RATE_LIMITS, ...rates };
+    const make = (name: keyof RateLimits, where: RateLimiterFactory) =>
+      where({ keyPrefix: `liveop-rl-${name}`, points: all[name].points, duration: all[name].seconds });
+    // What fills the store (sessions, tokens) is counted where the store is, so the limits hold
+    // across instances. Event posts and stream opens are counted by each instance: a shared count
+    // would cost a Redis round trip on every event post, the hottest path, and a runaway
+    // reporter or viewer talks to one instance per connection anyway (the stream caps bound the rest).
+    this.#limiters = {
+      create: make('create', factory),
+      tokens: make('tokens', factory),
+      events: make('events', memoryLimiter),
+      streams: make('streams', memoryLimiter),
+    };
+  }
+
+  /** Takes one point of `name` for `key`, or throws `rate_limited` with when to try again. */
+  async take(name: keyof RateLimits, key: string): Promise<void> {
+    const limiter = this.#limiters?.[name];
+    if (!limiter) return;
+    try {
+      await limiter.consume(key);
+    } catch (refusal) {
+      if (!(refusal instanceof RateLimiterRes)) return; // the counter's store failed: serve rather than refuse
+      const retryAfterSeconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+      throw new LiveopError('rate_limited', `too many ${NAMES[name]}; try again in ${retryAfterSeconds} s`, {
+        retryAfterSeconds,
+      });
+    }
+  }
+
+  /** A middleware taking one point of `name` for whoever `c.var.who` is. */
+  rate(name: keyof RateLimits): MiddlewareHandler<RouteEnv> {
+    return async (c, next) => {
+      const key = name === 'events' ? `session:${c.req.param('id')}` : limitKey(c.var.who, clientAddress(c));
+      await this.take(name, key);
+      await next();
+    };
+  }
+
+  /**
+   * Holds a stream slot for `address` until `release()` is called; throws
+   * `unavailable` past the caps.
+   */
+  openStream(address: string): () => void {
+    const mine = this.#streams.get(address) ?? 0;
+    if (this.#streamsOpen >= this.caps.streamsPerInstance) {
+      throw new LiveopError('unavailable', `this server holds ${this.#streamsOpen} streams, its most; try again`, {
+        retryAfterSeconds: 5,
+      });
+    }
+    if (mine >= this.caps.streamsPerAddress) {
+      throw new LiveopError('unavailable', `${mine} streams are open from this address, the most; close some`, {
+        retryAfterSeconds: 5,
+      });
+    }
+    this.#streams.set(address, mine + 1);
+    this.#streamsOpen += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#streamsOpen -= 1;
+      const left = (this.#streams.get(address) ?? 1) - 1;
+      if (left <= 0) this.#streams.delete(address);
+      else this.#streams.set(address, left);
+    };
+  }
+}
+
+const NAMES: Record<keyof RateLimits, string> = {
+  create: 'sessions created',
+  events: 'event posts to this session',
+  streams: 'streams opened',
+  tokens: 'tokens minted',
+};
