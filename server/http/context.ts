@@ -7,7 +7,10 @@ import { LiveopError } from '../core/errors.ts';
 import type { Authenticator, Credential } from '../sessions/access.ts';
 import type { SessionService } from '../sessions/session-service.ts';
 import type { StreamHub } from '../stream/hub.ts';
-import { identify } from './credentials.ts';
+import { identify, type RouteEnv } from './credentials.ts';
+
+export type { RouteEnv };
+
 import type { Limits } from './limits.ts';
 import type { WidgetAsset } from './widget-asset.ts';
 
@@ -52,9 +55,6 @@ export interface AppDeps {
   /** The element bundle for `GET /widget.js`, or null when not built. */
   widget: () => Promise<WidgetAsset | null>;
 }
-
-/** What the routes keep on the request: who is asking. */
-export type RouteEnv = { Variables: { who: Credential } };
 
 /** The routes' view of the deps, with the request-bound helpers. */
 export class RouteContext {

@@ -7,6 +7,9 @@ import type { Context } from 'hono';
 import type { Authenticator, Credential } from '../sessions/access.ts';
 import { requestHeader } from './node-bindings.ts';
 
+/** What the routes keep on the request: who is asking (set by `RouteContext.auth`). */
+export type RouteEnv = { Variables: { who: Credential } };
+
 export function identify(c: Context, authenticator: Authenticator): Credential {
   const bearer = requestHeader(c, 'authorization')
     ?.match(/^Bearer\s+(.+)$/i)?.[1]

@@ -12,7 +12,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rat
 import { LiveopError } from '../core/errors.ts';
 import type { Credential } from '../sessions/access.ts';
 import type { RateLimiterFactory } from '../store/session-store.ts';
-import type { RouteEnv } from './context.ts';
+import type { RouteEnv } from './credentials.ts';
 import { clientAddress } from './node-bindings.ts';
 
 /** A limit: at most `points` in every `seconds`. */
