@@ -183,6 +183,25 @@ class ReporterTest(unittest.TestCase):
             post(f"{URL}/sessions/{s.id}/cancel", token)
         self.assertEqual(refused.exception.code, 403)
 
+    def test_shortens_texts_past_the_limits_instead_of_losing_the_batch(self):
+        s = self.reporter.create_session(tasks={"a": "A"})
+        data = {"rows": 3}
+        s.log("x" * 5_000, "\U0001F600" * 1_500, "Grüße, 東京")
+        s.message("m" * 3_000)
+        s.result(data)
+        data["rows"] = 4  # what result() was given is what is sent
+        s.flush()
+        snapshot = s.snapshot()
+        long_line, emoji, accented = [entry["line"] for entry in snapshot["logs"]]
+        self.assertEqual((len(long_line), long_line[-1]), (2_000, "\u2026"))
+        self.assertEqual(len(emoji.encode("utf-16-le")) // 2, 1_999)  # 999 emoji and the ellipsis
+        self.assertEqual(accented, "Grüße, 東京")
+        self.assertEqual(len(snapshot["message"]["text"]), 2_000)
+        self.assertEqual(snapshot["result"], {"rows": 3})
+        with self.assertRaises(TypeError):
+            s.result({"not json": {1, 2}})
+        s.close()
+
     def test_a_thousand_percent_reports_make_a_handful_of_versions(self):
         s = self.reporter.create_session(tasks={"a": "A"})
         s.start("a")
@@ -212,7 +231,16 @@ class ReporterTest(unittest.TestCase):
             proxy.close()
         events = [event for body in proxy.bodies for event in body]
         reports = [event for event in events if event["type"] in ("steps", "percent")]
-        self.assertLessEqual(len(reports), 2 * len(proxy.bodies))
+        # Between two other events (here the log lines) and in each batch, one report per task at most.
+        for body in proxy.bodies:
+            run = []
+            for event in body + [{"type": "end of batch"}]:
+                if event["type"] in ("steps", "percent"):
+                    run.append(event["task"])
+                    continue
+                self.assertEqual(sorted(run), sorted(set(run)))
+                run = []
+        self.assertLessEqual(len(reports), 2 * (10 + len(proxy.bodies)))
         self.assertEqual(
             reports[-2:],
             [
@@ -254,13 +282,15 @@ class ReporterTest(unittest.TestCase):
             s.flush()
         finally:
             proxy.close()
-        self.assertEqual(len(proxy.batches), 2)
-        (first_key, first), (again_key, again) = proxy.batches
+        (first_key, first), (again_key, again), *later = proxy.batches
         self.assertEqual((first, again), ("drop", "forwarded"))
         self.assertEqual(first_key, again_key)
+        keys = [first_key] + [key for key, _ in later]
+        self.assertEqual(len(set(keys)), len(keys))  # a new batch, a new key
         snapshot = created.snapshot()
         self.assertEqual([entry["line"] for entry in snapshot["logs"]], ["once"])
-        self.assertEqual(snapshot["version"], 2)  # created, then one batch
+        self.assertEqual(snapshot["version"], 1 + len(keys))  # created, then each batch once
+        self.assertEqual(snapshot["tasks"][0]["done"], 1)
         s.close()
 
     def test_a_503_is_retried_after_its_retry_after(self):
@@ -307,6 +337,15 @@ class ReporterTest(unittest.TestCase):
         closed = s.snapshot()["version"]
         time.sleep(0.6)
         self.assertEqual(s.snapshot()["version"], closed)
+
+    def test_sends_no_heartbeats_when_told_not_to(self):
+        s = Reporter(URL, heartbeat_interval=0).create_session(tasks={"a": "A"})
+        s.start("a")
+        s.flush()
+        before = s.snapshot()["version"]
+        time.sleep(0.5)
+        self.assertEqual(s.snapshot()["version"], before)
+        s.close()
 
     def test_a_refused_batch_raises_the_servers_message_and_reporting_carries_on(self):
         s = self.reporter.create_session(tasks={"a": "A"})
