@@ -522,12 +522,24 @@ class Session:
         self._channel.flush(timeout)
 
     def close(self, timeout: Optional[float] = None) -> None:
-        """Flushes and stops the background thread; raises as ``flush()`` does. Further events raise."""
+        """Flushes and stops the background thread; raises as ``flush()`` does. Later events are ignored."""
         self._channel.close(timeout)
 
     def snapshot(self) -> Dict[str, Any]:
         """The session as viewers see it now (``GET /sessions/:id``)."""
-        return self._reporter._http.call("GET", self.snapshot_url, self._credential, session_id=self.id)
+        snapshot = self._reporter._http.call("GET", self.snapshot_url, self._credential, session_id=self.id)
+        if isinstance(snapshot, dict) and snapshot.get("cancelRequested"):
+            self._channel.cancel_requested = True
+        return snapshot
+
+    def cancel(self) -> None:
+        """Asks the work to stop (``POST /sessions/:id/cancel``): its reporter sees ``cancel_requested``.
+
+        E.g. a Django view behind your own Cancel button. Needs the reporter
+        token, or the owner's API key.
+        """
+        url = self._reporter._http.url("sessions", self.id, "cancel")
+        self._reporter._http.call("POST", url, self._credential, session_id=self.id)
 
     def __enter__(self) -> "Session":
         return self
@@ -536,7 +548,7 @@ class Session:
         if exc is None:
             self.close()
             return
-        if not isinstance(exc, GeneratorExit) and not self._channel.closed:
+        if not isinstance(exc, GeneratorExit):
             self.error(str(exc) or exc_type.__name__)
         try:
             self.close()
@@ -580,9 +592,7 @@ class _Channel:
 
     def push(self, event: Dict[str, Any]) -> None:
         with self._cond:
-            if self.closed:
-                raise RuntimeError(f"liveop: session {self._session_id} is closed")
-            if self.stopped:
+            if self.closed or self.stopped:
                 return
             self._seq += 1
             if event["type"] in _REPORTS:
@@ -765,6 +775,8 @@ class _Channel:
             snapshot = self._http.call("GET", self._http.url("sessions", self._session_id), self._credential)
         except LiveopError as error:
             return error.status == 404
+        if isinstance(snapshot, dict) and snapshot.get("cancelRequested"):
+            self.cancel_requested = True
         return isinstance(snapshot, dict) and snapshot.get("status") in _TERMINAL
 
     def _tell(self, error: LiveopError) -> None:
