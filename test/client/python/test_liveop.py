@@ -324,6 +324,22 @@ class ReporterTest(unittest.TestCase):
         s.close()
         self.assertEqual(s.snapshot()["status"], "cancelled")
 
+    def test_cancel_from_the_server_side_reaches_a_worker_attached_elsewhere(self):
+        web = self.reporter.create_session(tasks={"a": "A"})
+        worker = self.reporter.session(web.id, web.reporter_token)
+        worker.start("a")
+        worker.flush()
+        web.cancel()
+        self.assertFalse(worker.cancel_requested)
+        worker.heartbeat()
+        worker.flush()
+        self.assertTrue(worker.cancel_requested)
+        reader = self.reporter.session(web.id, web.reporter_token)
+        reader.snapshot()  # a snapshot says so too
+        self.assertTrue(reader.cancel_requested)
+        worker.cancelled()
+        worker.close()
+
     def test_sends_heartbeats_while_idle_and_stops_when_closed(self):
         reporter = Reporter(URL, heartbeat_interval=0.2)
         s = reporter.create_session(tasks={"a": "A"})
@@ -383,8 +399,9 @@ class ReporterTest(unittest.TestCase):
         snapshot = s.snapshot()
         self.assertEqual(snapshot["status"], "error")
         self.assertEqual(snapshot["error"]["message"], "bad row 7")
-        with self.assertRaises(RuntimeError):
-            s.log("after close")
+        s.log("after close")  # ignored, as after close() anywhere
+        s.flush()
+        self.assertEqual(s.snapshot()["version"], snapshot["version"])
 
 
 if __name__ == "__main__":
