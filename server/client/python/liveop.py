@@ -33,14 +33,15 @@ A web request creates the session and hands the page its ``stream_url`` and
 Calls never wait for the network: events are buffered and a background
 thread sends them in batches, at most one every ``flush_interval`` seconds (a
 ``percent``/``steps`` report replaces the last one for its task while only
-progress reports came after it; log lines are never dropped). While the work is quiet, the thread sends a heartbeat every
-``heartbeat_interval`` seconds, so the server does not declare the worker lost.
-Every batch carries an ``Idempotency-Key``, the same on each of its retries
-(network errors, 429, 502, 503, 504; exponential backoff with full jitter,
-never sooner than a ``Retry-After``), so a batch whose answer was lost is applied once.
-A batch the server refuses (another 4xx) is raised as ``LiveopError`` from the
-next ``flush()`` or ``close()``; leaving a ``with`` block by an exception reports
-it as the session's ``error`` and re-raises it.
+progress reports came after it; log lines are never dropped). While the work
+is quiet, the thread sends a heartbeat every ``heartbeat_interval`` seconds,
+so the server does not declare the worker lost. Every batch carries an
+``Idempotency-Key``, the same on each of its retries (network errors, 429,
+502, 503, 504; exponential backoff with full jitter, never sooner than a
+``Retry-After``), so a batch whose answer was lost is applied once. A batch
+the server refuses (another 4xx) is raised as ``LiveopError`` from the next
+``flush()`` or ``close()``; leaving a ``with`` block by an exception reports it
+as the session's ``error`` and re-raises it. See docs/python.md.
 """
 
 from __future__ import annotations
