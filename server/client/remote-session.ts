@@ -11,6 +11,7 @@ import { LiveopClientError } from './errors.ts';
 import { request } from './http.ts';
 import type { ResolvedOptions } from './options.ts';
 import { Reporter } from './reporter.ts';
+import { shortenError, shortenLine, shortenMessage } from './shorten.ts';
 import { type WatchOptions, watchStream } from './watch.ts';
 
 /** What a RemoteSession is made from: a create answer, or an id and the tokens handed over. */
@@ -100,14 +101,14 @@ export class RemoteSession {
     this.emit({ type: 'steps', task, done, total });
   }
 
-  /** The session's status message (and, with `task`, that task's). */
+  /** The session's status message (and, with `task`, that task's). Past 2,000 characters it is shortened. */
   message(text: string, options: { task?: string; level?: MessageLevel } = {}): void {
-    this.emit({ type: 'message', text, ...options });
+    this.emit({ type: 'message', text: shortenMessage(text), ...options });
   }
 
-  /** Appends lines to the session's log. Every line is sent, once, in order. */
+  /** Appends lines to the session's log. Every line is sent, once, in order; one past 2,000 characters is shortened. */
   log(...lines: string[]): void {
-    if (lines.length > 0) this.emit({ type: 'log', lines });
+    if (lines.length > 0) this.emit({ type: 'log', lines: lines.map(shortenLine) });
   }
 
   /** Enters a stage (the active one becomes `done`); with `state`, sets only that stage's state. */
@@ -117,17 +118,21 @@ export class RemoteSession {
 
   /** The task is complete. Send `result()` before (or with) the last one: the session ends 400 ms after it. */
   complete(task: string, message?: string): void {
-    this.emit(message === undefined ? { type: 'complete', task } : { type: 'complete', task, message });
+    this.emit(
+      message === undefined ? { type: 'complete', task } : { type: 'complete', task, message: shortenMessage(message) },
+    );
   }
 
-  /** The task (or, without one, the session) failed: the session ends as `error`. */
+  /** The task (or, without one, the session) failed: the session ends as `error`. Past 10,000 characters the message is shortened. */
   error(message: string, task?: string): void {
-    this.emit(task === undefined ? { type: 'error', message } : { type: 'error', task, message });
+    const text = shortenError(message);
+    this.emit(task === undefined ? { type: 'error', message: text } : { type: 'error', task, message: text });
   }
 
   /** The task is being tried again (shown as "retry N"). */
   retry(task: string, attempt: number, message?: string): void {
-    this.emit(message === undefined ? { type: 'retry', task, attempt } : { type: 'retry', task, attempt, message });
+    const event = { type: 'retry', task, attempt } as const;
+    this.emit(message === undefined ? event : { ...event, message: shortenMessage(message) });
   }
 
   /** The result and artifact links shown at the end. `data` is copied (as JSON) now. */
@@ -152,7 +157,9 @@ export class RemoteSession {
   }
 
   /**
-   * Buffers raw protocol events, as the methods above do. Throws a
+   * Buffers raw protocol events, as the methods above do (but sent as they
+   * are: nothing is shortened, and the server refuses a batch with an
+   * event past its limits). Throws a
    * `TypeError` (and buffers nothing more) for an event that cannot be
    * encoded as JSON. Ignored once the session has ended or `close()` was called.
    */

@@ -269,6 +269,20 @@ describe('refusals', () => {
     expect((await session.snapshot()).logs).toEqual([]);
   });
 
+  it('shortens a log line or message past the limits rather than losing the batch it travels in', async () => {
+    const client = createClient({ baseUrl: server.url });
+    const session = await client.createSession({ tasks: { a: 'A' } });
+    session.log('short', 'y'.repeat(3_000));
+    session.message('m'.repeat(2_500));
+    session.error('e'.repeat(20_000));
+    await session.close();
+    const snapshot = await session.snapshot();
+    expect(snapshot.logs.map((l) => l.line)).toEqual(['short', `${'y'.repeat(1_999)}…`]);
+    expect(snapshot.message?.text).toBe(`${'m'.repeat(1_999)}…`);
+    expect(snapshot.error?.message).toHaveLength(10_000);
+    expect(snapshot.status).toBe('error');
+  });
+
   it('rejects createSession() with the contract error for a bad body', async () => {
     const client = createClient({ baseUrl: server.url });
     await expect(client.createSession({ tasks: { 'bad id!': 'x' } })).rejects.toMatchObject({
