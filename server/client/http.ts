@@ -54,8 +54,9 @@ export async function request<T>(transport: Transport, call: Call): Promise<T> {
       text = await response.text();
     } catch (error) {
       if (error instanceof LiveopClientError) throw error;
-      // No answer (or the answer broke off): the request may or may not have been applied.
-      if (!call.repeatable || retry >= attempts) throw networkError(call.what, error);
+      // No answer (or the answer broke off): the request may or may not have been applied,
+      // unless the connection was refused (which only some runtimes tell, e.g. Node's fetch).
+      if (!(call.repeatable || refused(error)) || retry >= attempts) throw networkError(call.what, error);
       await sleep(backoffMs(retry, transport.retry));
       continue;
     }
@@ -69,6 +70,12 @@ export async function request<T>(transport: Transport, call: Call): Promise<T> {
       });
     }
   }
+}
+
+/** The connection was refused: nothing was sent. */
+function refused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return cause?.code === 'ECONNREFUSED';
 }
 
 /** `429` and `503` say the request was not applied; a gateway's `502`/`504` say nothing sure. */

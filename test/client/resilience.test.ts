@@ -101,7 +101,7 @@ async function startProxy(target: string, plan: (request: Seen, index: number) =
 const isEvents = (r: Seen) => r.method === 'POST' && r.url.endsWith('/events');
 const isStream = (r: Seen) => r.url.includes('/stream');
 
-describe('retrying a batch', () => {
+describe('retrying requests', () => {
   it('sends a batch whose answer was lost again with the same Idempotency-Key, and it is applied once', async () => {
     let lost = 0;
     proxy = await startProxy(server.url, (r) => (isEvents(r) && lost++ === 0 ? 'lose-answer' : 'forward'));
@@ -160,6 +160,22 @@ describe('retrying a batch', () => {
     expect(refusal).toBeInstanceOf(LiveopClientError);
     expect(refusal).toMatchObject({ status: null, code: 'network_error' });
     expect(proxy.seen).toHaveLength(1);
+  });
+
+  it('does send a create again when the connection was refused (nothing reached the server)', async () => {
+    const closed = await startProxy(server.url, () => 'forward');
+    await closed.close();
+    let tries = 0;
+    const client = createClient({
+      baseUrl: closed.url,
+      retry: { attempts: 2, baseDelayMs: 10 },
+      fetch: (input, init) => {
+        tries++;
+        return fetch(input, init);
+      },
+    });
+    await expect(client.createSession({ tasks: { a: 'A' } })).rejects.toMatchObject({ code: 'network_error' });
+    expect(tries).toBe(3);
   });
 });
 
