@@ -35,6 +35,8 @@ export async function startDemoSession(liveop: Liveop, base: string, options: De
         { id: 'stock', name: 'Fetch stock levels (slow)', expectedMs: 12_000 * pace },
       ],
       stages: ['Load', 'Process', 'Save'],
+      // The demo shows the cancel button, with or without API keys.
+      viewerScope: 'view+cancel',
     },
     { base },
   );

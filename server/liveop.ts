@@ -37,8 +37,12 @@ export interface LiveopOptions extends Partial<AppConfig> {
   store?: SessionStore;
   /** API keys → owners. None: open mode (the server binds loopback only). @default {} */
   apiKeys?: Record<string, ApiKey>;
-  /** Secret for signing tokens; instances sharing a store must share it. @default random per process */
-  secret?: string;
+  /**
+   * Secret for signing tokens; instances sharing a store must share it. Several
+   * rotate it with no downtime: the first signs, all verify.
+   * @default random per process
+   */
+  secret?: string | string[];
   /** Defaults for new sessions (`stallAfterMs`, `deadAfterMs`, `rampMs`, `logLimit`, `expectedMs`, `cancelGraceMs`, `ttlSeconds`). */
   sessionDefaults?: Partial<SessionOptions> & { ttlSeconds?: number };
   /** Stream lines a second per session, at most. @default 10 */

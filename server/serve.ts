@@ -68,7 +68,8 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
   const liveop = createLiveop({
     ...(store ? { store } : {}),
     apiKeys,
-    ...(env.LIVEOP_SECRET ? { secret: env.LIVEOP_SECRET } : {}),
+    // Comma-separated: the first signs, all verify (rotation with no downtime).
+    ...(env.LIVEOP_SECRET ? { secret: env.LIVEOP_SECRET.split(',').map((s) => s.trim()) } : {}),
     corsOrigins,
   });
 

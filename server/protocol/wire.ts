@@ -244,9 +244,22 @@ export interface StreamErrorLine {
   id: string;
   error: { code: string; message: string };
 }
+/**
+ * A fresh viewer token for session `id`, sent on a stream before the one it
+ * was opened with expires: a viewer that stays open longer than a token lives
+ * keeps working (it reconnects and cancels with this one).
+ */
+export interface TokenLine {
+  type: 'token';
+  id: string;
+  token: string;
+  /** When it expires (ISO 8601). */
+  expiresAt: string;
+}
+
 /** The lines about one session (each carries its `id`). */
 export type SessionLine = Snapshot | GoneLine | StreamErrorLine;
-export type StreamLine = SessionLine | HeartbeatLine | ReconnectLine;
+export type StreamLine = SessionLine | HeartbeatLine | ReconnectLine | TokenLine;
 
 // --------------------------------------------------------------- answers ---
 

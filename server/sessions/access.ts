@@ -20,7 +20,8 @@ export type Credential =
   /** This process's own code (the in-process API, the runners): every right, any owner. */
   | { kind: 'system' }
   | { kind: 'key'; owner: string; admin: boolean }
-  | { kind: 'token'; sessionId: string; scope: TokenScope };
+  /** `exp`: when it expires, seconds since the epoch. */
+  | { kind: 'token'; sessionId: string; scope: TokenScope; exp: number };
 
 export interface TokenPayload {
   sid: string;
@@ -37,13 +38,21 @@ export type SignedToken = string & { readonly [tokenBrand]: true };
 const VERIFIED_CACHE_SIZE = 10_000;
 
 export class TokenSigner {
-  readonly #secret: Buffer;
+  /** The first signs; all verify. */
+  readonly #secrets: Buffer[];
   readonly #verified = new Map<string, TokenPayload>();
 
-  /** `secret`: at least 16 bytes; several instances must share it. Random when omitted. */
-  constructor(secret?: string) {
-    this.#secret = secret ? Buffer.from(secret) : randomBytes(32);
-    if (this.#secret.length < 16) throw new Error('the token secret must be at least 16 bytes');
+  /**
+   * `secrets`: one, or several to rotate with no downtime — the first signs,
+   * every one verifies: put the new secret first, keep the old one until the
+   * tokens it signed have expired (a day for reporter tokens), then drop it.
+   * Each at least 16 bytes; instances sharing a store must share them.
+   * Random when omitted.
+   */
+  constructor(secrets?: string | readonly string[]) {
+    const list = typeof secrets === 'string' ? [secrets] : (secrets ?? []);
+    this.#secrets = list.length > 0 ? list.map((s) => Buffer.from(s)) : [randomBytes(32)];
+    if (this.#secrets.some((s) => s.length < 16)) throw new Error('each token secret must be at least 16 bytes');
   }
 
   sign(sessionId: string, scope: TokenScope, ttlSeconds: number, now = Date.now()): SignedToken {
@@ -68,18 +77,19 @@ export class TokenSigner {
   #check(token: string, now: number): TokenPayload {
     const [body, mac, extra] = token.split('.');
     if (!body || !mac || extra !== undefined) throw new LiveopError('unauthorized', 'malformed token');
-    const expected = Buffer.from(this.#mac(body));
     const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new LiveopError('unauthorized', 'invalid token signature');
-    }
+    const genuine = this.#secrets.some((secret) => {
+      const expected = Buffer.from(this.#mac(body, secret));
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    if (!genuine) throw new LiveopError('unauthorized', 'invalid token signature');
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString()) as TokenPayload;
     if (payload.exp * 1000 <= now) throw new LiveopError('unauthorized', 'token expired');
     return payload;
   }
 
-  #mac(body: string): string {
-    return createHmac('sha256', this.#secret).update(body).digest('base64url');
+  #mac(body: string, secret: Buffer = this.#secrets[0]!): string {
+    return createHmac('sha256', secret).update(body).digest('base64url');
   }
 }
 
@@ -110,7 +120,7 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
     if (key) return { kind: 'key', owner: key.owner, admin: key.admin ?? false };
     if (!given.includes('.')) throw new LiveopError('unauthorized', 'neither a known API key nor a Liveop token');
     const payload = signer.verify(given);
-    return { kind: 'token', sessionId: payload.sid, scope: payload.scope };
+    return { kind: 'token', sessionId: payload.sid, scope: payload.scope, exp: payload.exp };
   };
   return { open, credentialOf };
 }

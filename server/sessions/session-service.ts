@@ -103,7 +103,10 @@ export class SessionService {
     if (answerBase !== '') session.base = answerBase;
     if (operation) session.operation = operation;
     await this.#o.store.create(session);
-    return { created: this.answer(session, answerBase, viewerScope), session };
+    // Whoever the page is shown to holds the viewer token: with API keys it only
+    // watches unless the creator asks for more; open mode (this machine) may cancel.
+    const scope = viewerScope ?? (this.#o.authenticator.open ? 'view+cancel' : 'view');
+    return { created: this.answer(session, answerBase, scope), session };
   }
 
   /** A session the caller may see (`right`): not_found, forbidden or unauthorized otherwise. */
@@ -229,6 +232,18 @@ export class SessionService {
     const { created } = await this.create(body, { kind: 'system' }, base, { name, input: value });
     this.#o.operations.run(name, created.id, value);
     return created;
+  }
+
+  /**
+   * A fresh viewer token like `as` (same session and scope, a new lifetime),
+   * for a viewer whose stream outlives its token. Reporter tokens are not
+   * renewed this way.
+   */
+  renewViewerToken(as: Credential): { token: string; exp: number } | null {
+    if (as.kind !== 'token' || as.scope === 'report') return null;
+    const now = this.#o.now();
+    const token = this.#o.signer.sign(as.sessionId, as.scope, this.#o.viewerTokenTtlSeconds, now);
+    return { token, exp: Math.floor(now / 1000) + this.#o.viewerTokenTtlSeconds };
   }
 
   /** The answer to a creation: ids, tokens and URLs. */

@@ -76,6 +76,10 @@ export class Subscription {
   #closing = false;
   #closed = false;
   #onPending: () => void = () => {};
+  /** Lines made for this subscription alone (token renewals), sent before the rest. */
+  readonly #own: HubLine[] = [];
+  /** When to make such a line, and how (the hub's interval checks). */
+  readonly #timed: { at: number; make: () => { line: StreamLine; next: number | null } }[] = [];
   readonly #closeListeners: (() => void)[] = [];
 
   constructor(
@@ -93,6 +97,7 @@ export class Subscription {
   /** True once every session has ended (or the hub is shutting down): nothing more will come after what take() returns. */
   get done(): boolean {
     if (this.#closing || this.#closed) return true;
+    if (this.#own.length > 0) return false;
     for (const state of this.sessions.values()) if (!state.done) return false;
     return true;
   }
@@ -110,6 +115,7 @@ export class Subscription {
       this.close();
       return [RECONNECT];
     }
+    lines.push(...this.#own.splice(0));
     for (const [id, state] of this.sessions) {
       if (state.done) continue;
       const line = this.#next(id, state);
@@ -139,6 +145,26 @@ export class Subscription {
   /** @internal */
   notify(): void {
     if (!this.#closed) this.#onPending();
+  }
+
+  /**
+   * Makes a line of this subscription's own at `at` (the hub's clock), and
+   * again at the `next` the maker answers (null: no more). Checked with the
+   * heartbeats, so within a second of `at`.
+   */
+  at(at: number, make: () => { line: StreamLine; next: number | null }): void {
+    this.#timed.push({ at, make });
+  }
+
+  /** @internal Makes the timed lines that are due. */
+  tick(now: number): void {
+    for (const timed of this.#timed) {
+      if (timed.at > now) continue;
+      const { line, next } = timed.make();
+      this.#own.push(own(line));
+      timed.at = next ?? Number.POSITIVE_INFINITY;
+      this.notify();
+    }
   }
 
   /** @internal */
@@ -294,8 +320,10 @@ export class StreamHub {
     if (this.#heartbeat) return;
     const every = Math.max(50, Math.min(1_000, this.#heartbeatMs / 3));
     this.#heartbeat = setInterval(() => {
-      const silentSince = this.#now() - this.#heartbeatMs;
+      const now = this.#now();
+      const silentSince = now - this.#heartbeatMs;
       for (const subscription of this.#subscriptions) {
+        subscription.tick(now);
         if (subscription.lastTakenAt <= silentSince) {
           subscription.lastTakenAt = this.#now();
           subscription.heartbeat();

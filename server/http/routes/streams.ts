@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { LiveopError } from '../../core/errors.ts';
 import { parse } from '../../core/schemas.ts';
 import type { Credential } from '../../sessions/access.ts';
-import type { Cursor } from '../../stream/hub.ts';
+import type { Cursor, Subscription } from '../../stream/hub.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { clientAddress, requestHeader } from '../node-bindings.ts';
 import { formatOf, streamResponse } from '../stream-response.ts';
@@ -20,11 +20,33 @@ function cursorOf(after: string | undefined, logAfter: string | undefined, suffi
 
 export function streamRoutes(r: RouteContext) {
   const { sessions, hub, config, authenticator, limits } = r.deps;
+  /**
+   * A viewer whose stream outlives its token gets a fresh one on the stream,
+   * `renewBeforeMs` before the one it holds expires (and again before that
+   * one does), so a page open on a long job never turns into a 401.
+   */
+  const renewal = (subscription: Subscription, who: Credential) => {
+    if (who.kind !== 'token' || who.scope === 'report') return;
+    const renewBeforeMs = Math.min(600_000, (config.viewerTokenTtlSeconds * 1000) / 2);
+    subscription.at(who.exp * 1000 - renewBeforeMs, () => {
+      const fresh = sessions.renewViewerToken(who)!;
+      return {
+        line: {
+          type: 'token',
+          id: who.sessionId,
+          token: fresh.token,
+          expiresAt: new Date(fresh.exp * 1000).toISOString(),
+        },
+        next: fresh.exp * 1000 - renewBeforeMs,
+      };
+    });
+  };
   /** A stream slot under the caps, held until the subscription closes. */
-  const open = async (c: Context, wanted: Map<string, Cursor>) => {
+  const open = async (c: Context, wanted: Map<string, Cursor>, viewers: Credential[]) => {
     const release = limits.openStream(clientAddress(c));
     try {
       const subscription = await hub.subscribe(wanted);
+      for (const who of viewers) renewal(subscription, who);
       return streamResponse(c, subscription, formatOf(c), release);
     } catch (error) {
       release();
@@ -36,7 +58,7 @@ export function streamRoutes(r: RouteContext) {
       const id = c.req.param('id');
       await sessions.read(id, c.var.who);
       const cursor = cursorOf(c.req.query('after') ?? requestHeader(c, 'last-event-id'), c.req.query('logAfter'));
-      return open(c, new Map([[id, cursor]]));
+      return open(c, new Map([[id, cursor]]), [c.var.who]);
     })
     .get('/stream', async (c) => {
       await limits.take('streams', `address:${clientAddress(c)}`);
@@ -53,6 +75,7 @@ export function streamRoutes(r: RouteContext) {
       const afters = c.req.queries('after') ?? [];
       const logAfters = c.req.queries('logAfter') ?? [];
       const wanted = new Map<string, Cursor>();
+      const viewers: Credential[] = [];
       for (const [i, id] of ids.entries()) {
         const credential: Credential =
           tokens[i] === undefined ? r.who(c) : authenticator.credentialOf(tokens[i], 'query');
@@ -65,8 +88,11 @@ export function streamRoutes(r: RouteContext) {
           // An unknown session is not refused: its part of the stream says `gone`.
           if (!(error instanceof LiveopError && error.kind === 'not_found')) throw error;
         }
-        if (!wanted.has(id)) wanted.set(id, cursorOf(afters[i], logAfters[i], `.${i}`));
+        if (!wanted.has(id)) {
+          wanted.set(id, cursorOf(afters[i], logAfters[i], `.${i}`));
+          viewers.push(credential);
+        }
       }
-      return open(c, wanted);
+      return open(c, wanted, viewers);
     });
 }

@@ -51,7 +51,8 @@ describe('who may do what', () => {
   const session = { id: 's1', owner: 'ann' };
 
   it('gives each token scope its rights, on its own session only', () => {
-    const token = (scope: 'view' | 'view+cancel' | 'report') => ({ kind: 'token', sessionId: 's1', scope }) as const;
+    const token = (scope: 'view' | 'view+cancel' | 'report') =>
+      ({ kind: 'token', sessionId: 's1', scope, exp: 2e9 }) as const;
     expect(refusal(() => authorize(token('view'), 'view', session))).toBeNull();
     expect(refusal(() => authorize(token('view'), 'cancel', session))?.kind).toBe('forbidden');
     expect(refusal(() => authorize(token('view+cancel'), 'cancel', session))).toBeNull();
