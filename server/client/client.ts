@@ -30,8 +30,9 @@ export interface SessionTokens {
 
 export interface LiveopClient {
   /**
-   * Creates a session (`POST /sessions`). Retried on `429` and `503` only:
-   * a create is not idempotent, so a create that got no answer is not sent again.
+   * Creates a session (`POST /sessions`). Retried on `429`, `503` and a
+   * refused connection only: a create is not idempotent, so one that may
+   * have reached the server and got no answer is not sent again.
    *
    * @example
    * ```ts
