@@ -15,5 +15,5 @@ export type {
 export { createClient, type LiveopClient, type SessionTokens } from './client.ts';
 export { LiveopClientError } from './errors.ts';
 export type { ClientOptions, RetryOptions } from './options.ts';
-export type { RemoteSession } from './remote-session.ts';
+export type { MessageOptions, RemoteSession } from './remote-session.ts';
 export type { WatchOptions } from './watch.ts';

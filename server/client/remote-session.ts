@@ -23,6 +23,30 @@ export interface SessionInit {
   reporterToken?: string | undefined;
 }
 
+/** Where a status message goes, and how it is shown. */
+export interface MessageOptions {
+  /**
+   * The task it is about: it becomes that task's message too (shown under its bar).
+   *
+   * @default undefined (the session's message only)
+   * @example
+   * ```ts
+   * session.message('Row 4,500 of 10,000', { task: 'rows' });
+   * ```
+   */
+  task?: string;
+  /**
+   * How it is shown.
+   *
+   * @default 'info'
+   * @example
+   * ```ts
+   * session.message('The supplier feed is slow today', { level: 'warning' });
+   * ```
+   */
+  level?: MessageLevel;
+}
+
 /**
  * One session: report to it (buffered and batched, see `flush()`), read it,
  * watch it, cancel it. Made by `client.createSession()` or `client.session()`.
@@ -102,7 +126,7 @@ export class RemoteSession {
   }
 
   /** The session's status message (and, with `task`, that task's). Past 2,000 characters it is shortened. */
-  message(text: string, options: { task?: string; level?: MessageLevel } = {}): void {
+  message(text: string, options: MessageOptions = {}): void {
     this.emit({ type: 'message', text: shortenMessage(text), ...options });
   }
 
