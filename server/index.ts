@@ -22,6 +22,8 @@ export {
   type LiveopOptions,
 } from './liveop.ts';
 export * from './protocol/index.ts';
+export type { BullmqOptions, WorkerOptions } from './runner/bullmq.ts';
+export type { OperationContext, OperationDefinition } from './runner/operations.ts';
 export {
   CancelledError,
   type ProgressSession,
@@ -29,7 +31,6 @@ export {
   type TaskFunction,
   type TaskHandle,
 } from './runner/progress-session.ts';
-export type { OperationContext, OperationDefinition } from './runner/runner.ts';
 export { type ApiKey, parseApiKeys } from './sessions/access.ts';
 export { MemorySessionStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export {

@@ -22,11 +22,14 @@ import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
 import { type Caps, DEFAULT_CAPS, Limits, type RateLimits } from './http/limits.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
-import type { CreatedSession, CreateSessionInput, Snapshot } from './protocol/index.ts';
+import type { CreatedSession, CreateSessionInput, ProgressEvent, Snapshot } from './protocol/index.ts';
+import type { BullmqOptions, WorkerOptions } from './runner/bullmq.ts';
+import { InlineRunner, LocalRunner } from './runner/dispatchers.ts';
+import { type OperationDefinition, OperationRegistry } from './runner/operations.ts';
 import type { ProgressSession } from './runner/progress-session.ts';
-import { type OperationDefinition, Runner } from './runner/runner.ts';
+import { TaskHost } from './runner/task-host.ts';
 import { type ApiKey, createAuthenticator, TokenSigner } from './sessions/access.ts';
-import { SessionService } from './sessions/session-service.ts';
+import { type OperationRunner, SessionService } from './sessions/session-service.ts';
 import { MemorySessionStore } from './store/memory-store.ts';
 import type { SessionStore } from './store/session-store.ts';
 import { type Cursor, StreamHub } from './stream/hub.ts';
@@ -68,6 +71,18 @@ export interface LiveopOptions extends Partial<AppConfig> {
    * @default DEFAULT_CAPS (10,000 sessions per owner; 10,000 streams per address, 20,000 per instance)
    */
   caps?: Partial<Caps>;
+  /**
+   * Where registered operations run: `local`, a queue in this process (so a
+   * server with no Redis still does everything); `inline`, the caller awaits
+   * the whole run (tests, scripts); or BullMQ workers on Redis —
+   * `{ bullmq: { url } }` — which outlive the server: start them with
+   * `liveop worker` (or `liveop.work()`).
+   * @default 'local'
+   * @example { bullmq: { url: process.env.REDIS_URL! } }
+   */
+  runner?: 'local' | 'inline' | { bullmq: BullmqOptions };
+  /** Operations the local runner runs at once; the others wait their turn. @default 8 */
+  operationConcurrency?: number;
 }
 
 export interface CreatedProgressSession extends CreatedSession {
@@ -91,7 +106,11 @@ export class Liveop {
   readonly #now: () => number;
   readonly #store: SessionStore;
   readonly #hub: StreamHub;
-  readonly #runner: Runner;
+  readonly #host: TaskHost;
+  readonly #operations = new OperationRegistry();
+  readonly #runner: OperationRunner & { close?(): void | Promise<void> };
+  readonly #options: LiveopOptions;
+  #worker: Promise<{ close(): Promise<void> }> | null = null;
   readonly #sessions: SessionService;
   readonly #publicUrl: string;
   readonly #app: LiveopApp;
@@ -116,13 +135,28 @@ export class Liveop {
     const signer = new TokenSigner(options.secret);
     const authenticator = createAuthenticator(options.apiKeys ?? {}, signer);
     this.open = authenticator.open;
-    this.#runner = new Runner({
+    this.#options = options;
+    const report = (id: string, events: ProgressEvent[]) => this.#sessions.report(id, events, SYSTEM);
+    this.#host = new TaskHost({
       store,
-      report: (id, events) => this.#sessions.report(id, events, SYSTEM),
+      report,
       read: (id) => this.snapshot(id).catch(() => null),
       watch: (id, signal) => this.watch(id, { signal }),
+      startNext: async (from, name, input) => {
+        // The next session belongs to whoever owns this one.
+        const owner = (await store.get(from))?.owner ?? undefined;
+        return (await this.start(name, input, owner === undefined ? {} : { owner })).id;
+      },
+      operations: this.#operations,
       concurrency: options.concurrency ?? 8,
     });
+    const runner = options.runner ?? 'local';
+    this.#runner =
+      runner === 'inline'
+        ? new InlineRunner(this.#host, this.#operations)
+        : runner === 'local'
+          ? new LocalRunner(this.#host, this.#operations, report, options.operationConcurrency ?? 8)
+          : new LazyBullmqRunner(this.#operations, runner.bullmq, report);
     this.#sessions = new SessionService({
       store,
       signer,
@@ -164,7 +198,7 @@ export class Liveop {
   ): Promise<CreatedProgressSession> {
     const body = parse(createSessionSchema, input);
     const { created } = await this.#sessions.create(body, SYSTEM, options.base ?? this.#publicUrl);
-    return { ...created, session: this.#runner.session(created.id) };
+    return { ...created, session: this.#host.session(created.id) };
   }
 
   /**
@@ -174,7 +208,7 @@ export class Liveop {
    */
   async session(id: string): Promise<ProgressSession> {
     if ((await this.#store.get(id)) === undefined) throw new LiveopError('not_found', `unknown session "${id}"`);
-    return this.#runner.session(id);
+    return this.#host.session(id);
   }
 
   /**
@@ -183,8 +217,25 @@ export class Liveop {
    * liveop.operation('report', { input: z.object({ month: z.string() }), run: async (task, { month }) => { … } });
    */
   operation<I>(name: string, definition: OperationDefinition<I>): this {
-    this.#runner.register(name, definition);
+    this.#operations.register(name, definition);
     return this;
+  }
+
+  /**
+   * Makes this process a BullMQ worker (with `runner: { bullmq }`): it runs
+   * queued operations until `close()`. Register the operations first.
+   * @example
+   * const liveop = createLiveop({ store, runner: { bullmq: { url: process.env.REDIS_URL! } } });
+   * registerOperations(liveop);
+   * await liveop.work({ concurrency: 4 });
+   */
+  async work(options: Partial<WorkerOptions> = {}): Promise<void> {
+    const runner = this.#options.runner;
+    if (typeof runner !== 'object') throw new Error('work(): configure runner: { bullmq: { url } } first');
+    this.#worker ??= import('./runner/bullmq.ts').then(({ startWorker }) =>
+      startWorker(this.#host, this.#operations, { ...runner.bullmq, ...options }),
+    );
+    await this.#worker;
   }
 
   /** Starts a registered operation here, as `POST /operations/:name` does. */
@@ -239,7 +290,7 @@ export class Liveop {
 
   /** What this instance holds: streams and watched sessions, in-process sessions and pending writes. */
   stats(): { connections: number; watchers: number; sessions: number; writes: number } {
-    return { ...this.#hub.stats(), ...this.#runner.stats() };
+    return { ...this.#hub.stats(), ...this.#host.stats() };
   }
 
   /**
@@ -274,7 +325,9 @@ export class Liveop {
 
   async close(): Promise<void> {
     this.#hub.close();
-    this.#runner.close();
+    await (await this.#worker?.catch(() => null))?.close();
+    await this.#runner.close?.();
+    this.#host.close();
     await this.#store.close();
   }
 
@@ -301,6 +354,32 @@ function builtWidget(): string {
   );
   // Not built yet (a checkout before `npm run build`): where the build will put it.
   return candidates.find((path) => existsSync(path)) ?? candidates[import.meta.url.endsWith('.ts') ? 1 : 0]!;
+}
+
+/** The BullMQ runner, loaded on first use: bullmq and ioredis are optional dependencies. */
+class LazyBullmqRunner implements OperationRunner {
+  readonly #runner: Promise<OperationRunner & { close(): Promise<void> }>;
+  constructor(
+    private readonly operations: OperationRegistry,
+    options: BullmqOptions,
+    announce: (id: string, events: ProgressEvent[]) => Promise<unknown>,
+  ) {
+    this.#runner = import('./runner/bullmq.ts').then(
+      ({ BullmqRunner }) => new BullmqRunner(operations, options, announce),
+    );
+  }
+  spec(name: string) {
+    return this.operations.get(name);
+  }
+  async run(name: string, sessionId: string, input: unknown): Promise<void> {
+    await (await this.#runner).run(name, sessionId, input);
+  }
+  async cancel(sessionId: string): Promise<void> {
+    await (await this.#runner).cancel?.(sessionId);
+  }
+  async close(): Promise<void> {
+    await (await this.#runner).close();
+  }
 }
 
 export function createLiveop(options: LiveopOptions = {}): Liveop {

@@ -40,6 +40,7 @@ export interface StoredTask {
   level?: MessageLevel;
   done?: number;
   total?: number;
+  unit?: string;
   attempt?: number;
 }
 
@@ -100,6 +101,10 @@ export interface StoredSession {
   result: unknown;
   artifacts: Artifact[];
   error: SessionError | null;
+  /** The error's detail (a stack trace): for the owner and admins, never in a viewer's snapshot. */
+  errorDetail?: string;
+  /** While the work waits in a queue: its position (1: next). */
+  queuePosition?: number;
   cancelRequested: boolean;
   cancelRequestedAt: number | null;
   cancelled: boolean;

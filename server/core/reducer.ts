@@ -93,7 +93,11 @@ function applyEvent(
     case 'percent':
       return report(s, event.task, event.value, now);
     case 'steps':
-      return report(s, event.task, (event.done / event.total) * 100, now, { done: event.done, total: event.total });
+      return report(s, event.task, (event.done / event.total) * 100, now, {
+        done: event.done,
+        total: event.total,
+        ...(event.unit === undefined ? {} : { unit: event.unit }),
+      });
     case 'message': {
       const level = event.level ?? 'info';
       const withMessage = { ...s, message: { text: event.text, level } };
@@ -122,7 +126,11 @@ function applyEvent(
         };
       });
     case 'error': {
-      const failed = { ...s, error: { message: event.message, ...(event.task ? { task: event.task } : {}) } };
+      const failed = {
+        ...s,
+        error: { message: event.message, ...(event.task ? { task: event.task } : {}) },
+        ...(event.detail === undefined ? {} : { errorDetail: event.detail }),
+      };
       const withTask =
         event.task === undefined
           ? failed
@@ -176,6 +184,8 @@ function applyEvent(
     case 'heartbeat':
       if (event.task !== undefined) return updateTask(s, event.task, now, (t) => t);
       return { ...s, tasks: s.tasks.map((t) => (t.status === 'running' ? { ...t, lastEventAt: now } : t)) };
+    case 'queued':
+      return { ...s, queuePosition: event.position };
     default:
       throw new LiveopError('invalid', `unknown event type ${String((event as { type: unknown }).type)}`);
   }
@@ -197,8 +207,11 @@ function updateTask(
     );
   }
   // `s` is the batch's draft (see applyEvents); the task itself is shared, so it is replaced.
-  s.tasks[index] = { ...change(task), lastEventAt: now };
+  const changed = { ...change(task), lastEventAt: now };
+  s.tasks[index] = changed;
   s.startedAt ??= now;
+  // A task under way is out of the queue.
+  if (changed.status !== 'pending' && s.queuePosition !== undefined) s.queuePosition = undefined;
   return s;
 }
 
@@ -213,7 +226,7 @@ function report(
   taskId: string,
   value: number,
   now: number,
-  steps?: { done: number; total: number },
+  steps?: { done: number; total: number; unit?: string },
 ): StoredSession {
   return updateTask(s, taskId, now, (t) => {
     const started = startTask(t, now);

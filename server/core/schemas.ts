@@ -111,6 +111,7 @@ export const eventSchema = z.discriminatedUnion('type', [
       task: taskId,
       done: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
       total: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+      unit: z.string().min(1).max(LIMITS.unitLength).optional(),
     })
     .strict()
     .refine((e) => e.done <= e.total, { message: 'done must not exceed total', path: ['done'] }),
@@ -128,7 +129,9 @@ export const eventSchema = z.discriminatedUnion('type', [
     }),
   z.object({ type: z.literal('stage'), name, state: z.enum(STAGE_STATES).optional() }).strict(),
   z.object({ type: z.literal('complete'), task: taskId, message: text.optional() }).strict(),
-  z.object({ type: z.literal('error'), task: taskId.optional(), message: errorText }).strict(),
+  z
+    .object({ type: z.literal('error'), task: taskId.optional(), message: errorText, detail: errorText.optional() })
+    .strict(),
   z
     .object({
       type: z.literal('retry'),
@@ -158,6 +161,7 @@ export const eventSchema = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('heartbeat'), task: taskId.optional() }).strict(),
+  z.object({ type: z.literal('queued'), position: z.number().int().min(1).max(1_000_000_000) }).strict(),
 ]);
 
 export const eventBatchSchema = z.array(eventSchema).min(1).max(LIMITS.eventsPerBatch);

@@ -78,6 +78,7 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
     error: dead ? { message: deadMessage(session) } : session.error,
     cancelRequested: session.cancelRequested,
     next: session.next,
+    ...(session.queuePosition !== undefined && status === 'pending' ? { queuePosition: session.queuePosition } : {}),
     createdAt: iso(session.createdAt),
     startedAt: iso(session.startedAt),
     finishedAt: iso(finished),
@@ -119,6 +120,7 @@ function taskSnapshot(
   }
   if (task.done !== undefined) snapshot.done = task.done;
   if (task.total !== undefined) snapshot.total = task.total;
+  if (task.unit !== undefined) snapshot.unit = task.unit;
   if (task.attempt !== undefined) snapshot.attempt = task.attempt;
   if (stalled) snapshot.idleMs = idleMs;
   return snapshot;

@@ -48,6 +48,8 @@ export const LIMITS = {
   idLength: 128,
   /** Titles, task names, stage names, artifact names. */
   nameLength: 500,
+  /** A `steps` event's `unit`. */
+  unitLength: 40,
   /** Status messages (`message`, `complete` and `retry` messages). */
   messageLength: 2_000,
   /** Error messages (`error`). */
@@ -133,12 +135,14 @@ export interface Artifact {
 export type ProgressEvent =
   | { type: 'start'; task: string }
   | { type: 'percent'; task: string; value: number }
-  | { type: 'steps'; task: string; done: number; total: number }
+  /** `unit`: what is counted (`rows`, `files`), shown beside the count. */
+  | { type: 'steps'; task: string; done: number; total: number; unit?: string }
   | { type: 'message'; task?: string; text: string; level?: MessageLevel }
   | { type: 'log'; line?: string; lines?: string[] }
   | { type: 'stage'; name: string; state?: StageState }
   | { type: 'complete'; task: string; message?: string }
-  | { type: 'error'; task?: string; message: string }
+  /** `detail` (a stack trace, say) is kept for the owner and admins: viewers see only `message`. */
+  | { type: 'error'; task?: string; message: string; detail?: string }
   | { type: 'retry'; task: string; attempt: number; message?: string }
   | { type: 'result'; data?: unknown; artifacts?: Artifact[] }
   | { type: 'cancelled' }
@@ -148,7 +152,9 @@ export type ProgressEvent =
    * report to). Checked, never stored.
    */
   | { type: 'chain'; next: string; token?: string }
-  | { type: 'heartbeat'; task?: string };
+  | { type: 'heartbeat'; task?: string }
+  /** The work waits in a queue, `position` jobs from the front (1: next). Any task starting clears it. */
+  | { type: 'queued'; position: number };
 export type EventType = ProgressEvent['type'];
 
 // -------------------------------------------------------------- snapshot ---
@@ -169,6 +175,8 @@ export interface TaskSnapshot {
   level?: MessageLevel;
   done?: number;
   total?: number;
+  /** What `done` / `total` count (`rows`). */
+  unit?: string;
   attempt?: number;
   /** Milliseconds since the task's last event, present while `stalled`. */
   idleMs?: number;
@@ -215,6 +223,8 @@ export interface Snapshot {
   error: SessionError | null;
   cancelRequested: boolean;
   next: NextSession | null;
+  /** While the work waits in a queue: how many jobs are ahead of it, plus one (1: next). */
+  queuePosition?: number;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

@@ -8,7 +8,7 @@
 import PQueue from 'p-queue';
 import { LiveopError } from '../core/errors.ts';
 import { describeIssues, eventSchema } from '../core/schemas.ts';
-import type { MessageLevel, ProgressEvent, Snapshot } from '../protocol/index.ts';
+import { LIMITS, type MessageLevel, type ProgressEvent, type Snapshot } from '../protocol/index.ts';
 import type { EventWriter } from './event-writer.ts';
 
 /** What a running task uses to report. */
@@ -78,8 +78,16 @@ export interface ProgressSessionDeps {
   parallel: PQueue;
   /** Reads the session's current snapshot from the store. */
   read: () => Promise<Snapshot | null>;
-  /** Streams its snapshots (the hub's NDJSON stream, parsed). */
+  /** Streams its snapshots (from the hub, as objects). */
   watch: (signal: AbortSignal) => AsyncIterable<Snapshot>;
+  /** Starts operation `name` as the session this one chains to (same owner); answers its id. */
+  startNext?: (name: string, input: unknown) => Promise<string>;
+}
+
+/** An operation's run, as the runner hands it to the session: which attempt of how many. */
+export interface Attempt {
+  attempt: number;
+  attempts: number;
 }
 
 export class ProgressSession {
@@ -89,6 +97,8 @@ export class ProgressSession {
   readonly #abort = new AbortController();
   /** A task failed, which ended the session: the others are stopped without reporting. */
   #failed = false;
+  /** A `chain` ended this session: its tasks are complete, so no `complete` follows. */
+  #chained = false;
 
   constructor(deps: ProgressSessionDeps) {
     this.id = deps.id;
@@ -163,6 +173,39 @@ export class ProgressSession {
     return last;
   }
 
+  /**
+   * Ends this session by starting operation `name` (with `input`) as the next
+   * one: viewers follow it (liveops' `chain_to`). Resolves with its id once
+   * the chain is stored.
+   */
+  async chainTo(name: string, input: unknown = {}): Promise<string> {
+    if (!this.#deps.startNext) throw new Error('chainTo: this session cannot start operations');
+    await this.flush();
+    const next = await this.#deps.startNext(name, input);
+    this.#chained = true;
+    this.#emit({ type: 'chain', next });
+    await this.flush();
+    return next;
+  }
+
+  /**
+   * Runs one attempt of an operation as task `taskId` (the runners call this).
+   * A later attempt starts with `retry` and a marker in the log; a failed one
+   * that will be tried again says so and rethrows without ending the session;
+   * the last one fails it as any task would.
+   */
+  async runAttempt<T>(
+    taskId: string,
+    fn: (context: TaskContext) => T | Promise<T>,
+    { attempt, attempts }: Attempt,
+  ): Promise<T> {
+    if (attempt > 1) {
+      this.#emit({ type: 'log', line: `— attempt ${attempt} of ${attempts} —` });
+      this.#emit({ type: 'retry', task: taskId, attempt, message: `Retrying (${attempt} of ${attempts})` });
+    }
+    return this.#run(taskId, fn, attempt < attempts);
+  }
+
   /** Called by the runner when a cancel request is heard. */
   cancelled(): void {
     if (!this.#abort.signal.aborted) this.#abort.abort(new CancelledError());
@@ -180,7 +223,7 @@ export class ProgressSession {
     this.#deps.writer.push(this.id, parsed.data);
   }
 
-  async #run<T>(taskId: string, fn: (context: TaskContext) => T | Promise<T>): Promise<T> {
+  async #run<T>(taskId: string, fn: (context: TaskContext) => T | Promise<T>, willRetry = false): Promise<T> {
     const signal = this.#abort.signal;
     if (signal.aborted) {
       if (!this.#failed) this.#emit({ type: 'cancelled' });
@@ -189,14 +232,31 @@ export class ProgressSession {
     this.start(taskId);
     try {
       const value = await fn(this.#context(taskId));
-      this.complete(taskId);
+      if (!this.#chained) this.complete(taskId);
       await this.flush();
       return value;
     } catch (error) {
+      if (!signal.aborted && willRetry) {
+        const message = error instanceof Error ? error.message : String(error);
+        this.#emit({ type: 'log', line: `— failed: ${message.slice(0, 1_000)} —` });
+        this.#emit({
+          type: 'message',
+          task: taskId,
+          text: `Failed: ${message.slice(0, 500)}; will retry`,
+          level: 'warning',
+        });
+        await this.flush();
+        throw error;
+      }
       // Stopped by a cancel: say so (once the session is cancelled, more `cancelled` change nothing).
       // Stopped because another task failed: the session has already ended with that error.
       if (signal.aborted && !this.#failed) this.#emit({ type: 'cancelled' });
-      else if (!signal.aborted) this.error(taskId, error instanceof Error ? error.message : String(error));
+      else if (!signal.aborted) {
+        const detail =
+          error instanceof Error && error.stack ? { detail: error.stack.slice(0, LIMITS.errorLength) } : {};
+        const message = (error instanceof Error ? error.message : String(error)).slice(0, LIMITS.errorLength);
+        this.#emit({ type: 'error', task: taskId, message: message || 'failed', ...detail });
+      }
       await this.flush();
       // The session has failed and takes no more reports: stop its other tasks too.
       if (!signal.aborted) {

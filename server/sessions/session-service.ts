@@ -36,8 +36,13 @@ export interface OperationSpec {
 export interface OperationRunner {
   /** The operation registered under `name`, if any. */
   spec(name: string): OperationSpec | undefined;
-  /** Starts it for a session just created for it. */
-  run(name: string, sessionId: string, input: unknown): void;
+  /**
+   * Starts it for a session just created for it. Resolves once it is handed
+   * over (queued, or — inline — run to its end).
+   */
+  run(name: string, sessionId: string, input: unknown): Promise<void>;
+  /** The session was cancelled: work still waiting in a queue is taken off it. */
+  cancel?(sessionId: string): Promise<void>;
 }
 
 export interface SessionServiceOptions {
@@ -168,6 +173,8 @@ export class SessionService {
   async cancel(id: string, as: Credential): Promise<{ version: number; cancelRequested: true }> {
     await this.read(id, as, 'cancel');
     const session = await this.#o.store.update(id, (s) => requestCancel(s, this.#o.now()));
+    // Running work hears the cancel through the store; queued work is dequeued here.
+    if (session.operation) await this.#o.operations.cancel?.(id).catch(() => {});
     return { version: session.version, cancelRequested: true };
   }
 
@@ -230,7 +237,7 @@ export class SessionService {
       ...(owner === null ? {} : { owner }),
     });
     const { created } = await this.create(body, { kind: 'system' }, base, { name, input: value });
-    this.#o.operations.run(name, created.id, value);
+    await this.#o.operations.run(name, created.id, value);
     return created;
   }
 

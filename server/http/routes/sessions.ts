@@ -41,7 +41,15 @@ export function sessionRoutes(r: RouteContext) {
     })
     .get('/sessions/:id', auth, async (c) => {
       const session = await sessions.read(c.req.param('id'), c.var.who);
-      return c.body(snapshotJson(session, r.deps.hub.now()), 200, { ...JSON_TYPE, 'Cache-Control': 'no-store' });
+      // An error's detail (a stack trace) is the owner's: keys (and open mode), never tokens.
+      const detail = session.errorDetail !== undefined && c.var.who.kind !== 'token';
+      const json = snapshotJson(
+        session,
+        r.deps.hub.now(),
+        {},
+        detail ? { errorDetail: session.errorDetail } : undefined,
+      );
+      return c.body(json, 200, { ...JSON_TYPE, 'Cache-Control': 'no-store' });
     })
     .post(
       '/sessions/:id/events',

@@ -22,7 +22,7 @@ async function setUp(tasks: Record<string, string> = { a: 'A', b: 'B' }) {
     signer,
     authenticator: createAuthenticator({}, signer),
     now: Date.now,
-    operations: { spec: () => undefined, run: () => {} },
+    operations: { spec: () => undefined, run: async () => {} },
     sessionDefaults: {},
     viewerTokenTtlSeconds: 60,
     reporterTokenTtlSeconds: 60,

@@ -1,0 +1,171 @@
+/**
+ * Operations on BullMQ workers, on the Redis Liveop already uses: the server
+ * adds a job and answers at once; `liveop worker` processes (any number, on
+ * any machines) run the same registered operations. A deploy or a crash of
+ * the server loses nothing queued; a worker killed mid-run is found by
+ * BullMQ's stalled-job check and its job runs again on another worker, the
+ * session showing the next attempt.
+ *
+ * bullmq and ioredis are optional dependencies, loaded only when this runner
+ * is asked for.
+ */
+import type { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { OperationRunner } from '../sessions/session-service.ts';
+import type { Announce } from './dispatchers.ts';
+import type { OperationRegistry } from './operations.ts';
+import type { TaskHost } from './task-host.ts';
+
+export interface BullmqOptions {
+  /** The Redis BullMQ keeps its queue in (the sessions' Redis is fine). @example 'redis://127.0.0.1:6379' */
+  url: string;
+  /** BullMQ's key prefix, so several apps share one Redis. @default 'liveop' */
+  prefix?: string;
+  /** The queue's name. @default 'operations' */
+  queue?: string;
+  /** Workers: how often to look for jobs whose worker died (ms). @default 30000 */
+  stalledIntervalMs?: number;
+  /** Workers: how long a job's lock lasts without renewal before it counts as stalled (ms). @default 30000 */
+  lockDurationMs?: number;
+}
+
+interface JobData {
+  sessionId: string;
+  input: unknown;
+}
+
+async function connect(url: string, forWorker: boolean): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  // Workers block on Redis: BullMQ asks for no per-command retry limit there.
+  return new Redis(url, forWorker ? { maxRetriesPerRequest: null } : {});
+}
+
+/** The server's side: adds jobs, removes queued ones on cancel, tells waiting sessions their place. */
+export class BullmqRunner implements OperationRunner {
+  readonly #queue: Promise<{ queue: Queue; redis: Redis }>;
+  readonly #told = new Map<string, number>();
+  #placesTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly operations: OperationRegistry,
+    private readonly options: BullmqOptions,
+    private readonly announce: Announce,
+  ) {
+    this.#queue = (async () => {
+      const { Queue } = await import('bullmq');
+      const redis = await connect(options.url, false);
+      const queue = new Queue(options.queue ?? 'operations', { connection: redis, prefix: options.prefix ?? 'liveop' });
+      return { queue, redis };
+    })();
+    this.#queue.catch(() => {}); // surfaced by the first run()
+  }
+
+  spec(name: string) {
+    return this.operations.get(name);
+  }
+
+  async run(name: string, sessionId: string, input: unknown): Promise<void> {
+    const { queue } = await this.#queue;
+    const definition = this.operations.get(name)!;
+    const data: JobData = { sessionId, input };
+    await queue.add(name, data, {
+      jobId: sessionId,
+      attempts: Math.max(1, definition.attempts ?? 1),
+      backoff: { type: definition.backoff?.type ?? 'exponential', delay: definition.backoff?.delayMs ?? 1_000 },
+      removeOnComplete: { age: 3_600 },
+      removeOnFail: { age: 86_400 },
+    });
+    this.#watchPlaces();
+  }
+
+  /** A job still waiting is taken off the queue, so it never starts; a running one hears the cancel itself. */
+  async cancel(sessionId: string): Promise<void> {
+    const { queue } = await this.#queue;
+    const job = await queue.getJob(sessionId);
+    if (!job) return;
+    const state = await job.getState();
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized') {
+      await job.remove();
+      await this.announce(sessionId, [{ type: 'cancelled' }]);
+    }
+  }
+
+  /** While jobs wait, tells each session its place every two seconds (when it changed). */
+  #watchPlaces(): void {
+    if (this.#placesTimer) return;
+    const tell = async () => {
+      const { queue } = await this.#queue;
+      const waiting = await queue.getWaiting(0, 499);
+      // getWaiting lists the newest first; the next to run is the last.
+      const order = waiting.map((job) => job.id!).reverse();
+      order.forEach((id, i) => {
+        if (this.#told.get(id) === i + 1) return;
+        this.#told.set(id, i + 1);
+        void this.announce(id, [{ type: 'queued', position: i + 1 }]).catch(() => {});
+      });
+      for (const id of this.#told.keys()) if (!order.includes(id)) this.#told.delete(id);
+      if (order.length === 0 && this.#placesTimer) {
+        clearInterval(this.#placesTimer);
+        this.#placesTimer = null;
+      }
+    };
+    this.#placesTimer = setInterval(() => void tell().catch(() => {}), 2_000);
+    this.#placesTimer.unref();
+    void tell().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    if (this.#placesTimer) clearInterval(this.#placesTimer);
+    const { queue, redis } = await this.#queue.catch(() => ({ queue: null, redis: null }));
+    await queue?.close();
+    redis?.disconnect();
+  }
+}
+
+export interface WorkerOptions extends BullmqOptions {
+  /** Jobs this process runs at once. @default 4 */
+  concurrency?: number;
+}
+
+/**
+ * A worker: runs queued operations in this process until closed. A job whose
+ * session was cancelled while it waited ends at once, as `cancelled` (the
+ * task host checks before it starts anything); a job
+ * that throws is retried by BullMQ as its operation's `attempts` and
+ * `backoff` say, each attempt shown on the session.
+ */
+export async function startWorker(
+  host: TaskHost,
+  operations: OperationRegistry,
+  options: WorkerOptions,
+): Promise<{ close(): Promise<void> }> {
+  const { Worker } = await import('bullmq');
+  const redis = await connect(options.url, true);
+  const worker: Worker<JobData> = new Worker<JobData>(
+    options.queue ?? 'operations',
+    async (job) => {
+      const { sessionId, input } = job.data;
+      const definition = operations.get(job.name);
+      if (!definition) throw new Error(`operation "${job.name}" is not registered on this worker`);
+      // attemptsStarted counts every start, a stalled worker's restart too.
+      const attempt = Math.max(1, job.attemptsStarted);
+      const attempts = Math.max(1, definition.attempts ?? 1, attempt);
+      await host.execute(job.name, sessionId, input, { attempt, attempts });
+    },
+    {
+      connection: redis,
+      prefix: options.prefix ?? 'liveop',
+      concurrency: options.concurrency ?? 4,
+      ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
+      ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+    },
+  );
+  worker.on('error', (error) => console.warn(`liveop: worker: ${error.message}`));
+  await worker.waitUntilReady();
+  return {
+    close: async () => {
+      await worker.close();
+      redis.disconnect();
+    },
+  };
+}
