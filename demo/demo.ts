@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError, respondError } from '../server/http/errors.ts';
 import type { Liveop } from '../server/liveop.ts';
@@ -85,6 +85,9 @@ export async function startDemoSession(liveop: Liveop, base: string, options: De
   return { ...created, settled };
 }
 
+/** What the demo page may start without an API key (demo/operations.ts). */
+const DEMO_OPERATIONS = new Set(['demo-import', 'demo-flaky', 'demo-chain']);
+
 /**
  * The demo's routes: the page, and a way for it to start sessions. Anyone who
  * reaches the page may start one, so starting is limited per client address
@@ -98,7 +101,8 @@ export function demoRoutes(liveop: Liveop, options: DemoOptions = {}): Hono {
   let running = 0;
   // Relative to the project root: this file and the built dist/server.js both sit one level below it.
   demo.get('/', async (c) => c.html(await readFile(new URL('../demo/index.html', import.meta.url), 'utf8')));
-  demo.post('/demo/sessions', async (c) => {
+  /** One more demo start for this visitor, or 429. */
+  const admit = async (c: Context) => {
     const address = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress ?? 'local';
     try {
       await limiter.consume(address);
@@ -107,6 +111,17 @@ export function demoRoutes(liveop: Liveop, options: DemoOptions = {}): Hono {
       const wait = Math.ceil(refusal.msBeforeNext / 1000);
       throw new ApiError(429, `the demo starts ${limiter.points} sessions a minute per visitor`, undefined, wait);
     }
+  };
+  // The demo's registered operations (demo/operations.ts), started for the page without an API key.
+  demo.post('/demo/operations/:name', async (c) => {
+    const name = c.req.param('name');
+    if (!DEMO_OPERATIONS.has(name)) throw new ApiError(404, `no demo operation "${name}"`);
+    await admit(c);
+    const input = name === 'demo-import' ? { rows: 200, msPerRow: 40 } : {};
+    return c.json(await liveop.start(name, input, { base: new URL(c.req.url).origin }), 201);
+  });
+  demo.post('/demo/sessions', async (c) => {
+    await admit(c);
     if (running >= maxRunning) throw new ApiError(503, 'the demo is busy; try again shortly', undefined, 5);
     const base = new URL(c.req.url).origin;
     const fail = c.req.query('fail') === '1';

@@ -6,8 +6,10 @@
  */
 import { serveFromEnv } from '../server/serve.ts';
 import { demoRoutes } from './demo.ts';
+import registerDemoOperations from './operations.ts';
 
 await serveFromEnv({
+  register: registerDemoOperations,
   mount: (app, liveop, { open }) => {
     const flag = process.env.LIVEOP_DEMO;
     const on = flag === undefined || flag === '' ? open : flag === '1';

@@ -3,6 +3,7 @@
  * The `liveop` command.
  *
  *   liveop serve                       the server, configured by the environment (see --help)
+ *   liveop worker                      a BullMQ worker running the registered operations
  *   liveop watch <stream URL> [--token T]
  *                                      a session in the terminal (text mode); exits 0 when it
  *                                      completes, 1 on error, 2 when cancelled, 3 when it is gone
@@ -20,6 +21,7 @@ const HELP = `liveop — live progress of long-running work
 
 usage:
   liveop serve                          start the server
+  liveop worker                         run queued operations (BullMQ on REDIS_URL)
   liveop watch <stream URL> [--token T] follow a session in this terminal
   liveop --help | --version
 
@@ -31,6 +33,12 @@ liveop serve reads its settings from the environment:
   REDIS_URL            share sessions between instances through Redis
   LIVEOP_REDIS_PREFIX  key prefix on Redis (liveop)
   LIVEOP_MAX_AGE_DAYS  on Redis, purge sessions older than this
+  LIVEOP_RUNNER        where operations run: local (in this process), inline, or bullmq (workers)
+  LIVEOP_OPERATIONS    a module whose default export registers operations: (liveop) => { liveop.operation(…) }
+
+liveop worker reads REDIS_URL, LIVEOP_REDIS_PREFIX, LIVEOP_SECRET and LIVEOP_OPERATIONS
+as the server does, and LIVEOP_WORKER_CONCURRENCY (4) and LIVEOP_STALLED_MS (30000: how
+soon the job of a worker that died runs again elsewhere).
 
 liveop watch exits 0 when the session completes, 1 on error, 2 when cancelled,
 3 when it is gone.`;
@@ -62,9 +70,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(version());
     return 0;
   }
-  if (command === 'serve') {
-    const { serveFromEnv } = await import('./serve.ts');
-    await serveFromEnv();
+  if (command === 'serve' || command === 'worker') {
+    const { serveFromEnv, workFromEnv } = await import('./serve.ts');
+    await (command === 'serve' ? serveFromEnv() : workFromEnv());
     return -1; // runs until a signal
   }
   if (command === 'watch' && url) {

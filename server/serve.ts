@@ -10,6 +10,8 @@
  * instances), LIVEOP_REDIS_PREFIX (liveop), LIVEOP_MAX_AGE_DAYS (on Redis:
  * purge sessions older than this, whatever their TTL).
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Hono } from 'hono';
 import { withContractErrors } from './http/app.ts';
 import { createLiveop, type Listening, type Liveop } from './liveop.ts';
@@ -18,6 +20,8 @@ import { parseApiKeys } from './sessions/access.ts';
 export interface ServeOptions {
   /** @default process.env */
   env?: NodeJS.ProcessEnv;
+  /** Registers operations before serving (besides LIVEOP_OPERATIONS). */
+  register?: RegisterOperations;
   /**
    * Mounts more routes beside the API (the demo, say); answers a start-up
    * line to print, or nothing.
@@ -25,20 +29,17 @@ export interface ServeOptions {
   mount?: (app: Hono, liveop: Liveop, context: { open: boolean; url: () => string }) => string | undefined;
 }
 
-/** Starts the server as the environment says; stops it gracefully on SIGTERM / SIGINT. */
-export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop: Liveop; listening: Listening }> {
-  const env = options.env ?? process.env;
-  const apiKeys = parseApiKeys(env.LIVEOP_API_KEYS);
-  const open = Object.keys(apiKeys).length === 0;
-  const port = Number(env.PORT ?? 8787);
-  const host = env.HOST ?? '127.0.0.1';
-  if (open && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
-    console.error(`liveop: refusing to bind ${host} with no API keys; set LIVEOP_API_KEYS or bind 127.0.0.1`);
-    process.exit(1);
-  }
+/** Registers operations on a Liveop: what `LIVEOP_OPERATIONS` names (its default export), or the demo's. */
+export type RegisterOperations = (liveop: Liveop) => void | Promise<void>;
 
+/** A Liveop made as the environment says, with its operations registered. */
+async function liveopFromEnv(
+  env: NodeJS.ProcessEnv,
+  register: RegisterOperations | undefined,
+  warnings: string[],
+): Promise<{ liveop: Liveop; apiKeys: Record<string, unknown>; store: string; corsOrigins: string[] | '*' }> {
+  const apiKeys = parseApiKeys(env.LIVEOP_API_KEYS);
   const redisUrl = env.REDIS_URL;
-  const warnings: string[] = [];
   if (redisUrl && !env.LIVEOP_SECRET) {
     warnings.push('liveop: REDIS_URL without LIVEOP_SECRET: tokens minted here will not verify on other instances');
   }
@@ -57,7 +58,20 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
         ...(maxAgeDays > 0 ? { maxAgeMs: maxAgeDays * 86_400_000 } : {}),
       })
     : undefined;
-
+  const runnerName = env.LIVEOP_RUNNER ?? 'local';
+  if (!['local', 'inline', 'bullmq'].includes(runnerName)) throw new Error(`LIVEOP_RUNNER: "${runnerName}" is not local, inline or bullmq`);
+  if (runnerName === 'bullmq' && !redisUrl) throw new Error('LIVEOP_RUNNER=bullmq needs REDIS_URL');
+  const stalledMs = env.LIVEOP_STALLED_MS ? Number(env.LIVEOP_STALLED_MS) : undefined;
+  const runner =
+    runnerName === 'bullmq'
+      ? {
+          bullmq: {
+            url: redisUrl!,
+            prefix,
+            ...(stalledMs ? { stalledIntervalMs: stalledMs, lockDurationMs: stalledMs } : {}),
+          },
+        }
+      : (runnerName as 'local' | 'inline');
   const corsOrigins: string[] | '*' =
     env.LIVEOP_CORS_ORIGINS === '*'
       ? '*'
@@ -71,7 +85,49 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
     // Comma-separated: the first signs, all verify (rotation with no downtime).
     ...(env.LIVEOP_SECRET ? { secret: env.LIVEOP_SECRET.split(',').map((s) => s.trim()) } : {}),
     corsOrigins,
+    runner,
   });
+  await register?.(liveop);
+  if (env.LIVEOP_OPERATIONS) {
+    const module = (await import(pathToFileURL(resolve(env.LIVEOP_OPERATIONS)).href)) as { default?: RegisterOperations };
+    if (typeof module.default !== 'function') {
+      throw new Error(`LIVEOP_OPERATIONS: ${env.LIVEOP_OPERATIONS} has no default export registering operations`);
+    }
+    await module.default(liveop);
+  }
+  const where = redisUrl ? `Redis store at ${redact(redisUrl)}, prefix ${prefix}` : 'memory store';
+  return { liveop, apiKeys, store: `${where}; operations run ${runnerName === 'local' ? 'in this process' : runnerName === 'inline' ? 'inline' : 'on BullMQ workers'}`, corsOrigins };
+}
+
+/**
+ * A BullMQ worker as the environment says (REDIS_URL, LIVEOP_REDIS_PREFIX,
+ * LIVEOP_SECRET, LIVEOP_OPERATIONS, LIVEOP_WORKER_CONCURRENCY): runs queued
+ * operations until SIGTERM / SIGINT, then lets the running ones finish.
+ */
+export async function workFromEnv(options: { env?: NodeJS.ProcessEnv; register?: RegisterOperations } = {}) {
+  const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), LIVEOP_RUNNER: 'bullmq' };
+  if (!env.REDIS_URL) throw new Error('liveop worker needs REDIS_URL');
+  const warnings: string[] = [];
+  const { liveop, store } = await liveopFromEnv(env, options.register, warnings);
+  const concurrency = Number(env.LIVEOP_WORKER_CONCURRENCY ?? 4);
+  await liveop.work({ concurrency });
+  console.log([`liveop: worker running up to ${concurrency} operations at once (${store})`, ...warnings].join('\n'));
+  stopOn(async () => liveop.close());
+  return liveop;
+}
+
+/** Starts the server as the environment says; stops it gracefully on SIGTERM / SIGINT. */
+export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop: Liveop; listening: Listening }> {
+  const env = options.env ?? process.env;
+  const port = Number(env.PORT ?? 8787);
+  const host = env.HOST ?? '127.0.0.1';
+  const open = Object.keys(parseApiKeys(env.LIVEOP_API_KEYS)).length === 0;
+  if (open && !['127.0.0.1', 'localhost', '::1'].includes(host)) {
+    console.error(`liveop: refusing to bind ${host} with no API keys; set LIVEOP_API_KEYS or bind 127.0.0.1`);
+    process.exit(1);
+  }
+  const warnings: string[] = [];
+  const { liveop, apiKeys, store, corsOrigins } = await liveopFromEnv(env, options.register, warnings);
 
   const app = withContractErrors(new Hono());
   app.route('/', liveop.routes());
@@ -91,7 +147,7 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
   // One write, so whoever reads the output sees every line together.
   console.log(
     [
-      `liveop: listening on ${url} (${redisUrl ? `Redis store at ${redact(redisUrl)}, prefix ${prefix}` : 'memory store'})`,
+      `liveop: listening on ${url} (${store})`,
       open
         ? 'liveop: OPEN mode — no API keys configured, anyone on this machine may use it (loopback only)'
         : `liveop: ${Object.keys(apiKeys).length} API key(s) configured`,
@@ -102,6 +158,15 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
     ].join('\n'),
   );
 
+  stopOn(async () => {
+    await listening.close();
+    await liveop.close();
+  });
+  return { liveop, listening };
+}
+
+/** On SIGTERM or SIGINT: `stop`, then exit (a second signal exits at once; 5 s at most). */
+function stopOn(stop: () => Promise<void>): void {
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
@@ -109,13 +174,9 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
       stopping = true;
       console.log(`liveop: ${signal}: telling streams to reconnect, then exiting`);
       setTimeout(() => process.exit(0), 5_000).unref();
-      void listening
-        .close()
-        .then(() => liveop.close())
-        .then(() => process.exit(0));
+      void stop().then(() => process.exit(0));
     });
   }
-  return { liveop, listening };
 }
 
 /** A URL for the log, without its password. */

@@ -47,7 +47,7 @@ export function cors(
   const refused = refusedOrigins(log);
   const preflight = honoCors({
     origin: corsOrigins === '*' ? '*' : (origin) => allowOrigin(origin),
-    allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+    allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Idempotency-Key'],
     maxAge: 600,
   });
   const vary = corsOrigins !== '*';
@@ -58,12 +58,19 @@ export function cors(
     const allowed = allowOrigin(origin ?? '');
     const outgoing = nodeResponse(c);
     if (outgoing !== null) {
-      if (allowed) outgoing.setHeader('Access-Control-Allow-Origin', allowed);
+      if (allowed) {
+        outgoing.setHeader('Access-Control-Allow-Origin', allowed);
+        // So a page on another origin can read when to try again after a 429 or 503.
+        outgoing.setHeader('Access-Control-Expose-Headers', 'Retry-After');
+      }
       if (vary) outgoing.appendHeader('Vary', 'Origin');
       return next();
     }
     await next();
-    if (allowed) c.res.headers.set('Access-Control-Allow-Origin', allowed);
+    if (allowed) {
+      c.res.headers.set('Access-Control-Allow-Origin', allowed);
+      c.res.headers.set('Access-Control-Expose-Headers', 'Retry-After');
+    }
     if (vary) c.res.headers.append('Vary', 'Origin');
   };
 }
