@@ -110,7 +110,7 @@ export async function workFromEnv(options: { env?: NodeJS.ProcessEnv; register?:
   const warnings: string[] = [];
   const { liveop, store } = await liveopFromEnv(env, options.register, warnings);
   const concurrency = Number(env.LIVEOP_WORKER_CONCURRENCY ?? 4);
-  await liveop.work({ concurrency });
+  await liveop.work({ concurrency, log: (message) => console.log(message) });
   console.log([`liveop: worker running up to ${concurrency} operations at once (${store})`, ...warnings].join('\n'));
   stopOn(async () => liveop.close());
   return liveop;

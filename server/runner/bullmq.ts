@@ -95,9 +95,8 @@ export class BullmqRunner implements OperationRunner {
     if (this.#placesTimer) return;
     const tell = async () => {
       const { queue } = await this.#queue;
-      const waiting = await queue.getWaiting(0, 499);
-      // getWaiting lists the newest first; the next to run is the last.
-      const order = waiting.map((job) => job.id!).reverse();
+      // Oldest first (`asc`): first in, first out, the next to run leads.
+      const order = (await queue.getJobs(['waiting'], 0, 499, true)).map((job) => job.id!);
       order.forEach((id, i) => {
         if (this.#told.get(id) === i + 1) return;
         this.#told.set(id, i + 1);
@@ -125,6 +124,8 @@ export class BullmqRunner implements OperationRunner {
 export interface WorkerOptions extends BullmqOptions {
   /** Jobs this process runs at once. @default 4 */
   concurrency?: number;
+  /** Told of each job it starts. @default nothing */
+  log?: (message: string) => void;
 }
 
 /**
@@ -150,6 +151,7 @@ export async function startWorker(
       // attemptsStarted counts every start, a stalled worker's restart too.
       const attempt = Math.max(1, job.attemptsStarted);
       const attempts = Math.max(1, definition.attempts ?? 1, attempt);
+      options.log?.(`liveop: worker: ${job.name} for session ${sessionId}, attempt ${attempt}`);
       await host.execute(job.name, sessionId, input, { attempt, attempts });
     },
     {

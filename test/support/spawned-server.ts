@@ -28,11 +28,24 @@ export const freePort = () =>
   });
 
 /** Starts it with `env` over the test's own (the demo off unless `env` says otherwise) and waits for it to listen. */
-export async function spawnServer(env: Record<string, string>): Promise<SpawnedServer> {
-  const port = await freePort();
-  assertBuilt('dist/server.js', ['server', 'demo']);
-  const child = spawn(process.execPath, ['--enable-source-maps', 'dist/server.js'], {
-    env: { ...process.env, PORT: String(port), LIVEOP_DEMO: '0', ...env },
+export async function spawnServer(env: Record<string, string>, port?: number): Promise<SpawnedServer> {
+  return spawnBuilt(
+    'dist/server.js',
+    { PORT: String(port ?? (await freePort())), LIVEOP_DEMO: '0', ...env },
+    'listening',
+  );
+}
+
+/** What `npm run worker` runs — the built `dist/worker.js` — waiting until it runs. */
+export function spawnWorker(env: Record<string, string>): Promise<SpawnedServer> {
+  return spawnBuilt('dist/worker.js', env, 'worker running');
+}
+
+async function spawnBuilt(file: string, env: Record<string, string>, ready: string): Promise<SpawnedServer> {
+  const port = Number(env.PORT ?? 0);
+  assertBuilt(file, ['server', 'demo']);
+  const child = spawn(process.execPath, ['--enable-source-maps', file], {
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -40,7 +53,7 @@ export async function spawnServer(env: Record<string, string>): Promise<SpawnedS
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 15_000;
-  while (!output.includes('listening') && Date.now() < deadline) {
+  while (!output.includes(ready) && Date.now() < deadline) {
     if (child.exitCode !== null) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

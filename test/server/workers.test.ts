@@ -1,0 +1,113 @@
+/**
+ * Work that outlives a process: the server (what `npm start` runs) with
+ * `LIVEOP_RUNNER=bullmq` and worker processes (what `npm run worker` runs),
+ * on the real Redis. A worker killed mid-run hands its job to another; jobs
+ * queued while no worker runs wait for one, across a server restart.
+ */
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CreatedSession, Snapshot } from '../../server/protocol/index.ts';
+import { post } from '../support/ndjson-client.ts';
+import { REDIS_URL, redis } from '../support/requirements.ts';
+import { freePort, type SpawnedServer, spawnServer, spawnWorker } from '../support/spawned-server.ts';
+import { freshPrefix, inspector, keysOf } from './store/redis-helpers.ts';
+
+const req = await redis();
+
+describe.skipIf(!req.available)('operations on worker processes', () => {
+  const prefix = freshPrefix();
+  const env = {
+    REDIS_URL,
+    LIVEOP_REDIS_PREFIX: prefix,
+    LIVEOP_SECRET: 'workers-test-secret-0123456789abcdef',
+    LIVEOP_RUNNER: 'bullmq',
+    // A dead worker's job runs again elsewhere within about a second.
+    LIVEOP_STALLED_MS: '1000',
+    LIVEOP_WORKER_CONCURRENCY: '1',
+  };
+  const processes: SpawnedServer[] = [];
+  const spawned = async (made: Promise<SpawnedServer>) => {
+    const p = await made;
+    processes.push(p);
+    return p;
+  };
+  afterEach(async () => {
+    for (const p of processes.splice(0)) p.kill();
+    const client = await inspector();
+    try {
+      for (const key of await keysOf(client, prefix)) await client.unlink(key);
+    } finally {
+      await client.close();
+    }
+  });
+
+  const snapshot = async (server: SpawnedServer, id: string): Promise<Snapshot> =>
+    (await fetch(`${server.url}/sessions/${id}`)).json();
+  const ended = (server: SpawnedServer, id: string, timeout = 30_000) =>
+    expect
+      .poll(async () => (await snapshot(server, id)).status, { timeout, interval: 100 })
+      .toMatch(/^(complete|error|cancelled)$/);
+
+  it('finishes a job on the other worker when the one running it is killed, as attempt 2, losing no log line', async () => {
+    const server = await spawned(spawnServer(env));
+    const workers = [await spawned(spawnWorker(env)), await spawned(spawnWorker(env))];
+    const created = (await post(`${server.url}/operations/demo-import`, { rows: 60, msPerRow: 50 }))
+      .body as CreatedSession;
+    await expect
+      .poll(async () => (await snapshot(server, created.id)).tasks[0]?.done ?? 0, { timeout: 10_000 })
+      .toBeGreaterThan(25);
+    const running = workers.find((w) => w.output().includes(`session ${created.id}, attempt 1`))!;
+    expect(running).toBeDefined();
+    running.kill('SIGKILL');
+    const other = workers.find((w) => w !== running)!;
+    await ended(server, created.id);
+    expect(other.output()).toContain(`session ${created.id}, attempt 2`);
+    const done = await snapshot(server, created.id);
+    expect(done).toMatchObject({ status: 'complete', result: { imported: 60 } });
+    expect(done.tasks[0]).toMatchObject({ attempt: 2, done: 60, total: 60 });
+    const lines = done.logs.map((l) => l.line);
+    const marker = lines.indexOf('— attempt 2 of 2 —');
+    expect(marker).toBeGreaterThan(0);
+    // Attempt 1's lines are kept before the marker; attempt 2 logged every tenth row after it.
+    expect(lines.slice(0, marker)).toEqual(['row 10 imported', 'row 20 imported'].concat(lines.slice(2, marker)));
+    expect(lines.slice(marker + 1)).toEqual([10, 20, 30, 40, 50, 60].map((n) => `row ${n} imported`));
+  }, 60_000);
+
+  it('runs jobs queued while no worker ran once one starts, though the server restarted in between', async () => {
+    const port = await freePort();
+    let server = await spawned(spawnServer(env, port));
+    const queued: CreatedSession[] = [];
+    for (let i = 0; i < 2; i++) {
+      queued.push(
+        (await post(`${server.url}/operations/demo-import`, { rows: 5, msPerRow: 10 })).body as CreatedSession,
+      );
+    }
+    await expect.poll(async () => (await snapshot(server, queued[1]!.id)).queuePosition, { timeout: 5_000 }).toBe(2);
+    server.kill('SIGTERM');
+    await server.exited;
+    server = await spawned(spawnServer(env, port));
+    await spawned(spawnWorker(env));
+    for (const { id } of queued) await ended(server, id);
+    for (const { id } of queued) expect((await snapshot(server, id)).status).toBe('complete');
+  }, 60_000);
+
+  it('follows a chain from inside a running task in `liveop watch`, to the end of the second session', async () => {
+    const server = await spawned(spawnServer(env));
+    await spawned(spawnWorker(env));
+    const created = (await post(`${server.url}/operations/demo-chain`, {})).body as CreatedSession;
+    const watch = spawn(
+      process.execPath,
+      ['dist/lib/server/cli.js', 'watch', created.streamUrl, '--token', created.viewerToken],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    watch.stdout.on('data', (d) => (out += d));
+    watch.stderr.on('data', (d) => (out += d));
+    const code = await new Promise<number | null>((resolve) => watch.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain('Step 1 of 2: export');
+    expect(out).toMatch(/continues in \S+/);
+    expect(out).toContain('Step 2 of 2: upload orders.csv');
+    expect(out).toMatch(/COMPLETE 100%\n {2}uploaded: orders\.csv/);
+  }, 60_000);
+});
