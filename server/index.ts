@@ -32,6 +32,7 @@ export {
   type TaskHandle,
 } from './runner/progress-session.ts';
 export { type ApiKey, parseApiKeys } from './sessions/access.ts';
+export { type WebhookOptions, webhookSignature } from './sessions/webhook.ts';
 export { MemorySessionStore, type MemoryStoreOptions } from './store/memory-store.ts';
 export {
   type ListOptions,

@@ -14,76 +14,32 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { LiveopError } from './core/errors.ts';
-import type { SessionOptions } from './core/model.ts';
 import { createSessionSchema, parse } from './core/schemas.ts';
 import { toSnapshot } from './core/snapshot.ts';
 import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
-import { type Caps, DEFAULT_CAPS, Limits, type RateLimits } from './http/limits.ts';
+import { DEFAULT_CAPS, Limits } from './http/limits.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
+import type { LiveopOptions } from './liveop-options.ts';
 import type { CreatedSession, CreateSessionInput, ProgressEvent, Snapshot } from './protocol/index.ts';
-import type { BullmqOptions, WorkerOptions } from './runner/bullmq.ts';
+import type { WorkerOptions } from './runner/bullmq.ts';
+import { LazyBullmqRunner } from './runner/bullmq-lazy.ts';
 import { InlineRunner, LocalRunner } from './runner/dispatchers.ts';
 import { type OperationDefinition, OperationRegistry } from './runner/operations.ts';
 import type { ProgressSession } from './runner/progress-session.ts';
 import { TaskHost } from './runner/task-host.ts';
-import { type ApiKey, createAuthenticator, TokenSigner } from './sessions/access.ts';
+import { createAuthenticator, TokenSigner } from './sessions/access.ts';
+import { FinishHooks } from './sessions/finish-hooks.ts';
 import { type OperationRunner, SessionService } from './sessions/session-service.ts';
+import { deliverWebhook, webhookBody } from './sessions/webhook.ts';
 import { MemorySessionStore } from './store/memory-store.ts';
 import type { SessionStore } from './store/session-store.ts';
+
+export type { LiveopOptions };
+
 import { type Cursor, StreamHub } from './stream/hub.ts';
 import { printSnapshots } from './text/text-view.ts';
-
-export interface LiveopOptions extends Partial<AppConfig> {
-  /** Where sessions live. @default an in-memory store (one process) */
-  store?: SessionStore;
-  /** API keys → owners. None: open mode (the server binds loopback only). @default {} */
-  apiKeys?: Record<string, ApiKey>;
-  /**
-   * Secret for signing tokens; instances sharing a store must share it. Several
-   * rotate it with no downtime: the first signs, all verify.
-   * @default random per process
-   */
-  secret?: string | string[];
-  /** Defaults for new sessions (`stallAfterMs`, `deadAfterMs`, `rampMs`, `logLimit`, `expectedMs`, `cancelGraceMs`, `ttlSeconds`). */
-  sessionDefaults?: Partial<SessionOptions> & { ttlSeconds?: number };
-  /** Stream lines a second per session, at most. @default 10 */
-  throttleHz?: number;
-  /** Heartbeat after this much stream silence. @default 15000 */
-  heartbeatMs?: number;
-  /** Parallel in-process tasks at once. @default 8 */
-  concurrency?: number;
-  /** The clock. @default Date.now */
-  now?: () => number;
-  /** Path of the built element served at `/widget.js`. @default dist/live-operation.js */
-  widgetPath?: string;
-  /**
-   * Rate limits per credential (the key's owner, the token's session, or in
-   * open mode the client's address), shared across instances on Redis;
-   * `false` turns them off. 429 with `Retry-After` past them.
-   * @default DEFAULT_RATE_LIMITS (100 sessions created, 2,000 event posts per session, 200 streams opened, 50 tokens minted, each a second)
-   * @example { create: { points: 10, seconds: 1 } }
-   */
-  rateLimits?: Partial<RateLimits> | false;
-  /**
-   * Caps: sessions per owner (429 past it), streams per client address and per instance (503 past them).
-   * @default DEFAULT_CAPS (10,000 sessions per owner; 10,000 streams per address, 20,000 per instance)
-   */
-  caps?: Partial<Caps>;
-  /**
-   * Where registered operations run: `local`, a queue in this process (so a
-   * server with no Redis still does everything); `inline`, the caller awaits
-   * the whole run (tests, scripts); or BullMQ workers on Redis —
-   * `{ bullmq: { url } }` — which outlive the server: start them with
-   * `liveop worker` (or `liveop.work()`).
-   * @default 'local'
-   * @example { bullmq: { url: process.env.REDIS_URL! } }
-   */
-  runner?: 'local' | 'inline' | { bullmq: BullmqOptions };
-  /** Operations the local runner runs at once; the others wait their turn. @default 8 */
-  operationConcurrency?: number;
-}
 
 export interface CreatedProgressSession extends CreatedSession {
   /** The in-process handle: add tasks to it, report through it. */
@@ -110,6 +66,7 @@ export class Liveop {
   readonly #operations = new OperationRegistry();
   readonly #runner: OperationRunner & { close?(): void | Promise<void> };
   readonly #options: LiveopOptions;
+  readonly #hooks: FinishHooks;
   #worker: Promise<{ close(): Promise<void> }> | null = null;
   readonly #sessions: SessionService;
   readonly #publicUrl: string;
@@ -151,12 +108,26 @@ export class Liveop {
       concurrency: options.concurrency ?? 8,
     });
     const runner = options.runner ?? 'local';
+    const bullmq = typeof runner === 'object' ? new LazyBullmqRunner(this.#operations, runner.bullmq, report) : null;
     this.#runner =
       runner === 'inline'
         ? new InlineRunner(this.#host, this.#operations)
         : runner === 'local'
           ? new LocalRunner(this.#host, this.#operations, report, options.operationConcurrency ?? 8)
-          : new LazyBullmqRunner(this.#operations, runner.bullmq, report);
+          : bullmq!;
+    const webhooks = options.webhooks;
+    this.#hooks = new FinishHooks({
+      store,
+      now,
+      operationHook: (name) => this.#operations.get(name)?.onFinish,
+      ...(options.onFinish ? { onFinish: options.onFinish } : {}),
+      ...(webhooks
+        ? {
+            webhook: (url: string, snapshot: Snapshot) =>
+              bullmq ? bullmq.queueWebhook(url, webhookBody(snapshot)) : deliverWebhook(url, snapshot, webhooks),
+          }
+        : {}),
+    });
     this.#sessions = new SessionService({
       store,
       signer,
@@ -165,6 +136,8 @@ export class Liveop {
       operations: this.#runner,
       sessionDefaults: options.sessionDefaults ?? {},
       sessionsPerOwner: options.caps?.sessionsPerOwner ?? DEFAULT_CAPS.sessionsPerOwner,
+      hooks: this.#hooks,
+      webhooks: webhooks !== undefined,
       viewerTokenTtlSeconds: config.viewerTokenTtlSeconds,
       reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
@@ -233,7 +206,11 @@ export class Liveop {
     const runner = this.#options.runner;
     if (typeof runner !== 'object') throw new Error('work(): configure runner: { bullmq: { url } } first');
     this.#worker ??= import('./runner/bullmq.ts').then(({ startWorker }) =>
-      startWorker(this.#host, this.#operations, { ...runner.bullmq, ...options }),
+      startWorker(this.#host, this.#operations, {
+        ...runner.bullmq,
+        ...(this.#options.webhooks ? { webhooks: this.#options.webhooks } : {}),
+        ...options,
+      }),
     );
     await this.#worker;
   }
@@ -327,6 +304,7 @@ export class Liveop {
     this.#hub.close();
     await (await this.#worker?.catch(() => null))?.close();
     await this.#runner.close?.();
+    this.#hooks.close();
     this.#host.close();
     await this.#store.close();
   }
@@ -354,32 +332,6 @@ function builtWidget(): string {
   );
   // Not built yet (a checkout before `npm run build`): where the build will put it.
   return candidates.find((path) => existsSync(path)) ?? candidates[import.meta.url.endsWith('.ts') ? 1 : 0]!;
-}
-
-/** The BullMQ runner, loaded on first use: bullmq and ioredis are optional dependencies. */
-class LazyBullmqRunner implements OperationRunner {
-  readonly #runner: Promise<OperationRunner & { close(): Promise<void> }>;
-  constructor(
-    private readonly operations: OperationRegistry,
-    options: BullmqOptions,
-    announce: (id: string, events: ProgressEvent[]) => Promise<unknown>,
-  ) {
-    this.#runner = import('./runner/bullmq.ts').then(
-      ({ BullmqRunner }) => new BullmqRunner(operations, options, announce),
-    );
-  }
-  spec(name: string) {
-    return this.operations.get(name);
-  }
-  async run(name: string, sessionId: string, input: unknown): Promise<void> {
-    await (await this.#runner).run(name, sessionId, input);
-  }
-  async cancel(sessionId: string): Promise<void> {
-    await (await this.#runner).cancel?.(sessionId);
-  }
-  async close(): Promise<void> {
-    await (await this.#runner).close();
-  }
 }
 
 export function createLiveop(options: LiveopOptions = {}): Liveop {

@@ -59,7 +59,8 @@ async function liveopFromEnv(
       })
     : undefined;
   const runnerName = env.LIVEOP_RUNNER ?? 'local';
-  if (!['local', 'inline', 'bullmq'].includes(runnerName)) throw new Error(`LIVEOP_RUNNER: "${runnerName}" is not local, inline or bullmq`);
+  if (!['local', 'inline', 'bullmq'].includes(runnerName))
+    throw new Error(`LIVEOP_RUNNER: "${runnerName}" is not local, inline or bullmq`);
   if (runnerName === 'bullmq' && !redisUrl) throw new Error('LIVEOP_RUNNER=bullmq needs REDIS_URL');
   const stalledMs = env.LIVEOP_STALLED_MS ? Number(env.LIVEOP_STALLED_MS) : undefined;
   const runner =
@@ -86,17 +87,27 @@ async function liveopFromEnv(
     ...(env.LIVEOP_SECRET ? { secret: env.LIVEOP_SECRET.split(',').map((s) => s.trim()) } : {}),
     corsOrigins,
     runner,
+    ...(env.LIVEOP_WEBHOOK_SECRET
+      ? { webhooks: { secret: env.LIVEOP_WEBHOOK_SECRET, allowPrivateNetworks: env.LIVEOP_WEBHOOK_PRIVATE === '1' } }
+      : {}),
   });
   await register?.(liveop);
   if (env.LIVEOP_OPERATIONS) {
-    const module = (await import(pathToFileURL(resolve(env.LIVEOP_OPERATIONS)).href)) as { default?: RegisterOperations };
+    const module = (await import(pathToFileURL(resolve(env.LIVEOP_OPERATIONS)).href)) as {
+      default?: RegisterOperations;
+    };
     if (typeof module.default !== 'function') {
       throw new Error(`LIVEOP_OPERATIONS: ${env.LIVEOP_OPERATIONS} has no default export registering operations`);
     }
     await module.default(liveop);
   }
   const where = redisUrl ? `Redis store at ${redact(redisUrl)}, prefix ${prefix}` : 'memory store';
-  return { liveop, apiKeys, store: `${where}; operations run ${runnerName === 'local' ? 'in this process' : runnerName === 'inline' ? 'inline' : 'on BullMQ workers'}`, corsOrigins };
+  return {
+    liveop,
+    apiKeys,
+    store: `${where}; operations run ${runnerName === 'local' ? 'in this process' : runnerName === 'inline' ? 'inline' : 'on BullMQ workers'}`,
+    corsOrigins,
+  };
 }
 
 /**

@@ -117,6 +117,8 @@ export interface StoredSession {
    * is recognised inside the same atomic update, on any instance.
    */
   batches?: { key: string; version: number }[];
+  /** Where its final snapshot is POSTed once it has ended. */
+  webhook?: string;
   /** The URL prefix its creator reached the API at: chained sessions' stream URLs start with it. */
   base?: string;
   /** The registered operation (and its input) this session runs, so it can be restarted. */
@@ -148,6 +150,7 @@ export function createSession(
     id,
     owner: input.owner ?? null,
     title: input.title ?? '',
+    ...(input.webhook === undefined ? {} : { webhook: input.webhook }),
     version: 1,
     createdAt: now,
     startedAt: null,

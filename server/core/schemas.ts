@@ -87,6 +87,10 @@ export const createSessionSchema = z
     deadAfterMs: duration.min(1_000).optional(),
     expectedMs: duration.optional(),
     viewerScope: z.enum(['view', 'view+cancel']).optional(),
+    webhook: z
+      .url({ protocol: /^https?$/, error: 'an http or https URL' })
+      .max(LIMITS.urlLength)
+      .optional(),
   })
   .strict();
 

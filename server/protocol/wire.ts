@@ -119,8 +119,10 @@ export interface CreateSessionInput {
   deadAfterMs?: number;
   /** The pace of the eased percent for tasks without their own `expectedMs`. @default 30000 */
   expectedMs?: number;
-  /** Rights of the viewer token handed back. @default 'view+cancel' */
+  /** Rights of the viewer token handed back. @default 'view' with API keys, 'view+cancel' in open mode */
   viewerScope?: 'view' | 'view+cancel';
+  /** An http(s) URL that receives the final snapshot, signed, once the session has ended. */
+  webhook?: string;
 }
 
 // ---------------------------------------------------------------- events ---

@@ -11,7 +11,9 @@
  */
 import type { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { AbortError } from 'p-retry';
 import type { OperationRunner } from '../sessions/session-service.ts';
+import { postWebhook, type WebhookOptions } from '../sessions/webhook.ts';
 import type { Announce } from './dispatchers.ts';
 import type { OperationRegistry } from './operations.ts';
 import type { TaskHost } from './task-host.ts';
@@ -34,6 +36,13 @@ interface JobData {
   input: unknown;
 }
 
+/** The name of webhook deliveries on the queue (no operation may be named so: `:` is not allowed there). */
+const WEBHOOK_JOB = 'liveop:webhook';
+interface WebhookJob {
+  url: string;
+  body: string;
+}
+
 async function connect(url: string, forWorker: boolean): Promise<Redis> {
   const { Redis } = await import('ioredis');
   // Workers block on Redis: BullMQ asks for no per-command retry limit there.
@@ -48,7 +57,7 @@ export class BullmqRunner implements OperationRunner {
 
   constructor(
     private readonly operations: OperationRegistry,
-    private readonly options: BullmqOptions,
+    options: BullmqOptions,
     private readonly announce: Announce,
   ) {
     this.#queue = (async () => {
@@ -76,6 +85,17 @@ export class BullmqRunner implements OperationRunner {
       removeOnFail: { age: 86_400 },
     });
     this.#watchPlaces();
+  }
+
+  /** Queues a webhook delivery: a worker sends it, BullMQ retries it (8 attempts, backoff from 1 s), a restart drops nothing. */
+  async queueWebhook(url: string, body: string): Promise<void> {
+    const { queue } = await this.#queue;
+    await queue.add(WEBHOOK_JOB, { url, body } satisfies WebhookJob, {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: { age: 3_600 },
+      removeOnFail: { age: 86_400 },
+    });
   }
 
   /** A job still waiting is taken off the queue, so it never starts; a running one hears the cancel itself. */
@@ -126,6 +146,8 @@ export interface WorkerOptions extends BullmqOptions {
   concurrency?: number;
   /** Told of each job it starts. @default nothing */
   log?: (message: string) => void;
+  /** How to sign the webhook deliveries queued for workers. */
+  webhooks?: WebhookOptions;
 }
 
 /**
@@ -140,12 +162,22 @@ export async function startWorker(
   operations: OperationRegistry,
   options: WorkerOptions,
 ): Promise<{ close(): Promise<void> }> {
-  const { Worker } = await import('bullmq');
+  const { UnrecoverableError, Worker } = await import('bullmq');
   const redis = await connect(options.url, true);
-  const worker: Worker<JobData> = new Worker<JobData>(
+  const worker: Worker<JobData | WebhookJob> = new Worker<JobData | WebhookJob>(
     options.queue ?? 'operations',
     async (job) => {
-      const { sessionId, input } = job.data;
+      if (job.name === WEBHOOK_JOB) {
+        const { url, body } = job.data as WebhookJob;
+        if (!options.webhooks) throw new Error('this worker has no webhook secret (LIVEOP_WEBHOOK_SECRET)');
+        // A 4xx answer is final (AbortError): BullMQ is told not to try again.
+        await postWebhook(url, body, options.webhooks).catch((error: unknown) => {
+          if (error instanceof AbortError) throw new UnrecoverableError(error.message);
+          throw error;
+        });
+        return;
+      }
+      const { sessionId, input } = job.data as JobData;
       const definition = operations.get(job.name);
       if (!definition) throw new Error(`operation "${job.name}" is not registered on this worker`);
       // attemptsStarted counts every start, a stalled worker's restart too.

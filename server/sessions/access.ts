@@ -168,3 +168,25 @@ export function parseApiKeys(spec: string | undefined): Record<string, ApiKey> {
   }
   return keys;
 }
+
+/** A token for another session is refused before anything reveals whether this one exists. */
+export function checkTokenFor(as: Credential, id: string): void {
+  if (as.kind === 'token' && as.sessionId !== id)
+    throw new LiveopError('forbidden', 'this token is for another session');
+}
+
+/** Who owns a new session: the key's owner; another only for admin keys, open mode and this process. */
+export function ownerFor(as: Credential, requested: string | undefined): string | null {
+  switch (as.kind) {
+    case 'token':
+      throw new LiveopError('forbidden', 'a session token cannot create sessions; use an API key');
+    case 'open':
+    case 'system':
+      return requested ?? null;
+    case 'key':
+      if (requested !== undefined && requested !== as.owner && !as.admin) {
+        throw new LiveopError('forbidden', 'only an admin key may create sessions for another owner');
+      }
+      return requested ?? as.owner;
+  }
+}

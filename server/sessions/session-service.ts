@@ -21,7 +21,16 @@ import type {
   TokenScope,
 } from '../protocol/index.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
-import { type Authenticator, authorize, type Credential, type Right, type TokenSigner } from './access.ts';
+import {
+  type Authenticator,
+  authorize,
+  type Credential,
+  checkTokenFor,
+  ownerFor,
+  type Right,
+  type TokenSigner,
+} from './access.ts';
+import type { FinishHooks } from './finish-hooks.ts';
 
 /** What the service needs to know of a registered operation to start it. */
 export interface OperationSpec {
@@ -57,6 +66,10 @@ export interface SessionServiceOptions {
   reporterTokenTtlSeconds: number;
   /** Sessions one owner may hold at once (429 past it); counted only where the store can (`countOwned`). */
   sessionsPerOwner?: number;
+  /** Told of every write, to fire completion hooks once a session ends. */
+  hooks?: FinishHooks;
+  /** Whether sessions may ask for a webhook (a webhook secret is configured). */
+  webhooks?: boolean;
   /** Absolute URL the server is reached at; else each answer's base is the caller's. */
   publicUrl?: string;
 }
@@ -85,6 +98,12 @@ export class SessionService {
   ): Promise<{ created: CreatedSession; session: StoredSession }> {
     const { viewerScope, ...input } = body;
     const owner = ownerFor(as, input.owner);
+    if (input.webhook !== undefined && !this.#o.webhooks) {
+      throw new LiveopError(
+        'invalid',
+        'webhook: this server signs no webhooks; configure a webhook secret (LIVEOP_WEBHOOK_SECRET)',
+      );
+    }
     const cap = this.#o.sessionsPerOwner;
     if (cap !== undefined && as.kind !== 'system' && this.#o.store.countOwned) {
       const held = await this.#o.store.countOwned(owner);
@@ -108,6 +127,7 @@ export class SessionService {
     if (answerBase !== '') session.base = answerBase;
     if (operation) session.operation = operation;
     await this.#o.store.create(session);
+    this.#o.hooks?.written(null, session);
     // Whoever the page is shown to holds the viewer token: with API keys it only
     // watches unless the creator asks for more; open mode (this machine) may cancel.
     const scope = viewerScope ?? (this.#o.authenticator.open ? 'view+cancel' : 'view');
@@ -147,6 +167,7 @@ export class SessionService {
     // checked against the session inside it, so a post costs one store read.
     if (as.kind === 'token') authorize(as, 'report', { id, owner: null });
     let replayed: number | undefined;
+    let before: StoredSession | null = null;
     const retriedChain = key !== undefined && events.some((e) => e.type === 'chain') && (await this.#replayOf(id, key));
     const nexts = retriedChain
       ? new Map<string, NextSession>()
@@ -157,9 +178,11 @@ export class SessionService {
       // inside the atomic update, so two copies racing, on any instances, apply once.
       replayed = key === undefined ? undefined : replayedVersion(s, key);
       if (replayed !== undefined) return s;
+      before = s;
       const next = applyEvents(s, events, this.#o.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
       return key === undefined || next === s ? next : rememberBatch(next, key);
     });
+    if (before !== null && session !== before) this.#o.hooks?.written(before, session);
     return { version: replayed ?? session.version, cancelRequested: session.cancelRequested };
   }
 
@@ -172,7 +195,12 @@ export class SessionService {
   /** Asks the session's work to stop: in-process tasks are aborted, HTTP reporters see `cancelRequested`. */
   async cancel(id: string, as: Credential): Promise<{ version: number; cancelRequested: true }> {
     await this.read(id, as, 'cancel');
-    const session = await this.#o.store.update(id, (s) => requestCancel(s, this.#o.now()));
+    let before: StoredSession | null = null;
+    const session = await this.#o.store.update(id, (s) => {
+      before = s;
+      return requestCancel(s, this.#o.now());
+    });
+    if (before !== null && before !== session) this.#o.hooks?.written(before, session);
     // Running work hears the cancel through the store; queued work is dequeued here.
     if (session.operation) await this.#o.operations.cancel?.(id).catch(() => {});
     return { version: session.version, cancelRequested: true };
@@ -309,27 +337,5 @@ export class SessionService {
       });
     }
     return nexts;
-  }
-}
-
-/** A token for another session is refused before anything reveals whether this one exists. */
-function checkTokenFor(as: Credential, id: string): void {
-  if (as.kind === 'token' && as.sessionId !== id)
-    throw new LiveopError('forbidden', 'this token is for another session');
-}
-
-/** Who owns a new session: the key's owner; another only for admin keys, open mode and this process. */
-function ownerFor(as: Credential, requested: string | undefined): string | null {
-  switch (as.kind) {
-    case 'token':
-      throw new LiveopError('forbidden', 'a session token cannot create sessions; use an API key');
-    case 'open':
-    case 'system':
-      return requested ?? null;
-    case 'key':
-      if (requested !== undefined && requested !== as.owner && !as.admin) {
-        throw new LiveopError('forbidden', 'only an admin key may create sessions for another owner');
-      }
-      return requested ?? as.owner;
   }
 }
