@@ -230,8 +230,22 @@ export class Liveop {
    * The session's snapshots as they change, from the hub without any
    * encoding, ending after the terminal one (or when `signal` aborts).
    */
-  async *watch(id: string, options: Cursor & { signal?: AbortSignal } = {}): AsyncGenerator<Snapshot> {
-    const { signal, ...cursor } = options;
+  async *watch(
+    id: string,
+    options: Cursor & { signal?: AbortSignal; follow?: boolean } = {},
+  ): AsyncGenerator<Snapshot> {
+    const { signal, follow, ...cursor } = options;
+    let last: Snapshot | null = null;
+    for await (const snapshot of this.#watchOne(id, cursor, signal)) {
+      last = snapshot;
+      yield snapshot;
+    }
+    // `follow`: on into the session a chain (or a restart) points at.
+    if (follow && last?.next && !signal?.aborted)
+      yield* this.watch(last.next.id, { follow, ...(signal ? { signal } : {}) });
+  }
+
+  async *#watchOne(id: string, cursor: Cursor, signal: AbortSignal | undefined): AsyncGenerator<Snapshot> {
     const subscription = await this.#hub.subscribe(new Map([[id, cursor]]));
     let wake: (() => void) | null = null;
     subscription.onPending = () => wake?.();
@@ -317,7 +331,7 @@ export class Liveop {
    */
   async runInTerminal(name: string, input: unknown, write?: (text: string) => void): Promise<Snapshot | null> {
     const { id } = await this.start(name, input);
-    return printSnapshots(this.watch(id), write);
+    return printSnapshots(this.watch(id, { follow: true }), write);
   }
 }
 

@@ -54,6 +54,15 @@ export function applyEvents(
   return next;
 }
 
+/**
+ * Points an ended session's viewers at the one that replaces it (a restart
+ * in place): they follow `next` as they follow a chain. Unlike events, this
+ * applies to a session that has ended — that is its point.
+ */
+export function pointTo(session: StoredSession, next: NextSession, now: number): StoredSession {
+  return { ...session, version: session.version + 1, updatedAt: now, next };
+}
+
 /** The version a batch with this idempotency key produced, if the session remembers it. */
 export function replayedVersion(session: StoredSession, key: string): number | undefined {
   return session.batches?.find((b) => b.key === key)?.version;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { LiveopError } from '../core/errors.ts';
 import { createSession, type SessionOptions, type StoredSession } from '../core/model.ts';
-import { applyEvents, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
+import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
 import { createSessionSchema, parse } from '../core/schemas.ts';
 import { toSnapshot } from '../core/snapshot.ts';
 import type {
@@ -251,7 +251,11 @@ export class SessionService {
     if (this.#o.operations.spec(session.operation.name) === undefined) {
       throw new LiveopError('conflict', `operation "${session.operation.name}" is not registered on this server`);
     }
-    return this.#launch(session.operation.name, session.operation.input, session.owner, base);
+    const created = await this.#launch(session.operation.name, session.operation.input, session.owner, base);
+    // In place: whoever still watches the old session follows the new attempt, as after a chain.
+    const next = { id: created.id, streamUrl: created.streamUrl, viewerToken: created.viewerToken };
+    await this.#o.store.update(id, (s) => pointTo(s, next, this.#o.now())).catch(() => {});
+    return created;
   }
 
   async #launch(name: string, input: unknown, owner: string | null, base: string): Promise<CreatedSession> {

@@ -221,6 +221,11 @@ describe('the in-process API', () => {
     expect(again.status).toBe(201);
     const second = await again.json();
     expect(second.id).not.toBe(first.id);
+    // In place: the old session now points its viewers at the new attempt, as a chain does.
+    expect((await (await app.request(`/sessions/${first.id}`)).json()).next).toMatchObject({
+      id: second.id,
+      viewerToken: expect.any(String),
+    });
     await expect
       .poll(async () => (await (await app.request(`/sessions/${second.id}`)).json()).result)
       .toEqual({ shop: 'north', run: 2 });

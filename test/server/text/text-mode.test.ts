@@ -77,4 +77,29 @@ describe('text mode', () => {
     expect(text).toContain('| n=1\n  | n=2\n  | n=3');
     expect(text).toContain('counted: 3');
   });
+
+  it('follows a chain made inside the task, and returns with the last session’s end', async () => {
+    const liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    liveop
+      .operation('export', {
+        title: 'Export',
+        run: async (task) => {
+          task.log('exported');
+          await task.chainTo('upload', { file: 'a.csv' });
+        },
+      })
+      .operation('upload', {
+        title: 'Upload',
+        run: async (task, input) => task.result(input),
+      });
+    let text = '';
+    const last = await liveop.runInTerminal('export', {}, (chunk) => {
+      text += chunk;
+    });
+    await liveop.close();
+    expect(last).toMatchObject({ title: 'Upload', status: 'complete', result: { file: 'a.csv' } });
+    expect(text).toMatch(
+      /Export \(\S+\)[\s\S]*\| exported[\s\S]*continues in \S+[\s\S]*Upload \(\S+\)[\s\S]*file: a\.csv/,
+    );
+  });
 });
