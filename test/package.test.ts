@@ -1,0 +1,225 @@
+/**
+ * Liveop as a user installs it: `npm pack`, the tarball installed into a
+ * fresh app with its own package.json (outside this checkout, so nothing
+ * resolves from our node_modules), and there: the entry points import, a
+ * consumer type-checks with `tsc --strict`, `npx liveop serve` runs and the
+ * client reports to it, and a page served by the app shows the element from
+ * `liveop/element` in Chromium.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium as chromiumRequirement } from './support/requirements.ts';
+import { freePort } from './support/spawned-server.ts';
+import { launch } from './widget/browser.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
+const version = (name: string) =>
+  (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+
+let dir: string;
+let app: string;
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'liveop-pack-'));
+  const { stdout } = await run('npm', ['pack', '--pack-destination', dir, '--ignore-scripts', '--json'], { cwd: ROOT });
+  const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
+  app = join(dir, 'app');
+  mkdirSync(app);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'an-app', private: true, type: 'module', dependencies: { liveop: `file:../${filename}` } }),
+  );
+  // Type-checking tools at the versions this checkout uses (from npm's cache when it has them).
+  const tools = [
+    `typescript@${version('typescript')}`,
+    `@types/node@${version('@types/node')}`,
+    `@types/react@${version('@types/react')}`,
+  ];
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...tools], {
+    cwd: app,
+    timeout: 240_000,
+  });
+}, 300_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const node = (script: string) =>
+  run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, timeout: 30_000 });
+
+describe('the installed package', () => {
+  it('imports liveop, liveop/client and liveop/protocol in Node, without @keyv/redis installed', async () => {
+    const { stdout } = await node(`
+      const server = await import('liveop');
+      const client = await import('liveop/client');
+      const protocol = await import('liveop/protocol');
+      console.log(typeof server.createLiveop, typeof client.createClient, protocol.isTerminal('complete'));
+      let redis = 'loaded';
+      try { await import('liveop/redis'); } catch (error) { redis = error.code; }
+      console.log(redis);
+    `);
+    expect(stdout.trim().split('\n')).toEqual(['function function true', 'ERR_MODULE_NOT_FOUND']);
+  });
+
+  it('type-checks a consumer of every entry with tsc --strict (NodeNext)', async () => {
+    writeFileSync(
+      join(app, 'consumer.tsx'),
+      `import { createLiveop, type Snapshot, type LiveopOptions } from 'liveop';
+import { createClient, type RemoteSession } from 'liveop/client';
+import { isTerminal, type StreamLine } from 'liveop/protocol';
+import type { RedisSessionStore } from 'liveop/redis';
+import type { LiveOperation } from 'liveop/element/class';
+import type {} from 'liveop/element/react';
+
+const options: LiveopOptions = { runner: 'local', rateLimits: { create: { points: 10, seconds: 1 } } };
+const liveop = createLiveop(options);
+liveop.operation('count', { run: async (task) => task.steps(1, 2, 'rows') });
+export const app = liveop.routes();
+export const done = (s: Snapshot, line: StreamLine) => isTerminal(s.status) || line.type === 'heartbeat';
+export async function report(session: RemoteSession) {
+  session.steps('a', 1, 2);
+  await session.close();
+}
+export const client = createClient({ baseUrl: 'http://127.0.0.1:8787' });
+export type Store = RedisSessionStore;
+export const element = (e: LiveOperation) => e.snapshot?.percent;
+export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open />;
+`,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          lib: ['ES2023', 'DOM'],
+          jsx: 'react-jsx',
+          noEmit: true,
+          types: ['node'],
+          skipLibCheck: false,
+        },
+        files: ['consumer.tsx'],
+      }),
+    );
+    const checked = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', app], {
+      cwd: app,
+      timeout: 120_000,
+    }).catch((error: { stdout: string }) => error);
+    expect((checked as { stdout: string }).stdout).toBe('');
+  }, 120_000);
+
+  it('runs `npx liveop serve`, and the client reports to it and watches a session to its end', async () => {
+    const port = await freePort();
+    const server = spawn('npx', ['liveop', 'serve'], { cwd: app, env: { ...process.env, PORT: String(port) } });
+    let output = '';
+    server.stdout.on('data', (d) => (output += d));
+    server.stderr.on('data', (d) => (output += d));
+    try {
+      await expect.poll(() => output, { timeout: 20_000 }).toMatch(/listening on/);
+      const { stdout } = await node(`
+        import { createClient } from 'liveop/client';
+        const client = createClient({ baseUrl: 'http://127.0.0.1:${port}' });
+        const session = await client.createSession({ title: 'From the package', tasks: { rows: 'Rows' } });
+        const seen = [];
+        const watching = (async () => { for await (const s of session.watch()) seen.push(s.status); })();
+        session.steps('rows', 5, 10, 'rows');
+        session.log('half way');
+        session.result({ rows: 10 });
+        session.complete('rows');
+        await session.close();
+        await watching;
+        const last = await session.snapshot();
+        console.log(JSON.stringify({ last: seen.at(-1), result: last.result, logs: last.logs.map((l) => l.line) }));
+      `);
+      expect(JSON.parse(stdout)).toEqual({ last: 'complete', result: { rows: 10 }, logs: ['half way'] });
+    } finally {
+      server.kill('SIGTERM');
+    }
+  }, 60_000);
+
+  const browser = chromiumRequirement();
+  it.skipIf(!browser.available)(
+    'shows a session in Chromium on a page that imports liveop/element from the app',
+    async () => {
+      const liveopPort = await freePort();
+      const liveopServer = spawn('npx', ['liveop', 'serve'], {
+        cwd: app,
+        env: { ...process.env, PORT: String(liveopPort) },
+      });
+      let output = '';
+      liveopServer.stdout.on('data', (d) => (output += d));
+      const files = staticServer(app);
+      const pagePort = await freePort();
+      await new Promise<void>((done) => files.listen(pagePort, '127.0.0.1', done));
+      const chrome = await launch();
+      try {
+        await expect.poll(() => output, { timeout: 20_000 }).toMatch(/listening on/);
+        const created = await (
+          await fetch(`http://127.0.0.1:${liveopPort}/sessions`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ title: 'Installed element', tasks: { a: 'A' } }),
+          })
+        ).json();
+        // The app's own page: bare imports mapped to its node_modules, as any bundler or import map would.
+        const nm = '/node_modules';
+        const importMap = {
+          imports: {
+            'liveop/element': `${nm}/liveop/dist/lib/widget/live-operation-define.js`,
+            lit: `${nm}/lit/index.js`,
+            'lit/': `${nm}/lit/`,
+            'lit-html': `${nm}/lit-html/lit-html.js`,
+            'lit-html/': `${nm}/lit-html/`,
+            'lit-element/': `${nm}/lit-element/`,
+            '@lit/reactive-element': `${nm}/@lit/reactive-element/reactive-element.js`,
+            '@lit/reactive-element/': `${nm}/@lit/reactive-element/`,
+          },
+        };
+        writeFileSync(
+          join(app, 'index.html'),
+          `<!doctype html><meta charset="utf-8"><script type="importmap">${JSON.stringify(importMap)}</script>
+<script type="module">import 'liveop/element';</script>
+<live-operation src="${created.streamUrl}" token="${created.viewerToken}"></live-operation>`,
+        );
+        const page = await chrome.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        await page.goto(`http://127.0.0.1:${pagePort}/index.html`);
+        await page.waitForFunction(
+          () =>
+            document
+              .querySelector('live-operation')
+              ?.shadowRoot?.querySelector('[part~=title]')
+              ?.textContent?.trim() === 'Installed element',
+          undefined,
+          { timeout: 15_000 },
+        );
+        expect(errors).toEqual([]);
+      } finally {
+        await chrome.close();
+        files.close();
+        liveopServer.kill('SIGTERM');
+      }
+    },
+    60_000,
+  );
+});
+
+/** Serves a folder's files, as the app's own web server would. */
+function staticServer(root: string): Server {
+  const types: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.json': 'application/json' };
+  return createServer((request, response) => {
+    const path = join(root, decodeURIComponent(new URL(request.url!, 'http://x').pathname));
+    try {
+      const body = readFileSync(path);
+      response.writeHead(200, { 'Content-Type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+}
