@@ -62,7 +62,7 @@ describe.skipIf(!req.available)('<live-operation> on a third-party page', () => 
   }
 
   it('streams and cancels from an allowed origin', async () => {
-    const created = await api('/sessions', { title: 'Import orders', tasks: { rows: 'Rows' } });
+    const created = await api('/sessions', { title: 'Import orders', tasks: { rows: 'Rows' }, viewerScope: 'view+cancel' });
     expect(created.status).toBe(201);
     const session = created.body as CreatedSession;
     const page = await embedOn(SHOP, session);
