@@ -296,7 +296,20 @@ function enterStage(s: StoredSession, name: string, state: StageState | undefine
     return stage;
   });
   const tasks = s.tasks.map((t) =>
-    t.status === 'running' ? { ...t, reported: 0, anchor: 0, anchorAt: now, progress: null, lastEventAt: now } : t,
+    t.status === 'running'
+      ? // The count belonged to the stage that ended: a bar back at 0 beside "40 / 40" would contradict it.
+        {
+          ...t,
+          reported: 0,
+          anchor: 0,
+          anchorAt: now,
+          progress: null,
+          lastEventAt: now,
+          done: undefined,
+          total: undefined,
+          unit: undefined,
+        }
+      : t,
   );
   return { ...s, stages: entered, tasks, startedAt: s.startedAt ?? now };
 }

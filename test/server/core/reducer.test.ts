@@ -64,6 +64,22 @@ describe('applying events', () => {
     expect(() => applyEvents(started, [{ type: 'percent', task: 'nope', value: 1 }], T0 + 5)).toThrow(LiveopError);
   });
 
+  it('starts a new stage with a fresh count: the bar back at 0 shows no count from the stage before', () => {
+    const counted = applyEvents(
+      two(),
+      [
+        { type: 'stage', name: 'Load' },
+        { type: 'steps', task: 'a', done: 40, total: 40, unit: 'rows' },
+      ],
+      T0,
+    );
+    expect(toSnapshot(counted, T0).tasks[0]).toMatchObject({ done: 40, total: 40, unit: 'rows' });
+    const next = toSnapshot(applyEvents(counted, [{ type: 'stage', name: 'Save' }], T0 + 1), T0 + 1).tasks[0]!;
+    expect(next.percent).toBe(0);
+    expect(next).not.toHaveProperty('done');
+    expect(next).not.toHaveProperty('total');
+  });
+
   it('raises the version by one per batch and keeps log seq monotonic', () => {
     let s = two();
     s = applyEvents(s, [{ type: 'log', lines: ['a', 'b'] }], T0);
