@@ -595,7 +595,7 @@ export class LiveOperation extends LitElement {
       }
       ${
         snapshot?.tasks.length
-          ? html`<ul part="tasks" class="tasks">
+          ? html`<ul part="tasks">
             ${snapshot.tasks.map((task) => this.#task(task))}
           </ul>`
           : nothing

@@ -1,11 +1,13 @@
 /**
  * A build plugin that squeezes whitespace out of the element's Lit templates,
  * which the JS minifier leaves alone (they are strings to it):
- * - the CSS in `*.styles.ts` (no `${}` there): comments and spaces around
- *   punctuation go;
+ * - the CSS in `*.styles.ts` (no `${}` there): comments, spaces around
+ *   punctuation (`/` too: no `calc()` there) and the zero before a decimal
+ *   point go;
  * - html`…` in `widget/*.ts`: found with the TypeScript parser, so nested
  *   templates and expressions are never touched; a run of whitespace with a
- *   line break next to `<` or `>` goes, any other becomes one space.
+ *   line break next to `<` or `>` goes, any other becomes one space, and a
+ *   static attribute value of letters, digits and dashes loses its quotes.
  *   (So a space that matters between a tag and text must stay on one line.)
  */
 import type { Plugin } from 'vite';
@@ -14,7 +16,8 @@ export function minifyCss(text: string): string {
   return text
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/\s+/g, ' ')
-    .replace(/ ?([{}:;,>]) ?/g, '$1')
+    .replace(/ ?([{}:;,>/]) ?/g, '$1')
+    .replace(/([:, (])0\.(\d)/g, '$1.$2')
     .replace(/;}/g, '}')
     .trim();
 }
@@ -23,7 +26,8 @@ export function minifyHtml(text: string): string {
   return text
     .replace(/\s*\n\s*/g, '\n')
     .replace(/([<>])\n|\n(?=[<>])/g, '$1')
-    .replace(/\n/g, ' ');
+    .replace(/\n/g, ' ')
+    .replace(/(\s[\w-]+=)"([\w-]+)"/g, '$1$2');
 }
 
 export function minifyTemplates(): Plugin {
