@@ -1,9 +1,9 @@
 /**
  * The element's link to the server, as a Lit `ReactiveController`: it watches
- * one session through the page's shared connection (see
- * `shared-connection.ts`), keeps the resume cursors, sends the cancel request,
- * and lets go of everything in `hostDisconnected` — no fetch or timer
- * outlives the element.
+ * the session its host names (read before each update) through the page's
+ * shared connection (see `shared-connection.ts`), keeps the resume cursors,
+ * sends the cancel request, and lets go of everything in `hostDisconnected` —
+ * no fetch or timer outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { SessionLine, SessionStatus } from '../server/protocol';
@@ -19,6 +19,11 @@ export interface StreamSource {
 }
 
 export interface StreamCallbacks {
+  /**
+   * The session the host wants watched, read before each update: a new value
+   * (by identity) is watched from its beginning.
+   */
+  source?(): StreamSource | null;
   line(line: SessionLine): void;
   /** The server refused the session for good (HTTP status). */
   fail(status: number): void;
@@ -61,6 +66,7 @@ export class StreamController implements ReactiveController, Subscriber {
   after = 0;
   logAfter = 0;
   #connection?: SharedConnection;
+  #source?: StreamSource | null;
   #connected = false;
   /** The session ended (terminal, gone or refused): nothing more to fetch. */
   #done = false;
@@ -80,6 +86,14 @@ export class StreamController implements ReactiveController, Subscriber {
     this.after = this.logAfter = 0;
     this.#done = false;
     this.#join();
+  }
+
+  hostUpdate(): void {
+    const source = this.callbacks.source?.();
+    if (source !== undefined && source !== this.#source) {
+      this.#source = source;
+      this.watch(source);
+    }
   }
 
   hostConnected(): void {
