@@ -5,9 +5,10 @@
  * (a token, `after` and `logAfter` per session, in the same order), so ten
  * bars never use up the browser's six HTTP/1.1 connections per origin.
  *
- * The connection reconnects with exponential backoff and resumes each session
- * from its cursors; it falls back to polling `GET /sessions/:id` when no line
- * arrives in time (a proxy buffering the stream) or the stream is refused.
+ * The connection reconnects with exponential backoff (never sooner than a
+ * 429 or 503 answer's `Retry-After`) and resumes each session from its
+ * cursors; it falls back to polling `GET /sessions/:id` when no line arrives
+ * in time (a proxy buffering the stream) or the stream is refused.
  */
 
 import type { SessionLine, Snapshot, StreamLine } from '../server/protocol';
@@ -46,6 +47,10 @@ export const timing = {
   poll: 2_000,
   backoffMax: 30_000,
 };
+
+/** An answer's `Retry-After` (429, 503) in milliseconds: its seconds form, at most 5 min; 0 without one. */
+const retryAfter = (response: Response): number =>
+  Math.min(Number(response.headers.get('retry-after')) || 0, 300) * 1000;
 
 /** Appends `?token=` when there is a token (open servers need none). */
 export const withToken = (url: string, token: string): string =>
@@ -109,10 +114,11 @@ export class SharedConnection {
     for (const sub of this.subs) sub.state(state);
   }
 
-  #retry(): void {
+  /** Reconnects after the backoff, and never sooner than `wait` (a `Retry-After`). */
+  #retry(wait: number): void {
     if (!this.subs.size) return;
     this.#state('reconnecting');
-    this.#schedule(Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2));
+    this.#schedule(Math.max(wait, Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2)));
   }
 
   #url(subs: Subscriber[]): string {
@@ -155,12 +161,16 @@ export class SharedConnection {
       );
     };
     arm();
+    let wait = 0;
     try {
       const response = await this.fetch(this.#url(subs), { signal });
       const status = response.status;
       // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
       if (status > 399 && status < 500 && status !== 408 && status !== 429) this.#polling = true;
-      if (!response.ok) throw status;
+      if (!response.ok) {
+        wait = retryAfter(response);
+        throw status;
+      }
       const reader = response
         .body!.pipeThrough(new TextDecoderStream())
         .pipeThrough(new NdjsonParseStream<StreamLine>())
@@ -180,7 +190,7 @@ export class SharedConnection {
       if (signal.reason === 'buffered') this.#polling = true;
     }
     clearTimeout(watchdog);
-    if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(); // unless superseded or stopped
+    if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(wait); // unless superseded or stopped
   }
 
   #route(subs: Subscriber[], line: SessionLine): void {
@@ -189,19 +199,21 @@ export class SharedConnection {
 
   async #poll(subs: Subscriber[], signal: AbortSignal): Promise<void> {
     this.#state('polling');
+    let wait = timing.poll;
     await Promise.all(
       subs.map(async (sub) => {
         const url = withToken(`${sub.base}/sessions/${encodeURIComponent(sub.id)}`, sub.token);
         try {
           const response = await this.fetch(url, { signal, cache: 'no-store' });
+          const status = response.status;
           if (response.ok) this.#route([sub], (await response.json()) as Snapshot);
-          else if (response.status >= 400 && response.status < 500 && response.status !== 429)
-            this.subs.has(sub) && sub.fail(response.status);
+          else if (status > 399 && status < 500 && status !== 429) this.subs.has(sub) && sub.fail(status);
+          else wait = Math.max(wait, retryAfter(response));
         } catch {
           // offline or aborted: try again next round
         }
       }),
     );
-    if (this.#abort?.signal === signal) this.#schedule(timing.poll);
+    if (this.#abort?.signal === signal) this.#schedule(wait);
   }
 }
