@@ -148,6 +148,7 @@ export class LiveOperation extends LitElement {
           '_announcement',
           '_problem',
           '_connection',
+          '_unreachable',
           '_confirming',
           '_cancelling',
           '_cancelError',
@@ -238,8 +239,12 @@ export class LiveOperation extends LitElement {
   readonly stream = new StreamController(this, {
     source: () => this.#source,
     line: (line) => this.#receive(line),
-    fail: (status) => (this._problem = this.#t('failed', { reason: status })),
-    state: (state) => {
+    fail: (status) =>
+      (this._problem = this.#t(status === 401 || status === 403 || status === 404 ? status : 'failed', {
+        reason: status,
+      })),
+    state: (state, unreachable) => {
+      this._unreachable = unreachable;
       if (state !== this._connection) {
         this._connection = state;
         this.dispatchEvent(new LiveOperationConnectionEvent(state));
@@ -267,6 +272,8 @@ export class LiveOperation extends LitElement {
   /** Why the session cannot be shown (none: it can). */
   private declare _problem?: string;
   private declare _connection?: ConnectionState;
+  /** The connection's last attempts got no answer. */
+  private declare _unreachable?: boolean;
   /** The cancel button asks for confirmation. */
   private declare _confirming?: boolean;
   /** The cancel request went out. */
@@ -570,7 +577,8 @@ export class LiveOperation extends LitElement {
           ),
         }),
       status === 'running' && left > 0 && this.#t('eta', { time: formatDuration(left, lang, true) }),
-      (connection === 'reconnecting' || connection === 'polling') && this.#t(connection),
+      (connection === 'reconnecting' || connection === 'polling') &&
+        this.#t(this._unreachable ? 'unreachable' : connection),
       this._cancelError,
     ].filter(Boolean);
     const message = snapshot?.message;

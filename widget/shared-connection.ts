@@ -31,7 +31,12 @@ export interface Subscriber {
   line(line: SessionLine): void;
   /** The server refused this session for good (HTTP status). */
   fail(status: number): void;
-  state(state: ConnectionState): void;
+  /**
+   * The connection's state; `unreachable` while its last attempts got no
+   * answer at all: the server is down or out of reach, or refused this
+   * page's origin (CORS). A page cannot tell these apart.
+   */
+  state(state: ConnectionState, unreachable?: boolean): void;
 }
 
 /** Tunables, in milliseconds. */
@@ -47,6 +52,9 @@ export const timing = {
   poll: 2_000,
   backoffMax: 30_000,
 };
+
+/** Attempts in a row without any answer after which subscribers hear `unreachable`. */
+const UNREACHABLE_AFTER = 3;
 
 /** An answer's `Retry-After` (429, 503) in milliseconds: its seconds form, at most 5 min; 0 without one. */
 const retryAfter = (response: Response): number =>
@@ -74,6 +82,8 @@ export class SharedConnection {
   #abort?: AbortController;
   #timer?: ReturnType<typeof setTimeout>;
   #attempt = 0;
+  /** Attempts in a row that got no answer (not even an error status). */
+  #unanswered = 0;
   #polling = false;
 
   constructor(
@@ -111,7 +121,7 @@ export class SharedConnection {
   }
 
   #state(state: ConnectionState): void {
-    for (const sub of this.subs) sub.state(state);
+    for (const sub of this.subs) sub.state(state, this.#unanswered >= UNREACHABLE_AFTER);
   }
 
   /** Reconnects after the backoff, and never sooner than `wait` (a `Retry-After`). */
@@ -161,9 +171,11 @@ export class SharedConnection {
       );
     };
     arm();
+    let response: Response | undefined;
     let wait = 0;
     try {
-      const response = await this.fetch(this.#url(subs), { signal });
+      response = await this.fetch(this.#url(subs), { signal });
+      this.#unanswered = 0;
       const status = response.status;
       // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
       if (status > 399 && status < 500 && status !== 408 && status !== 429) this.#polling = true;
@@ -188,6 +200,7 @@ export class SharedConnection {
       }
     } catch {
       if (signal.reason === 'buffered') this.#polling = true;
+      else if (!response && !signal.aborted) this.#unanswered++;
     }
     clearTimeout(watchdog);
     if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(wait); // unless superseded or stopped

@@ -27,7 +27,8 @@ export interface StreamCallbacks {
   line(line: SessionLine): void;
   /** The server refused the session for good (HTTP status). */
   fail(status: number): void;
-  state(state: ConnectionState): void;
+  /** See `Subscriber.state`. */
+  state(state: ConnectionState, unreachable?: boolean): void;
 }
 
 export const terminal = (status: SessionStatus): status is 'complete' | 'error' | 'cancelled' =>
@@ -136,8 +137,8 @@ export class StreamController implements ReactiveController, Subscriber {
     this.callbacks.fail(status);
   }
 
-  state(state: ConnectionState): void {
-    this.callbacks.state(state);
+  state(state: ConnectionState, unreachable?: boolean): void {
+    this.callbacks.state(state, unreachable);
   }
 
   /** Asks the server to cancel the session (`POST …/cancel`, answered 202). */
