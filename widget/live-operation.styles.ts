@@ -29,7 +29,7 @@ export const styles = unsafeCSS(`
   }
   /* Dark defaults: only the fallbacks change, so public properties still win. */
   @media (prefers-color-scheme: dark) {
-    :host(:not([theme='light'])) {
+    :host(:not([theme=light])) {
       --_fg: var(--live-operation-color, #e6edf3);
       --_muted: var(--live-operation-muted-color, #9198a1);
       --_bg: var(--live-operation-background, #0d1117);
@@ -42,7 +42,7 @@ export const styles = unsafeCSS(`
       --_warn: var(--live-operation-warning-color, #d29922);
     }
   }
-  :host([theme='dark']) {
+  :host([theme=dark]) {
     --_fg: var(--live-operation-color, #e6edf3);
     --_muted: var(--live-operation-muted-color, #9198a1);
     --_bg: var(--live-operation-background, #0d1117);
@@ -67,7 +67,6 @@ export const styles = unsafeCSS(`
     border: 1px solid var(--_border);
     border-radius: var(--_radius);
     padding: var(--_pad);
-    text-align: start;
     overflow-wrap: anywhere;
   }
   header,

@@ -2,8 +2,8 @@
  * A build plugin that squeezes whitespace out of the element's Lit templates,
  * which the JS minifier leaves alone (they are strings to it):
  * - the CSS in `*.styles.ts` (no `${}` there): comments, spaces around
- *   punctuation (`/` too: no `calc()` there) and the zero before a decimal
- *   point go;
+ *   punctuation and combinators (`/` and `+` too: no `calc()` there) and the
+ *   zero before a decimal point go;
  * - html`…` in `widget/*.ts`: found with the TypeScript parser, so nested
  *   templates and expressions are never touched; a run of whitespace with a
  *   line break next to `<` or `>` goes, any other becomes one space, and a
@@ -16,7 +16,7 @@ export function minifyCss(text: string): string {
   return text
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/\s+/g, ' ')
-    .replace(/ ?([{}:;,>/]) ?/g, '$1')
+    .replace(/ ?([{}:;,>+~/]) ?/g, '$1')
     .replace(/([:, (])0\.(\d)/g, '$1.$2')
     .replace(/;}/g, '}')
     .trim();
