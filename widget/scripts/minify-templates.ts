@@ -3,7 +3,10 @@
  * which the JS minifier leaves alone (they are strings to it):
  * - the CSS in `*.styles.ts` (no `${}` there): comments, spaces around
  *   punctuation and combinators (`/` and `+` too: no `calc()` there) and the
- *   zero before a decimal point go;
+ *   zero before a decimal point go, and the private `--_*` custom properties
+ *   get the shortest names (`--_0`, `--_1`…, the most used first): the sheet
+ *   sets and reads them, and nothing else does (the build fails if another
+ *   module of the element names one);
  * - html`…` in `widget/*.ts`: found with the TypeScript parser, so nested
  *   templates and expressions are never touched; a run of whitespace with a
  *   line break next to `<` or `>` goes, any other becomes one space, and a
@@ -22,6 +25,21 @@ export function minifyCss(text: string): string {
     .trim();
 }
 
+/** Renames every `--_name` in `code` to `--_0`, `--_1`… (skipping names already in use), the most used first. */
+export function shortenPrivateProperties(code: string): string {
+  const uses = new Map<string, number>();
+  for (const [name] of code.matchAll(/--_[\w-]+/g)) uses.set(name, (uses.get(name) ?? 0) + 1);
+  const short = new Map<string, string>();
+  let n = 0;
+  for (const [name] of [...uses].sort((a, b) => b[1] - a[1])) {
+    let candidate: string;
+    do candidate = `--_${(n++).toString(36)}`;
+    while (uses.has(candidate));
+    short.set(name, candidate);
+  }
+  return code.replace(/--_[\w-]+/g, (name) => short.get(name)!);
+}
+
 export function minifyHtml(text: string): string {
   return text
     .replace(/\s*\n\s*/g, '\n')
@@ -36,7 +54,10 @@ export function minifyTemplates(): Plugin {
     async transform(code, id) {
       if (!/[\\/]widget[\\/][^\\/]+\.ts$/.test(id)) return null;
       if (id.endsWith('.styles.ts'))
-        return code.replace(/unsafeCSS\(`([^`]*)`\)/g, (_, text: string) => `unsafeCSS(\`${minifyCss(text)}\`)`);
+        return shortenPrivateProperties(
+          code.replace(/unsafeCSS\(`([^`]*)`\)/g, (_, text: string) => `unsafeCSS(\`${minifyCss(text)}\`)`),
+        );
+      if (code.includes('--_')) this.error(`${id}: the styles' private --_* properties are renamed; use none here`);
       if (!code.includes('html`')) return null;
       const ts = (await import('typescript')).default;
       const file = ts.createSourceFile(id, code, ts.ScriptTarget.Latest, true);
