@@ -7,6 +7,20 @@ import { unsafeCSS } from 'lit';
  * at the element's edge; only `direction` (RTL) and custom properties pass.
  * Colours are GitHub Primer's, which pass WCAG AA in both themes.
  */
+/** Dark defaults (a dark page unless `theme=light`, or `theme=dark`): only the fallbacks change, so public properties still win. */
+const dark = `
+  --_fg: var(--live-operation-color, #e6edf3);
+  --_muted: var(--live-operation-muted-color, #9198a1);
+  --_bg: var(--live-operation-background, #0d1117);
+  --_subtle: var(--live-operation-subtle-background, #151b23);
+  --_border: var(--live-operation-border-color, #3d444d);
+  --_track: var(--live-operation-track-color, #3d444d);
+  --_accent: var(--live-operation-bar-color, #4493f8);
+  --_ok: var(--live-operation-success-color, #3fb950);
+  --_err: var(--live-operation-error-color, #f85149);
+  --_warn: var(--live-operation-warning-color, #d29922);
+`;
+
 // (`unsafeCSS` of a constant rather than the css`` tag: the same sheet, and the tag's code stays out of the bundle.)
 export const styles = unsafeCSS(`
   :host {
@@ -27,33 +41,10 @@ export const styles = unsafeCSS(`
     --_err: var(--live-operation-error-color, #d1242f);
     --_warn: var(--live-operation-warning-color, #9a6700);
   }
-  /* Dark defaults: only the fallbacks change, so public properties still win. */
   @media (prefers-color-scheme: dark) {
-    :host(:not([theme=light])) {
-      --_fg: var(--live-operation-color, #e6edf3);
-      --_muted: var(--live-operation-muted-color, #9198a1);
-      --_bg: var(--live-operation-background, #0d1117);
-      --_subtle: var(--live-operation-subtle-background, #151b23);
-      --_border: var(--live-operation-border-color, #3d444d);
-      --_track: var(--live-operation-track-color, #3d444d);
-      --_accent: var(--live-operation-bar-color, #4493f8);
-      --_ok: var(--live-operation-success-color, #3fb950);
-      --_err: var(--live-operation-error-color, #f85149);
-      --_warn: var(--live-operation-warning-color, #d29922);
-    }
+    :host(:not([theme=light])) {${dark}}
   }
-  :host([theme=dark]) {
-    --_fg: var(--live-operation-color, #e6edf3);
-    --_muted: var(--live-operation-muted-color, #9198a1);
-    --_bg: var(--live-operation-background, #0d1117);
-    --_subtle: var(--live-operation-subtle-background, #151b23);
-    --_border: var(--live-operation-border-color, #3d444d);
-    --_track: var(--live-operation-track-color, #3d444d);
-    --_accent: var(--live-operation-bar-color, #4493f8);
-    --_ok: var(--live-operation-success-color, #3fb950);
-    --_err: var(--live-operation-error-color, #f85149);
-    --_warn: var(--live-operation-warning-color, #d29922);
-  }
+  :host([theme=dark]) {${dark}}
   :host([hidden]) {
     display: none;
   }
