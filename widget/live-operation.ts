@@ -138,23 +138,19 @@ export class LiveOperation extends LitElement {
     strings: { type: Object },
     theme: { reflect: true },
     // The internal reactive state declared below: no attributes (spread, so the manifest lists none for it).
-    ...Object.fromEntries(
-      (
-        [
-          '_snapshot',
-          '_logs',
-          '_peaks',
-          '_etaAt',
-          '_announcement',
-          '_problem',
-          '_connection',
-          '_unreachable',
-          '_confirming',
-          '_cancelling',
-          '_cancelError',
-        ] as const
-      ).map((name) => [name, { state: true }]),
-    ),
+    ...{
+      _snapshot: { state: true },
+      _logs: { state: true },
+      _peaks: { state: true },
+      _etaAt: { state: true },
+      _announcement: { state: true },
+      _problem: { state: true },
+      _connection: { state: true },
+      _unreachable: { state: true },
+      _confirming: { state: true },
+      _cancelling: { state: true },
+      _cancelError: { state: true },
+    },
   };
 
   /**
