@@ -9,12 +9,13 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 export class ClockController implements ReactiveController {
   /** `Date.now()` as of the current update. */
   now = 0;
+  readonly #host: ReactiveControllerHost;
+  readonly #running: () => boolean;
   #timer?: ReturnType<typeof setInterval>;
 
-  constructor(
-    readonly host: ReactiveControllerHost,
-    readonly running: () => boolean,
-  ) {
+  constructor(host: ReactiveControllerHost, running: () => boolean) {
+    this.#host = host;
+    this.#running = running;
     host.addController(this);
   }
 
@@ -23,8 +24,8 @@ export class ClockController implements ReactiveController {
   }
 
   hostUpdated(): void {
-    if (!this.running()) this.hostDisconnected();
-    else this.#timer ??= setInterval(() => this.host.requestUpdate(), 1000);
+    if (!this.#running()) this.hostDisconnected();
+    else this.#timer ??= setInterval(() => this.#host.requestUpdate(), 1000);
   }
 
   hostDisconnected(): void {

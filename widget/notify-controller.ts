@@ -7,20 +7,22 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
  * permission is granted and the page is hidden.
  */
 export class NotifyController implements ReactiveController {
+  readonly #host: ReactiveControllerHost & { notify: boolean };
   #on = false;
 
-  constructor(readonly host: ReactiveControllerHost & { notify: boolean }) {
+  constructor(host: ReactiveControllerHost & { notify: boolean }) {
+    this.#host = host;
     host.addController(this);
   }
 
   hostUpdate(): void {
-    const on = this.host.notify;
+    const on = this.#host.notify;
     if (on && !this.#on && globalThis.Notification?.permission === 'default') Notification.requestPermission();
     this.#on = on;
   }
 
   show(title: string, body?: string): void {
-    if (this.host.notify && document.hidden && globalThis.Notification?.permission === 'granted')
+    if (this.#host.notify && document.hidden && globalThis.Notification?.permission === 'granted')
       new Notification(title, { body });
   }
 }

@@ -78,7 +78,10 @@ export function subscribe(sub: Subscriber, fetcher: Fetch): SharedConnection {
 }
 
 export class SharedConnection {
-  readonly subs = new Set<Subscriber>();
+  readonly #subs = new Set<Subscriber>();
+  readonly #fetch: Fetch;
+  /** Called when the last subscriber leaves. */
+  readonly #onEmpty: () => void;
   #abort?: AbortController;
   #timer?: ReturnType<typeof setTimeout>;
   #attempt = 0;
@@ -86,13 +89,13 @@ export class SharedConnection {
   #unanswered = 0;
   #polling = false;
 
-  constructor(
-    readonly fetch: Fetch,
-    readonly onEmpty: () => void,
-  ) {}
+  constructor(fetcher: Fetch, onEmpty: () => void) {
+    this.#fetch = fetcher;
+    this.#onEmpty = onEmpty;
+  }
 
   add(sub: Subscriber): void {
-    this.subs.add(sub);
+    this.#subs.add(sub);
     this.#schedule(0);
   }
 
@@ -102,10 +105,10 @@ export class SharedConnection {
    * server stops streaming it.
    */
   remove(sub: Subscriber, reopen: boolean): void {
-    if (!this.subs.delete(sub)) return;
-    if (!this.subs.size) {
+    if (!this.#subs.delete(sub)) return;
+    if (!this.#subs.size) {
       this.#stop();
-      this.onEmpty();
+      this.#onEmpty();
     } else if (reopen) this.#schedule(0);
   }
 
@@ -121,12 +124,12 @@ export class SharedConnection {
   }
 
   #state(state: ConnectionState): void {
-    for (const sub of this.subs) sub.state(state, this.#unanswered >= UNREACHABLE_AFTER);
+    for (const sub of this.#subs) sub.state(state, this.#unanswered >= UNREACHABLE_AFTER);
   }
 
   /** Reconnects after the backoff, and never sooner than `wait` (a `Retry-After`). */
   #retry(wait: number): void {
-    if (!this.subs.size) return;
+    if (!this.#subs.size) return;
     this.#state('reconnecting');
     this.#schedule(Math.max(wait, Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2)));
   }
@@ -154,7 +157,7 @@ export class SharedConnection {
 
   async #open(): Promise<void> {
     this.#abort?.abort();
-    const subs = [...this.subs];
+    const subs = [...this.#subs];
     if (!subs.length) return;
     const abort = new AbortController();
     this.#abort = abort;
@@ -174,7 +177,7 @@ export class SharedConnection {
     let response: Response | undefined;
     let wait = 0;
     try {
-      response = await this.fetch(this.#url(subs), { signal });
+      response = await this.#fetch(this.#url(subs), { signal });
       this.#unanswered = 0;
       const status = response.status;
       // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
@@ -207,7 +210,7 @@ export class SharedConnection {
   }
 
   #route(subs: Subscriber[], line: SessionLine): void {
-    for (const sub of subs) if (sub.id === line.id && this.subs.has(sub)) sub.line(line);
+    for (const sub of subs) if (sub.id === line.id && this.#subs.has(sub)) sub.line(line);
   }
 
   async #poll(subs: Subscriber[], signal: AbortSignal): Promise<void> {
@@ -217,10 +220,10 @@ export class SharedConnection {
       subs.map(async (sub) => {
         const url = withToken(`${sub.base}/sessions/${encodeURIComponent(sub.id)}`, sub.token);
         try {
-          const response = await this.fetch(url, { signal, cache: 'no-store' });
+          const response = await this.#fetch(url, { signal, cache: 'no-store' });
           const status = response.status;
           if (response.ok) this.#route([sub], (await response.json()) as Snapshot);
-          else if (status > 399 && status < 500 && status !== 429) this.subs.has(sub) && sub.fail(status);
+          else if (status > 399 && status < 500 && status !== 429) this.#subs.has(sub) && sub.fail(status);
           else wait = Math.max(wait, retryAfter(response));
         } catch {
           // offline or aborted: try again next round
