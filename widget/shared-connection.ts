@@ -87,7 +87,7 @@ export class SharedConnection {
   #attempt = 0;
   /** Attempts in a row that got no answer (not even an error status). */
   #unanswered = 0;
-  #polling = false;
+  #polling?: boolean;
 
   constructor(fetcher: Fetch, onEmpty: () => void) {
     this.#fetch = fetcher;

@@ -68,9 +68,9 @@ export class StreamController implements ReactiveController, Subscriber {
   logAfter = 0;
   #connection?: SharedConnection;
   #source?: StreamSource | null;
-  #connected = false;
+  #connected?: boolean;
   /** The session ended (terminal, gone or refused): nothing more to fetch. */
-  #done = false;
+  #done?: boolean;
   #requests = new AbortController();
 
   constructor(
