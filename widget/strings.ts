@@ -32,7 +32,7 @@ export const defaultStrings = {
   reconnecting: 'Reconnecting…',
   polling: 'Live updates delayed',
   /** Instead of `reconnecting` when attempts in a row got no answer at all (the element keeps trying). */
-  unreachable: "Cannot reach the server (is it running, and does it allow this page's origin? see LIVEOP_CORS_ORIGINS)",
+  unreachable: 'Server unreachable: is it running, with this origin in LIVEOP_CORS_ORIGINS?',
   /** The server refused the session: 401, 403 or 404 (other statuses: `failed`). */
   401: 'Token missing, invalid or expired',
   403: 'Token not valid for this session',

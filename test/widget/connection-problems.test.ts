@@ -17,8 +17,7 @@ const req = chromium();
 const KEY = 'shop-key-0123456789abcdef';
 const SECRET = 'a-test-secret-of-32-characters!!';
 
-const UNREACHABLE =
-  "Cannot reach the server (is it running, and does it allow this page's origin? see LIVEOP_CORS_ORIGINS)";
+const UNREACHABLE = 'Server unreachable: is it running, with this origin in LIVEOP_CORS_ORIGINS?';
 
 /** A viewer token as the server signs them (docs/protocol.md), here one that expired an hour ago. */
 function expiredToken(sessionId: string): string {
