@@ -16,6 +16,7 @@
  *   stay on one line.)
  */
 import type { Plugin } from 'vite';
+import { stripLitHooks } from './strip-lit-hooks';
 
 export function minifyCss(text: string): string {
   return text
@@ -50,7 +51,15 @@ export function minifyHtml(text: string): string {
     .replace(/(\s[\w-]+=)"([\w-]+)"/g, '$1$2');
 }
 
-export function minifyTemplates(): Plugin {
+/**
+ * The element bundle's build plugins: this one, and Lit's hooks taken out
+ * (`strip-lit-hooks.ts`). vite.config.ts registers them all with this call.
+ */
+export function minifyTemplates(): Plugin[] {
+  return [templates(), stripLitHooks()];
+}
+
+function templates(): Plugin {
   return {
     name: 'liveop-minify-templates',
     async transform(code, id) {
