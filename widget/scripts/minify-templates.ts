@@ -16,6 +16,7 @@
  *   stay on one line.)
  */
 import type { Plugin } from 'vite';
+import { shortenState } from './shorten-state';
 import { stripLitHooks } from './strip-lit-hooks';
 
 export function minifyCss(text: string): string {
@@ -52,11 +53,12 @@ export function minifyHtml(text: string): string {
 }
 
 /**
- * The element bundle's build plugins: this one, and Lit's hooks taken out
- * (`strip-lit-hooks.ts`). vite.config.ts registers them all with this call.
+ * The element bundle's build plugins: this one, the private state's short
+ * names (`shorten-state.ts`) and Lit's hooks taken out (`strip-lit-hooks.ts`).
+ * vite.config.ts registers them all with this call.
  */
 export function minifyTemplates(): Plugin[] {
-  return [templates(), stripLitHooks()];
+  return [templates(), shortenState(), stripLitHooks()];
 }
 
 function templates(): Plugin {
