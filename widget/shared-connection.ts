@@ -53,9 +53,6 @@ export const timing = {
   backoffMax: 30_000,
 };
 
-/** Attempts in a row without any answer after which subscribers hear `unreachable`. */
-const UNREACHABLE_AFTER = 3;
-
 /** An answer's `Retry-After` (429, 503) in milliseconds: its seconds form, at most 5 min; 0 without one. */
 const retryAfter = (response: Response): number =>
   Math.min(Number(response.headers.get('retry-after')) || 0, 300) * 1000;
@@ -123,8 +120,9 @@ export class SharedConnection {
     this.#timer = setTimeout(() => this.#open(), ms);
   }
 
+  /** Tells every subscriber the state, and `unreachable` once three attempts in a row got no answer. */
   #state(state: ConnectionState): void {
-    for (const sub of this.#subs) sub.state(state, this.#unanswered >= UNREACHABLE_AFTER);
+    for (const sub of this.#subs) sub.state(state, this.#unanswered >= 3);
   }
 
   /** Reconnects after the backoff, and never sooner than `wait` (a `Retry-After`). */
