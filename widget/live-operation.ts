@@ -277,8 +277,8 @@ export class LiveOperation extends LitElement {
   private declare _cancelling?: boolean;
   private declare _cancelError?: string;
 
-  /** The session to watch, derived from `src`, `token`, `session-id` and `base-url`. */
-  #source: StreamSource | null = null;
+  /** The session to watch, derived from `src`, `token`, `session-id` and `base-url` (by the first update's willUpdate, before the stream controller reads it). */
+  #source!: StreamSource | null;
   /** The language, derived once per update. */
   #l?: string;
   #stage?: string;
