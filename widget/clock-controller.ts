@@ -7,8 +7,8 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
  * count on between snapshots. The timer stops in `hostDisconnected`.
  */
 export class ClockController implements ReactiveController {
-  /** `Date.now()` as of the current update. */
-  now = 0;
+  /** `Date.now()` as of the current update (set before each). */
+  declare now: number;
   readonly #host: ReactiveControllerHost;
   readonly #running: () => boolean;
   #timer?: ReturnType<typeof setInterval>;

@@ -283,7 +283,8 @@ export class LiveOperation extends LitElement {
   #l?: string;
   #stage?: string;
   #ended?: string;
-  #milestone = 0;
+  /** The last quarter announced (reset when a session's first snapshot arrives). */
+  #milestone!: number;
   /** The user scrolled the log away from its tail: stop following it. */
   #scrolledAway?: boolean;
 
