@@ -8,7 +8,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
  */
 export class NotifyController implements ReactiveController {
   readonly #host: ReactiveControllerHost & { notify: boolean };
-  #on = false;
+  #on?: boolean;
 
   constructor(host: ReactiveControllerHost & { notify: boolean }) {
     this.#host = host;
