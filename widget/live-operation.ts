@@ -564,7 +564,7 @@ export class LiveOperation extends LitElement {
     const now = this.#clock.now;
     const status = snapshot?.status ?? 'pending';
     const title = snapshot?.title || this.#t('untitled');
-    const left = (this._etaAt ?? 0) - now;
+    const left = this._etaAt! - now; // set with every snapshot, read only while one runs
     const connection = this._connection;
     const meta = [
       snapshot?.startedAt &&

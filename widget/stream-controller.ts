@@ -114,7 +114,7 @@ export class StreamController implements ReactiveController, Subscriber {
   }
 
   #leave(reopen: boolean, done?: boolean): void {
-    this.#done ||= !!done;
+    this.#done ||= done;
     if (this.#connection) {
       this.#connection.remove(this, reopen);
       this.#connection = undefined;
