@@ -1,7 +1,9 @@
 import { unsafeCSS } from 'lit';
 
 /*
- * Public `--live-operation-*` properties map to private `--_*` ones on :host.
+ * Public `--live-operation-*` properties map to private `--_*` ones on :host
+ * (where the colours get their dark defaults); the font, size, radius and
+ * padding, each used once, are read where they are used.
  * The inner `.base` starts from `all: initial`, so whatever the host page sets
  * on inherited properties (fonts, letter-spacing, `* { all: unset }`…) stops
  * at the element's edge; only `direction` (RTL) and custom properties pass.
@@ -25,10 +27,6 @@ const dark = `
 export const styles = unsafeCSS(`
   :host {
     display: block;
-    --_font: var(--live-operation-font, system-ui, sans-serif);
-    --_size: var(--live-operation-font-size, 14px);
-    --_radius: var(--live-operation-radius, 8px);
-    --_pad: var(--live-operation-padding, 16px);
     --_bar: var(--live-operation-bar-height, 8px);
     --_fg: var(--live-operation-color, #1f2328);
     --_muted: var(--live-operation-muted-color, #59636e);
@@ -52,12 +50,12 @@ export const styles = unsafeCSS(`
     all: initial;
     display: grid;
     gap: 12px;
-    font: var(--_size) / 1.45 var(--_font);
+    font: var(--live-operation-font-size, 14px) / 1.45 var(--live-operation-font, system-ui, sans-serif);
     color: var(--_fg);
     background: var(--_bg);
     border: 1px solid var(--_border);
-    border-radius: var(--_radius);
-    padding: var(--_pad);
+    border-radius: var(--live-operation-radius, 8px);
+    padding: var(--live-operation-padding, 16px);
     overflow-wrap: anywhere;
   }
   header,
