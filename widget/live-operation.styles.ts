@@ -1,9 +1,9 @@
 import { unsafeCSS } from 'lit';
 
 /*
- * Public `--live-operation-*` properties map to private `--_*` ones on :host
- * (where the colours get their dark defaults); the font, size, radius and
- * padding, each used once, are read where they are used.
+ * The public `--live-operation-*` colours map to private `--_*` ones on :host,
+ * where they get their dark defaults; the other public properties (font,
+ * size, radius, padding, bar height) are each read by one rule, right there.
  * The inner `.base` starts from `all: initial`, so whatever the host page sets
  * on inherited properties (fonts, letter-spacing, `* { all: unset }`…) stops
  * at the element's edge; only `direction` (RTL) and custom properties pass.
@@ -27,7 +27,6 @@ const dark = `
 export const styles = unsafeCSS(`
   :host {
     display: block;
-    --_bar: var(--live-operation-bar-height, 8px);
     --_fg: var(--live-operation-color, #1f2328);
     --_muted: var(--live-operation-muted-color, #59636e);
     --_bg: var(--live-operation-background, #fff);
@@ -111,9 +110,9 @@ export const styles = unsafeCSS(`
   }
   .bar {
     flex: 1;
-    height: var(--_bar);
+    height: var(--live-operation-bar-height, 8px);
     background: var(--_track);
-    border-radius: var(--_bar);
+    border-radius: var(--live-operation-bar-height, 8px);
     overflow: hidden;
   }
   .fill {
