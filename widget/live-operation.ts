@@ -235,7 +235,6 @@ export class LiveOperation extends LitElement {
   readonly stream = new StreamController(this, {
     source: () => this.#source,
     line: (line) => this.#receive(line),
-    // A refusal the strings have words for (401, 403, 404) says what it means; any other is `failed`.
     fail: (status) =>
       (this._problem = this.#t((status in defaultStrings ? status : 'failed') as keyof LiveOperationStrings, {
         reason: status,
