@@ -9,7 +9,10 @@ import { unsafeCSS } from 'lit';
  * at the element's edge; only `direction` (RTL) and custom properties pass.
  * Colours are GitHub Primer's, which pass WCAG AA in both themes.
  */
-/** Dark defaults (a dark page unless `theme=light`, or `theme=dark`): only the fallbacks change, so public properties still win. */
+/**
+ * Dark defaults (a dark page unless `theme=light`, or `theme=dark`): only the
+ * fallbacks change, so public properties still win.
+ */
 const dark = `
   --_fg: var(--live-operation-color, #e6edf3);
   --_muted: var(--live-operation-muted-color, #9198a1);

@@ -276,7 +276,11 @@ export class LiveOperation extends LitElement {
   private declare _cancelling?: boolean;
   private declare _cancelError?: string;
 
-  /** The session to watch, derived from `src`, `token`, `session-id` and `base-url` (by the first update's willUpdate, before the stream controller reads it). */
+  /**
+   * The session to watch, derived from `src`, `token`, `session-id` and
+   * `base-url` (set by the first update's willUpdate, before the stream
+   * controller reads it).
+   */
   #source!: StreamSource | null;
   /** The language, derived once per update. */
   #l?: string;
