@@ -1,57 +1,50 @@
 import { unsafeCSS } from 'lit';
 
 /*
- * Public `--live-operation-*` properties map to private `--_*` ones on :host.
+ * The public `--live-operation-*` colours map to private `--_*` ones on :host,
+ * where they get their dark defaults; the other public properties (font,
+ * size, radius, padding, bar height) are each read by one rule, right there.
  * The inner `.base` starts from `all: initial`, so whatever the host page sets
  * on inherited properties (fonts, letter-spacing, `* { all: unset }`…) stops
  * at the element's edge; only `direction` (RTL) and custom properties pass.
  * Colours are GitHub Primer's, which pass WCAG AA in both themes.
  */
+/**
+ * Dark defaults (a dark page unless `theme=light`, or `theme=dark`): only the
+ * fallbacks change, so public properties still win.
+ */
+const dark = `
+  --_fg: var(--live-operation-color, #e6edf3);
+  --_muted: var(--live-operation-muted-color, #9198a1);
+  --_bg: var(--live-operation-background, #0d1117);
+  --_subtle: var(--live-operation-subtle-background, #151b23);
+  --_border: var(--live-operation-border-color, #3d444d);
+  --_track: var(--live-operation-track-color, #3d444d);
+  --_accent: var(--live-operation-bar-color, #4493f8);
+  --_ok: var(--live-operation-success-color, #3fb950);
+  --_err: var(--live-operation-error-color, #f85149);
+  --_warn: var(--live-operation-warning-color, #d29922);
+`;
+
 // (`unsafeCSS` of a constant rather than the css`` tag: the same sheet, and the tag's code stays out of the bundle.)
 export const styles = unsafeCSS(`
   :host {
     display: block;
-    --_font: var(--live-operation-font, system-ui, sans-serif);
-    --_size: var(--live-operation-font-size, 14px);
-    --_radius: var(--live-operation-radius, 8px);
-    --_pad: var(--live-operation-padding, 16px);
-    --_bar: var(--live-operation-bar-height, 8px);
-    --_fg: var(--live-operation-color, var(--_1, #1f2328));
-    --_muted: var(--live-operation-muted-color, var(--_2, #59636e));
-    --_bg: var(--live-operation-background, var(--_3, #fff));
-    --_subtle: var(--live-operation-subtle-background, var(--_4, #f6f8fa));
-    --_border: var(--live-operation-border-color, var(--_5, #d1d9e0));
-    --_track: var(--live-operation-track-color, var(--_5, #d1d9e0));
-    --_accent: var(--live-operation-bar-color, var(--_6, #0969da));
-    --_ok: var(--live-operation-success-color, var(--_7, #1a7f37));
-    --_err: var(--live-operation-error-color, var(--_8, #d1242f));
-    --_warn: var(--live-operation-warning-color, var(--_9, #9a6700));
+    --_fg: var(--live-operation-color, #1f2328);
+    --_muted: var(--live-operation-muted-color, #59636e);
+    --_bg: var(--live-operation-background, #fff);
+    --_subtle: var(--live-operation-subtle-background, #f6f8fa);
+    --_border: var(--live-operation-border-color, #d1d9e0);
+    --_track: var(--live-operation-track-color, #d1d9e0);
+    --_accent: var(--live-operation-bar-color, #0969da);
+    --_ok: var(--live-operation-success-color, #1a7f37);
+    --_err: var(--live-operation-error-color, #d1242f);
+    --_warn: var(--live-operation-warning-color, #9a6700);
   }
-  /* Dark defaults: only the fallbacks change, so public properties still win. */
   @media (prefers-color-scheme: dark) {
-    :host(:not([theme='light'])) {
-      --_1: #e6edf3;
-      --_2: #9198a1;
-      --_3: #0d1117;
-      --_4: #151b23;
-      --_5: #3d444d;
-      --_6: #4493f8;
-      --_7: #3fb950;
-      --_8: #f85149;
-      --_9: #d29922;
-    }
+    :host(:not([theme=light])) {${dark}}
   }
-  :host([theme='dark']) {
-    --_1: #e6edf3;
-    --_2: #9198a1;
-    --_3: #0d1117;
-    --_4: #151b23;
-    --_5: #3d444d;
-    --_6: #4493f8;
-    --_7: #3fb950;
-    --_8: #f85149;
-    --_9: #d29922;
-  }
+  :host([theme=dark]) {${dark}}
   :host([hidden]) {
     display: none;
   }
@@ -59,13 +52,12 @@ export const styles = unsafeCSS(`
     all: initial;
     display: grid;
     gap: 12px;
-    font: var(--_size) / 1.45 var(--_font);
+    font: var(--live-operation-font-size, 14px) / 1.45 var(--live-operation-font, system-ui, sans-serif);
     color: var(--_fg);
     background: var(--_bg);
     border: 1px solid var(--_border);
-    border-radius: var(--_radius);
-    padding: var(--_pad);
-    text-align: start;
+    border-radius: var(--live-operation-radius, 8px);
+    padding: var(--live-operation-padding, 16px);
     overflow-wrap: anywhere;
   }
   header,
@@ -121,9 +113,9 @@ export const styles = unsafeCSS(`
   }
   .bar {
     flex: 1;
-    height: var(--_bar);
+    height: var(--live-operation-bar-height, 8px);
     background: var(--_track);
-    border-radius: var(--_bar);
+    border-radius: var(--live-operation-bar-height, 8px);
     overflow: hidden;
   }
   .fill {
@@ -141,6 +133,8 @@ export const styles = unsafeCSS(`
   }
   ol,
   ul,
+  dl,
+  dd,
   p,
   pre {
     list-style: none;
@@ -205,10 +199,6 @@ export const styles = unsafeCSS(`
     display: grid;
     grid-template-columns: auto 1fr;
     gap: 2px 16px;
-    margin: 0;
-  }
-  dd {
-    margin: 0;
   }
   a {
     color: var(--_accent);

@@ -1,5 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/protocol';
+import { ClockController } from './clock-controller';
 import {
   type ConnectionState,
   LiveOperationCancelEvent,
@@ -8,7 +9,8 @@ import {
   type SnapshotEventName,
 } from './events';
 import { styles } from './live-operation.styles';
-import { StreamController, sourceFromUrl, terminal } from './stream-controller';
+import { NotifyController } from './notify-controller';
+import { StreamController, type StreamSource, sourceFromUrl, terminal } from './stream-controller';
 import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings';
 
 /**
@@ -135,6 +137,20 @@ export class LiveOperation extends LitElement {
     maxLogLines: { attribute: 'max-log-lines', type: Number },
     strings: { type: Object },
     theme: { reflect: true },
+    // The internal reactive state declared below: no attributes (spread, so the manifest lists none for it).
+    ...{
+      _snapshot: { state: true },
+      _logs: { state: true },
+      _peaks: { state: true },
+      _etaAt: { state: true },
+      _announcement: { state: true },
+      _problem: { state: true },
+      _connection: { state: true },
+      _unreachable: { state: true },
+      _confirming: { state: true },
+      _cancelling: { state: true },
+      _cancelError: { state: true },
+    },
   };
 
   /**
@@ -217,34 +233,61 @@ export class LiveOperation extends LitElement {
 
   /** The connection to the server; replace `stream.fetch` to add headers or log requests. */
   readonly stream = new StreamController(this, {
+    source: () => this.#source,
     line: (line) => this.#receive(line),
-    fail: (status) => this.#fail(this.#t('failed', { reason: status })),
-    state: (state) => {
-      if (state !== this.#connection) {
-        this.#connection = state;
+    fail: (status) =>
+      (this._problem = this.#t((status in defaultStrings ? status : 'failed') as keyof LiveOperationStrings, {
+        reason: status,
+      })),
+    state: (state, unreachable) => {
+      this._unreachable = unreachable;
+      if (state !== this._connection) {
+        this._connection = state;
         this.dispatchEvent(new LiveOperationConnectionEvent(state));
-        this.requestUpdate();
       }
     },
   });
 
-  #snapshot?: Snapshot;
-  /** The language, looked up once per render. */
-  #l?: string;
-  #logs: LogEntry[] = [];
+  /** Elapsed time and the ETA count on between snapshots, while the session runs. */
+  readonly #clock = new ClockController(
+    this,
+    () => this.isConnected && !!this._snapshot && !terminal(this._snapshot.status) && !this._problem,
+  );
+  readonly #notifier = new NotifyController(this);
+
+  /** The latest snapshot. */
+  private declare _snapshot?: Snapshot;
+  /** The log lines kept, oldest first. */
+  private declare _logs: LogEntry[];
   /** Highest percent shown per task id ('' for the overall bar) in the current stage: bars never go back. */
-  #peaks: Record<string, number> = {};
+  private declare _peaks: Record<string, number>;
+  /** When the ETA runs out (`etaMs` after the snapshot arrived). */
+  private declare _etaAt?: number;
+  /** What the polite live region says. */
+  private declare _announcement?: string;
+  /** Why the session cannot be shown (none: it can). */
+  private declare _problem?: string;
+  private declare _connection?: ConnectionState;
+  /** The connection's last attempts got no answer. */
+  private declare _unreachable?: boolean;
+  /** The cancel button asks for confirmation. */
+  private declare _confirming?: boolean;
+  /** The cancel request went out. */
+  private declare _cancelling?: boolean;
+  private declare _cancelError?: string;
+
+  /**
+   * The session to watch, derived from `src`, `token`, `session-id` and
+   * `base-url` (set by the first update's willUpdate, before the stream
+   * controller reads it).
+   */
+  #source!: StreamSource | null;
+  /** The language, derived once per update. */
+  #l?: string;
   #stage?: string;
-  #receivedAt = 0;
   #ended?: string;
-  #milestone = 0;
-  #announcement?: string;
-  #problem?: string;
-  #connection?: ConnectionState;
-  #confirming?: boolean;
-  #cancelling?: boolean;
-  #cancelError?: string;
-  #timer?: ReturnType<typeof setInterval>;
+  /** The last quarter announced (reset when a session's first snapshot arrives). */
+  #milestone!: number;
   /** The user scrolled the log away from its tail: stop following it. */
   #scrolledAway?: boolean;
 
@@ -256,6 +299,8 @@ export class LiveOperation extends LitElement {
     this.logMode = 'all';
     this.maxLogLines = 500;
     this.strings = {};
+    this._logs = [];
+    this._peaks = {};
   }
 
   /**
@@ -263,33 +308,19 @@ export class LiveOperation extends LitElement {
    * needed): log lines are appended by `seq`, events fire as from a stream.
    */
   get snapshot(): Snapshot | undefined {
-    return this.#snapshot;
+    return this._snapshot;
   }
   set snapshot(snapshot: Snapshot | undefined) {
     if (snapshot) this.#receive(snapshot);
   }
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.#tick(false);
-  }
-
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('src') || changed.has('token') || changed.has('sessionId') || changed.has('baseUrl')) {
       const src = this.src || (this.sessionId && `${this.baseUrl}/sessions/${encodeURIComponent(this.sessionId)}`);
-      const source = src ? sourceFromUrl(src, this.token, document.baseURI) : null;
-      this.#problem = src && !source ? this.#t('failed', { reason: 'src' }) : '';
-      this.stream.watch(source);
+      this.#source = src ? sourceFromUrl(src, this.token, document.baseURI) : null;
+      this._problem = src && !this.#source ? this.#t('failed', { reason: 'src' }) : '';
     }
-    if (changed.has('notify') && this.notify && globalThis.Notification?.permission === 'default')
-      Notification.requestPermission();
-    // Elapsed time and the ETA count on between snapshots.
-    this.#tick(this.isConnected && !!this.#snapshot && !terminal(this.#snapshot.status) && !this.#problem);
-  }
-
-  #tick(on: boolean): void {
-    if (!on) this.#timer = clearInterval(this.#timer) as undefined;
-    else this.#timer ??= setInterval(() => this.requestUpdate(), 1000);
+    this.#l = this.#lang;
   }
 
   protected override updated(): void {
@@ -311,48 +342,44 @@ export class LiveOperation extends LitElement {
     return fill(this.strings?.[key] ?? defaultStrings[key] ?? key, values);
   }
 
-  #fail(problem: string): void {
-    this.#problem = problem;
-    this.requestUpdate();
-  }
-
   #receive(line: SessionLine): void {
     if (line.type !== 'snapshot') {
-      this.#fail(line.type === 'gone' ? this.#t('gone') : this.#t('failed', { reason: line.error.message }));
+      this._problem = line.type === 'gone' ? this.#t('gone') : this.#t('failed', { reason: line.error.message });
       return;
     }
-    const previous = this.#snapshot;
+    const previous = this._snapshot;
     const title = line.title || this.#t('untitled');
     const another = previous?.id !== line.id;
     if (another) {
-      this.#logs = [];
+      this._logs = [];
       this.#milestone = 0;
-      this.#problem = this.#cancelError = '';
-      this.#cancelling = this.#confirming = false;
+      this._problem = this._cancelError = '';
+      this._cancelling = this._confirming = false;
     }
     // Only a new stage starting may take bars back (to its own 0); a stage ending may not.
     const stage = line.stages.find((s) => s.state === 'active')?.name;
-    if (another || (stage && stage !== this.#stage)) this.#peaks = {};
+    const peaks = another || (stage && stage !== this.#stage) ? {} : { ...this._peaks };
     this.#stage = stage ?? this.#stage;
-    for (const task of line.tasks) this.#peak(task.id, task.percent);
-    const percent = this.#peak('', line.percent);
-    const last = this.#logs.at(-1)?.seq ?? 0;
+    for (const { id, percent } of [...line.tasks, { id: '', percent: line.percent }])
+      peaks[id] = Math.max(peaks[id] ?? 0, percent);
+    this._peaks = peaks;
+    const last = this._logs.at(-1)?.seq ?? 0;
     // Lines come in seq order, each once; drop any already seen all the same.
     const fresh = line.logs.filter((entry) => entry.seq > last);
-    if (fresh.length) this.#logs = this.#logs.concat(fresh).slice(-this.maxLogLines);
-    this.#snapshot = line;
-    this.#receivedAt = Date.now();
+    if (fresh.length) this._logs = this._logs.concat(fresh).slice(-this.maxLogLines);
+    this._snapshot = line;
+    this._etaAt = Date.now() + (line.etaMs ?? 0);
 
     // The polite live region speaks on status changes and at each quarter, never every tick.
-    const milestone = Math.floor(percent / 25) * 25;
+    const milestone = Math.floor(peaks['']! / 25) * 25;
     const status = this.#t(line.status);
     if (previous && previous.status !== line.status)
-      this.#announcement = this.#t('announce', {
+      this._announcement = this.#t('announce', {
         title,
         text: line.error ? `${status}. ${line.error.message}` : status,
       });
     else if (previous && milestone > this.#milestone && milestone < 100)
-      this.#announcement = this.#t('announce', { title, text: format(this.#lang, milestone, 'percent') });
+      this._announcement = this.#t('announce', { title, text: format(this.#lang, milestone, 'percent') });
     this.#milestone = Math.max(this.#milestone, milestone);
 
     this.#fire('live-operation-update', line);
@@ -365,21 +392,14 @@ export class LiveOperation extends LitElement {
         if (stream.id) stream.watch({ id: next.id, token: next.viewerToken ?? stream.token, base: stream.base });
       } else {
         this.#fire(`live-operation-${line.status}`, line);
-        if (this.notify && document.hidden && globalThis.Notification?.permission === 'granted')
-          new Notification(this.#t('announce', { title, text: status }), { body: line.error?.message });
+        this.#notifier.show(this.#t('announce', { title, text: status }), line.error?.message);
       }
     }
-    this.requestUpdate();
   }
 
   #fire(name: SnapshotEventName, snapshot: Snapshot): void {
     const event = new LiveOperationSnapshotEvent(name, snapshot); // (declared with @fires above)
     this.dispatchEvent(event);
-  }
-
-  #peak(id: string, percent: number): number {
-    this.#peaks[id] = Math.max(this.#peaks[id] ?? 0, percent);
-    return this.#peaks[id];
   }
 
   /**
@@ -390,23 +410,17 @@ export class LiveOperation extends LitElement {
    */
   async cancel(): Promise<boolean> {
     const { stream } = this;
-    this.#confirming = false;
-    this.#cancelError = '';
-    const event = new LiveOperationCancelEvent(this.#snapshot?.id ?? stream.id);
-    this.#cancelling = this.dispatchEvent(event) && !!stream.id;
-    this.requestUpdate();
-    if (!this.#cancelling) return false;
-    const response = await stream.cancel().catch((error: Error) => error);
-    if ('ok' in response && response.ok) return true;
-    this.#cancelling = false;
-    this.#cancelError = this.#t('cancelFailed', { reason: 'ok' in response ? response.status : response.message });
-    this.requestUpdate();
+    this._confirming = false;
+    this._cancelError = '';
+    const event = new LiveOperationCancelEvent(this._snapshot?.id ?? stream.id);
+    this._cancelling = this.dispatchEvent(event) && !!stream.id;
+    if (this._cancelling) {
+      const response = await stream.cancel().catch((error: Error) => error);
+      if ('ok' in response && response.ok) return true;
+      this._cancelling = false;
+      this._cancelError = this.#t('cancelFailed', { reason: 'ok' in response ? response.status : response.message });
+    }
     return false;
-  }
-
-  #confirm(confirming: boolean): void {
-    this.#confirming = confirming;
-    this.requestUpdate();
   }
 
   #bar(part: string, label: string, percent: number, status: string, simulated?: boolean): TemplateResult {
@@ -443,7 +457,7 @@ export class LiveOperation extends LitElement {
     >
       <span part="task-icon" class="icon" aria-hidden="true">${icons[task.status]}</span>
       <span part="task-name">${task.name}</span>
-      ${this.#bar('task', task.name, this.#peaks[task.id] ?? task.percent, task.status, task.simulated)}
+      ${this.#bar('task', task.name, this._peaks[task.id] ?? task.percent, task.status, task.simulated)}
       ${details.length ? html`<span part="task-detail" class="detail ${task.level}">${details.join(' · ')}</span>` : nothing}
     </li>`;
   }
@@ -484,7 +498,7 @@ export class LiveOperation extends LitElement {
   }
 
   #log(): TemplateResult | typeof nothing {
-    const logs = this.#logs;
+    const logs = this._logs;
     const newestFirst = this.logOrder === 'newest-first';
     if (!logs.length) return nothing;
     if (this.logMode === 'latest') return html`<p part="log log-line" class="lines">${logs.at(-1)!.line}</p>`;
@@ -521,23 +535,26 @@ export class LiveOperation extends LitElement {
   }
 
   #actions(snapshot: Snapshot): TemplateResult | typeof nothing {
-    if (terminal(snapshot.status) || this.#problem || !(this.cancelable || mayCancel(this.stream.token)))
+    if (terminal(snapshot.status) || this._problem || !(this.cancelable || mayCancel(this.stream.token)))
       return nothing;
     // The cancel button stays the same element while it asks for confirmation, so focus stays on it.
     return html`<div part="actions" class="actions">
       ${
-        this.#cancelling || snapshot.cancelRequested
+        this._cancelling || snapshot.cancelRequested
           ? html`<span part="cancelling">${this.#t('cancelling')}</span>`
           : html`<button
               part="cancel-button"
-              class=${this.#confirming ? 'danger' : ''}
-              @click=${() => (this.#confirming ? this.cancel() : this.#confirm(true))}
+              class=${this._confirming ? 'danger' : ''}
+              @click=${() => {
+                if (this._confirming) this.cancel();
+                else this._confirming = true;
+              }}
             >
-              ${this.#t(this.#confirming ? 'confirm' : 'cancel')}
+              ${this.#t(this._confirming ? 'confirm' : 'cancel')}
             </button>
             ${
-              this.#confirming
-                ? html`<button part="keep-button" @click=${() => this.#confirm(false)}>${this.#t('keep')}</button>`
+              this._confirming
+                ? html`<button part="keep-button" @click=${() => (this._confirming = false)}>${this.#t('keep')}</button>`
                 : nothing
             }`
       }
@@ -545,28 +562,28 @@ export class LiveOperation extends LitElement {
   }
 
   protected override render(): TemplateResult {
-    const snapshot = this.#snapshot;
-    const lang = this.#lang;
-    this.#l = lang;
+    const snapshot = this._snapshot;
+    const lang = this.#l;
+    const now = this.#clock.now;
     const status = snapshot?.status ?? 'pending';
     const title = snapshot?.title || this.#t('untitled');
-    const meta: string[] = [];
-    if (snapshot?.startedAt)
-      meta.push(
+    const left = this._etaAt! - now; // set with every snapshot, read only while one runs
+    const connection = this._connection;
+    const meta = [
+      snapshot?.startedAt &&
         this.#t('elapsed', {
           time: formatDuration(
-            (snapshot.finishedAt ? Date.parse(snapshot.finishedAt) : Date.now()) - Date.parse(snapshot.startedAt),
+            (snapshot.finishedAt ? Date.parse(snapshot.finishedAt) : now) - Date.parse(snapshot.startedAt),
             lang,
           ),
         }),
-      );
-    const left = (snapshot?.etaMs ?? 0) - Date.now() + this.#receivedAt;
-    if (status === 'running' && left > 0) meta.push(this.#t('eta', { time: formatDuration(left, lang, true) }));
-    const connection = this.#connection;
-    if (connection === 'reconnecting' || connection === 'polling') meta.push(this.#t(connection));
-    if (this.#cancelError) meta.push(this.#cancelError);
+      status === 'running' && left > 0 && this.#t('eta', { time: formatDuration(left, lang, true) }),
+      (connection === 'reconnecting' || connection === 'polling') &&
+        this.#t(this._unreachable ? 'unreachable' : connection),
+      this._cancelError,
+    ].filter(Boolean);
     const message = snapshot?.message;
-    const problem = this.#problem || snapshot?.error?.message;
+    const problem = this._problem || snapshot?.error?.message;
     return html`<div part="base" class="base" aria-busy=${!snapshot}>
       <header part="header">
         <span part="title" class="title">${title}</span>
@@ -575,7 +592,7 @@ export class LiveOperation extends LitElement {
         >
       </header>
       <div part="overall" class="overall ${status}">
-        ${this.#bar('overall', title, this.#peaks[''] ?? 0, status)}
+        ${this.#bar('overall', title, this._peaks[''] ?? 0, status)}
       </div>
       ${
         snapshot?.stages.length
@@ -595,7 +612,7 @@ export class LiveOperation extends LitElement {
       }
       ${
         snapshot?.tasks.length
-          ? html`<ul part="tasks" class="tasks">
+          ? html`<ul part="tasks">
             ${snapshot.tasks.map((task) => this.#task(task))}
           </ul>`
           : nothing
@@ -612,7 +629,7 @@ export class LiveOperation extends LitElement {
       ${snapshot ? this.#result(snapshot) : nothing}
       ${meta.length ? html`<div part="meta" class="meta">${meta.join(' · ')}</div>` : nothing}
       ${snapshot ? this.#actions(snapshot) : nothing} ${this.#log()}
-      <div class="sr" role="status" aria-live="polite">${this.#announcement}</div>
+      <div class="sr" role="status" aria-live="polite">${this._announcement}</div>
     </div>`;
   }
 }

@@ -5,9 +5,10 @@
  * (a token, `after` and `logAfter` per session, in the same order), so ten
  * bars never use up the browser's six HTTP/1.1 connections per origin.
  *
- * The connection reconnects with exponential backoff and resumes each session
- * from its cursors; it falls back to polling `GET /sessions/:id` when no line
- * arrives in time (a proxy buffering the stream) or the stream is refused.
+ * The connection reconnects with exponential backoff (never sooner than a
+ * 429 or 503 answer's `Retry-After`) and resumes each session from its
+ * cursors; it falls back to polling `GET /sessions/:id` when no line arrives
+ * in time (a proxy buffering the stream) or the stream is refused.
  */
 
 import type { SessionLine, Snapshot, StreamLine } from '../server/protocol';
@@ -30,7 +31,12 @@ export interface Subscriber {
   line(line: SessionLine): void;
   /** The server refused this session for good (HTTP status). */
   fail(status: number): void;
-  state(state: ConnectionState): void;
+  /**
+   * The connection's state; `unreachable` while its last attempts got no
+   * answer at all: the server is down or out of reach, or refused this
+   * page's origin (CORS). A page cannot tell these apart.
+   */
+  state(state: ConnectionState, unreachable?: boolean): void;
 }
 
 /** Tunables, in milliseconds. */
@@ -46,6 +52,10 @@ export const timing = {
   poll: 2_000,
   backoffMax: 30_000,
 };
+
+/** An answer's `Retry-After` (429, 503) in milliseconds: its seconds form, at most 5 min; 0 without one. */
+const retryAfter = (response: Response): number =>
+  Math.min(Number(response.headers.get('retry-after')) || 0, 300) * 1000;
 
 /** Appends `?token=` when there is a token (open servers need none). */
 export const withToken = (url: string, token: string): string =>
@@ -65,19 +75,24 @@ export function subscribe(sub: Subscriber, fetcher: Fetch): SharedConnection {
 }
 
 export class SharedConnection {
-  readonly subs = new Set<Subscriber>();
+  readonly #subs = new Set<Subscriber>();
+  readonly #fetch: Fetch;
+  /** Called when the last subscriber leaves. */
+  readonly #onEmpty: () => void;
   #abort?: AbortController;
   #timer?: ReturnType<typeof setTimeout>;
   #attempt = 0;
-  #polling = false;
+  /** Attempts in a row that got no answer (not even an error status). */
+  #unanswered = 0;
+  #polling?: boolean;
 
-  constructor(
-    readonly fetch: Fetch,
-    readonly onEmpty: () => void,
-  ) {}
+  constructor(fetcher: Fetch, onEmpty: () => void) {
+    this.#fetch = fetcher;
+    this.#onEmpty = onEmpty;
+  }
 
   add(sub: Subscriber): void {
-    this.subs.add(sub);
+    this.#subs.add(sub);
     this.#schedule(0);
   }
 
@@ -87,10 +102,10 @@ export class SharedConnection {
    * server stops streaming it.
    */
   remove(sub: Subscriber, reopen: boolean): void {
-    if (!this.subs.delete(sub)) return;
-    if (!this.subs.size) {
+    if (!this.#subs.delete(sub)) return;
+    if (!this.#subs.size) {
       this.#stop();
-      this.onEmpty();
+      this.#onEmpty();
     } else if (reopen) this.#schedule(0);
   }
 
@@ -105,14 +120,16 @@ export class SharedConnection {
     this.#timer = setTimeout(() => this.#open(), ms);
   }
 
+  /** Tells every subscriber the state, and `unreachable` once three attempts in a row got no answer. */
   #state(state: ConnectionState): void {
-    for (const sub of this.subs) sub.state(state);
+    for (const sub of this.#subs) sub.state(state, this.#unanswered >= 3);
   }
 
-  #retry(): void {
-    if (!this.subs.size) return;
+  /** Reconnects after the backoff, and never sooner than `wait` (a `Retry-After`). */
+  #retry(wait: number): void {
+    if (!this.#subs.size) return;
     this.#state('reconnecting');
-    this.#schedule(Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2));
+    this.#schedule(Math.max(wait, Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2)));
   }
 
   #url(subs: Subscriber[]): string {
@@ -138,7 +155,7 @@ export class SharedConnection {
 
   async #open(): Promise<void> {
     this.#abort?.abort();
-    const subs = [...this.subs];
+    const subs = [...this.#subs];
     if (!subs.length) return;
     const abort = new AbortController();
     this.#abort = abort;
@@ -155,12 +172,18 @@ export class SharedConnection {
       );
     };
     arm();
+    let response: Response | undefined;
+    let wait = 0;
     try {
-      const response = await this.fetch(this.#url(subs), { signal });
+      response = await this.#fetch(this.#url(subs), { signal });
+      this.#unanswered = 0;
       const status = response.status;
       // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
       if (status > 399 && status < 500 && status !== 408 && status !== 429) this.#polling = true;
-      if (!response.ok) throw status;
+      if (!response.ok) {
+        wait = retryAfter(response);
+        throw status;
+      }
       const reader = response
         .body!.pipeThrough(new TextDecoderStream())
         .pipeThrough(new NdjsonParseStream<StreamLine>())
@@ -178,30 +201,33 @@ export class SharedConnection {
       }
     } catch {
       if (signal.reason === 'buffered') this.#polling = true;
+      else if (!response && !signal.aborted) this.#unanswered++;
     }
     clearTimeout(watchdog);
-    if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(); // unless superseded or stopped
+    if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(wait); // unless superseded or stopped
   }
 
   #route(subs: Subscriber[], line: SessionLine): void {
-    for (const sub of subs) if (sub.id === line.id && this.subs.has(sub)) sub.line(line);
+    for (const sub of subs) if (sub.id === line.id && this.#subs.has(sub)) sub.line(line);
   }
 
   async #poll(subs: Subscriber[], signal: AbortSignal): Promise<void> {
     this.#state('polling');
+    let wait = timing.poll;
     await Promise.all(
       subs.map(async (sub) => {
         const url = withToken(`${sub.base}/sessions/${encodeURIComponent(sub.id)}`, sub.token);
         try {
-          const response = await this.fetch(url, { signal, cache: 'no-store' });
+          const response = await this.#fetch(url, { signal, cache: 'no-store' });
+          const status = response.status;
           if (response.ok) this.#route([sub], (await response.json()) as Snapshot);
-          else if (response.status >= 400 && response.status < 500 && response.status !== 429)
-            this.subs.has(sub) && sub.fail(response.status);
+          else if (status > 399 && status < 500 && status !== 429) this.#subs.has(sub) && sub.fail(status);
+          else wait = Math.max(wait, retryAfter(response));
         } catch {
           // offline or aborted: try again next round
         }
       }),
     );
-    if (this.#abort?.signal === signal) this.#schedule(timing.poll);
+    if (this.#abort?.signal === signal) this.#schedule(wait);
   }
 }

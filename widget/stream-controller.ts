@@ -1,9 +1,9 @@
 /**
  * The element's link to the server, as a Lit `ReactiveController`: it watches
- * one session through the page's shared connection (see
- * `shared-connection.ts`), keeps the resume cursors, sends the cancel request,
- * and lets go of everything in `hostDisconnected` — no fetch or timer
- * outlives the element.
+ * the session its host names (read before each update) through the page's
+ * shared connection (see `shared-connection.ts`), keeps the resume cursors,
+ * sends the cancel request, and lets go of everything in `hostDisconnected` —
+ * no fetch or timer outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { SessionLine, SessionStatus } from '../server/protocol';
@@ -19,10 +19,16 @@ export interface StreamSource {
 }
 
 export interface StreamCallbacks {
+  /**
+   * The session the host wants watched, read before each update: a new value
+   * (by identity) is watched from its beginning.
+   */
+  source?(): StreamSource | null;
   line(line: SessionLine): void;
   /** The server refused the session for good (HTTP status). */
   fail(status: number): void;
-  state(state: ConnectionState): void;
+  /** See `Subscriber.state`. */
+  state(state: ConnectionState, unreachable?: boolean): void;
 }
 
 export const terminal = (status: SessionStatus): status is 'complete' | 'error' | 'cancelled' =>
@@ -61,9 +67,10 @@ export class StreamController implements ReactiveController, Subscriber {
   after = 0;
   logAfter = 0;
   #connection?: SharedConnection;
-  #connected = false;
+  #source?: StreamSource | null;
+  #connected?: boolean;
   /** The session ended (terminal, gone or refused): nothing more to fetch. */
-  #done = false;
+  #done?: boolean;
   #requests = new AbortController();
 
   constructor(
@@ -80,6 +87,14 @@ export class StreamController implements ReactiveController, Subscriber {
     this.after = this.logAfter = 0;
     this.#done = false;
     this.#join();
+  }
+
+  hostUpdate(): void {
+    const source = this.callbacks.source?.();
+    if (source !== undefined && source !== this.#source) {
+      this.#source = source;
+      this.watch(source);
+    }
   }
 
   hostConnected(): void {
@@ -99,7 +114,7 @@ export class StreamController implements ReactiveController, Subscriber {
   }
 
   #leave(reopen: boolean, done?: boolean): void {
-    this.#done ||= !!done;
+    this.#done ||= done;
     if (this.#connection) {
       this.#connection.remove(this, reopen);
       this.#connection = undefined;
@@ -122,8 +137,8 @@ export class StreamController implements ReactiveController, Subscriber {
     this.callbacks.fail(status);
   }
 
-  state(state: ConnectionState): void {
-    this.callbacks.state(state);
+  state(state: ConnectionState, unreachable?: boolean): void {
+    this.callbacks.state(state, unreachable);
   }
 
   /** Asks the server to cancel the session (`POST …/cancel`, answered 202). */

@@ -31,6 +31,12 @@ export const defaultStrings = {
   log: 'Log ({count})',
   reconnecting: 'Reconnecting…',
   polling: 'Live updates delayed',
+  /** Instead of `reconnecting` when attempts in a row got no answer at all (the element keeps trying). */
+  unreachable: 'Server unreachable: is it running, with this origin in LIVEOP_CORS_ORIGINS?',
+  /** The server refused the session: 401, 403 or 404 (other statuses: `failed`). */
+  401: 'Token missing, invalid or expired',
+  403: 'Token not valid for this session',
+  404: 'Unknown session',
   gone: 'No longer available',
   failed: 'Could not load ({reason})',
   /** Announcements (live region, notification): `{title}` and a status or percent. */
