@@ -1,8 +1,11 @@
 import { defineConfig } from 'vitest/config';
-import { minifyTemplates } from './widget/scripts/minify-templates.js';
+import { minifyTemplates } from './widget/scripts/minify-templates.ts';
+import { shortenState } from './widget/scripts/shorten-state.ts';
+import { stripLitHooks } from './widget/scripts/strip-lit-hooks.ts';
 
-// One config for the element's library build (`npm run build`) and the tests.
-// `widget/vite.lit-external.config.ts` reuses the build for the `lit`-external bundle.
+// One config for the element's self-contained bundle (`npm run build`: dist/live-operation.js,
+// served at /widget.js) and the tests. Apps that bundle their own Lit import `liveop/element`.
+
 export default defineConfig({
   build: {
     lib: {
@@ -16,7 +19,8 @@ export default defineConfig({
     // widget/scripts/size.ts reports the size that counts (gzip -9, against the 12 KB budget).
     reportCompressedSize: false,
     rolldownOptions: {
-      plugins: [minifyTemplates()],
+      // Each plugin says why it is safe, and fails the build if what it expects is not there.
+      plugins: [minifyTemplates(), shortenState(), stripLitHooks()],
       // Vite keeps whitespace in ES library builds; this file goes straight to browsers, so minify fully.
       output: { minify: true, comments: false },
     },

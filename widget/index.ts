@@ -1,6 +1,6 @@
-export * from './events';
-export { LiveOperation } from './live-operation';
-export type { Fetch } from './shared-connection';
-export { timing } from './shared-connection';
-export { StreamController, type StreamSource } from './stream-controller';
-export { defaultStrings, format, formatDuration, type LiveOperationStrings } from './strings';
+export * from './events.ts';
+export { LiveOperation } from './live-operation.ts';
+export type { Fetch } from './shared-connection.ts';
+export { timing } from './shared-connection.ts';
+export { StreamController, type StreamSource } from './stream-controller.ts';
+export { defaultStrings, format, formatDuration, type LiveOperationStrings } from './strings.ts';

@@ -1,17 +1,17 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/protocol';
-import { ClockController } from './clock-controller';
+import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/protocol/index.ts';
+import { ClockController } from './clock-controller.ts';
 import {
   type ConnectionState,
   LiveOperationCancelEvent,
   LiveOperationConnectionEvent,
   LiveOperationSnapshotEvent,
   type SnapshotEventName,
-} from './events';
-import { styles } from './live-operation.styles';
-import { NotifyController } from './notify-controller';
-import { StreamController, type StreamSource, sourceFromUrl, terminal } from './stream-controller';
-import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings';
+} from './events.ts';
+import { styles } from './live-operation.styles.ts';
+import { NotifyController } from './notify-controller.ts';
+import { StreamController, type StreamSource, sourceFromUrl, terminal } from './stream-controller.ts';
+import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings.ts';
 
 /**
  * Whether a token's scope allows cancelling (`view+cancel` or `report`), read
@@ -385,7 +385,8 @@ export class LiveOperation extends LitElement {
     this.#fire('live-operation-update', line);
     if (terminal(line.status) && this.#ended !== line.id) {
       this.#ended = line.id;
-      const next = line.status === 'complete' && line.next;
+      // A chain, or a restart in place: on to the session that carries on.
+      const next = line.next;
       if (next) {
         this.#fire('live-operation-chain', line);
         const { stream } = this;
@@ -446,8 +447,10 @@ export class LiveOperation extends LitElement {
   #task(task: TaskSnapshot): TemplateResult {
     const lang = this.#l;
     const details = [
-      task.total && this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) }),
-      task.message,
+      task.total &&
+        `${this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) })} ${task.unit ?? ''}`,
+      // A failed task's message is the error, which the error panel shows.
+      task.status !== 'error' && task.message,
       task.attempt && this.#t('retry', { attempt: format(lang, task.attempt) }),
       task.stalled && this.#t('stalled', { time: formatDuration(task.idleMs ?? 30_000, lang, true) }),
     ].filter(Boolean);
@@ -588,7 +591,11 @@ export class LiveOperation extends LitElement {
       <header part="header">
         <span part="title" class="title">${title}</span>
         <span part="status" class="badge ${status}"
-          >${this.#t(snapshot?.cancelRequested && !terminal(status) ? 'cancelling' : status)}</span
+          >${
+            snapshot?.queuePosition
+              ? this.#t('queued', { position: format(this.#l, snapshot.queuePosition) })
+              : this.#t(snapshot?.cancelRequested && !terminal(status) ? 'cancelling' : status)
+          }</span
         >
       </header>
       <div part="overall" class="overall ${status}">

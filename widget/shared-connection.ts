@@ -11,24 +11,25 @@
  * in time (a proxy buffering the stream) or the stream is refused.
  */
 
-import type { SessionLine, Snapshot, StreamLine } from '../server/protocol';
-import { NdjsonParseStream } from '../server/protocol';
-import type { ConnectionState } from './events';
+import type { SessionLine, Snapshot, StreamLine, TokenLine } from '../server/protocol/index.ts';
+import { NdjsonParseStream } from '../server/protocol/index.ts';
+import type { ConnectionState } from './events.ts';
 
 export type Fetch = typeof fetch;
 
 /** What a connection needs to know about one watched session. */
 export interface Subscriber {
   readonly id: string;
-  readonly token: string;
+  /** Renewed when the stream hands a fresh one (a `token` line). */
+  token: string;
   /** Server base URL, without a trailing slash: `https://host` or `https://host/liveop`. */
   readonly base: string;
   /** Highest snapshot version received (0: none). */
   readonly after: number;
   /** Highest log seq received (0: none). */
   readonly logAfter: number;
-  /** A snapshot, `gone` or `error` line for this session. */
-  line(line: SessionLine): void;
+  /** A snapshot, `gone`, `error` or `token` line for this session. */
+  line(line: SessionLine | TokenLine): void;
   /** The server refused this session for good (HTTP status). */
   fail(status: number): void;
   /**
@@ -197,7 +198,7 @@ export class SharedConnection {
         this.#attempt = 0;
         arm();
         // Lines of types this element does not know (from a newer server) are skipped.
-        if (value.type === 'snapshot' || value.type === 'gone' || value.type === 'error') this.#route(subs, value);
+        if (/^(snapshot|gone|error|token)$/.test(value.type)) this.#route(subs, value as SessionLine | TokenLine);
       }
     } catch {
       if (signal.reason === 'buffered') this.#polling = true;
@@ -207,7 +208,7 @@ export class SharedConnection {
     if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(wait); // unless superseded or stopped
   }
 
-  #route(subs: Subscriber[], line: SessionLine): void {
+  #route(subs: Subscriber[], line: SessionLine | TokenLine): void {
     for (const sub of subs) if (sub.id === line.id && this.#subs.has(sub)) sub.line(line);
   }
 

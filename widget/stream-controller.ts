@@ -6,9 +6,9 @@
  * no fetch or timer outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { SessionLine, SessionStatus } from '../server/protocol';
-import type { ConnectionState } from './events';
-import { type Fetch, type SharedConnection, type Subscriber, subscribe, withToken } from './shared-connection';
+import type { SessionLine, SessionStatus, TokenLine } from '../server/protocol/index.ts';
+import type { ConnectionState } from './events.ts';
+import { type Fetch, type SharedConnection, type Subscriber, subscribe, withToken } from './shared-connection.ts';
 
 /** Where a session lives. */
 export interface StreamSource {
@@ -122,7 +122,9 @@ export class StreamController implements ReactiveController, Subscriber {
     }
   }
 
-  line(line: SessionLine): void {
+  line(line: SessionLine | TokenLine): void {
+    // A fresh token for a stream that outlives the one it was opened with.
+    if (line.type === 'token') return void (this.token = line.token);
     if (line.type === 'snapshot') {
       if (line.version < this.after) return; // an older poll answer overtaken by a stream line
       this.after = line.version;

@@ -7,6 +7,8 @@
 /** The element's strings. Override any of them with the `strings` property. */
 export const defaultStrings = {
   pending: 'Waiting to start',
+  /** The status of a session waiting in a queue; `{position}`: 1 is next. */
+  queued: 'Queued (#{position})',
   running: 'Running',
   complete: 'Complete',
   error: 'Failed',

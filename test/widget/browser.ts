@@ -7,11 +7,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import type { LiveopOptions } from '../../server/liveop';
-import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/protocol';
-import { assertBuilt as assertBuiltFrom } from '../support/built';
-import { CHROMIUM_PATH } from '../support/requirements';
-import { startServer, type TestServer } from '../support/server';
+import type { LiveopOptions } from '../../server/liveop.ts';
+import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/protocol/index.ts';
+import { assertBuilt as assertBuiltFrom } from '../support/built.ts';
+import { CHROMIUM_PATH } from '../support/requirements.ts';
+import { startServer, type TestServer } from '../support/server.ts';
 
 export function launch(): Promise<Browser> {
   return chromium.launch({

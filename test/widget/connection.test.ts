@@ -7,8 +7,8 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { chromium } from '../support/requirements';
-import { attrs, elementSuite, openPage, recordEvents, recordedEvents, waitForShadowText } from './browser';
+import { chromium } from '../support/requirements.ts';
+import { attrs, elementSuite, openPage, recordEvents, recordedEvents, waitForShadowText } from './browser.ts';
 
 const req = chromium();
 

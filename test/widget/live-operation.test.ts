@@ -3,8 +3,8 @@
  * sees and what a host page can observe (shadow DOM, ARIA, events).
  */
 import { describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../server/protocol';
-import { chromium } from '../support/requirements';
+import type { Snapshot } from '../../server/protocol/index.ts';
+import { chromium } from '../support/requirements.ts';
 import {
   attrs,
   elementSuite,
@@ -14,7 +14,7 @@ import {
   shadowText,
   snapshot,
   waitForShadowText,
-} from './browser';
+} from './browser.ts';
 
 const req = chromium();
 

@@ -7,9 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../server/protocol';
-import { chromium } from '../support/requirements';
-import { attrs, elementSuite, shadowText, waitForShadowText } from './browser';
+import type { CreatedSession } from '../../server/protocol/index.ts';
+import { chromium } from '../support/requirements.ts';
+import { attrs, elementSuite, shadowText, waitForShadowText } from './browser.ts';
 
 const req = chromium();
 const KEY = 'shop-key-0123456789abcdef';
@@ -62,7 +62,11 @@ describe.skipIf(!req.available)('<live-operation> on a third-party page', () => 
   }
 
   it('streams and cancels from an allowed origin', async () => {
-    const created = await api('/sessions', { title: 'Import orders', tasks: { rows: 'Rows' }, viewerScope: 'view+cancel' });
+    const created = await api('/sessions', {
+      title: 'Import orders',
+      tasks: { rows: 'Rows' },
+      viewerScope: 'view+cancel',
+    });
     expect(created.status).toBe(201);
     const session = created.body as CreatedSession;
     const page = await embedOn(SHOP, session);

@@ -16,8 +16,6 @@
  *   stay on one line.)
  */
 import type { Plugin } from 'vite';
-import { shortenState } from './shorten-state';
-import { stripLitHooks } from './strip-lit-hooks';
 
 export function minifyCss(text: string): string {
   return text
@@ -57,11 +55,7 @@ export function minifyHtml(text: string): string {
  * names (`shorten-state.ts`) and Lit's hooks taken out (`strip-lit-hooks.ts`).
  * vite.config.ts registers them all with this call.
  */
-export function minifyTemplates(): Plugin[] {
-  return [templates(), shortenState(), stripLitHooks()];
-}
-
-function templates(): Plugin {
+export function minifyTemplates(): Plugin {
   return {
     name: 'liveop-minify-templates',
     async transform(code, id) {

@@ -6,8 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
-import { startServer } from '../../test/support/server';
-import { launch } from '../../test/widget/browser';
+import { startServer } from '../../test/support/server.ts';
+import { launch } from '../../test/widget/browser.ts';
 
 const out = 'docs/screenshots';
 mkdirSync(out, { recursive: true });
