@@ -12,6 +12,7 @@ import { createSession, type SessionOptions, type StoredSession } from '../core/
 import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
 import { createSessionSchema, parse } from '../core/schemas.ts';
 import { toSnapshot } from '../core/snapshot.ts';
+import { sessionStatus } from '../core/status.ts';
 import type {
   CreatedSession,
   CreateSessionInput,
@@ -30,6 +31,7 @@ import {
   type Right,
   type TokenSigner,
 } from './access.ts';
+import { resolveChains } from './chains.ts';
 import type { FinishHooks } from './finish-hooks.ts';
 
 /** What the service needs to know of a registered operation to start it. */
@@ -144,10 +146,21 @@ export class SessionService {
   }
 
   /** The caller's sessions, newest first (an admin key's or this process's: everyone's). */
-  async list(as: Credential, page: { limit: number; cursor?: string | null }): Promise<SessionPage> {
+  async list(
+    as: Credential,
+    page: { limit: number; cursor?: string | null | undefined; status?: string | undefined; q?: string | undefined },
+  ): Promise<SessionPage> {
     if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key');
     const owner = as.kind === 'key' && !as.admin ? as.owner : undefined;
-    return this.#o.store.list({ owner, limit: page.limit, cursor: page.cursor ?? null });
+    const statuses = page.status?.split(',');
+    const words = page.q?.trim().toLowerCase();
+    const filter =
+      statuses || words
+        ? (s: StoredSession) =>
+            (!statuses || statuses.includes(sessionStatus(s, this.#o.now()))) &&
+            (!words || s.title.toLowerCase().includes(words))
+        : undefined;
+    return this.#o.store.list({ owner, limit: page.limit, cursor: page.cursor ?? null, ...(filter ? { filter } : {}) });
   }
 
   /**
@@ -171,7 +184,13 @@ export class SessionService {
     const retriedChain = key !== undefined && events.some((e) => e.type === 'chain') && (await this.#replayOf(id, key));
     const nexts = retriedChain
       ? new Map<string, NextSession>()
-      : await this.#resolveChains(id, events, as, options.base);
+      : await resolveChains(events, as, {
+          current: () => this.read(id, as, 'report'),
+          get: (nextId) => this.#o.store.get(nextId),
+          credentialOf: (token) => this.#o.authenticator.credentialOf(token),
+          base: (current) => this.#base(options.base ?? current),
+          viewerToken: (nextId) => this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
+        });
     const session = await this.#o.store.update(id, (s) => {
       if (as.kind === 'key') authorize(as, 'report', s);
       // A batch sent again with its key (a retry after a lost answer) is not applied twice. Checked
@@ -299,47 +318,5 @@ export class SessionService {
 
   #base(base: string | undefined): string {
     return (this.#o.publicUrl ?? base ?? '').replace(/\/$/, '');
-  }
-
-  /**
-   * What viewers need to follow each chained session. Its viewer token goes
-   * to every viewer of this session, so the reporter must be able to report
-   * to it: the owner's key (any session of the same owner), or, holding only
-   * this session's token, the next one's reporter token in `token`.
-   */
-  async #resolveChains(
-    id: string,
-    events: readonly ProgressEvent[],
-    as: Credential,
-    base: string | undefined,
-  ): Promise<Map<string, NextSession>> {
-    const nexts = new Map<string, NextSession>();
-    const chains = events.flatMap((e) => (e.type === 'chain' ? [e] : []));
-    if (chains.length === 0) return nexts;
-    const current = await this.read(id, as, 'report');
-    const prefix = this.#base(base ?? current.base);
-    for (const { next: nextId, token } of chains) {
-      const next = await this.#o.store.get(nextId);
-      if (next === undefined) throw new LiveopError('not_found', `next: unknown session "${nextId}"`);
-      const nextAs = token === undefined ? as : this.#o.authenticator.credentialOf(token);
-      const mayReport = nextAs.kind !== 'token' || (nextAs.sessionId === nextId && nextAs.scope === 'report');
-      if (!mayReport) {
-        throw new LiveopError(
-          'forbidden',
-          token === undefined
-            ? "next: this token may report only to its own session; give the next session's reporter token as token"
-            : `next: token is not a reporter token for session "${nextId}"`,
-        );
-      }
-      authorize(nextAs, 'report', next);
-      if (next.owner !== current.owner)
-        throw new LiveopError('forbidden', 'next: that session belongs to another owner');
-      nexts.set(nextId, {
-        id: nextId,
-        streamUrl: `${prefix}/sessions/${nextId}/stream`,
-        viewerToken: this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
-      });
-    }
-    return nexts;
   }
 }

@@ -86,7 +86,7 @@ export class MemorySessionStore implements SessionStore {
     return existed;
   }
 
-  async list({ owner, limit, cursor }: ListOptions): Promise<SessionPage> {
+  async list({ owner, limit, cursor, filter }: ListOptions): Promise<SessionPage> {
     const now = this.#now();
     // Newest first; the cursor is the id of the last session of the previous page.
     const ids = [...this.#index.entries()]
@@ -99,7 +99,7 @@ export class MemorySessionStore implements SessionStore {
     for (const id of ids.slice(start)) {
       if (sessions.length === limit) break;
       const session = await this.#keyv.get(id);
-      if (session === undefined) continue;
+      if (session === undefined || (filter && !filter(session))) continue;
       sessions.push(session);
       last = id;
     }

@@ -102,7 +102,7 @@ export class RedisIndex {
   }
 
   /** Sessions newest first (equal `createdAt` by id), after `cursor` (`createdAt:id`). */
-  async list({ owner, limit, cursor }: ListOptions): Promise<SessionPage> {
+  async list({ owner, limit, cursor, filter }: ListOptions): Promise<SessionPage> {
     if (limit <= 0) return { sessions: [], cursor: null };
     const after = decodeCursor(cursor);
     const key = owner === undefined ? this.#keys.all : this.#keys.owner(owner);
@@ -124,7 +124,9 @@ export class RedisIndex {
         .map((e) => e.value);
       if (ids.length > 0) {
         const sessions = await this.#connection.run(() => this.#sessions.read(ids));
-        for (const session of sessions) if (session !== undefined && found.length <= limit) found.push(session);
+        for (const session of sessions) {
+          if (session !== undefined && found.length <= limit && (!filter || filter(session))) found.push(session);
+        }
       }
       if (entries.length < chunk) break;
     }

@@ -24,6 +24,8 @@ export interface ListOptions {
   owner?: string | null;
   limit: number;
   cursor?: string | null;
+  /** Only sessions this keeps (a status, a title search); the page is still `limit` long when enough match. */
+  filter?: (session: StoredSession) => boolean;
 }
 
 export interface SessionPage {

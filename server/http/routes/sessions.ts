@@ -20,6 +20,17 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
 export const listQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(200).optional(),
+  /** Only sessions in these statuses (comma-separated): `running,pending`. */
+  status: z
+    .string()
+    .max(100)
+    .regex(
+      /^(pending|running|complete|error|cancelled)(,(pending|running|complete|error|cancelled))*$/,
+      'statuses, comma-separated',
+    )
+    .optional(),
+  /** Only sessions whose title contains this (any case). */
+  q: z.string().max(200).optional(),
 });
 
 export function sessionRoutes(r: RouteContext) {

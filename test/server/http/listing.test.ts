@@ -1,0 +1,61 @@
+/**
+ * `GET /sessions` as a list page uses it (liveops' list view,
+ * django-user-tasks' admin list): filtered by status and a title search,
+ * page by page, on the memory store and on Redis.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LiveopOptions } from '../../../server/liveop.ts';
+import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import { bearer, post } from '../../support/ndjson-client.ts';
+import { redis } from '../../support/requirements.ts';
+import { startServer, type TestServer } from '../../support/server.ts';
+import { storeFactory } from '../store/redis-helpers.ts';
+
+const req = await redis();
+const stores = storeFactory();
+const STORES: [string, () => Promise<Partial<LiveopOptions>>, boolean][] = [
+  ['memory', async () => ({}), true],
+  ['Redis', async () => ({ store: await stores.make() }), req.available],
+];
+
+describe.each(STORES)('listing sessions on the %s store', (_, options, available) => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    await stores.cleanup();
+  });
+
+  it.skipIf(!available)('filters by status and by a title search, and pages through what matches', async () => {
+    server = await startServer({ ...(await options()), sessionDefaults: { rampMs: 0 } });
+    const made: CreatedSession[] = [];
+    for (const title of ['Import shoes', 'Import hats', 'Export shoes', 'Import socks', 'Import coats']) {
+      made.push((await post(`${server.url}/sessions`, { title, tasks: { a: 'A' } })).body);
+      await new Promise((resolve) => setTimeout(resolve, 3)); // newest first: each a millisecond apart at least
+    }
+    const send = (i: number, events: object[]) =>
+      post(`${made[i]!.snapshotUrl}/events`, events, bearer(made[i]!.reporterToken));
+    await send(0, [{ type: 'start', task: 'a' }]);
+    await send(1, [{ type: 'complete', task: 'a' }]);
+    await send(3, [{ type: 'start', task: 'a' }]);
+    const titles = async (query: string) =>
+      (await (await fetch(`${server!.url}/sessions?${query}`)).json()) as {
+        sessions: Snapshot[];
+        cursor: string | null;
+      };
+    expect((await titles('status=running')).sessions.map((s) => s.title)).toEqual(['Import socks', 'Import shoes']);
+    expect((await titles('status=complete,pending')).sessions.map((s) => s.title)).toEqual([
+      'Import coats',
+      'Export shoes',
+      'Import hats',
+    ]);
+    expect((await titles('q=SHOES')).sessions.map((s) => s.title)).toEqual(['Export shoes', 'Import shoes']);
+    const first = await titles('q=import&limit=2');
+    expect(first.sessions.map((s) => s.title)).toEqual(['Import coats', 'Import socks']);
+    const second = await titles(`q=import&limit=2&cursor=${encodeURIComponent(first.cursor!)}`);
+    expect(second.sessions.map((s) => s.title)).toEqual(['Import hats', 'Import shoes']);
+    const refused = await fetch(`${server.url}/sessions?status=sleeping`);
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.message).toMatch(/^query\.status: /);
+  });
+});
