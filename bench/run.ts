@@ -6,11 +6,15 @@
  *   npm run bench -- fan-out ingest        # only these
  *   npm run bench -- --quick               # a small scale, to try it out (≈ 1–2 min)
  *   npm run bench -- fan-out --viewers 2000 --sessions 100 --seconds 10
+ *   npm run bench -- burst --rounds 3      # every reporter posting in the same tick; + polling and floor
+ *   npm run bench -- burst --kinds liveop,floor --compare /tmp/liveop-before   # A/B against a checkout
  *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
- * Scenarios: fan-out, connections, ingest, store-reads, element.
+ * Scenarios: fan-out, burst, connections, ingest, store-reads, element.
+ * `--compare DIR` (burst): DIR is a checkout of an earlier commit with its
+ * node_modules; its server runs as `before` in the same interleaved rounds.
  */
 import { readFileSync } from 'node:fs';
 import { cpus, freemem, totalmem } from 'node:os';
@@ -19,13 +23,14 @@ import { parseArgs } from 'node:util';
 import { profileTop } from './lib/profile-top.ts';
 import { MB, RESULTS_DIR, renderTable, type ScenarioResult, writeResult } from './lib/report.ts';
 import { killChildren } from './lib/server-process.ts';
+import { type BurstKind, runBurst } from './scenarios/burst.ts';
 import { runConnections } from './scenarios/connections.ts';
 import { runElement } from './scenarios/element.ts';
 import { runFanOut } from './scenarios/fan-out.ts';
 import { runIngest } from './scenarios/ingest.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
 
-const SCENARIOS = ['fan-out', 'connections', 'ingest', 'store-reads', 'element'] as const;
+const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values, positionals } = parseArgs({
@@ -39,6 +44,9 @@ const { values, positionals } = parseArgs({
     viewers: { type: 'string' },
     hz: { type: 'string' },
     seconds: { type: 'string' },
+    // burst
+    kinds: { type: 'string' },
+    compare: { type: 'string' },
     // connections
     steps: { type: 'string' },
     'with-baseline-steps': { type: 'string' },
@@ -124,6 +132,23 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
         },
         log,
       );
+    case 'burst': {
+      const kinds = (values.kinds ?? 'liveop,polling,floor').split(',') as BurstKind[];
+      if (values.compare && !kinds.includes('before')) kinds.unshift('before');
+      return runBurst(
+        {
+          sessions: num(values.sessions, quick ? 40 : 200),
+          viewers: num(values.viewers, quick ? 1_000 : 5_000),
+          hz: num(values.hz, 2),
+          seconds: num(values.seconds, quick ? 5 : 10),
+          rounds: num(values.rounds, quick ? 1 : 3),
+          kinds,
+          ...(values.compare ? { compareRoot: values.compare } : {}),
+          ...(profileDir ? { profileDir } : {}),
+        },
+        log,
+      );
+    }
     case 'connections':
       return runConnections(
         {

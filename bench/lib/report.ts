@@ -17,6 +17,10 @@ export interface Row {
   metric: string;
   liveop: number | string | null;
   baseline?: number | string | null;
+  /** The floor (bare node:http writing the same bytes), where a scenario measures it. */
+  floor?: number | string | null;
+  /** The same Liveop figure from an earlier checkout (`--compare`), for A/B. */
+  before?: number | string | null;
   better?: Better;
   /** The target, as text ("≤ 25 ms"), and whether Liveop meets it. */
   target?: string;
@@ -81,12 +85,25 @@ export function advantage(row: Row): string | null {
 }
 
 export function renderTable(result: ScenarioResult): string {
-  const header = ['metric', 'Liveop', 'baseline', 'Liveop better by', 'target', ''];
+  const withFloor = result.rows.some((row) => row.floor !== undefined);
+  const withBefore = result.rows.some((row) => row.before !== undefined);
+  const header = [
+    'metric',
+    ...(withBefore ? ['before'] : []),
+    'Liveop',
+    'baseline',
+    'Liveop better by',
+    ...(withFloor ? ['floor'] : []),
+    'target',
+    '',
+  ];
   const body = result.rows.map((row) => [
     row.metric,
+    ...(withBefore ? [row.before === undefined ? '' : fmt(row.before)] : []),
     fmt(row.liveop),
     row.baseline === undefined ? '' : fmt(row.baseline),
     advantage(row) ?? '',
+    ...(withFloor ? [row.floor === undefined ? '' : fmt(row.floor)] : []),
     row.target ?? '',
     row.met === undefined ? '' : row.met ? 'met' : 'MISSED',
   ]);

@@ -8,21 +8,30 @@
  * - `baseline`: the seeds' design (bench/baseline/server.ts).
  * - `hello`: a Hono "hello" route on the same @hono/node-server setup: the
  *   ceiling of what this stack serves on this machine.
+ * - `polling`: the seeds' design on bare node:http (bench/baseline/polling.ts).
+ * - `floor`: bare node:http writing the same bytes to the same streams
+ *   (bench/baseline/floor.ts).
  */
+
+import { subscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
+import type { IncomingMessage, Server } from 'node:http';
 import { type Profiler, Session } from 'node:inspector/promises';
 import { findSourceMap } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createLiveop } from '../../server/liveop.ts';
 
 const LOAD = { points: 10_000_000, seconds: 1 };
+
 import { MemorySessionStore } from '../../server/store/memory-store.ts';
 import { RedisSessionStore } from '../../server/store/redis-store.ts';
 import type { SessionStore } from '../../server/store/session-store.ts';
+import { createFloorServer } from '../baseline/floor.ts';
+import { createPollingServer } from '../baseline/polling.ts';
 import { createBaseline } from '../baseline/server.ts';
 import { CountingStore } from './counting-store.ts';
 import type { ChildMessage, ParentMessage, ServerSpec, ServerStats } from './server-process.ts';
@@ -59,6 +68,22 @@ if (spec.kind === 'liveop') {
     await listening.close();
     await liveop.close();
   };
+} else if (spec.kind === 'polling' || spec.kind === 'floor') {
+  let server: Server;
+  if (spec.kind === 'polling') {
+    const polling = createPollingServer();
+    server = polling.server;
+    stats = () => ({ reads: polling.reads() });
+  } else {
+    server = createFloorServer(spec.lineTemplate);
+  }
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  close = () =>
+    new Promise<void>((done) => {
+      server.close(() => done());
+      server.closeAllConnections();
+    });
 } else {
   const app = new Hono();
   if (spec.kind === 'baseline') {
@@ -83,6 +108,32 @@ if (spec.kind === 'liveop') {
 }
 
 let inspector: Session | null = null;
+
+// How long the server took over each POST, from its parsed head to the answer's
+// last byte handed to the kernel: the answer time without the client's own delays;
+// and from the first POST of its burst (one after 50 ms without any), which
+// for posts sent together is the server's share of their answer time.
+const postAnswers = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+const burstAnswers = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+const postStarted = new WeakMap<object, number>();
+let lastPostAt = Number.NEGATIVE_INFINITY;
+let burstStartedAt = 0;
+subscribe('http.server.request.start', (message) => {
+  const { request, response } = message as { request: IncomingMessage; response: object };
+  if (request.method !== 'POST') return;
+  const now = performance.now();
+  if (now - lastPostAt > 50) burstStartedAt = now;
+  lastPostAt = now;
+  postStarted.set(response, now);
+});
+subscribe('http.server.response.finish', (message) => {
+  const { response } = message as { response: object };
+  const started = postStarted.get(response);
+  if (started === undefined) return;
+  const now = performance.now();
+  postAnswers.record(Math.max(1, Math.round((now - started) * 1000)));
+  burstAnswers.record(Math.max(1, Math.round((now - burstStartedAt) * 1000)));
+});
 
 // What stalls the server: event-loop delay and GC pauses (totals since start).
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -162,11 +213,15 @@ process.on('message', (message: ParentMessage) => {
           gcCount,
           loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
           loopDelayMaxMs: loopDelay.max / 1e6,
+          postAnswerP99Ms: postAnswers.count === 0 ? Number.NaN : postAnswers.percentile(99) / 1000,
+          burstAnswerP99Ms: burstAnswers.count === 0 ? Number.NaN : burstAnswers.percentile(99) / 1000,
           ...stats(),
         },
       });
       if ('reset' in message && message.reset) {
         loopDelay.reset();
+        postAnswers.reset();
+        burstAnswers.reset();
         gcMaxPauseMs = 0;
       }
       return;

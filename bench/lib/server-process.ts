@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleServer } from '../../server/scripts/bundle.ts';
 
-export type ServerKind = 'liveop' | 'baseline' | 'hello';
+export type ServerKind = 'liveop' | 'baseline' | 'hello' | 'polling' | 'floor';
 
 export interface ServerSpec {
   kind: ServerKind;
@@ -20,6 +20,8 @@ export interface ServerSpec {
   prefix?: string;
   /** Liveop only: count store reads, with notifications stripped of the session (as Redis sends them). */
   countReads?: boolean;
+  /** Floor only: the line to write (`{{id}}` and `{{version}}` filled in per session and post). */
+  lineTemplate?: string;
 }
 
 export interface ServerStats {
@@ -42,6 +44,10 @@ export interface ServerStats {
   /** Event-loop delay since the last reset (5 ms resolution). */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
+  /** POST answer time p99 inside the server since the last reset (head parsed → answer written), ms. */
+  postAnswerP99Ms: number;
+  /** The same from the first POST of its burst (one after 50 ms without any), ms. */
+  burstAnswerP99Ms: number;
 }
 
 export type ParentMessage = {
@@ -102,7 +108,7 @@ function forkJs(path: string, options: ForkOptions = {}): ChildProcess {
   return child;
 }
 
-let compiledChild: string | null = null;
+const compiledChildren = new Map<string, string>();
 
 /**
  * The server child compiled the way `npm run build:server` compiles the
@@ -111,18 +117,24 @@ let compiledChild: string | null = null;
  * loader and its `keepNames` helpers. Built once per bench run, one level
  * below the root like `dist/server.js`, so paths relative to the root hold.
  */
-function compiledServerChild(): string {
-  if (compiledChild === null) {
-    const outfile = fileURLToPath(new URL('../../dist/bench-server-child.js', import.meta.url));
-    bundleServer(fileURLToPath(new URL('./server-child.ts', import.meta.url)), outfile);
-    compiledChild = outfile;
+function compiledServerChild(root = fileURLToPath(new URL('../..', import.meta.url))): string {
+  let outfile = compiledChildren.get(root);
+  if (outfile === undefined) {
+    outfile = join(root, 'dist', 'bench-server-child.js');
+    bundleServer(join(root, 'bench', 'lib', 'server-child.ts'), outfile);
+    compiledChildren.set(root, outfile);
   }
-  return compiledChild;
+  return outfile;
 }
 
 export interface StartOptions {
   /** Write V8 CPU profiles of the server's measured windows to this directory. */
   profileDir?: string;
+  /**
+   * Run the server child of another checkout (its own bench/lib/server-child.ts,
+   * compiled the same way; it needs node_modules): an earlier commit, for A/B rounds.
+   */
+  root?: string;
 }
 
 export class ServerProcess {
@@ -148,7 +160,7 @@ export class ServerProcess {
     // Source maps only when profiling: they map the profile back to server/…
     const execArgv = ['--expose-gc', ...(options.profileDir ? ['--enable-source-maps'] : [])];
     if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
-    const child = forkJs(compiledServerChild(), { env: { BENCH_SERVER: JSON.stringify(spec) }, execArgv });
+    const child = forkJs(compiledServerChild(options.root), { env: { BENCH_SERVER: JSON.stringify(spec) }, execArgv });
     const ready = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${spec.kind} server did not start within 30 s`)), 30_000);
       child.once('exit', (code) => {

@@ -1,0 +1,71 @@
+/**
+ * The floor: what writing the same bytes to the same streams costs this
+ * machine with nothing else in the way. Bare `node:http`; a post to a
+ * session answers its version and writes one line — a copy of the line
+ * Liveop sent in the same run, with this session's id and version — to each
+ * of the session's open chunked responses, right there in the request
+ * handler. No snapshot, no JSON, no throttle, no backpressure: the least a
+ * server can do per delivered line.
+ *
+ * It answers the routes the load uses: `POST /sessions`,
+ * `POST /sessions/:id/events`, `GET /sessions/:id/stream`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+
+/** A line of the usual size when no Liveop line was captured (`{{id}}`, `{{version}}` filled in). */
+export const DEFAULT_LINE_TEMPLATE = `{"type":"snapshot","id":"{{id}}","version":{{version}},"pad":"${'x'.repeat(540)}"}`;
+
+interface FloorSession {
+  version: number;
+  streams: Set<ServerResponse>;
+}
+
+const ROUTE = /^\/sessions\/([^/]+)\/(events|stream)$/;
+
+export function createFloorServer(template = DEFAULT_LINE_TEMPLATE): Server {
+  const sessions = new Map<string, FloorSession>();
+  const line = (id: string, version: number) =>
+    Buffer.from(`${template.replace('{{id}}', id).replace('{{version}}', String(version))}\n`);
+  return createServer((req, res) => {
+    const url = req.url ?? '/';
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'POST' && url === '/sessions') {
+        const id = randomUUID();
+        sessions.set(id, { version: 1, streams: new Set() });
+        const base = `http://${req.headers.host}/sessions/${id}`;
+        const text = JSON.stringify({
+          id,
+          viewerToken: 'none',
+          reporterToken: 'none',
+          streamUrl: `${base}/stream`,
+          snapshotUrl: base,
+        });
+        res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      const route = ROUTE.exec(url);
+      const session = route ? sessions.get(route[1]!) : undefined;
+      if (!route || session === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      const id = route[1]!;
+      if (route[2] === 'stream') {
+        res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache' });
+        res.write(line(id, session.version));
+        session.streams.add(res);
+        res.on('close', () => session.streams.delete(res));
+        return;
+      }
+      session.version += 1;
+      const text = `{"version":${session.version},"cancelRequested":false}`;
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': text.length });
+      res.end(text);
+      const bytes = line(id, session.version);
+      for (const stream of session.streams) stream.write(bytes);
+    });
+  });
+}

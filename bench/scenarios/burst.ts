@@ -1,0 +1,385 @@
+/**
+ * Burst: V viewers on S sessions, and every session's reporter posting
+ * (`steps` + `message`, one batch) in the same tick, R times a second — a
+ * nightly batch updating all its imports at once. Three servers, in
+ * interleaved rounds (Liveop, the seeds' polling design on bare node:http,
+ * the floor; then again), each figure the median of its rounds:
+ *
+ * - post→line latency at the viewers (the reporter's send to the first line
+ *   carrying that version, one process, one clock) and the share delivered;
+ * - the event post's answer time in the burst (posts wait behind fan-out),
+ *   at the reporters, which run in a process of their own
+ *   (bench/lib/burst-reporters.ts) so the viewers' reading does not delay it;
+ * - server CPU per delivered line: the server's CPU time in the measured
+ *   window over the lines its viewers received. The floor (bench/baseline/
+ *   floor.ts) writes a copy of the line Liveop sent in the same round to the
+ *   same number of streams: the least a server can spend per line here.
+ */
+import { cpus } from 'node:os';
+import { monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { clock, type ReportersCommand, type ReportersReport } from '../lib/burst-reporters.ts';
+import { machineBusyPercent, machineCpu } from '../lib/machine.ts';
+import { openStream, type StreamHandle, targetOf, versionOf } from '../lib/raw-http.ts';
+import { latencyHistogram, MB, type Row, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report.ts';
+import { forkTs, gcPercent, type ServerKind, ServerProcess } from '../lib/server-process.ts';
+import { createSessions, reporterHeaders, viewerHeaders } from '../lib/sessions.ts';
+
+export type BurstKind = 'liveop' | 'polling' | 'floor' | 'before';
+
+export interface BurstOptions {
+  sessions: number;
+  viewers: number;
+  hz: number;
+  seconds: number;
+  rounds: number;
+  kinds: BurstKind[];
+  /** A checkout of an earlier Liveop (with node_modules): runs as `before`, for A/B. */
+  compareRoot?: string;
+  drainSeconds?: number;
+  warmupSeconds?: number;
+  profileDir?: string;
+}
+
+const LOOP_RESOLUTION_MS = 5;
+
+interface Viewer {
+  session: number;
+  last: number;
+  /** When each version first arrived (clock()), by version. */
+  arrivals: Float64Array;
+  handle: StreamHandle | null;
+  ended: boolean;
+}
+
+export interface BurstRun {
+  kind: BurstKind;
+  round: number;
+  viewersOpen: number;
+  posted: number;
+  postErrors: number;
+  /** Bursts in which a reporter still waited for its last answer, so it sent nothing. */
+  postsSkipped: number;
+  expected: number;
+  delivered: number;
+  folded: number;
+  finalDelivered: number;
+  latencyMs: ReturnType<typeof summarize>;
+  postAnswerMs: ReturnType<typeof summarize>;
+  lines: number;
+  cpuPerLineMicros: number;
+  serverCpuPercent: number;
+  machineBusyPercent: number;
+  serverGcPercent: number;
+  serverGcMaxPauseMs: number;
+  serverLoopDelayP99Ms: number;
+  serverLoopDelayMaxMs: number;
+  serverPostAnswerP99Ms: number;
+  serverBurstAnswerP99Ms: number;
+  serverRssMb: number;
+  linesPerSecond: number;
+  lineBytes: number;
+  clientLoopDelayP99Ms: number;
+  profile: string | null;
+  p99BySecondMs: (number | null)[];
+  /** A line Liveop sent in the measured window, made a template for the floor. */
+  template: string | null;
+}
+
+const SERVER_KIND: Record<BurstKind, ServerKind> = {
+  liveop: 'liveop',
+  before: 'liveop',
+  polling: 'polling',
+  floor: 'floor',
+};
+
+/** Runs the reporters' process once; resolves with its report. */
+function runReporters(command: ReportersCommand): Promise<ReportersReport> {
+  const child = forkTs('./burst-reporters.ts', { env: { BENCH_REPORTERS: '1' } });
+  return new Promise<ReportersReport>((resolve, reject) => {
+    child.once('message', (report: ReportersReport) => resolve(report));
+    child.once('exit', (code) => reject(new Error(`the reporters' process exited with ${code}`)));
+    child.send(command);
+  }).finally(() => child.kill());
+}
+
+export async function measureBurst(
+  kind: BurstKind,
+  round: number,
+  o: BurstOptions,
+  log: (s: string) => void,
+  template?: string,
+): Promise<BurstRun> {
+  const server = await ServerProcess.start(
+    { kind: SERVER_KIND[kind], ...(kind === 'floor' && template ? { lineTemplate: template } : {}) },
+    {
+      ...(o.profileDir ? { profileDir: o.profileDir } : {}),
+      ...(kind === 'before' && o.compareRoot ? { root: o.compareRoot } : {}),
+    },
+  );
+  const viewers: Viewer[] = [];
+  try {
+    const sessions = await createSessions(server.url, o.sessions);
+    const warmup = o.warmupSeconds ?? 2;
+    const maxVersion = Math.ceil(o.hz * (o.seconds + warmup)) + 4;
+    let measureFrom = Number.POSITIVE_INFINITY;
+    let lines = 0;
+    let bytes = 0;
+    let captured: string | null = null;
+
+    const onLine = (viewer: Viewer) => (line: Buffer) => {
+      lines += 1;
+      bytes += line.length + 1;
+      const v = versionOf(line);
+      if (v <= viewer.last) return;
+      const now = clock();
+      if (v < viewer.arrivals.length) viewer.arrivals[v] = now;
+      if (captured === null && now >= measureFrom) captured = line.toString();
+      viewer.last = v;
+    };
+
+    const openStarted = performance.now();
+    const deadline = Date.now() + 45_000;
+    for (let i = 0; i < o.viewers && Date.now() < deadline; i += 250) {
+      const batch: Promise<unknown>[] = [];
+      for (let j = i; j < Math.min(o.viewers, i + 250); j++) {
+        const viewer: Viewer = {
+          session: j % sessions.length,
+          last: 0,
+          arrivals: new Float64Array(maxVersion + 1).fill(Number.NaN),
+          handle: null,
+          ended: false,
+        };
+        const session = sessions[viewer.session]!;
+        viewer.handle = openStream(session.streamUrl, {
+          headers: viewerHeaders(session),
+          onLine: onLine(viewer),
+          onEnd: () => {
+            viewer.ended = true;
+          },
+        });
+        viewers.push(viewer);
+        batch.push(viewer.handle.status.catch(() => 0));
+      }
+      await Promise.race([Promise.all(batch), sleep(Math.max(0, deadline - Date.now()))]);
+    }
+    await waitUntil(() => viewers.every((v) => v.last >= 1 || v.ended), Math.max(5_000, deadline - Date.now()));
+    const viewersOpen = viewers.filter((v) => v.last >= 1 && !v.ended).length;
+    log(
+      `  ${kind} (round ${round}): ${viewersOpen}/${o.viewers} viewers streaming after ` +
+        `${((performance.now() - openStarted) / 1000).toFixed(1)} s; bursts of ${sessions.length} posts…`,
+    );
+
+    const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+    const startAt = clock() + 500; // the reporters' connections open first
+    measureFrom = startAt + warmup * 1000;
+    const endAt = measureFrom + o.seconds * 1000;
+    const reporting = runReporters({
+      type: 'run',
+      target: targetOf(server.url),
+      requests: sessions.map((session) => ({
+        url: `${session.snapshotUrl}/events`,
+        headers: reporterHeaders(session),
+      })),
+      hz: o.hz,
+      startAt,
+      measureFrom,
+      endAt,
+    });
+    await sleep(measureFrom - clock());
+    lines = 0;
+    bytes = 0;
+    loopDelay.enable();
+    await server.profileStart();
+    const before = await server.stats(true);
+    const machineBefore = machineCpu();
+    await sleep(endAt - clock() + 200); // the last burst's fan-out
+    const after = await server.stats();
+    const machineAfter = machineCpu();
+    const profile = await server.profileStop(`burst-${kind}`);
+    const windowLines = lines;
+    const windowBytes = bytes;
+    loopDelay.disable();
+    const report = await reporting;
+    const { sentAt, postedBy } = report;
+    await waitUntil(
+      () => viewers.every((v) => v.ended || v.last >= postedBy[v.session]!),
+      (o.drainSeconds ?? 10) * 1000,
+      100,
+    );
+
+    // Latency of each version each viewer got, from the post that made it; the rest were folded.
+    const latency = latencyHistogram();
+    const perSecond: RecordableHistogram[] = [];
+    let expected = 0;
+    let delivered = 0;
+    for (const viewer of viewers) {
+      const sent = sentAt[viewer.session]!;
+      for (let v = 2; v <= postedBy[viewer.session]!; v++) {
+        const t = sent[v];
+        if (t === null || t === undefined || t < measureFrom) continue;
+        expected += 1;
+        const arrived = viewer.arrivals[v]!;
+        if (Number.isNaN(arrived)) continue;
+        delivered += 1;
+        const micros = Math.max(1, Math.round((arrived - t) * 1000));
+        latency.record(micros);
+        const second = Math.floor((t - measureFrom) / 1000);
+        perSecond[second] ??= latencyHistogram();
+        perSecond[second].record(micros);
+      }
+    }
+    const answers = latencyHistogram();
+    for (const micros of report.answerMicros) answers.record(micros);
+    const cpuMicros = after.cpuMicros - before.cpuMicros;
+    const elapsedMs = after.at - before.at;
+    const capturedLine = captured as string | null;
+    return {
+      kind,
+      round,
+      viewersOpen,
+      posted: report.posted,
+      postErrors: report.errors,
+      postsSkipped: report.skipped,
+      expected,
+      delivered,
+      folded: expected - delivered,
+      finalDelivered: viewers.filter((v) => v.last >= postedBy[v.session]!).length,
+      latencyMs: summarize(latency),
+      postAnswerMs: summarize(answers),
+      lines: windowLines,
+      cpuPerLineMicros: windowLines === 0 ? Number.NaN : cpuMicros / windowLines,
+      serverCpuPercent: (cpuMicros / 1000 / elapsedMs) * 100,
+      machineBusyPercent: machineBusyPercent(machineBefore, machineAfter, cpus().length),
+      serverGcPercent: gcPercent(before, after),
+      serverGcMaxPauseMs: after.gcMaxPauseMs,
+      serverLoopDelayP99Ms: after.loopDelayP99Ms,
+      serverLoopDelayMaxMs: after.loopDelayMaxMs,
+      serverPostAnswerP99Ms: after.postAnswerP99Ms,
+      serverBurstAnswerP99Ms: after.burstAnswerP99Ms,
+      serverRssMb: after.rss / MB,
+      linesPerSecond: windowLines / (elapsedMs / 1000),
+      lineBytes: windowLines === 0 ? 0 : windowBytes / windowLines,
+      clientLoopDelayP99Ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
+      profile,
+      p99BySecondMs: Array.from(perSecond, (h) => (h ? Math.round(h.percentile(99) / 100) / 10 : null)),
+      template: capturedLine === null ? null : templateOf(capturedLine, sessions),
+    };
+  } finally {
+    for (const v of viewers) v.handle?.close();
+    await server.stop();
+  }
+}
+
+/** A captured line with its session id and version made placeholders. */
+function templateOf(line: string, sessions: { id: string }[]): string {
+  const session = sessions.find((s) => line.includes(s.id));
+  const withId = session ? line.replaceAll(session.id, '{{id}}') : line;
+  return withId.replace(/"version":\d+/, '"version":{{version}}');
+}
+
+const median = (values: number[]): number => {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+export async function runBurst(o: BurstOptions, log: (s: string) => void): Promise<ScenarioResult> {
+  const runs: BurstRun[] = [];
+  let template: string | undefined;
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const kind of o.kinds) {
+      const run = await measureBurst(kind, round, o, log, template);
+      if (kind === 'liveop' && run.template) template = run.template;
+      runs.push(run);
+      await sleep(1_000);
+    }
+  }
+  return burstResult(runs, o);
+}
+
+function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
+  const of = (kind: BurstKind) => runs.filter((r) => r.kind === kind);
+  const fig = (kind: BurstKind, pick: (r: BurstRun) => number): number | null =>
+    of(kind).length === 0 ? null : median(of(kind).map(pick));
+  const pct = (r: BurstRun) => (r.expected === 0 ? 0 : (r.delivered / r.expected) * 100);
+  const row = (metric: string, pick: (r: BurstRun) => number, better: Row['better'] = 'lower'): Row => ({
+    metric,
+    liveop: fig('liveop', pick),
+    baseline: fig('polling', pick),
+    floor: fig('floor', pick),
+    ...(o.kinds.includes('before') ? { before: fig('before', pick) } : {}),
+    better,
+  });
+  const p50 = (r: BurstRun) => r.latencyMs.p50;
+  const p99 = (r: BurstRun) => r.latencyMs.p99;
+  const cpuLine = (r: BurstRun) => r.cpuPerLineMicros;
+  const liveopCpu = fig('liveop', cpuLine);
+  const floorCpu = fig('floor', cpuLine);
+  const polling = { p50: fig('polling', p50), p99: fig('polling', p99) };
+  const delivered = row('updates delivered (% of expected)', pct, 'higher');
+  delivered.target = '100%';
+  delivered.met = of('liveop').every((r) => r.expected > 0 && r.delivered === r.expected);
+  const rowP50 = row('post→line p50 (ms)', p50);
+  const rowP99 = row('post→line p99 (ms)', p99);
+  if (polling.p50 !== null && rowP50.liveop !== null) {
+    rowP50.target = '≤ ½ polling';
+    rowP50.met = (rowP50.liveop as number) <= polling.p50 / 2;
+  }
+  if (polling.p99 !== null && rowP99.liveop !== null) {
+    rowP99.target = '≤ polling';
+    rowP99.met = (rowP99.liveop as number) <= polling.p99;
+  }
+  const answer = row('event post answer p99 (ms)', (r) => r.postAnswerMs.p99);
+  answer.target = '≤ 20 ms';
+  answer.met = answer.liveop !== null && (answer.liveop as number) <= 20;
+  const cpu = row('server CPU per delivered line (µs)', cpuLine);
+  const ratio: Row = {
+    metric: 'CPU per line, Liveop ÷ floor',
+    liveop: liveopCpu !== null && floorCpu !== null ? liveopCpu / floorCpu : null,
+    baseline: fig('polling', cpuLine) !== null && floorCpu !== null ? fig('polling', cpuLine)! / floorCpu : null,
+    better: 'lower',
+    target: '≤ 1.5×',
+  };
+  if (typeof ratio.liveop === 'number') ratio.met = ratio.liveop <= 1.5;
+  const rows: Row[] = [
+    delivered,
+    rowP50,
+    rowP99,
+    row('post→line max (ms)', (r) => r.latencyMs.max),
+    answer,
+    cpu,
+    ratio,
+    row('server CPU (% of one core)', (r) => r.serverCpuPercent),
+    row('server event-loop delay max (ms)', (r) => r.serverLoopDelayMaxMs),
+    row('server GC (% of the time)', (r) => r.serverGcPercent),
+    row('server RSS (MB)', (r) => r.serverRssMb),
+    row('lines / s', (r) => r.linesPerSecond, 'none'),
+    row('bytes per line', (r) => r.lineBytes, 'none'),
+  ];
+  const f = (v: number | undefined) =>
+    v === undefined || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1);
+  const notes = [
+    `${o.rounds} interleaved round(s) of ${o.kinds.join(', ')}; each figure the median of its rounds`,
+    ...runs.map(
+      (r) =>
+        `round ${r.round} ${r.kind}: p50 ${f(r.latencyMs.p50)} / p99 ${f(r.latencyMs.p99)} ms, ` +
+        `answer p99 ${f(r.postAnswerMs.p99)} ms (in the server ${f(r.serverPostAnswerP99Ms)}, from its burst's first ${f(r.serverBurstAnswerP99Ms)}), ${f(r.cpuPerLineMicros)} µs/line, ` +
+        `delivered ${r.delivered}/${r.expected}, viewers ${r.viewersOpen}, posts ${r.posted} ` +
+        `(${r.postErrors} failed, ${r.postsSkipped} skipped), loop delay p99 ${f(r.serverLoopDelayP99Ms)} ms, ` +
+        `GC max pause ${f(r.serverGcMaxPauseMs)} ms, machine busy ${f(r.machineBusyPercent)}%, ` +
+        `load generator loop delay p99 ${f(r.clientLoopDelayP99Ms)} ms`,
+    ),
+    ...of('liveop').map(
+      (r) => `Liveop round ${r.round} post→line p99 by second (ms): ${r.p99BySecondMs.map((v) => v ?? '—').join(' ')}`,
+    ),
+    'the floor writes a copy of the line Liveop sent in the same run (its id and version changed) in the post handler',
+  ];
+  return {
+    scenario: 'burst',
+    params: { sessions: o.sessions, viewers: o.viewers, hz: o.hz, seconds: o.seconds, rounds: o.rounds },
+    rows,
+    notes,
+    data: { runs },
+  };
+}
