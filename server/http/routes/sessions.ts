@@ -1,5 +1,5 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { definedOnly } from '../../core/model.ts';
 import {
@@ -9,6 +9,7 @@ import {
   parse,
   tokenRequestSchema,
 } from '../../core/schemas.ts';
+import { authorize } from '../../sessions/access.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
@@ -38,6 +39,19 @@ export function sessionRoutes(r: RouteContext) {
   const limit = bodyLimit(config.maxBodyBytes);
   const { auth } = r;
   const { limits } = r.deps;
+  /**
+   * A session's event budget is its reporters': a token that may not report
+   * is refused before it is counted, and each key counts in a share of its
+   * own, so a viewer or another owner cannot spend it and lock the reporter
+   * out with 429s. (A key's owner is checked inside the update, with no read.)
+   */
+  const eventBudget: MiddlewareHandler<RouteEnv> = async (c, next) => {
+    const id = c.req.param('id') ?? '';
+    const { who } = c.var;
+    if (who.kind === 'token') authorize(who, 'report', { id, owner: null });
+    await limits.take('events', who.kind === 'key' ? `session:${id}:owner:${who.owner}` : `session:${id}`);
+    await next();
+  };
   return new Hono<RouteEnv>()
     .post('/sessions', auth, limits.rate('create'), limit, jsonBody(createSessionSchema), async (c) => {
       const { created } = await sessions.create(c.req.valid('json'), c.var.who, r.base(c, '/sessions'));
@@ -65,7 +79,7 @@ export function sessionRoutes(r: RouteContext) {
     .post(
       '/sessions/:id/events',
       auth,
-      limits.rate('events'),
+      eventBudget,
       limit,
       jsonBody(eventBatchSchema, { prefix: 'events', events: true }),
       async (c) => {
