@@ -123,7 +123,10 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler {
   const tooLarge = () => new ApiError(413, `the body is larger than ${maxBytes} bytes`);
   const streamed = honoBodyLimit({
     maxSize: maxBytes,
-    onError: () => {
+    // The rest of a chunked body stays unread and @hono/node-server then drops the socket:
+    // say so, or a keep-alive client sends its next request into a closed connection.
+    onError: (c) => {
+      nodeResponse(c)?.setHeader('Connection', 'close');
       throw tooLarge();
     },
   });
