@@ -14,6 +14,8 @@ export default defineConfig({
       fileName: () => 'live-operation.js',
     },
     outDir: 'dist',
+    // dist/ also holds the library (dist/lib) and the server bundles the other build steps make.
+    emptyOutDir: false,
     target: 'es2022',
     minify: true,
     // widget/scripts/size.ts reports the size that counts (gzip -9, against the 12 KB budget).

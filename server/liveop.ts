@@ -9,9 +9,7 @@
  * app.route('/progress', liveop.routes());
  */
 import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { LiveopError } from './core/errors.ts';
 import { createSessionSchema, parse } from './core/schemas.ts';
@@ -19,6 +17,7 @@ import { toSnapshot } from './core/snapshot.ts';
 import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
 import { DEFAULT_CAPS, Limits } from './http/limits.ts';
+import { type Listening, listen } from './http/listen.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
 import type { LiveopOptions } from './liveop-options.ts';
@@ -36,7 +35,7 @@ import { deliverWebhook, webhookBody } from './sessions/webhook.ts';
 import { MemorySessionStore } from './store/memory-store.ts';
 import type { SessionStore } from './store/session-store.ts';
 
-export type { LiveopOptions };
+export type { Listening, LiveopOptions };
 
 import { type Cursor, StreamHub } from './stream/hub.ts';
 import { printSnapshots } from './text/text-view.ts';
@@ -44,13 +43,6 @@ import { printSnapshots } from './text/text-view.ts';
 export interface CreatedProgressSession extends CreatedSession {
   /** The in-process handle: add tasks to it, report through it. */
   session: ProgressSession;
-}
-
-export interface Listening {
-  url: string;
-  port: number;
-  /** Stops gracefully: streams get `{"type":"reconnect"}`, idle sockets close at once, busy ones after ½ s. */
-  close(): Promise<void>;
 }
 
 /** This process's own code: every right on every session. */
@@ -292,26 +284,7 @@ export class Liveop {
    * const { url, close } = await liveop.listen(8787);
    */
   listen(port = 0, hostname = '127.0.0.1', app: { fetch: Hono['fetch'] } = this.#app): Promise<Listening> {
-    return new Promise((resolve) => {
-      const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
-        const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
-        const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
-        resolve({
-          url: `http://${host}:${info.port}`,
-          port: info.port,
-          close: () =>
-            new Promise<void>((done) => {
-              this.#hub.shutdown();
-              server.close(() => {
-                clearTimeout(force);
-                done();
-              });
-              http.closeIdleConnections();
-              const force = setTimeout(() => http.closeAllConnections(), 500);
-            }),
-        });
-      });
-    });
+    return listen(app, port, hostname, () => this.#hub.shutdown());
   }
 
   async close(): Promise<void> {
