@@ -304,6 +304,11 @@ export class SessionService {
     return { token, exp: Math.floor(now / 1000) + this.#o.viewerTokenTtlSeconds };
   }
 
+  /** A view-only token for a session the caller may list (a list page opens it live with it). */
+  viewToken(id: string): string {
+    return this.#o.signer.sign(id, 'view', this.#o.viewerTokenTtlSeconds);
+  }
+
   /** The answer to a creation: ids, tokens and URLs. */
   answer(session: StoredSession, base: string, viewerScope: TokenScope = 'view+cancel'): CreatedSession {
     const { signer, viewerTokenTtlSeconds, reporterTokenTtlSeconds } = this.#o;

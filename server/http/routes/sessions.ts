@@ -60,8 +60,21 @@ export function sessionRoutes(r: RouteContext) {
     .get('/sessions', auth, queryOf(listQuerySchema), async (c) => {
       const page = await sessions.list(c.var.who, c.req.valid('query'));
       const now = r.deps.hub.now();
+      const base = r.base(c, '/sessions');
+      // Each entry with what a list page needs to open it live: its stream URL and a view-only token.
       // Encoded one by one, so one session that cannot be encoded does not fail the page.
-      const list = page.sessions.map((s) => snapshotJson(s, now, { logAfter: s.logSeq }, { owner: s.owner }));
+      const list = page.sessions.map((s) =>
+        snapshotJson(
+          s,
+          now,
+          { logAfter: s.logSeq },
+          {
+            owner: s.owner,
+            streamUrl: `${base}/sessions/${s.id}/stream`,
+            viewerToken: sessions.viewToken(s.id),
+          },
+        ),
+      );
       return c.body(`{"sessions":[${list.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, 200, JSON_TYPE);
     })
     .get('/sessions/:id', auth, async (c) => {

@@ -54,6 +54,16 @@ describe.each(STORES)('listing sessions on the %s store', (_, options, available
     expect(first.sessions.map((s) => s.title)).toEqual(['Import coats', 'Import socks']);
     const second = await titles(`q=import&limit=2&cursor=${encodeURIComponent(first.cursor!)}`);
     expect(second.sessions.map((s) => s.title)).toEqual(['Import hats', 'Import shoes']);
+    // Each entry can be opened live by a list page: its stream URL and a view-only token.
+    const [entry] = (await titles('q=coats')).sessions as (Snapshot & { streamUrl: string; viewerToken: string })[];
+    expect(entry!.streamUrl).toBe(made[4]!.streamUrl);
+    const opened = await fetch(`${entry!.streamUrl}?token=${entry!.viewerToken}`);
+    expect(opened.status).toBe(200);
+    await opened.body?.cancel();
+    const cancel = await fetch(`${server.url}/sessions/${entry!.id}/cancel?token=${entry!.viewerToken}`, {
+      method: 'POST',
+    });
+    expect(cancel.status).toBe(403); // view-only
     const refused = await fetch(`${server.url}/sessions?status=sleeping`);
     expect(refused.status).toBe(400);
     expect((await refused.json()).error.message).toMatch(/^query\.status: /);
