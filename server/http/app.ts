@@ -13,6 +13,7 @@ import { ApiError, respondError } from './errors.ts';
 import { cors, loopbackHostOnly } from './middleware.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { operationRoutes } from './routes/operations.ts';
+import { pageRoutes } from './routes/pages.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { streamRoutes } from './routes/streams.ts';
 
@@ -26,7 +27,8 @@ export function createApp(deps: AppDeps) {
     .route('/', metaRoutes(context))
     .route('/', sessionRoutes(context))
     .route('/', streamRoutes(context))
-    .route('/', operationRoutes(context));
+    .route('/', operationRoutes(context))
+    .route('/', pageRoutes(context));
   app.notFound(notFound(() => routed.routes));
   return routed;
 }

@@ -56,9 +56,12 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
         TokenRequest: schema(tokenRequestSchema),
         CreatedSession: {
           type: 'object',
-          required: ['id', 'viewerToken', 'reporterToken', 'streamUrl', 'snapshotUrl'],
+          required: ['id', 'viewerToken', 'reporterToken', 'streamUrl', 'snapshotUrl', 'watchUrl'],
           properties: Object.fromEntries(
-            ['id', 'viewerToken', 'reporterToken', 'streamUrl', 'snapshotUrl'].map((k) => [k, { type: 'string' }]),
+            ['id', 'viewerToken', 'reporterToken', 'streamUrl', 'snapshotUrl', 'watchUrl'].map((k) => [
+              k,
+              { type: 'string' },
+            ]),
           ),
         },
         EventsAccepted: {
@@ -253,6 +256,16 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           summary: 'The <live-operation> element, one ES module',
           responses: {
             '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+          },
+        },
+      },
+      '/watch/{id}': {
+        get: {
+          summary: 'A page that shows the session (the watchUrl of a created session): a link to share',
+          parameters: [idParam, { name: 'token', in: 'query', schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
+            ...errors(400, 404),
           },
         },
       },

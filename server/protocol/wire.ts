@@ -277,6 +277,8 @@ export type StreamLine = SessionLine | HeartbeatLine | ReconnectLine | TokenLine
 
 export interface CreatedSession {
   id: string;
+  /** A page on this server that shows the session (its viewer token in the link): one to share. */
+  watchUrl: string;
   viewerToken: string;
   reporterToken: string;
   streamUrl: string;

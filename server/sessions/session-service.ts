@@ -312,12 +312,14 @@ export class SessionService {
   /** The answer to a creation: ids, tokens and URLs. */
   answer(session: StoredSession, base: string, viewerScope: TokenScope = 'view+cancel'): CreatedSession {
     const { signer, viewerTokenTtlSeconds, reporterTokenTtlSeconds } = this.#o;
+    const viewerToken = signer.sign(session.id, viewerScope, viewerTokenTtlSeconds);
     return {
       id: session.id,
-      viewerToken: signer.sign(session.id, viewerScope, viewerTokenTtlSeconds),
+      viewerToken,
       reporterToken: signer.sign(session.id, 'report', reporterTokenTtlSeconds),
       streamUrl: `${base}/sessions/${session.id}/stream`,
       snapshotUrl: `${base}/sessions/${session.id}`,
+      watchUrl: `${base}/watch/${session.id}?token=${viewerToken}`,
     };
   }
 

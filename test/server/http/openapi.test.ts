@@ -42,6 +42,7 @@ describe('the OpenAPI document', () => {
         '/sessions/{id}/stream',
         '/sessions/{id}/tokens',
         '/stream',
+        '/watch/{id}',
         '/widget.js',
         '/widget.json',
       ].sort(),
