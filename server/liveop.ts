@@ -284,6 +284,12 @@ export class Liveop {
    * const { url, close } = await liveop.listen(8787);
    */
   listen(port = 0, hostname = '127.0.0.1', app: { fetch: Hono['fetch'] } = this.#app): Promise<Listening> {
+    // Open mode trusts everyone who reaches it: only this machine may.
+    if (this.open && !['127.0.0.1', 'localhost', '::1'].includes(hostname)) {
+      return Promise.reject(
+        new Error(`refusing to listen on ${hostname} with no API keys; configure apiKeys or listen on 127.0.0.1`),
+      );
+    }
     return listen(app, port, hostname, () => this.#hub.shutdown());
   }
 

@@ -238,9 +238,12 @@ export class SessionService {
     as: Credential,
   ): Promise<{ token: string; scope: TokenScope; ttlSeconds: number }> {
     const session = await this.read(id, as, 'own');
-    const ttl =
+    const wanted =
       request.ttlSeconds ??
       (request.scope === 'report' ? this.#o.reporterTokenTtlSeconds : this.#o.viewerTokenTtlSeconds);
+    // A token mints none that outlives it: a leaked reporter token cannot renew itself for good.
+    const left = as.kind === 'token' ? Math.max(1, as.exp - Math.floor(this.#o.now() / 1000)) : wanted;
+    const ttl = Math.min(wanted, left);
     return { token: this.#o.signer.sign(session.id, request.scope, ttl), scope: request.scope, ttlSeconds: ttl };
   }
 

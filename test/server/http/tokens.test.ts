@@ -62,3 +62,27 @@ describe('secret rotation', () => {
     expect((await refused.json()).error.message).toMatch(/signature/);
   });
 });
+
+describe('minting', () => {
+  it('lets a token mint none that outlives it', async () => {
+    server = await startServer({ reporterTokenTtlSeconds: 60 });
+    const s = (await post(`${server.url}/sessions`, { title: 'T' })).body as CreatedSession;
+    const minted = await post(
+      `${s.snapshotUrl}/tokens`,
+      { scope: 'report', ttlSeconds: 30 * 86_400 },
+      bearer(s.reporterToken),
+    );
+    expect(minted.status).toBe(201);
+    expect(minted.body.ttlSeconds).toBeLessThanOrEqual(60);
+  });
+
+  it('refuses to listen beyond loopback with no API keys', async () => {
+    const { createLiveop } = await import('../../../server/liveop.ts');
+    const open = createLiveop();
+    try {
+      await expect(open.listen(0, '0.0.0.0')).rejects.toThrow(/refusing to listen on 0\.0\.0\.0 with no API keys/);
+    } finally {
+      await open.close();
+    }
+  });
+});
