@@ -4,7 +4,7 @@
  * emits a raw newline inside a value, so a line is always one value).
  */
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** Encodes one value as an NDJSON line, as bytes ready to write to many sockets. */
 export function encodeLine(value: unknown): Uint8Array {
