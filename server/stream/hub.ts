@@ -108,18 +108,18 @@ export class Subscription {
 
   /** Everything pending, in session order (empty when nothing is). */
   take(): HubLine[] {
-    const lines: HubLine[] = [];
-    if (this.#closed) return lines;
+    if (this.#closed) return [];
     if (this.#closing) {
       this.#closing = false;
       this.close();
       return [RECONNECT];
     }
-    lines.push(...this.#own.splice(0));
-    for (const [id, state] of this.sessions) {
+    // Called for every connection on every change: no allocation but the array.
+    const lines: HubLine[] = this.#own.length > 0 ? this.#own.splice(0) : [];
+    for (const state of this.sessions.values()) {
       if (state.done) continue;
-      const line = this.#next(id, state);
-      if (line) lines.push(line);
+      const line = this.#next(state);
+      if (line !== null) lines.push(line);
     }
     if (lines.length === 0 && this.#heartbeatDue) lines.push(HEARTBEAT);
     this.#heartbeatDue = false;
@@ -179,11 +179,11 @@ export class Subscription {
     this.notify();
   }
 
-  #next(id: string, state: SessionState): HubLine | null {
+  #next(state: SessionState): HubLine | null {
     const { watcher } = state;
     if (watcher.gone) {
       state.done = true;
-      return own({ type: 'gone', id });
+      return own({ type: 'gone', id: watcher.id });
     }
     if (watcher.broken !== null) {
       state.done = true;
@@ -193,7 +193,7 @@ export class Subscription {
     if (generation === null || generation === state.generation) return null;
     let line: HubLine;
     if (generation.logBase === state.logSeq) {
-      line = { line: generation.snapshot, json: generation.json, shared: generation };
+      line = generation;
     } else {
       // Behind (or new): a line of its own, with every log line it lacks.
       try {

@@ -32,12 +32,20 @@ export class Generation {
   readonly json: string;
   /** Framed bytes by transport format, filled by whoever frames them. */
   readonly framed: Record<string, Uint8Array> = {};
+  /**
+   * The generation is itself the line every caught-up subscription takes
+   * (the hub's `HubLine`: `line`, `json`, `shared`), so handing it out
+   * allocates nothing per connection.
+   */
+  readonly line: Snapshot;
+  readonly shared: Generation = this;
   constructor(
     readonly snapshot: Snapshot,
     /** The log cursor a connection must have had for this line to be complete for it. */
     readonly logBase: number,
     readonly final: boolean,
   ) {
+    this.line = snapshot;
     this.json = JSON.stringify(snapshot);
   }
 }
