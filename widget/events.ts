@@ -20,8 +20,8 @@ export type SnapshotEventName =
 
 /**
  * `live-operation-update` (a new snapshot), `-complete`, `-error`,
- * `-cancelled` (the session ended so) and `-chain` (it completed with a
- * `next`, which the element now follows): `detail` is the snapshot.
+ * `-cancelled` (the session ended so) and `-chain` (it ended with a `next`:
+ * a chain, or a restart; the element now follows it): `detail` is the snapshot.
  */
 export class LiveOperationSnapshotEvent extends CustomEvent<Snapshot> {
   declare readonly type: SnapshotEventName;

@@ -115,7 +115,7 @@ export const styles = unsafeCSS(`
     flex: 1;
     height: var(--live-operation-bar-height, 8px);
     background: var(--_track);
-    border-radius: var(--live-operation-bar-height, 8px);
+    border-radius: 99px;
     overflow: hidden;
   }
   .fill {
@@ -236,12 +236,12 @@ export const styles = unsafeCSS(`
     overflow: hidden;
     clip-path: inset(50%);
   }
-  @media (prefers-reduced-motion: reduce) {
+  @media (prefers-reduced-motion) {
     .fill {
       transition: none;
     }
   }
-  @media (forced-colors: active) {
+  @media (forced-colors) {
     .bar {
       border: 1px solid;
     }

@@ -55,10 +55,10 @@ const show = (value: unknown): string => (typeof value === 'string' ? value : JS
  * @summary Live progress of one long-running operation, streamed from a Liveop server.
  *
  * @fires {LiveOperationSnapshotEvent} live-operation-update - A new snapshot arrived; `detail` is the snapshot.
- * @fires {LiveOperationSnapshotEvent} live-operation-complete - The session completed; `detail` is the final snapshot.
- * @fires {LiveOperationSnapshotEvent} live-operation-error - The session failed; `detail.error.message` says why.
- * @fires {LiveOperationSnapshotEvent} live-operation-cancelled - The session ended cancelled.
- * @fires {LiveOperationSnapshotEvent} live-operation-chain - The session completed with a `next` session, which the element now follows (`detail.next`).
+ * @fires {LiveOperationSnapshotEvent} live-operation-complete - The session completed (with no `next`); `detail` is the final snapshot.
+ * @fires {LiveOperationSnapshotEvent} live-operation-error - The session failed (with no `next`); `detail.error.message` says why.
+ * @fires {LiveOperationSnapshotEvent} live-operation-cancelled - The session ended cancelled (with no `next`).
+ * @fires {LiveOperationSnapshotEvent} live-operation-chain - The session ended with a `next` session (a chain, or a failed or cancelled session restarted), which the element now follows (`detail.next`).
  * @fires {LiveOperationConnectionEvent} live-operation-connection - The connection changed state; `detail` is `connecting`, `live`, `reconnecting`, `polling` or `closed`.
  * @fires {LiveOperationCancelEvent} live-operation-cancel - Cancelable; fired before the cancel request, `preventDefault()` stops it.
  *
@@ -251,7 +251,7 @@ export class LiveOperation extends LitElement {
   /** Elapsed time and the ETA count on between snapshots, while the session runs. */
   readonly #clock = new ClockController(
     this,
-    () => this.isConnected && !!this._snapshot && !terminal(this._snapshot.status) && !this._problem,
+    () => this.isConnected && this._snapshot?.status === 'running' && !this._problem,
   );
   readonly #notifier = new NotifyController(this);
 
@@ -365,21 +365,20 @@ export class LiveOperation extends LitElement {
     this._peaks = peaks;
     const last = this._logs.at(-1)?.seq ?? 0;
     // Lines come in seq order, each once; drop any already seen all the same.
-    const fresh = line.logs.filter((entry) => entry.seq > last);
-    if (fresh.length) this._logs = this._logs.concat(fresh).slice(-this.maxLogLines);
+    this._logs = this._logs.concat(line.logs.filter((entry) => entry.seq > last)).slice(-this.maxLogLines);
     this._snapshot = line;
-    this._etaAt = Date.now() + (line.etaMs ?? 0);
+    this._etaAt = Date.now() + line.etaMs!; // (null adds 0)
 
     // The polite live region speaks on status changes and at each quarter, never every tick.
-    const milestone = Math.floor(peaks['']! / 25) * 25;
+    const milestone = peaks['']! - (peaks['']! % 25);
     const status = this.#t(line.status);
-    if (previous && previous.status !== line.status)
-      this._announcement = this.#t('announce', {
-        title,
-        text: line.error ? `${status}. ${line.error.message}` : status,
-      });
-    else if (previous && milestone > this.#milestone && milestone < 100)
-      this._announcement = this.#t('announce', { title, text: format(this.#lang, milestone, 'percent') });
+    const text =
+      previous?.status !== line.status
+        ? line.error
+          ? `${status}. ${line.error.message}`
+          : status
+        : milestone > this.#milestone && milestone < 100 && format(this.#lang, milestone, 'percent');
+    if (previous && text) this._announcement = this.#t('announce', { title, text });
     this.#milestone = Math.max(this.#milestone, milestone);
 
     this.#fire('live-operation-update', line);
@@ -416,10 +415,13 @@ export class LiveOperation extends LitElement {
     const event = new LiveOperationCancelEvent(this._snapshot?.id ?? stream.id);
     this._cancelling = this.dispatchEvent(event) && !!stream.id;
     if (this._cancelling) {
-      const response = await stream.cancel().catch((error: Error) => error);
-      if ('ok' in response && response.ok) return true;
+      const reason = await stream.cancel().then(
+        (response) => response.ok || response.status,
+        (error: Error) => error.message,
+      );
+      if (reason === true) return true;
       this._cancelling = false;
-      this._cancelError = this.#t('cancelFailed', { reason: 'ok' in response ? response.status : response.message });
+      this._cancelError = this.#t('cancelFailed', { reason });
     }
     return false;
   }
@@ -448,7 +450,7 @@ export class LiveOperation extends LitElement {
     const lang = this.#l;
     const details = [
       task.total &&
-        `${this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) })} ${task.unit ?? ''}`,
+        `${this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) })} ${task.unit ?? ''}`.trim(),
       // A failed task's message is the error, which the error panel shows.
       task.status !== 'error' && task.message,
       task.attempt && this.#t('retry', { attempt: format(lang, task.attempt) }),
@@ -460,7 +462,7 @@ export class LiveOperation extends LitElement {
     >
       <span part="task-icon" class="icon" aria-hidden="true">${icons[task.status]}</span>
       <span part="task-name">${task.name}</span>
-      ${this.#bar('task', task.name, this._peaks[task.id] ?? task.percent, task.status, task.simulated)}
+      ${this.#bar('task', task.name, this._peaks[task.id]!, task.status, task.simulated)}
       ${details.length ? html`<span part="task-detail" class="detail ${task.level}">${details.join(' · ')}</span>` : nothing}
     </li>`;
   }
@@ -593,7 +595,7 @@ export class LiveOperation extends LitElement {
         <span part="status" class="badge ${status}"
           >${
             snapshot?.queuePosition
-              ? this.#t('queued', { position: format(this.#l, snapshot.queuePosition) })
+              ? this.#t('queued', { position: format(lang, snapshot.queuePosition) })
               : this.#t(snapshot?.cancelRequested && !terminal(status) ? 'cancelling' : status)
           }</span
         >
@@ -628,7 +630,7 @@ export class LiveOperation extends LitElement {
         // The latest message, unless a task row or the error already says it, or it went stale with a failure.
         message && !problem && !snapshot?.tasks.some((task) => task.message === message.text)
           ? html`<p part="message" class=${message.level}>
-            ${message.level === 'info' ? nothing : html`<strong>${this.#t(message.level === 'error' ? 'error' : 'warning')}: </strong>`}${message.text}
+            ${message.level === 'info' ? nothing : html`<strong>${this.#t(message.level)}: </strong>`}${message.text}
           </p>`
           : nothing
       }

@@ -105,15 +105,11 @@ export class SharedConnection {
   remove(sub: Subscriber, reopen: boolean): void {
     if (!this.#subs.delete(sub)) return;
     if (!this.#subs.size) {
-      this.#stop();
+      this.#abort?.abort();
+      this.#abort = undefined;
+      clearTimeout(this.#timer);
       this.#onEmpty();
     } else if (reopen) this.#schedule(0);
-  }
-
-  #stop(): void {
-    this.#abort?.abort();
-    this.#abort = undefined;
-    clearTimeout(this.#timer);
   }
 
   #schedule(ms: number): void {
@@ -124,13 +120,6 @@ export class SharedConnection {
   /** Tells every subscriber the state, and `unreachable` once three attempts in a row got no answer. */
   #state(state: ConnectionState): void {
     for (const sub of this.#subs) sub.state(state, this.#unanswered >= 3);
-  }
-
-  /** Reconnects after the backoff, and never sooner than `wait` (a `Retry-After`). */
-  #retry(wait: number): void {
-    if (!this.#subs.size) return;
-    this.#state('reconnecting');
-    this.#schedule(Math.max(wait, Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2)));
   }
 
   #url(subs: Subscriber[]): string {
@@ -168,7 +157,7 @@ export class SharedConnection {
     const arm = () => {
       clearTimeout(watchdog);
       watchdog = setTimeout(
-        () => abort.abort(received ? 'silent' : 'buffered'),
+        () => abort.abort(!received && 'buffered'), // (a stream gone silent: false)
         received || subs.some((s) => s.after) ? timing.silence : timing.firstLine,
       );
     };
@@ -205,7 +194,15 @@ export class SharedConnection {
       else if (!response && !signal.aborted) this.#unanswered++;
     }
     clearTimeout(watchdog);
-    if (this.#abort === abort) this.#polling ? this.#schedule(0) : this.#retry(wait); // unless superseded or stopped
+    // Unless superseded or stopped: poll at once, or reconnect after the backoff, never sooner than `wait` (a `Retry-After`).
+    if (this.#abort === abort) {
+      if (!this.#polling) this.#state('reconnecting');
+      this.#schedule(
+        this.#polling
+          ? 0
+          : Math.max(wait, Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2)),
+      );
+    }
   }
 
   #route(subs: Subscriber[], line: SessionLine | TokenLine): void {

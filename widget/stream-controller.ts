@@ -124,11 +124,14 @@ export class StreamController implements ReactiveController, Subscriber {
 
   line(line: SessionLine | TokenLine): void {
     // A fresh token for a stream that outlives the one it was opened with.
-    if (line.type === 'token') return void (this.token = line.token);
+    if (line.type === 'token') {
+      this.token = line.token;
+      return;
+    }
     if (line.type === 'snapshot') {
       if (line.version < this.after) return; // an older poll answer overtaken by a stream line
       this.after = line.version;
-      for (const entry of line.logs) this.logAfter = Math.max(this.logAfter, entry.seq);
+      this.logAfter = line.logs.at(-1)?.seq ?? this.logAfter; // (in seq order)
     }
     if (line.type !== 'snapshot' || terminal(line.status)) this.#leave(false, true);
     this.callbacks.line(line);

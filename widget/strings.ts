@@ -51,7 +51,7 @@ export type LiveOperationStrings = typeof defaultStrings;
 
 /** Fills `{name}` placeholders. */
 export const fill = (template: string, values: Record<string, string | number>): string =>
-  template.replace(/\{(\w+)\}/g, (whole, key: string) => String(values[key] ?? whole));
+  template.replace(/\{(\w+)\}/g, (whole, key: string) => (values[key] ?? whole) as string); // (replace makes it a string)
 
 const formats: Record<string, Intl.NumberFormat> = {};
 
