@@ -1,19 +1,36 @@
 /**
  * Streams a hub subscription to an HTTP client as NDJSON or Server-Sent
  * Events. The hub decides what each subscription gets (server/stream/hub.ts);
- * this frames it and writes it when the socket wants more.
- *
- * The stream is a pull-based web `ReadableStream` (highWaterMark 0):
- * nothing is taken from the subscription until the socket has drained, so a
+ * this frames it and writes it when the socket can take more. Either way a
  * slow reader holds the hub's "something pending" flag, never a queue.
+ *
+ * Two transports carry the same bytes:
+ *
+ * - **Node**: served by @hono/node-server with the answer as the route made
+ *   it, lines are written straight to the Node response — no web stream, no
+ *   promise per line — with backpressure from `write()`'s answer and
+ *   `'drain'`. Connections with something pending wait in one queue, written
+ *   in slices of a few milliseconds, so the fan-out of a burst of changes
+ *   never holds the event loop while posts wait.
+ * - **Web**: everywhere else (`app.request()`, other runtimes, middleware
+ *   that replaced the answer or wraps its body), a pull-based web
+ *   `ReadableStream` (highWaterMark 0): nothing is taken from the
+ *   subscription until the reader asks for more.
+ *
+ * Which one is decided when the body is first read: @hono/node-server reads
+ * it with the public `getReader()` after writing the head; if by then the
+ * context's answer is still this very Response, nothing replaced or wrapped
+ * it, so the bytes may go to the Node response directly. The web stream's
+ * read then stays pending until the stream ends.
  */
+import { Buffer } from 'node:buffer';
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { Context } from 'hono';
 import type { HubLine, Subscription } from '../stream/hub.ts';
 import { nodeResponse, requestHeader } from './node-bindings.ts';
 
 export type StreamFormat = 'ndjson' | 'sse';
-
-const encoder = new TextEncoder();
 
 /** The format a request asks for: SSE with `Accept: text/event-stream`, NDJSON otherwise. */
 export const formatOf = (c: Context): StreamFormat =>
@@ -25,38 +42,232 @@ export const formatOf = (c: Context): StreamFormat =>
  * with `id:` = version on snapshots, for `Last-Event-ID`. A generation's
  * bytes are made once and shared by every connection it goes to.
  */
-export function frame(item: HubLine, format: StreamFormat): Uint8Array {
+export function frame(item: HubLine, format: StreamFormat): Buffer {
   const cached = item.shared?.framed[format];
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) return cached as Buffer;
   const { line, json } = item;
-  const bytes = encoder.encode(
+  const bytes = Buffer.from(
     format === 'ndjson' ? `${json}\n` : `${line.type === 'snapshot' ? `id: ${line.version}\n` : ''}data: ${json}\n\n`,
   );
   if (item.shared) item.shared.framed[format] = bytes;
   return bytes;
 }
 
-function join(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const part of parts) {
-    joined.set(part, offset);
-    offset += part.byteLength;
-  }
-  return joined;
+function framed(lines: HubLine[], format: StreamFormat): Buffer {
+  return lines.length === 1 ? frame(lines[0]!, format) : Buffer.concat(lines.map((line) => frame(line, format)));
 }
 
-/** The subscription as a pull-based byte stream; it ends after the subscription's last line. */
-export function webStream(subscription: Subscription, format: StreamFormat): ReadableStream<Uint8Array> {
+/** How long one slice of writes may hold the event loop before I/O gets a turn. */
+const SLICE_MS = 3;
+
+/**
+ * Node connections with something pending, written in arrival order, a
+ * slice at a time: between slices the event loop polls I/O (posts are
+ * answered, streams opened), then the next slice goes on where this one
+ * stopped. A connection is in the queue at most once (its `queued` flag).
+ */
+class WriteQueue {
+  readonly #ready: NodeConnection[] = [];
+  #next = 0;
+  #scheduled = false;
+  readonly #run = () => this.#drain();
+
+  add(connection: NodeConnection): void {
+    this.#ready.push(connection);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#run);
+  }
+
+  #drain(): void {
+    const ready = this.#ready;
+    const until = performance.now() + SLICE_MS;
+    let i = this.#next;
+    while (i < ready.length) {
+      ready[i++]!.write();
+      if ((i & 15) === 0 && performance.now() >= until) break;
+    }
+    if (i < ready.length) {
+      // More than a slice: the rest after I/O. Forget the written ones now and then.
+      if (i > 4_096) {
+        ready.splice(0, i);
+        i = 0;
+      }
+      this.#next = i;
+      setImmediate(this.#run);
+      return;
+    }
+    ready.length = 0;
+    this.#next = 0;
+    this.#scheduled = false;
+  }
+}
+
+const queue = new WriteQueue();
+
+/** Connections by transport since start (tests check which one served them). @internal */
+export const transportCounts = { node: 0, web: 0 };
+
+/**
+ * Lines as one HTTP/1.1 chunk (size, CRLF, bytes, CRLF): what Node's own
+ * chunked encoding would send for them, in one buffer. A generation's is made
+ * once, like its framed bytes.
+ */
+function chunked(lines: HubLine[], format: StreamFormat): Buffer {
+  const shared = lines.length === 1 ? lines[0]!.shared : null;
+  const key = format === 'ndjson' ? 'ndjson+chunk' : 'sse+chunk';
+  const cached = shared?.framed[key];
+  if (cached !== undefined) return cached as Buffer;
+  const body = framed(lines, format);
+  const bytes = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, CRLF]);
+  if (shared) shared.framed[key] = bytes;
+  return bytes;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/** A subscription written straight to a Node response. */
+class NodeConnection {
+  #queued = false;
+  /** A write said the socket is full: nothing more is taken until `'drain'`. */
+  #full = false;
+  #ended = false;
+  /** Where a `'drain'` is awaited (the response, or its socket for chunks written there). */
+  #drainOn: NodeJS.EventEmitter | null = null;
+  readonly #drained = () => {
+    this.#drainOn = null;
+    this.#full = false;
+    this.wake();
+  };
+
+  constructor(
+    private readonly subscription: Subscription,
+    private readonly format: StreamFormat,
+    private readonly out: ServerResponse,
+    private readonly onEnd: () => void,
+  ) {
+    subscription.onPending = () => this.wake();
+    subscription.onClosed(() => {
+      this.#ended = true;
+      this.#drainOn?.off('drain', this.#drained);
+    });
+  }
+
+  wake(): void {
+    if (this.#queued || this.#full || this.#ended) return;
+    // Shutting down: the reconnect line goes now, before the hub lets go of it.
+    if (this.subscription.done) {
+      this.write();
+      return;
+    }
+    this.#queued = true;
+    queue.add(this);
+  }
+
+  /** Writes everything pending (called from the queue). */
+  write(): void {
+    this.#queued = false;
+    if (this.#ended || this.#full) return;
+    try {
+      const lines = this.subscription.take();
+      if (lines.length > 0) this.#send(lines);
+      if (this.subscription.done) this.#end();
+    } catch (error) {
+      console.error('liveop: a stream connection failed and was closed', error);
+      this.#ended = true;
+      this.out.destroy();
+      this.subscription.close();
+    }
+  }
+
+  #send(lines: HubLine[]): void {
+    const out = this.out;
+    const socket = out.socket;
+    let ok: boolean;
+    if (out.chunkedEncoding && socket !== null && out.writableLength === socket.writableLength) {
+      // The head is on the socket and Node holds nothing of this response's:
+      // the chunk, framed as Node would frame it, goes to the socket in one
+      // write — Node's own path costs four buffers and a writev per line.
+      ok = socket.write(chunked(lines, this.format));
+      if (!ok) this.#drainOn = socket;
+    } else {
+      // Corked around the write, Node sends the framing and the bytes in one
+      // writev now, inside this slice, rather than on a tick per socket.
+      out.cork();
+      ok = out.write(framed(lines, this.format));
+      out.uncork();
+      if (!ok) this.#drainOn = out;
+    }
+    if (!ok) {
+      this.#full = true;
+      this.#drainOn!.once('drain', this.#drained);
+    }
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#drainOn?.off('drain', this.#drained);
+    this.out.end();
+    this.subscription.close();
+    this.onEnd();
+  }
+}
+
+/**
+ * A ReadableStream that notes whether someone asked for its reader with the
+ * public method, as @hono/node-server's pump does (`pipeThrough()`, `tee()`
+ * and friends take theirs internally).
+ */
+class NodeAwareStream extends ReadableStream<Uint8Array> {
+  readerTaken = false;
+  override getReader(options: { mode: 'byob' }): ReadableStreamBYOBReader;
+  override getReader(): ReadableStreamDefaultReader<Uint8Array>;
+  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array>;
+  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array> {
+    this.readerTaken = true;
+    return options === undefined ? super.getReader() : super.getReader(options);
+  }
+}
+
+/** Where the Node transport may take over: the Node response, and whether the answer is still ours. */
+export interface NodeTarget {
+  out: ServerResponse;
+  /** True when the Response the route made is the one being sent, unchanged. */
+  unchanged: () => boolean;
+}
+
+/** The head @hono/node-server wrote is this answer's, and the response is still open. */
+function nodeMayTakeOver({ out, unchanged }: NodeTarget): boolean {
+  return unchanged() && out.headersSent && out.statusCode === 200 && !out.writableEnded && !out.destroyed;
+}
+
+/**
+ * The subscription as a byte stream that ends after the subscription's last
+ * line; with a `node` target, handed to the Node transport at its first read
+ * when that is safe.
+ */
+export function webStream(
+  subscription: Subscription,
+  format: StreamFormat,
+  node: NodeTarget | null = null,
+): ReadableStream<Uint8Array> {
   let controller: ReadableStreamDefaultController<Uint8Array>;
-  /** The socket asked for a chunk and has not had one yet: the next pending line answers it at once. */
+  /** The reader asked for a chunk and has not had one yet: the next pending line answers it at once. */
   let wanted = false;
   let ended = false;
+  /** Whether the transport was chosen (at the first read). */
+  let decided = false;
+  const close = () => {
+    try {
+      controller.close();
+    } catch {
+      // already closed or errored
+    }
+  };
   const end = () => {
     ended = true;
     wanted = false;
-    controller.close();
+    close();
     subscription.close();
   };
   // Runs in timers and stream callbacks: nothing may throw out of it, so a
@@ -67,7 +278,7 @@ export function webStream(subscription: Subscription, format: StreamFormat): Rea
       const lines = subscription.take();
       if (lines.length > 0) {
         wanted = false;
-        controller.enqueue(join(lines.map((line) => frame(line, format))));
+        controller.enqueue(framed(lines, format));
       }
       if (subscription.done) end();
     } catch (error) {
@@ -84,7 +295,7 @@ export function webStream(subscription: Subscription, format: StreamFormat): Rea
   subscription.onPending = () => {
     if (wanted) deliver();
   };
-  return new ReadableStream<Uint8Array>(
+  const stream: NodeAwareStream = new NodeAwareStream(
     {
       start: (c) => {
         controller = c;
@@ -92,6 +303,16 @@ export function webStream(subscription: Subscription, format: StreamFormat): Rea
       // pull() only raises a flag and answers at once if something is pending:
       // no promise, closure or microtask hop per line.
       pull: () => {
+        if (!decided) {
+          decided = true;
+          if (node !== null && stream.readerTaken && nodeMayTakeOver(node)) {
+            transportCounts.node += 1;
+            ended = true; // the web side only closes, at the end
+            new NodeConnection(subscription, format, node.out, close).wake();
+            return;
+          }
+          transportCounts.web += 1;
+        }
         wanted = true;
         deliver();
       },
@@ -102,6 +323,7 @@ export function webStream(subscription: Subscription, format: StreamFormat): Rea
     },
     { highWaterMark: 0 },
   );
+  return stream;
 }
 
 const HEADERS = {
@@ -125,14 +347,18 @@ export function streamResponse(
 ): Response {
   subscription.onClosed(onClose);
   const close = () => subscription.close();
-  const outgoing = nodeResponse(c);
-  if (outgoing !== null) outgoing.once('close', close);
+  const out = nodeResponse(c);
+  if (out !== null) out.once('close', close);
   else c.req.raw.signal.addEventListener('abort', close, { once: true });
-  return new Response(webStream(subscription, format), {
-    status: 200,
-    headers: {
-      ...HEADERS,
-      'Content-Type': format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+  const response: Response = new Response(
+    webStream(subscription, format, out === null ? null : { out, unchanged: () => c.res === response }),
+    {
+      status: 200,
+      headers: {
+        ...HEADERS,
+        'Content-Type': format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      },
     },
-  });
+  );
+  return response;
 }
