@@ -4,7 +4,7 @@
  * client pools alike) is killed when the bench exits, also on failure.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleServer } from '../../server/scripts/bundle.ts';
@@ -119,7 +119,8 @@ const compiledChildren = new Map<string, string>();
  */
 function compiledServerChild(root = fileURLToPath(new URL('../..', import.meta.url))): string {
   let outfile = compiledChildren.get(root);
-  if (outfile === undefined) {
+  // Again when it is gone: a build elsewhere in this tree (vite) may have emptied dist/.
+  if (outfile === undefined || !existsSync(outfile)) {
     outfile = join(root, 'dist', 'bench-server-child.js');
     bundleServer(join(root, 'bench', 'lib', 'server-child.ts'), outfile);
     compiledChildren.set(root, outfile);
@@ -158,7 +159,9 @@ export class ServerProcess {
 
   static async start(spec: ServerSpec, options: StartOptions = {}): Promise<ServerProcess> {
     // Source maps only when profiling: they map the profile back to server/…
-    const execArgv = ['--expose-gc', ...(options.profileDir ? ['--enable-source-maps'] : [])];
+    // BENCH_SERVER_FLAGS: more node flags for the server (`--trace-gc`, `--max-semi-space-size=32`).
+    const extra = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+    const execArgv = ['--expose-gc', ...(options.profileDir ? ['--enable-source-maps'] : []), ...extra];
     if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
     const child = forkJs(compiledServerChild(options.root), { env: { BENCH_SERVER: JSON.stringify(spec) }, execArgv });
     const ready = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
