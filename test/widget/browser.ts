@@ -138,22 +138,30 @@ export async function waitForShadowText(
     });
 }
 
+/** In the page: collects the element events (their type and detail) into `window.__events`. */
+function collectEvents(): void {
+  const events: { type: string; detail: unknown }[] = [];
+  (window as unknown as { __events: typeof events }).__events = events;
+  for (const type of [
+    'live-operation-update',
+    'live-operation-complete',
+    'live-operation-error',
+    'live-operation-cancelled',
+    'live-operation-chain',
+    'live-operation-connection',
+    'live-operation-cancel',
+  ])
+    document.addEventListener(type, (event) => events.push({ type, detail: (event as CustomEvent).detail }));
+}
+
 /** Collects the element events of the page (their type and detail) into `window.__events`. */
 export async function recordEvents(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const events: { type: string; detail: unknown }[] = [];
-    (window as unknown as { __events: typeof events }).__events = events;
-    for (const type of [
-      'live-operation-update',
-      'live-operation-complete',
-      'live-operation-error',
-      'live-operation-cancelled',
-      'live-operation-chain',
-      'live-operation-connection',
-      'live-operation-cancel',
-    ])
-      document.addEventListener(type, (event) => events.push({ type, detail: (event as CustomEvent).detail }));
-  });
+  await page.evaluate(collectEvents);
+}
+
+/** Collects them from before the page's own scripts run (in `openPage`'s `before`), so none is missed. */
+export async function recordEventsFromTheStart(page: Page): Promise<void> {
+  await page.addInitScript(collectEvents);
 }
 
 export function recordedEvents(page: Page): Promise<{ type: string; detail: unknown }[]> {

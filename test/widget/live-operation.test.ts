@@ -130,6 +130,61 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await page.close();
   });
 
+  it("says a failed task's error once, in the error panel, and not again under the task", async () => {
+    const session = await suite.reporter.create({
+      title: 'Resize images',
+      tasks: { resize: 'Resize', upload: 'Upload' },
+    });
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
+    await suite.reporter.send(session, [
+      { type: 'start', task: 'resize' },
+      { type: 'message', task: 'resize', text: 'Resizing 40 of 100' },
+    ]);
+    await waitForShadowText(page, '[part~=task-detail]', 'Resizing 40 of 100');
+    await suite.reporter.send(session, [{ type: 'error', task: 'resize', message: 'Disk full on /var/images' }]);
+    await waitForShadowText(page, '[part~=status]', 'Failed');
+    const seen = await page.evaluate(() => {
+      const root = document.querySelector('live-operation')!.shadowRoot!;
+      const base = root.querySelector('[part~=base]')!.cloneNode(true) as HTMLElement;
+      // What the page shows; the live region (visually hidden) announces it on its own.
+      base.querySelector('[role=status]')!.remove();
+      return {
+        times: base.textContent!.split('Disk full on /var/images').length - 1,
+        problem: root.querySelector('[part~=problem]')?.textContent,
+        details: [...root.querySelectorAll('[part~=task-detail]')].map((detail) => detail.textContent),
+        message: root.querySelector('[part~=message]'),
+      };
+    });
+    expect(seen).toEqual({ times: 1, problem: 'Disk full on /var/images', details: [], message: null });
+    await page.close();
+  });
+
+  it('shows a count with what it counts, as the steps event names it', async () => {
+    const session = await suite.reporter.create({ title: 'Import', tasks: { rows: 'Rows', files: 'Files' } });
+    const { page } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
+    await suite.reporter.send(session, [
+      { type: 'start', task: 'rows' },
+      { type: 'steps', task: 'rows', done: 5, total: 10, unit: 'rows' },
+      { type: 'start', task: 'files' },
+      { type: 'steps', task: 'files', done: 2, total: 3 },
+      { type: 'message', task: 'files', text: 'Reading b.csv' },
+    ]);
+    await waitForShadowText(page, '[part~=task]:nth-child(1) [part~=task-detail]', '5 / 10 rows');
+    // No unit: the count alone, with no stray space before the next detail.
+    await waitForShadowText(page, '[part~=task]:nth-child(2) [part~=task-detail]', '2 / 3 · Reading b.csv');
+    expect(await shadowText(page, '[part~=task]:nth-child(1) [part~=task-detail]')).toBe('5 / 10 rows');
+    expect(await shadowText(page, '[part~=task]:nth-child(2) [part~=task-detail]')).toBe('2 / 3 · Reading b.csv');
+    await page.close();
+  });
+
   it('cancels from the button: confirm, POST …/cancel, "Cancelling…", then cancelled', async () => {
     const session = await suite.reporter.create({ title: 'Export', tasks: { export: 'Export orders' } });
     await suite.reporter.send(session, [{ type: 'start', task: 'export' }]);
