@@ -295,6 +295,24 @@ describe('which transport a stream takes', () => {
     stream.close();
   });
 
+  it('takes the web stream behind c.header() after next(), which copies the answer, and sends that header', async () => {
+    const s = await serve({}, [
+      async (c, next) => {
+        await next();
+        c.header('X-Served-By', 'test');
+      },
+    ]);
+    const session = await create(s);
+    let stream!: Awaited<ReturnType<typeof openStream>>;
+    const used = await transportOf(async () => {
+      stream = await openStream(session.streamUrl);
+      await stream.waitFor((l) => l.type === 'snapshot');
+    });
+    expect(used).toBe('web');
+    expect(stream.response.headers.get('x-served-by')).toBe('test');
+    stream.close();
+  });
+
   it('takes the web stream behind hono/cors, which copies the answer into a new Response', async () => {
     const s = await serve({}, [cors({ origin: 'https://shop.example' })]);
     const session = await create(s);
