@@ -6,6 +6,7 @@
  *   npm run bench -- fan-out ingest        # only these
  *   npm run bench -- --quick               # a small scale, to try it out (≈ 1–2 min)
  *   npm run bench -- fan-out --viewers 2000 --sessions 100 --seconds 10
+ *   npm run bench -- fan-out --baseline hono  # the seeds' design on Hono instead of bare node:http
  *   npm run bench -- burst --rounds 3      # every reporter posting in the same tick; + polling and floor
  *   npm run bench -- burst --kinds liveop,floor --compare /tmp/liveop-before   # A/B against a checkout
  *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
@@ -44,6 +45,8 @@ const { values, positionals } = parseArgs({
     viewers: { type: 'string' },
     hz: { type: 'string' },
     seconds: { type: 'string' },
+    // fan-out
+    baseline: { type: 'string' },
     // burst
     kinds: { type: 'string' },
     compare: { type: 'string' },
@@ -128,6 +131,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
           hz: num(values.hz, 2),
           seconds: num(values.seconds, quick ? 8 : 20),
           drainSeconds: quick ? 10 : 15,
+          baseline: values.baseline === 'hono' ? 'baseline' : 'polling',
           ...(profileDir ? { profileDir } : {}),
         },
         log,

@@ -33,6 +33,12 @@ export interface FanOutOptions {
   drainSeconds: number;
   /** Posting before the measurement starts (JIT, caches). @default 2 */
   warmupSeconds?: number;
+  /**
+   * The seeds' design to compare with: `polling` on bare node:http
+   * (bench/baseline/polling.ts) or `baseline`, the same on Hono
+   * (bench/baseline/server.ts). @default 'polling'
+   */
+  baseline?: 'polling' | 'baseline';
   profileDir?: string;
 }
 
@@ -261,7 +267,7 @@ export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: st
 export async function runFanOut(o: FanOutOptions, log: (s: string) => void): Promise<ScenarioResult> {
   const liveop = await measureOne('liveop', o, log);
   await sleep(1_000);
-  const baseline = await measureOne('baseline', o, log);
+  const baseline = await measureOne(o.baseline ?? 'polling', o, log);
   const pct = (r: FanOutRun) => (r.expected === 0 ? 0 : (r.delivered / r.expected) * 100);
   const rows: Row[] = [
     {
@@ -351,7 +357,13 @@ export async function runFanOut(o: FanOutOptions, log: (s: string) => void): Pro
   if (liveop.viewersOpen < o.viewers) notes.push(`Liveop: only ${liveop.viewersOpen} viewers connected`);
   return {
     scenario: 'fan-out',
-    params: { sessions: o.sessions, viewers: o.viewers, hz: o.hz, seconds: o.seconds },
+    params: {
+      sessions: o.sessions,
+      viewers: o.viewers,
+      hz: o.hz,
+      seconds: o.seconds,
+      baseline: o.baseline === 'baseline' ? 'Hono polling' : 'node:http polling',
+    },
     rows,
     notes,
     data: { liveop, baseline },
