@@ -1,7 +1,8 @@
 /**
  * Takes the element's screenshots for the docs from the real demo page:
- * `docs/screenshots/{running,complete,error,dark}.png` (and `demo.png`, the
- * page with several sessions). Run after `npm run build`:
+ * `docs/screenshots/{running,complete,error,dark}.png` (and the demo page
+ * with several sessions at 1280 and 390 px wide: `demo-1280.png`,
+ * `demo-390.png`, whose width must not grow sideways). Run after `npm run build`:
  * `tsx widget/scripts/screenshots.ts`.
  */
 import { mkdirSync } from 'node:fs';
@@ -45,7 +46,16 @@ try {
   await card(light, 0).screenshot({ path: `${out}/running.png` });
   await dark.waitForTimeout(300);
   await card(dark, 0).screenshot({ path: `${out}/dark.png` });
-  await light.screenshot({ path: `${out}/demo.png` });
+  // The whole page at a desktop width and a phone's, checking that nothing overflows sideways.
+  // (The same page resized: each page load starts sessions, and the demo rate-limits those.)
+  for (const width of [1280, 390]) {
+    await light.setViewportSize({ width, height: 900 });
+    await light.waitForTimeout(300);
+    const wide = await light.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > width) throw new Error(`the demo is ${wide} px wide at ${width} px: it scrolls sideways`);
+    await light.screenshot({ path: `${out}/demo-${width}.png` });
+  }
+  await light.setViewportSize({ width: 1100, height: 900 });
 
   await statusOf(card(light, 1), 'Failed');
   await card(light, 1).screenshot({ path: `${out}/error.png` });
