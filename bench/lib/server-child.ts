@@ -200,6 +200,7 @@ process.on('message', (message: ParentMessage) => {
         stats: {
           at: performance.timeOrigin + performance.now(),
           cpuMicros: cpu.user + cpu.system,
+          cpuSystemMicros: cpu.system,
           rss: mem.rss,
           heapUsed: mem.heapUsed,
           external: mem.external,

@@ -28,6 +28,8 @@ export interface ServerStats {
   /** Wall clock (ms, sub-ms precision) when measured. */
   at: number;
   cpuMicros: number;
+  /** Of which in the kernel (system time: syscalls, and the TCP work done on their behalf). */
+  cpuSystemMicros: number;
   rss: number;
   heapUsed: number;
   external: number;
