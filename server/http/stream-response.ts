@@ -23,39 +23,14 @@
  * it, so the bytes may go to the Node response directly. The web stream's
  * read then stays pending until the stream ends.
  */
-import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'hono';
 import type { HubLine, Subscription } from '../stream/hub.ts';
-import { nodeResponse, requestHeader } from './node-bindings.ts';
+import { nodeResponse } from './node-bindings.ts';
+import { chunked, framed, type StreamFormat } from './stream-framing.ts';
 
-export type StreamFormat = 'ndjson' | 'sse';
-
-/** The format a request asks for: SSE with `Accept: text/event-stream`, NDJSON otherwise. */
-export const formatOf = (c: Context): StreamFormat =>
-  /text\/event-stream/i.test(requestHeader(c, 'accept') ?? '') ? 'sse' : 'ndjson';
-
-/**
- * A line's bytes: NDJSON is the JSON and `\n`; SSE frames every line as an
- * event's `data:` (so EventSource hears `reconnect`, `gone` and `error` too),
- * with `id:` = version on snapshots, for `Last-Event-ID`. A generation's
- * bytes are made once and shared by every connection it goes to.
- */
-export function frame(item: HubLine, format: StreamFormat): Buffer {
-  const cached = item.shared?.framed[format];
-  if (cached !== undefined) return cached as Buffer;
-  const { line, json } = item;
-  const bytes = Buffer.from(
-    format === 'ndjson' ? `${json}\n` : `${line.type === 'snapshot' ? `id: ${line.version}\n` : ''}data: ${json}\n\n`,
-  );
-  if (item.shared) item.shared.framed[format] = bytes;
-  return bytes;
-}
-
-function framed(lines: HubLine[], format: StreamFormat): Buffer {
-  return lines.length === 1 ? frame(lines[0]!, format) : Buffer.concat(lines.map((line) => frame(line, format)));
-}
+export { formatOf, type StreamFormat } from './stream-framing.ts';
 
 /** How long one slice of writes may hold the event loop before I/O gets a turn. */
 const SLICE_MS = 3;
@@ -107,24 +82,6 @@ const queue = new WriteQueue();
 
 /** Connections by transport since start (tests check which one served them). @internal */
 export const transportCounts = { node: 0, web: 0 };
-
-/**
- * Lines as one HTTP/1.1 chunk (size, CRLF, bytes, CRLF): what Node's own
- * chunked encoding would send for them, in one buffer. A generation's is made
- * once, like its framed bytes.
- */
-function chunked(lines: HubLine[], format: StreamFormat): Buffer {
-  const shared = lines.length === 1 ? lines[0]!.shared : null;
-  const key = format === 'ndjson' ? 'ndjson+chunk' : 'sse+chunk';
-  const cached = shared?.framed[key];
-  if (cached !== undefined) return cached as Buffer;
-  const body = framed(lines, format);
-  const bytes = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, CRLF]);
-  if (shared) shared.framed[key] = bytes;
-  return bytes;
-}
-
-const CRLF = Buffer.from('\r\n');
 
 /** A subscription written straight to a Node response. */
 class NodeConnection {
@@ -213,18 +170,20 @@ class NodeConnection {
   }
 }
 
+/** Streams whose reader was taken with the public `getReader()` (a field would cost ~0.7 KB a stream). */
+const readerTaken = new WeakSet<ReadableStream>();
+
 /**
  * A ReadableStream that notes whether someone asked for its reader with the
  * public method, as @hono/node-server's pump does (`pipeThrough()`, `tee()`
  * and friends take theirs internally).
  */
 class NodeAwareStream extends ReadableStream<Uint8Array> {
-  readerTaken = false;
   override getReader(options: { mode: 'byob' }): ReadableStreamBYOBReader;
   override getReader(): ReadableStreamDefaultReader<Uint8Array>;
   override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array>;
   override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array> {
-    this.readerTaken = true;
+    readerTaken.add(this);
     return options === undefined ? super.getReader() : super.getReader(options);
   }
 }
@@ -249,8 +208,9 @@ function nodeMayTakeOver({ out, unchanged }: NodeTarget): boolean {
 export function webStream(
   subscription: Subscription,
   format: StreamFormat,
-  node: NodeTarget | null = null,
+  target: NodeTarget | null = null,
 ): ReadableStream<Uint8Array> {
+  let node = target;
   let controller: ReadableStreamDefaultController<Uint8Array>;
   /** The reader asked for a chunk and has not had one yet: the next pending line answers it at once. */
   let wanted = false;
@@ -305,10 +265,12 @@ export function webStream(
       pull: () => {
         if (!decided) {
           decided = true;
-          if (node !== null && stream.readerTaken && nodeMayTakeOver(node)) {
+          const target = node;
+          node = null; // it holds the request's context: not for the stream's life
+          if (target !== null && readerTaken.has(stream) && nodeMayTakeOver(target)) {
             transportCounts.node += 1;
             ended = true; // the web side only closes, at the end
-            new NodeConnection(subscription, format, node.out, close).wake();
+            new NodeConnection(subscription, format, target.out, close).wake();
             return;
           }
           transportCounts.web += 1;
@@ -346,19 +308,30 @@ export function streamResponse(
   onClose: () => void = () => {},
 ): Response {
   subscription.onClosed(onClose);
-  const close = () => subscription.close();
   const out = nodeResponse(c);
-  if (out !== null) out.once('close', close);
-  else c.req.raw.signal.addEventListener('abort', close, { once: true });
-  const response: Response = new Response(
-    webStream(subscription, format, out === null ? null : { out, unchanged: () => c.res === response }),
-    {
-      status: 200,
-      headers: {
-        ...HEADERS,
-        'Content-Type': format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-      },
+  closeOn(out ?? c.req.raw.signal, subscription);
+  const target = out === null ? null : nodeTarget(c, out);
+  const response = new Response(webStream(subscription, format, target), {
+    status: 200,
+    headers: {
+      ...HEADERS,
+      'Content-Type': format === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
     },
-  );
+  });
+  if (target !== null) target.response = response;
   return response;
+}
+
+// The closures below live as long as the stream: each in a function of its
+// own, so none keeps the request's context (several KB) alive with it.
+
+function closeOn(source: ServerResponse | AbortSignal, subscription: Subscription): void {
+  const close = () => subscription.close();
+  if (source instanceof AbortSignal) source.addEventListener('abort', close, { once: true });
+  else source.once('close', close);
+}
+
+function nodeTarget(c: Context, out: ServerResponse): NodeTarget & { response: Response | null } {
+  const target = { out, response: null as Response | null, unchanged: () => c.res === target.response };
+  return target;
 }

@@ -10,7 +10,7 @@ import type { RouteContext } from '../context.ts';
 
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function pageRoutes(r: RouteContext) {
   return new Hono().get('/watch/:id', (c) => {
@@ -27,11 +27,11 @@ export function pageRoutes(r: RouteContext) {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Progress</title>
-<script type="module" src="${escape(base)}/widget.js"></script>
+<script type="module" src="${escapeHtml(base)}/widget.js"></script>
 <style>:root{color-scheme:light dark}body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}</style>
 </head>
 <body>
-<live-operation src="${escape(src)}" log-open></live-operation>
+<live-operation src="${escapeHtml(src)}" log-open></live-operation>
 </body>
 </html>`;
     return c.html(html, 200, {
