@@ -31,7 +31,11 @@ export interface LiveopOptions extends Partial<AppConfig> {
   concurrency?: number;
   /** The clock. @default Date.now */
   now?: () => number;
-  /** Path of the built element served at `/widget.js`. @default dist/live-operation.js */
+  /**
+   * Path of the built element served at `/widget.js`; `<live-operation-list>`'s
+   * bundle, served at `/widget-list.js`, is read beside it (`live-operation-list.js`).
+   * @default dist/live-operation.js
+   */
   widgetPath?: string;
   /**
    * Rate limits per credential (the key's owner, the token's session, or in

@@ -72,6 +72,7 @@ import { createClient, type RemoteSession } from 'liveop/client';
 import { isTerminal, type StreamLine } from 'liveop/protocol';
 import type { RedisSessionStore } from 'liveop/redis';
 import type { LiveOperation } from 'liveop/element/class';
+import type { LiveOperationList, LiveOperationListOpenEvent } from 'liveop/element/list';
 import type {} from 'liveop/element/react';
 
 const options: LiveopOptions = { runner: 'local', rateLimits: { create: { points: 10, seconds: 1 } } };
@@ -86,6 +87,7 @@ export async function report(session: RemoteSession) {
 export const client = createClient({ baseUrl: 'http://127.0.0.1:8787' });
 export type Store = RedisSessionStore;
 export const element = (e: LiveOperation) => e.snapshot?.percent;
+export const list = (e: LiveOperationList, open: LiveOperationListOpenEvent) => [e.refreshInterval, open.sessionId];
 export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open />;
 `,
     );

@@ -12,7 +12,7 @@ import { identify, type RouteEnv } from './credentials.ts';
 export type { RouteEnv };
 
 import type { Limits } from './limits.ts';
-import type { WidgetAsset } from './widget-asset.ts';
+import type { WidgetAsset, WidgetBundle } from './widget-asset.ts';
 
 export interface AppConfig {
   /** Largest request body, in bytes (413 past it). @default 1048576 */
@@ -52,8 +52,11 @@ export interface AppDeps {
   config: AppConfig;
   /** Resolves when the store answers (`/healthz`). */
   ping: () => Promise<void>;
-  /** The element bundle for `GET /widget.js`, or null when not built. */
-  widget: () => Promise<WidgetAsset | null>;
+  /**
+   * An element bundle — `<live-operation>`'s for `GET /widget.js`, or with
+   * `'list'` `<live-operation-list>`'s for `GET /widget-list.js` — or null when not built.
+   */
+  widget: (bundle?: WidgetBundle) => Promise<WidgetAsset | null>;
 }
 
 /** The routes' view of the deps, with the request-bound helpers. */

@@ -259,6 +259,14 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           },
         },
       },
+      '/widget-list.js': {
+        get: {
+          summary: 'The <live-operation-list> element (with <live-operation> inside), one ES module',
+          responses: {
+            '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+          },
+        },
+      },
       '/watch/{id}': {
         get: {
           summary: 'A page that shows the session (the watchUrl of a created session): a link to share',

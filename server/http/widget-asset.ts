@@ -1,37 +1,43 @@
 /**
- * The element bundle as the server hands it out: its bytes, an ETag, a
- * content-hashed file name (served `immutable`, so a page that names it is
- * never served a stale copy and never revalidates), and its Subresource
- * Integrity hash for `<script integrity>`.
+ * The element bundles as the server hands them out — `<live-operation>`'s
+ * (`/widget.js`) and `<live-operation-list>`'s (`/widget-list.js`), which the
+ * build puts beside it: their bytes, an ETag, a content-hashed file name
+ * (served `immutable`, so a page that names it is never served a stale copy
+ * and never revalidates), and the Subresource Integrity hash for
+ * `<script integrity>`.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 
 export interface WidgetAsset {
   bytes: Uint8Array;
-  /** `widget.<12 hex of sha256>.js` */
+  /** `widget.<12 hex of sha256>.js` (`widget-list.…` for the list's) */
   file: string;
   etag: string;
   /** `sha384-…`, for `<script integrity>`. */
   integrity: string;
 }
 
-export function describeWidget(bytes: Uint8Array): WidgetAsset {
+/** `element`: `<live-operation>`; `list`: `<live-operation-list>` (with `<live-operation>` inside). */
+export type WidgetBundle = 'element' | 'list';
+
+export function describeWidget(bytes: Uint8Array, name = 'widget'): WidgetAsset {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return {
     bytes,
-    file: `widget.${sha256.slice(0, 12)}.js`,
+    file: `${name}.${sha256.slice(0, 12)}.js`,
     etag: `"${sha256.slice(0, 32)}"`,
     integrity: `sha384-${createHash('sha384').update(bytes).digest('base64')}`,
   };
 }
 
-/** Reads the bundle once it exists (a checkout may build it after the server starts). */
-export function widgetLoader(path: string): () => Promise<WidgetAsset | null> {
+/** Reads a bundle once it exists (a checkout may build it after the server starts). */
+function fileLoader(path: string, name: string): () => Promise<WidgetAsset | null> {
   let loading: Promise<WidgetAsset | null> | null = null;
   return () => {
     loading ??= readFile(path).then(
-      (bytes) => describeWidget(new Uint8Array(bytes)),
+      (bytes) => describeWidget(new Uint8Array(bytes), name),
       () => {
         loading = null; // not built yet: look again next time
         return null;
@@ -39,4 +45,14 @@ export function widgetLoader(path: string): () => Promise<WidgetAsset | null> {
     );
     return loading;
   };
+}
+
+/**
+ * The bundles, from the element's at `path` (dist/live-operation.js) and the
+ * list's beside it (live-operation-list.js in the same folder).
+ */
+export function widgetLoader(path: string): (bundle?: WidgetBundle) => Promise<WidgetAsset | null> {
+  const element = fileLoader(path, 'widget');
+  const list = fileLoader(join(dirname(path), 'live-operation-list.js'), 'widget-list');
+  return (bundle = 'element') => (bundle === 'list' ? list() : element());
 }

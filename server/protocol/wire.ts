@@ -290,6 +290,20 @@ export interface EventsAccepted {
   cancelRequested: boolean;
 }
 
+/** One entry of `GET /sessions`: the session's snapshot, its owner, and what a page needs to open it live. */
+export interface ListedSession extends Snapshot {
+  owner: string | null;
+  streamUrl: string;
+  /** A view-only token for `streamUrl`. */
+  viewerToken: string;
+}
+
+/** `GET /sessions`: a page of sessions, newest first; `cursor` asks for the next page (null: no more). */
+export interface SessionList {
+  sessions: ListedSession[];
+  cursor: string | null;
+}
+
 export const ERROR_CODES = {
   400: 'invalid_body',
   401: 'unauthorized',

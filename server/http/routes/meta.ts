@@ -1,9 +1,10 @@
-/** The health check and the element bundle. */
-import { Hono } from 'hono';
+/** The health check and the element bundles. */
+import { type Context, Hono } from 'hono';
 import type { RouteContext } from '../context.ts';
 import { ApiError, respondError } from '../errors.ts';
 import { requestHeader } from '../node-bindings.ts';
 import { openApiDocument } from '../openapi.ts';
+import type { WidgetAsset } from '../widget-asset.ts';
 
 const SCRIPT_HEADERS = {
   'Content-Type': 'text/javascript; charset=utf-8',
@@ -13,10 +14,35 @@ const SCRIPT_HEADERS = {
 };
 
 export function metaRoutes(r: RouteContext) {
-  const built = async () => {
-    const widget = await r.deps.widget();
+  const element = () => r.deps.widget();
+  const list = () => r.deps.widget('list');
+  const built = async (load: () => Promise<WidgetAsset | null>) => {
+    const widget = await load();
     if (widget === null) throw new ApiError(404, 'the element is not built: run npm run build');
     return widget;
+  };
+  /** The stable URL: revalidated (ETag) every five minutes, so a new build reaches pages soon. */
+  const stable = (load: () => Promise<WidgetAsset | null>, path: string) => async (c: Context) => {
+    const widget = await built(load);
+    if (requestHeader(c, 'if-none-match') === widget.etag) return c.body(null, 304, { ETag: widget.etag });
+    return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
+      ...SCRIPT_HEADERS,
+      'Cache-Control': 'public, max-age=300, must-revalidate',
+      ETag: widget.etag,
+      Link: `<${r.base(c, path)}/${widget.file}>; rel="canonical"`,
+    });
+  };
+  /** This build's own URL, for <script integrity>: never changes, cached for a year. */
+  const immutable = (load: () => Promise<WidgetAsset | null>, see: string) => async (c: Context) => {
+    const widget = await built(load);
+    if (c.req.param('file') !== widget.file) {
+      throw new ApiError(404, `this build of the element is gone; the current one is ${widget.file} (${see})`);
+    }
+    return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
+      ...SCRIPT_HEADERS,
+      'Cache-Control': 'public, max-age=31536000, immutable',
+      ETag: widget.etag,
+    });
   };
   let made: { base: string; doc: Record<string, unknown> } | null = null;
   /** Made once per base URL (almost always one). */
@@ -35,35 +61,14 @@ export function metaRoutes(r: RouteContext) {
         }
       })
       .get('/openapi.json', (c) => c.json(document(r.base(c, '/openapi.json'))))
-      // The stable URL: revalidated (ETag) every five minutes, so a new build reaches pages soon.
-      .get('/widget.js', async (c) => {
-        const widget = await built();
-        if (requestHeader(c, 'if-none-match') === widget.etag) return c.body(null, 304, { ETag: widget.etag });
-        return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
-          ...SCRIPT_HEADERS,
-          'Cache-Control': 'public, max-age=300, must-revalidate',
-          ETag: widget.etag,
-          Link: `<${r.base(c, '/widget.js')}/${widget.file}>; rel="canonical"`,
-        });
-      })
-      // This build's own URL, for <script integrity>: never changes, cached for a year.
-      .get('/:file{widget\\.[0-9a-f]{12}\\.js}', async (c) => {
-        const widget = await built();
-        if (c.req.param('file') !== widget.file) {
-          throw new ApiError(
-            404,
-            `this build of the element is gone; the current one is ${widget.file} (see /widget.json)`,
-          );
-        }
-        return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
-          ...SCRIPT_HEADERS,
-          'Cache-Control': 'public, max-age=31536000, immutable',
-          ETag: widget.etag,
-        });
-      })
+      .get('/widget.js', stable(element, '/widget.js'))
+      .get('/:file{widget\\.[0-9a-f]{12}\\.js}', immutable(element, 'see /widget.json'))
+      // <live-operation-list> (with <live-operation> inside), served the same way.
+      .get('/widget-list.js', stable(list, '/widget-list.js'))
+      .get('/:file{widget-list\\.[0-9a-f]{12}\\.js}', immutable(list, 'see /widget-list.js'))
       // What a server-rendered page needs for its <script> tag.
       .get('/widget.json', async (c) => {
-        const widget = await built();
+        const widget = await built(element);
         return c.json(
           {
             url: `${r.base(c, '/widget.json')}/${widget.file}`,

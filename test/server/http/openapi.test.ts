@@ -44,6 +44,7 @@ describe('the OpenAPI document', () => {
         '/stream',
         '/watch/{id}',
         '/widget.js',
+        '/widget-list.js',
         '/widget.json',
       ].sort(),
     );

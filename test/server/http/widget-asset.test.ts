@@ -11,11 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../../support/server.ts';
 
 const BUNDLE = 'customElements.define("live-operation", class extends HTMLElement {});\n';
+const LIST_BUNDLE = 'customElements.define("live-operation-list", class extends HTMLElement {});\n';
 let server: TestServer;
 beforeAll(async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'liveop-widget-')), 'live-operation.js');
-  writeFileSync(path, BUNDLE);
-  server = await startServer({ widgetPath: path });
+  const dir = mkdtempSync(join(tmpdir(), 'liveop-widget-'));
+  writeFileSync(join(dir, 'live-operation.js'), BUNDLE);
+  writeFileSync(join(dir, 'live-operation-list.js'), LIST_BUNDLE);
+  // The list's bundle is read beside the element's.
+  server = await startServer({ widgetPath: join(dir, 'live-operation.js') });
 });
 afterAll(() => server.close());
 
@@ -45,5 +48,29 @@ describe('the element bundle', () => {
     const stale = await fetch(`${server.url}/widget.0123456789ab.js`);
     expect(stale.status).toBe(404);
     expect((await stale.json()).error.message).toMatch(/this build of the element is gone/);
+  });
+
+  it('serves /widget-list.js (<live-operation-list>) as /widget.js: the same headers, ETag and immutable twin', async () => {
+    const first = await fetch(`${server.url}/widget-list.js`);
+    expect(first.status).toBe(200);
+    expect(await first.text()).toBe(LIST_BUNDLE);
+    const element = await fetch(`${server.url}/widget.js`);
+    for (const name of ['content-type', 'access-control-allow-origin', 'cross-origin-resource-policy', 'cache-control'])
+      expect([name, first.headers.get(name)]).toEqual([name, element.headers.get(name)]);
+    expect(first.headers.get('x-content-type-options')).toBe('nosniff');
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(etag).not.toBe(element.headers.get('etag'));
+    const again = await fetch(`${server.url}/widget-list.js`, { headers: { 'If-None-Match': etag } });
+    expect(again.status).toBe(304);
+    const canonical = /^<(http:\/\/127\.0\.0\.1:\d+\/widget-list\.[0-9a-f]{12}\.js)>; rel="canonical"$/.exec(
+      first.headers.get('link') ?? '',
+    );
+    expect(canonical).not.toBeNull();
+    const hashed = await fetch(canonical![1]!);
+    expect(hashed.status).toBe(200);
+    expect(hashed.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(await hashed.text()).toBe(LIST_BUNDLE);
+    expect((await fetch(`${server.url}/widget-list.0123456789ab.js`)).status).toBe(404);
   });
 });

@@ -1,0 +1,30 @@
+/**
+ * The event `<live-operation-list>` fires. Like `<live-operation>`'s, it is a
+ * `CustomEvent` subclass with readonly typed fields that bubbles and crosses
+ * shadow roots (`composed`). The `<live-operation>` a row opens fires its own
+ * events (`live-operation-update`, `-complete`…), which bubble out of the list.
+ */
+import type { ListedSession } from '../server/protocol/index.ts';
+
+/**
+ * `live-operation-list-open`: a row is about to open its session's live
+ * progress; `detail` is the session id. Cancelable: `preventDefault()` keeps
+ * the row closed (to show the session elsewhere, say on its own page).
+ */
+export class LiveOperationListOpenEvent extends CustomEvent<string> {
+  /** The session's entry as listed: its snapshot, `streamUrl` and `viewerToken`. */
+  readonly session: ListedSession;
+  constructor(session: ListedSession) {
+    super('live-operation-list-open', { detail: session.id, bubbles: true, composed: true, cancelable: true });
+    this.session = session;
+  }
+  get sessionId(): string {
+    return this.detail;
+  }
+}
+
+declare global {
+  interface GlobalEventHandlersEventMap {
+    'live-operation-list-open': LiveOperationListOpenEvent;
+  }
+}
