@@ -8,6 +8,7 @@
  * session.addSequential('import', async (task) => { for await (const row of task.track(rows)) await save(row); });
  * app.route('/progress', liveop.routes());
  */
+
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
@@ -18,6 +19,7 @@ import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
 import { DEFAULT_CAPS, Limits } from './http/limits.ts';
 import { type Listening, listen } from './http/listen.ts';
+import { stuckClosed } from './http/stream-response.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
 import type { LiveopOptions } from './liveop-options.ts';
@@ -271,9 +273,13 @@ export class Liveop {
     await this.#sessions.remove(id, SYSTEM);
   }
 
-  /** What this instance holds: streams and watched sessions, in-process sessions and pending writes. */
-  stats(): { connections: number; watchers: number; sessions: number; writes: number } {
-    return { ...this.#hub.stats(), ...this.#host.stats() };
+  /**
+   * What this instance holds: streams and watched sessions, in-process
+   * sessions and pending writes; and the streams this process closed because
+   * their client took nothing for `caps.stuckStreamMs`.
+   */
+  stats(): { connections: number; watchers: number; sessions: number; writes: number; stuckStreamsClosed: number } {
+    return { ...this.#hub.stats(), ...this.#host.stats(), stuckStreamsClosed: stuckClosed.count };
   }
 
   /**

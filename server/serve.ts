@@ -10,10 +10,12 @@
  * instances), LIVEOP_REDIS_PREFIX (liveop), LIVEOP_MAX_AGE_DAYS (on Redis:
  * purge sessions older than this, whatever their TTL).
  */
+
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Hono } from 'hono';
 import { withContractErrors } from './http/app.ts';
+import { parseCaps, parseRateLimits } from './http/limits.ts';
 import { createLiveop, type Listening, type Liveop } from './liveop.ts';
 import { parseApiKeys } from './sessions/access.ts';
 
@@ -87,6 +89,8 @@ async function liveopFromEnv(
     ...(env.LIVEOP_SECRET ? { secret: env.LIVEOP_SECRET.split(',').map((s) => s.trim()) } : {}),
     corsOrigins,
     runner,
+    rateLimits: parseRateLimits(env.LIVEOP_RATE_LIMITS),
+    caps: parseCaps(env.LIVEOP_CAPS),
     ...(env.LIVEOP_WEBHOOK_SECRET
       ? { webhooks: { secret: env.LIVEOP_WEBHOOK_SECRET, allowPrivateNetworks: env.LIVEOP_WEBHOOK_PRIVATE === '1' } }
       : {}),

@@ -9,7 +9,9 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { z } from 'zod';
 import { LiveopError } from '../core/errors.ts';
+import { describeIssues } from '../core/schemas.ts';
 import type { Credential } from '../sessions/access.ts';
 import type { RateLimiterFactory } from '../store/session-store.ts';
 import type { RouteEnv } from './credentials.ts';
@@ -39,6 +41,12 @@ export interface Caps {
   streamsPerAddress: number;
   /** Streams open at once on this instance (each holds a socket, and so a file descriptor). @default 20000 */
   streamsPerInstance: number;
+  /**
+   * A stream whose client has taken none of its bytes for this long, with
+   * more waiting (its socket full), is closed; an element reconnects and
+   * resumes where it was. @default 30000
+   */
+  stuckStreamMs: number;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
@@ -52,6 +60,7 @@ export const DEFAULT_CAPS: Caps = {
   sessionsPerOwner: 10_000,
   streamsPerAddress: 10_000,
   streamsPerInstance: 20_000,
+  stuckStreamMs: 30_000,
 };
 
 /** Who a limit counts: the key's owner, the token's session, or (open mode) the client's address. */
@@ -156,3 +165,59 @@ const NAMES: Record<keyof RateLimits, string> = {
   streams: 'streams opened',
   tokens: 'tokens minted',
 };
+
+const count = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const whole = z.coerce.number().pipe(count);
+const rateSpec = z
+  .string()
+  .regex(/^\d+\/\d+$/, 'a rate is POINTS/SECONDS, e.g. 100/1')
+  .transform((text) => {
+    const [points, seconds] = text.split('/').map(Number) as [number, number];
+    return { points, seconds };
+  })
+  .pipe(z.object({ points: count, seconds: count }));
+
+/** `name=value,…` as an object, so the schemas below can name a wrong entry. */
+function entries(text: string, variable: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const at = part.indexOf('=');
+    if (at < 1) throw new Error(`${variable}: "${part}" is not name=value`);
+    out[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return out;
+}
+
+function parseEnv<T>(schema: z.ZodType<T>, text: string, variable: string): T {
+  const result = schema.safeParse(entries(text, variable));
+  if (!result.success) throw new Error(`${variable}: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+/**
+ * `LIVEOP_RATE_LIMITS`: `off`, or `name=POINTS/SECONDS,…` over the defaults,
+ * e.g. `create=10/1,events=5000/1`.
+ */
+export function parseRateLimits(text: string | undefined): Partial<RateLimits> | false {
+  if (text === undefined || text.trim() === '') return {};
+  if (text.trim() === 'off') return false;
+  const schema = z.strictObject({ create: rateSpec, events: rateSpec, streams: rateSpec, tokens: rateSpec }).partial();
+  return parseEnv(schema, text, 'LIVEOP_RATE_LIMITS');
+}
+
+/** `LIVEOP_CAPS`: `name=NUMBER,…` over the defaults, e.g. `sessionsPerOwner=500,stuckStreamMs=10000`. */
+export function parseCaps(text: string | undefined): Partial<Caps> {
+  if (text === undefined || text.trim() === '') return {};
+  const schema = z
+    .strictObject({
+      sessionsPerOwner: whole,
+      streamsPerAddress: whole,
+      streamsPerInstance: whole,
+      stuckStreamMs: whole,
+    })
+    .partial();
+  return parseEnv(schema, text, 'LIVEOP_CAPS');
+}

@@ -24,59 +24,13 @@
  * read then stays pending until the stream ends.
  */
 import type { ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
 import type { Context } from 'hono';
 import type { HubLine, Subscription } from '../stream/hub.ts';
 import { nodeResponse } from './node-bindings.ts';
 import { chunked, framed, type StreamFormat } from './stream-framing.ts';
+import { WriteQueue } from './write-queue.ts';
 
 export { formatOf, type StreamFormat } from './stream-framing.ts';
-
-/** How long one slice of writes may hold the event loop before I/O gets a turn. */
-const SLICE_MS = 3;
-
-/**
- * Node connections with something pending, written in arrival order, a
- * slice at a time: between slices the event loop polls I/O (posts are
- * answered, streams opened), then the next slice goes on where this one
- * stopped. A connection is in the queue at most once (its `queued` flag).
- */
-class WriteQueue {
-  readonly #ready: NodeConnection[] = [];
-  #next = 0;
-  #scheduled = false;
-  readonly #run = () => this.#drain();
-
-  add(connection: NodeConnection): void {
-    this.#ready.push(connection);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(this.#run);
-  }
-
-  #drain(): void {
-    const ready = this.#ready;
-    const until = performance.now() + SLICE_MS;
-    let i = this.#next;
-    while (i < ready.length) {
-      ready[i++]!.write();
-      if ((i & 15) === 0 && performance.now() >= until) break;
-    }
-    if (i < ready.length) {
-      // More than a slice: the rest after I/O. Forget the written ones now and then.
-      if (i > 4_096) {
-        ready.splice(0, i);
-        i = 0;
-      }
-      this.#next = i;
-      setImmediate(this.#run);
-      return;
-    }
-    ready.length = 0;
-    this.#next = 0;
-    this.#scheduled = false;
-  }
-}
 
 const queue = new WriteQueue();
 
@@ -91,9 +45,13 @@ class NodeConnection {
   #ended = false;
   /** Where a `'drain'` is awaited (the response, or its socket for chunks written there). */
   #drainOn: NodeJS.EventEmitter | null = null;
+  /** Closes the connection if the socket is still full when it fires. */
+  #stuck: NodeJS.Timeout | null = null;
   readonly #drained = () => {
     this.#drainOn = null;
     this.#full = false;
+    if (this.#stuck !== null) clearTimeout(this.#stuck);
+    this.#stuck = null;
     this.wake();
   };
 
@@ -102,11 +60,13 @@ class NodeConnection {
     private readonly format: StreamFormat,
     private readonly out: ServerResponse,
     private readonly onEnd: () => void,
+    private readonly stuckAfterMs: number,
   ) {
     subscription.onPending = () => this.wake();
     subscription.onClosed(() => {
       this.#ended = true;
       this.#drainOn?.off('drain', this.#drained);
+      if (this.#stuck !== null) clearTimeout(this.#stuck);
     });
   }
 
@@ -158,6 +118,8 @@ class NodeConnection {
     if (!ok) {
       this.#full = true;
       this.#drainOn!.once('drain', this.#drained);
+      this.#stuck = setTimeout(closeStuck, this.stuckAfterMs, this.subscription, this.out);
+      this.#stuck.unref();
     }
   }
 
@@ -170,22 +132,36 @@ class NodeConnection {
   }
 }
 
-/** Streams whose reader was taken with the public `getReader()` (a field would cost ~0.7 KB a stream). */
+/**
+ * A client that took nothing for the stuck deadline: its connection goes, and
+ * with it the bytes waiting for it; a reader that comes back resumes from its
+ * cursor. Without this, a page left in a frozen tab holds its socket and
+ * buffers for as long as the session lasts.
+ */
+function closeStuck(subscription: Subscription, out: ServerResponse | null, error?: () => void): void {
+  stuckClosed.count += 1;
+  subscription.close();
+  out?.destroy();
+  error?.();
+}
+
+/** Streams closed for a stuck client since start (`liveop.stats()` reports it). */
+export const stuckClosed = { count: 0 };
+
+/** Streams whose reader was taken with the public `getReader()`. */
 const readerTaken = new WeakSet<ReadableStream>();
+const plainGetReader = ReadableStream.prototype.getReader as (this: ReadableStream, ...args: unknown[]) => unknown;
 
 /**
- * A ReadableStream that notes whether someone asked for its reader with the
- * public method, as @hono/node-server's pump does (`pipeThrough()`, `tee()`
- * and friends take theirs internally).
+ * Set as our streams' own `getReader`: notes that someone asked for the
+ * reader with the public method, as @hono/node-server's pump does
+ * (`pipeThrough()`, `tee()` and friends take theirs internally). An own
+ * property and a WeakSet cost ~0.1 KB a stream; a subclass of ReadableStream
+ * cost ~0.6 KB.
  */
-class NodeAwareStream extends ReadableStream<Uint8Array> {
-  override getReader(options: { mode: 'byob' }): ReadableStreamBYOBReader;
-  override getReader(): ReadableStreamDefaultReader<Uint8Array>;
-  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array>;
-  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array> {
-    readerTaken.add(this);
-    return options === undefined ? super.getReader() : super.getReader(options);
-  }
+function markingGetReader(this: ReadableStream, ...args: unknown[]): unknown {
+  readerTaken.add(this);
+  return plainGetReader.apply(this, args);
 }
 
 /** Where the Node transport may take over: the Node response, and whether the answer is still ours. */
@@ -209,8 +185,11 @@ export function webStream(
   subscription: Subscription,
   format: StreamFormat,
   target: NodeTarget | null = null,
+  stuckAfterMs = 30_000,
 ): ReadableStream<Uint8Array> {
   let node = target;
+  /** Lines are pending and the reader has not asked for them: closed if it does not by the deadline. */
+  let stuck: NodeJS.Timeout | null = null;
   let controller: ReadableStreamDefaultController<Uint8Array>;
   /** The reader asked for a chunk and has not had one yet: the next pending line answers it at once. */
   let wanted = false;
@@ -227,6 +206,7 @@ export function webStream(
   const end = () => {
     ended = true;
     wanted = false;
+    if (stuck !== null) clearTimeout(stuck);
     close();
     subscription.close();
   };
@@ -254,8 +234,15 @@ export function webStream(
   };
   subscription.onPending = () => {
     if (wanted) deliver();
+    else if (stuck === null && !ended) {
+      stuck = setTimeout(() => {
+        ended = true;
+        closeStuck(subscription, null, () => controller.error(new Error('the reader took nothing for too long')));
+      }, stuckAfterMs);
+      stuck.unref();
+    }
   };
-  const stream: NodeAwareStream = new NodeAwareStream(
+  const stream = new ReadableStream<Uint8Array>(
     {
       start: (c) => {
         controller = c;
@@ -263,6 +250,8 @@ export function webStream(
       // pull() only raises a flag and answers at once if something is pending:
       // no promise, closure or microtask hop per line.
       pull: () => {
+        if (stuck !== null) clearTimeout(stuck);
+        stuck = null;
         if (!decided) {
           decided = true;
           const target = node;
@@ -270,7 +259,7 @@ export function webStream(
           if (target !== null && readerTaken.has(stream) && nodeMayTakeOver(target)) {
             transportCounts.node += 1;
             ended = true; // the web side only closes, at the end
-            new NodeConnection(subscription, format, target.out, close).wake();
+            new NodeConnection(subscription, format, target.out, close, stuckAfterMs).wake();
             return;
           }
           transportCounts.web += 1;
@@ -280,11 +269,13 @@ export function webStream(
       },
       cancel: () => {
         ended = true;
+        if (stuck !== null) clearTimeout(stuck);
         subscription.close();
       },
     },
     { highWaterMark: 0 },
   );
+  if (target !== null) (stream as { getReader: unknown }).getReader = markingGetReader;
   return stream;
 }
 
@@ -306,12 +297,13 @@ export function streamResponse(
   subscription: Subscription,
   format: StreamFormat,
   onClose: () => void = () => {},
+  stuckAfterMs = 30_000,
 ): Response {
   subscription.onClosed(onClose);
   const out = nodeResponse(c);
   closeOn(out ?? c.req.raw.signal, subscription);
   const target = out === null ? null : nodeTarget(c, out);
-  const response = new Response(webStream(subscription, format, target), {
+  const response = new Response(webStream(subscription, format, target, stuckAfterMs), {
     status: 200,
     headers: {
       ...HEADERS,

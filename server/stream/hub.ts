@@ -49,7 +49,8 @@ export interface Cursor {
 export interface HubLine {
   line: StreamLine;
   json: string;
-  shared: Generation | null;
+  /** Where the line's framed bytes are kept when several connections send it (null: this one only). */
+  shared: { readonly framed: Record<string, Uint8Array> } | null;
 }
 
 const HEARTBEAT: HubLine = { line: { type: 'heartbeat' }, json: '{"type":"heartbeat"}', shared: null };
@@ -195,10 +196,11 @@ export class Subscription {
     if (generation.logBase === state.logSeq) {
       line = generation;
     } else {
-      // Behind (or new): a line of its own, with every log line it lacks.
+      // Behind (or new): a line with every log line it lacks, shared by the
+      // connections behind at the same cursor — many readers that stalled
+      // together (a burst of new viewers, a network hiccup) cost one line, not one each.
       try {
-        const logs = watcher.logsAfter(state.logSeq, generation.snapshot.logSeq);
-        line = own({ ...generation.snapshot, logs });
+        line = watcher.catchUp(generation, state.logSeq);
       } catch (error) {
         watcher.fail(error);
         state.done = true;

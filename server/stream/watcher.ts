@@ -8,7 +8,7 @@
  */
 import type { StoredSession } from '../core/model.ts';
 import { logsAfter, toSnapshot } from '../core/snapshot.ts';
-import { isTerminal, type LogEntry, type Snapshot, type StreamErrorLine } from '../protocol/index.ts';
+import { isTerminal, type LogEntry, type Snapshot, type StreamErrorLine, type StreamLine } from '../protocol/index.ts';
 import type { SessionStore, StoreChange } from '../store/session-store.ts';
 
 /** What a watcher needs of its hub. */
@@ -28,6 +28,16 @@ export interface WatcherContext {
  * be encoded), and a cache the transport fills with its framed bytes, so
  * every caught-up connection gets the same bytes.
  */
+/** A generation's snapshot with the log lines after some cursor, as the hub hands it out. */
+export interface CatchUpLine {
+  line: StreamLine;
+  json: string;
+  shared: { readonly framed: Record<string, Uint8Array> };
+}
+
+/** Catch-up lines a generation keeps, by cursor: enough for the cursors in play, bounded. */
+const CATCH_UPS_KEPT = 16;
+
 export class Generation {
   readonly json: string;
   /** Framed bytes by transport format, filled by whoever frames them. */
@@ -39,6 +49,8 @@ export class Generation {
    */
   readonly line: Snapshot;
   readonly shared: Generation = this;
+  /** Lines for connections behind this generation, by their log cursor (`Watcher.catchUp()` fills it). */
+  readonly catchUps = new Map<number, CatchUpLine>();
   constructor(
     readonly snapshot: Snapshot,
     /** The log cursor a connection must have had for this line to be complete for it. */
@@ -175,6 +187,20 @@ export class Watcher {
     const deadlines = [session.lastEventAt + session.options.deadAfterMs];
     if (session.cancelRequestedAt !== null) deadlines.push(session.cancelRequestedAt + session.options.cancelGraceMs);
     this.schedule(Math.min(...deadlines) - now + 1);
+  }
+
+  /**
+   * The line for a connection behind `generation` (its log cursor at
+   * `logSeq`): the snapshot with every log line it lacks, made once for all
+   * the connections behind at that cursor.
+   */
+  catchUp(generation: Generation, logSeq: number): CatchUpLine {
+    const kept = generation.catchUps.get(logSeq);
+    if (kept !== undefined) return kept;
+    const line: StreamLine = { ...generation.snapshot, logs: this.logsAfter(logSeq, generation.snapshot.logSeq) };
+    const made = { line, json: JSON.stringify(line), shared: { framed: {} } };
+    if (generation.catchUps.size < CATCH_UPS_KEPT) generation.catchUps.set(logSeq, made);
+    return made;
   }
 
   /** Log lines in (from, upTo]: never past the generation being sent, or the next one would repeat them. */

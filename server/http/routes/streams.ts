@@ -47,7 +47,7 @@ export function streamRoutes(r: RouteContext) {
     try {
       const subscription = await hub.subscribe(wanted);
       for (const who of viewers) renewal(subscription, who);
-      return streamResponse(c, subscription, formatOf(c), release);
+      return streamResponse(c, subscription, formatOf(c), release, limits.caps.stuckStreamMs);
     } catch (error) {
       release();
       throw error;

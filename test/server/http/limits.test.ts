@@ -4,6 +4,7 @@
  * what fills the store hold across instances on one Redis.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseCaps, parseRateLimits } from '../../../server/http/limits.ts';
 import type { CreatedSession } from '../../../server/protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
@@ -111,5 +112,28 @@ describe.skipIf(!req.available)('rate limits on two instances', () => {
     const statuses = [];
     for (const target of [a, b, a, b, a]) statuses.push((await create(target.url)).status);
     expect(statuses).toEqual([201, 201, 201, 429, 429]);
+  });
+});
+
+describe('LIVEOP_RATE_LIMITS and LIVEOP_CAPS', () => {
+  it('read rates as POINTS/SECONDS and caps as numbers, over the defaults', () => {
+    expect(parseRateLimits(undefined)).toEqual({});
+    expect(parseRateLimits('off')).toBe(false);
+    expect(parseRateLimits('create=10/1, events=5000/2')).toEqual({
+      create: { points: 10, seconds: 1 },
+      events: { points: 5000, seconds: 2 },
+    });
+    expect(parseCaps('sessionsPerOwner=500,stuckStreamMs=10000')).toEqual({
+      sessionsPerOwner: 500,
+      stuckStreamMs: 10_000,
+    });
+  });
+
+  it('refuse a wrong entry, naming the variable and the entry, rather than start with a guess', () => {
+    expect(() => parseRateLimits('create=10')).toThrow(/LIVEOP_RATE_LIMITS: create: a rate is POINTS\/SECONDS/);
+    expect(() => parseRateLimits('bogus=1/1')).toThrow(/LIVEOP_RATE_LIMITS: .*bogus/);
+    expect(() => parseRateLimits('create=0/1')).toThrow(/LIVEOP_RATE_LIMITS: create.points/);
+    expect(() => parseCaps('stuckStreamMs=soon')).toThrow(/LIVEOP_CAPS: stuckStreamMs/);
+    expect(() => parseCaps('streamsPerAddress')).toThrow(/LIVEOP_CAPS: "streamsPerAddress" is not name=value/);
   });
 });

@@ -70,6 +70,30 @@ describe('the stream hub', () => {
     expect(own!.logs.map((l) => l.line)).toEqual(['one']);
   });
 
+  it('makes one catch-up line for the subscribers behind at the same cursor, and another for a different cursor', async () => {
+    const { report } = await setUp();
+    await report([{ type: 'log', lines: ['one', 'two', 'three'] }]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const behind = await Promise.all([1, 2, 3].map(() => hub.subscribe(new Map([['s1', { logAfter: 1 }]]))));
+    const other = await hub.subscribe(new Map([['s1', { logAfter: 2 }]]));
+    const taken = await Promise.all(
+      [...behind, other].map(
+        (s) =>
+          new Promise<ReturnType<Subscription['take']>>((resolve) => {
+            const now = s.take();
+            if (now.length > 0) resolve(now);
+            else s.onPending = () => resolve(s.take());
+          }),
+      ),
+    );
+    expect(taken.map((t) => t.length)).toEqual([1, 1, 1, 1]);
+    expect(taken[1]![0]).toBe(taken[0]![0]);
+    expect(taken[2]![0]).toBe(taken[0]![0]);
+    expect(taken[3]![0]).not.toBe(taken[0]![0]);
+    expect((taken[0]![0]!.line as Snapshot).logs.map((l) => l.line)).toEqual(['two', 'three']);
+    expect((taken[3]![0]!.line as Snapshot).logs.map((l) => l.line)).toEqual(['three']);
+  });
+
   it('says gone for a session that does not exist, and ends', async () => {
     await setUp();
     const subscription = await hub.subscribe(new Map([['nope', {}]]));
