@@ -96,14 +96,18 @@ export class MemorySessionStore implements SessionStore {
     const start = cursor ? ids.indexOf(cursor) + 1 : 0;
     const sessions: StoredSession[] = [];
     let last: string | null = null;
+    let more = false;
     for (const id of ids.slice(start)) {
-      if (sessions.length === limit) break;
       const session = await this.#keyv.get(id);
       if (session === undefined || (filter && !filter(session))) continue;
+      // A page is full: there is a next one only if another session matches (else "load more" would load nothing).
+      if (sessions.length === limit) {
+        more = true;
+        break;
+      }
       sessions.push(session);
       last = id;
     }
-    const more = last !== null && ids.indexOf(last) < ids.length - 1;
     return { sessions, cursor: more ? last : null };
   }
 

@@ -54,6 +54,9 @@ describe.each(STORES)('listing sessions on the %s store', (_, options, available
     expect(first.sessions.map((s) => s.title)).toEqual(['Import coats', 'Import socks']);
     const second = await titles(`q=import&limit=2&cursor=${encodeURIComponent(first.cursor!)}`);
     expect(second.sessions.map((s) => s.title)).toEqual(['Import hats', 'Import shoes']);
+    // A next page only when something more matches: none after the last match, though older sessions exist.
+    expect(second.cursor).toBeNull();
+    expect((await titles('q=coats&limit=1')).cursor).toBeNull();
     // Each entry can be opened live by a list page: its stream URL and a view-only token.
     const [entry] = (await titles('q=coats')).sessions as (Snapshot & { streamUrl: string; viewerToken: string })[];
     expect(entry!.streamUrl).toBe(made[4]!.streamUrl);
