@@ -3,6 +3,7 @@
  * (widget/jsx/react.ts, widget/jsx/vue.ts): one list, taken from the class.
  */
 import type { LiveOperationCancelEvent, LiveOperationConnectionEvent, LiveOperationSnapshotEvent } from '../events.ts';
+import type { LiveOperationListOpenEvent } from '../list-events.ts';
 import type { LiveOperation } from '../live-operation.ts';
 
 /** Its attributes (strings, as in HTML; `strings` is JSON). */
@@ -30,4 +31,21 @@ export interface LiveOperationEvents {
   'live-operation-chain': LiveOperationSnapshotEvent;
   'live-operation-connection': LiveOperationConnectionEvent;
   'live-operation-cancel': LiveOperationCancelEvent;
+}
+
+/** `<live-operation-list>`'s attributes (strings, as in HTML; `strings` is JSON). */
+export interface LiveOperationListAttributes {
+  src?: string;
+  'base-url'?: string;
+  status?: string;
+  query?: string;
+  limit?: number;
+  'refresh-interval'?: number;
+  strings?: string;
+  theme?: 'light' | 'dark';
+}
+
+/** `<live-operation-list>`'s own event (the `<live-operation>` a row opens fires its own, which bubble out). */
+export interface LiveOperationListEvents {
+  'live-operation-list-open': LiveOperationListOpenEvent;
 }

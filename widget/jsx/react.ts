@@ -9,19 +9,31 @@
  */
 import type { DetailedHTMLProps, HTMLAttributes } from 'react';
 import type { LiveOperation } from '../live-operation.ts';
-import type { LiveOperationAttributes, LiveOperationEvents } from './attributes.ts';
+import type { LiveOperationList } from '../live-operation-list.ts';
+import type {
+  LiveOperationAttributes,
+  LiveOperationEvents,
+  LiveOperationListAttributes,
+  LiveOperationListEvents,
+} from './attributes.ts';
 
-type EventProps = { [K in keyof LiveOperationEvents as `on${K}`]?: (event: LiveOperationEvents[K]) => void };
+type EventProps<E> = { [K in keyof E as `on${K & string}`]?: (event: E[K]) => void };
 
 /** What `<live-operation>` takes in JSX. */
 export type LiveOperationProps = DetailedHTMLProps<HTMLAttributes<LiveOperation>, LiveOperation> &
   LiveOperationAttributes &
-  EventProps;
+  EventProps<LiveOperationEvents>;
+
+/** What `<live-operation-list>` takes in JSX (the events of the `<live-operation>`s it opens bubble to it). */
+export type LiveOperationListProps = DetailedHTMLProps<HTMLAttributes<LiveOperationList>, LiveOperationList> &
+  LiveOperationListAttributes &
+  EventProps<LiveOperationListEvents & LiveOperationEvents>;
 
 declare module 'react' {
   namespace JSX {
     interface IntrinsicElements {
       'live-operation': LiveOperationProps;
+      'live-operation-list': LiveOperationListProps;
     }
   }
 }

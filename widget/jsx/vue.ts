@@ -1,5 +1,5 @@
 /**
- * `<live-operation>` in Vue templates, type-checked: `import type {} from
+ * `<live-operation>` and `<live-operation-list>` in Vue templates, type-checked: `import type {} from
  * 'liveop/element/vue'` once (with `import 'liveop/element'` to register it,
  * and `compilerOptions.isCustomElement: (tag) => tag === 'live-operation'`),
  * then
@@ -8,9 +8,14 @@
  *     @live-operation-complete="onComplete" />
  */
 import type { ComponentOptionsMixin, DefineComponent } from 'vue';
-import type { LiveOperationAttributes, LiveOperationEvents } from './attributes.ts';
+import type {
+  LiveOperationAttributes,
+  LiveOperationEvents,
+  LiveOperationListAttributes,
+  LiveOperationListEvents,
+} from './attributes.ts';
 
-type Emits = { [K in keyof LiveOperationEvents]: (event: LiveOperationEvents[K]) => void };
+type Emits<E> = { [K in keyof E]: (event: E[K]) => void };
 
 /** `<live-operation>` as Vue's type checker sees it. */
 type None = Record<string, never>;
@@ -22,11 +27,24 @@ export type LiveOperationComponent = DefineComponent<
   None,
   ComponentOptionsMixin,
   ComponentOptionsMixin,
-  Emits
+  Emits<LiveOperationEvents>
+>;
+
+/** `<live-operation-list>` as Vue's type checker sees it. */
+export type LiveOperationListComponent = DefineComponent<
+  LiveOperationListAttributes,
+  None,
+  None,
+  None,
+  None,
+  ComponentOptionsMixin,
+  ComponentOptionsMixin,
+  Emits<LiveOperationListEvents & LiveOperationEvents>
 >;
 
 declare module 'vue' {
   interface GlobalComponents {
     'live-operation': LiveOperationComponent;
+    'live-operation-list': LiveOperationListComponent;
   }
 }
