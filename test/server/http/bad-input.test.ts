@@ -192,8 +192,10 @@ describe('bad input is refused with the contract’s error and changes nothing',
 describe('listing and owning sessions', () => {
   it('lists the caller’s sessions newest first, page by page; an admin sees everyone’s', async () => {
     const mine = [];
-    for (let i = 0; i < 3; i++)
+    for (let i = 0; i < 3; i++) {
       mine.push((await post(`${server.url}/sessions`, { title: `bob ${i}` }, bearer(BOB))).body.id);
+      await new Promise((resolve) => setTimeout(resolve, 3)); // newest first: a millisecond apart at least (ties go by id)
+    }
     const page = await (await fetch(`${server.url}/sessions?limit=2`, { headers: bearer(BOB) })).json();
     expect(page.sessions.map((s: Snapshot) => s.id)).toEqual([mine[2], mine[1]]);
     const next = await (
