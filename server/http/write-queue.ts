@@ -13,14 +13,6 @@ export interface Writer {
 
 /** How long one slice of writes may hold the event loop before I/O gets a turn. */
 const SLICE_MS = 3;
-/**
- * Other work that took the event loop longer than this since the queue's last
- * turn (requests read and answered, a burst of changes made into lines) says
- * more may be on its way: the next slice waits for a quiet turn…
- */
-const BUSY_MS = 0.3;
-/** …for this long at most, so the fan-out keeps a share under any load. */
-const MAX_WAIT_MS = 15;
 
 /**
  * Node connections with something pending, written in arrival order, a
@@ -32,36 +24,18 @@ export class WriteQueue {
   readonly #ready: Writer[] = [];
   #next = 0;
   #scheduled = false;
-  /** When the queue last had the event loop (or was given its first connection). */
-  #lastTurn = 0;
-  /** Since when the queue has been letting other work go first (0: it is not). */
-  #waitingSince = 0;
   readonly #run = () => this.#drain();
 
   add(connection: Writer): void {
     this.#ready.push(connection);
     if (this.#scheduled) return;
     this.#scheduled = true;
-    this.#lastTurn = performance.now();
     setImmediate(this.#run);
   }
 
   #drain(): void {
-    const now = performance.now();
-    // A burst of posts is answered before its fan-out is written: the answers
-    // wait on nothing but each other, and the lines are not much later — the
-    // posts' work comes before most of them either way.
-    if (now - this.#lastTurn > BUSY_MS) {
-      if (this.#waitingSince === 0) this.#waitingSince = now;
-      if (now - this.#waitingSince < MAX_WAIT_MS) {
-        this.#lastTurn = now;
-        setImmediate(this.#run);
-        return;
-      }
-    }
-    this.#waitingSince = 0;
     const ready = this.#ready;
-    const until = now + SLICE_MS;
+    const until = performance.now() + SLICE_MS;
     let i = this.#next;
     while (i < ready.length) {
       ready[i++]!.write();
@@ -74,7 +48,6 @@ export class WriteQueue {
         i = 0;
       }
       this.#next = i;
-      this.#lastTurn = performance.now();
       setImmediate(this.#run);
       return;
     }
