@@ -36,6 +36,7 @@ export interface BurstOptions {
   /** A checkout of an earlier Liveop (with node_modules): runs as `before`, for A/B. */
   compareRoot?: string;
   drainSeconds?: number;
+  /** Bursts before the measurement starts (JIT, caches). @default 5 */
   warmupSeconds?: number;
   profileDir?: string;
 }
@@ -128,7 +129,9 @@ export async function measureBurst(
   const viewers: Viewer[] = [];
   try {
     const sessions = await createSessions(server.url, o.sessions);
-    const warmup = o.warmupSeconds ?? 2;
+    // The first ~10 bursts after a start are slower while V8 optimises the
+    // post and fan-out paths (a burst's last answer at 50–230 ms, then 15–40).
+    const warmup = o.warmupSeconds ?? 5;
     const maxVersion = Math.ceil(o.hz * (o.seconds + warmup)) + 4;
     let measureFrom = Number.POSITIVE_INFINITY;
     let lines = 0;
