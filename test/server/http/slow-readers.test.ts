@@ -115,10 +115,13 @@ describe.skipIf(!onLinux)('readers that never read (needs /proc: Linux)', () => 
       `slow readers: ${STUCK} stuck connections, ${(POSTS * LINES_PER_POST * LINE) / 1e6} MB logged in ${seconds.toFixed(1)} s; ` +
         `server RSS ${before.toFixed(0)} MB before, ${peak.toFixed(0)} MB at most; reader lag p50 ${lag[lag.length >> 1]} ms, p99 ${p99} ms, max ${lag.at(-1)} ms`,
     );
-    // Bounded: the stuck connections' share is their sockets and at most one line each, not the log.
-    expect(peak - before).toBeLessThan(200);
-    // On time: not held until the stuck ones are dropped (STUCK_MS away).
-    expect(p99).toBeLessThan(5_000);
+    // Bounded: the stuck connections' share is their sockets and at most one line each, not the
+    // log — queued, it would be 500 × 10 MB. (Alone: +46 MB; beside the rest of the suite on 2 cores,
+    // where garbage waits longer to be collected: up to +225 MB seen.)
+    expect(peak - before).toBeLessThan(400);
+    // On time: never held until the stuck ones are dropped, STUCK_MS away. (Alone: p99 0.6 s;
+    // beside the rest of the suite: 2.3 s seen.)
+    expect(p99).toBeLessThan(STUCK_MS / 2);
 
     // All still open (the deadline is not yet past: what was measured is their worst)...
     expect((await healthz()).connections).toBe(STUCK + 1);
