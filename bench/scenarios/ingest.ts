@@ -147,7 +147,14 @@ export async function redisAnswers(url: string): Promise<boolean> {
   } catch {
     return false;
   } finally {
-    await client.close().catch(() => client.destroy());
+    // A client that never connected throws from close() and destroy() alike.
+    await client.close().catch(() => {
+      try {
+        client.destroy();
+      } catch {
+        // already closed
+      }
+    });
   }
 }
 
