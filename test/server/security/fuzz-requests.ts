@@ -405,7 +405,12 @@ const ROUTES: Route[] = [
   ['GET', fc.constant(['/stream']), null, 2, streamQuery],
   ['POST', idFor('finished').map((id) => ['/sessions/', id, '/restart']), null, 1],
   ['POST', fc.constantFrom(['/operations/count'], ['/operations/nope'], ['/operations/%00']), operationBody, 2],
-  ['GET', fc.constantFrom(['/healthz'], ['/openapi.json'], ['/widget.js'], ['/widget.json'], ['/widget-list.js']), null, 1],
+  [
+    'GET',
+    fc.constantFrom(['/healthz'], ['/openapi.json'], ['/widget.js'], ['/widget.json'], ['/widget-list.js']),
+    null,
+    1,
+  ],
 ];
 
 const route = fc.oneof(

@@ -82,7 +82,7 @@ describe('who may do what', () => {
   });
 
   it('parses LIVEOP_API_KEYS and refuses short keys and bad entries', () => {
-    expect(parseApiKeys('k'.repeat(16) + ':ann, ' + 'a'.repeat(16) + ':ops:admin')).toEqual({
+    expect(parseApiKeys(`${'k'.repeat(16)}:ann, ${'a'.repeat(16)}:ops:admin`)).toEqual({
       ['k'.repeat(16)]: { owner: 'ann', admin: false },
       ['a'.repeat(16)]: { owner: 'ops', admin: true },
     });
