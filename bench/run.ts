@@ -10,11 +10,12 @@
  *   npm run bench -- burst --rounds 3      # every reporter posting in the same tick; + polling and floor
  *   npm run bench -- burst --kinds liveop,floor --compare /tmp/liveop-before   # A/B against a checkout
  *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
+ *   npm run bench -- ingest --compare /tmp/liveop-before   # + an earlier checkout's server in each round
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
  * Scenarios: fan-out, burst, connections, ingest, store-reads, element.
- * `--compare DIR` (burst): DIR is a checkout of an earlier commit with its
+ * `--compare DIR` (burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
  */
 import { readFileSync } from 'node:fs';
@@ -171,6 +172,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
           sessions: 100,
           redisUrl,
           ...(profileDir ? { profileDir } : {}),
+          ...(values.compare ? { compareRoot: values.compare } : {}),
         },
         log,
       );

@@ -25,6 +25,8 @@ export interface IngestOptions {
   /** Rounds of hello → memory → baseline → Redis; each figure is the median round. */
   rounds: number;
   profileDir?: string;
+  /** A checkout of an earlier Liveop (with node_modules): its server runs as `before` (memory store) in each round, for A/B. */
+  compareRoot?: string;
 }
 
 export interface IngestRun {
@@ -96,8 +98,13 @@ async function drive(
   }
 }
 
-export async function ingestInto(spec: ServerSpec, label: string, o: IngestOptions): Promise<IngestRun> {
-  const options: StartOptions = o.profileDir ? { profileDir: o.profileDir } : {};
+export async function ingestInto(
+  spec: ServerSpec,
+  label: string,
+  o: IngestOptions,
+  root?: string,
+): Promise<IngestRun> {
+  const options: StartOptions = { ...(o.profileDir ? { profileDir: o.profileDir } : {}), ...(root ? { root } : {}) };
   const server = await ServerProcess.start(spec, options);
   try {
     const sessions: CreatedSession[] = await createSessions(server.url, o.sessions);
@@ -192,9 +199,10 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
   }
   // Interleaved rounds: this VM's speed drifts by up to 2× within the hour,
   // so a ratio is only fair between runs made side by side.
-  const all: Record<'hello' | 'memory' | 'baseline' | 'redis', IngestRun[]> = {
+  const all: Record<'hello' | 'memory' | 'before' | 'baseline' | 'redis', IngestRun[]> = {
     hello: [],
     memory: [],
+    before: [],
     baseline: [],
     redis: [],
   };
@@ -205,6 +213,10 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
       all.hello.push(await hello(o));
       log(`  Liveop, memory store${of}…`);
       all.memory.push(await ingestInto({ kind: 'liveop', store: 'memory' }, 'liveop-memory', o));
+      if (o.compareRoot) {
+        log(`  before (${o.compareRoot}), memory store${of}…`);
+        all.before.push(await ingestInto({ kind: 'liveop', store: 'memory' }, 'before-memory', o, o.compareRoot));
+      }
       log(`  baseline${of}…`);
       all.baseline.push(await ingestInto({ kind: 'baseline' }, 'baseline', o));
       if (redisUp) {
@@ -223,6 +235,7 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
   const memory = medianRun(all.memory);
   const baseline = medianRun(all.baseline);
   const redis = redisUp ? medianRun(all.redis) : null;
+  const before = o.compareRoot ? medianRun(all.before) : null;
   const half = ceiling.perSecond / 2;
   const rows: Row[] = [
     { metric: 'hello ceiling (requests/s)', liveop: ceiling.perSecond },
@@ -234,6 +247,12 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
       target: `≥ 12,000 and ≥ ½ hello (${Math.round(half).toLocaleString('en-US')})`,
       met: memory.perSecond >= 12_000 && memory.perSecond >= half,
     },
+    ...(before
+      ? [
+          { metric: 'batches/s, memory store, before (--compare)', liveop: before.perSecond },
+          { metric: 'memory store, this ÷ before', liveop: memory.perSecond / before.perSecond },
+        ]
+      : []),
     {
       metric: 'answer p50 (ms), memory',
       liveop: memory.answerMs.p50,
@@ -266,7 +285,7 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
       { metric: 'server CPU (% of one core), Redis', liveop: redis.serverCpuPercent },
     );
   }
-  const runs = [ceiling, memory, baseline, ...(redis ? [redis] : [])];
+  const runs = [ceiling, memory, ...(before ? [before] : []), baseline, ...(redis ? [redis] : [])];
   const perRound = (Object.entries(all) as [string, IngestRun[]][])
     .filter(([, list]) => list.length > 0)
     .map(([label, list]) => `${label} ${list.map((r) => Math.round(r.perSecond).toLocaleString('en-US')).join(' / ')}`);
@@ -284,6 +303,6 @@ export async function runIngest(o: IngestOptions, log: (s: string) => void): Pro
     params: { seconds: o.seconds, concurrency: o.concurrency, sessions: o.sessions, rounds: o.rounds },
     rows,
     notes,
-    data: { ceiling, memory, baseline, redis, rounds: all },
+    data: { ceiling, memory, before, baseline, redis, rounds: all },
   };
 }

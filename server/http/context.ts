@@ -67,7 +67,8 @@ export class RouteContext {
    * Identifies the caller before anything else looks at the request (401 for
    * a bad or missing credential comes before a 400 for its body), and refuses
    * a token for another session than the route's `:id` before anything
-   * reveals whether that session exists. The credential is `c.var.who`.
+   * reveals whether that session exists. The credential is `c.get('who')`
+   * (not `c.var.who`: `c.var` builds an object of every variable per read).
    */
   readonly auth: MiddlewareHandler<RouteEnv> = async (c, next) => {
     const who = identify(c, this.deps.authenticator);

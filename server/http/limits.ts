@@ -120,10 +120,10 @@ export class Limits {
     }
   }
 
-  /** A middleware taking one point of `name` for whoever `c.var.who` is. */
+  /** A middleware taking one point of `name` for whoever `c.get('who')` is. */
   rate(name: keyof RateLimits): MiddlewareHandler<RouteEnv> {
     return async (c, next) => {
-      const key = name === 'events' ? `session:${c.req.param('id')}` : limitKey(c.var.who, clientAddress(c));
+      const key = name === 'events' ? `session:${c.req.param('id')}` : limitKey(c.get('who'), clientAddress(c));
       await this.take(name, key);
       await next();
     };

@@ -26,7 +26,7 @@ export function operationRoutes(r: RouteContext) {
       const created = await r.deps.sessions.start(
         name,
         c.req.valid('json'),
-        c.var.who,
+        c.get('who'),
         r.base(c, `/operations/${name}`),
       );
       return c.json(created, 201);

@@ -47,18 +47,18 @@ export function sessionRoutes(r: RouteContext) {
    */
   const eventBudget: MiddlewareHandler<RouteEnv> = async (c, next) => {
     const id = c.req.param('id') ?? '';
-    const { who } = c.var;
+    const who = c.get('who');
     if (who.kind === 'token') authorize(who, 'report', { id, owner: null });
     await limits.take('events', who.kind === 'key' ? `session:${id}:owner:${who.owner}` : `session:${id}`);
     await next();
   };
   return new Hono<RouteEnv>()
     .post('/sessions', auth, limits.rate('create'), limit, jsonBody(createSessionSchema), async (c) => {
-      const { created } = await sessions.create(c.req.valid('json'), c.var.who, r.base(c, '/sessions'));
+      const { created } = await sessions.create(c.req.valid('json'), c.get('who'), r.base(c, '/sessions'));
       return c.json(created, 201);
     })
     .get('/sessions', auth, queryOf(listQuerySchema), async (c) => {
-      const page = await sessions.list(c.var.who, c.req.valid('query'));
+      const page = await sessions.list(c.get('who'), c.req.valid('query'));
       const now = r.deps.hub.now();
       const base = r.base(c, '/sessions');
       // Each entry with what a list page needs to open it live: its stream URL and a view-only token.
@@ -78,9 +78,9 @@ export function sessionRoutes(r: RouteContext) {
       return c.body(`{"sessions":[${list.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, 200, JSON_TYPE);
     })
     .get('/sessions/:id', auth, async (c) => {
-      const session = await sessions.read(c.req.param('id'), c.var.who);
+      const session = await sessions.read(c.req.param('id'), c.get('who'));
       // An error's detail (a stack trace) is the owner's: keys (and open mode), never tokens.
-      const detail = session.errorDetail !== undefined && c.var.who.kind !== 'token';
+      const detail = session.errorDetail !== undefined && c.get('who').kind !== 'token';
       const json = snapshotJson(
         session,
         r.deps.hub.now(),
@@ -98,24 +98,25 @@ export function sessionRoutes(r: RouteContext) {
       async (c) => {
         const id = c.req.param('id');
         const events = c.req.valid('json');
-        const idempotencyKey = parse(idempotencyKeySchema, requestHeader(c, 'idempotency-key'), 'Idempotency-Key');
+        const header = requestHeader(c, 'idempotency-key');
+        const idempotencyKey = header === undefined ? undefined : parse(idempotencyKeySchema, header, 'Idempotency-Key');
         // The base is only needed for a chain's URLs (and costs a URL parse per post).
         const base = events.some((e) => e.type === 'chain') ? r.base(c, `/sessions/${id}/events`) : undefined;
-        return c.json(await sessions.report(id, events, c.var.who, definedOnly({ base, idempotencyKey })));
+        return c.json(await sessions.report(id, events, c.get('who'), definedOnly({ base, idempotencyKey })));
       },
     )
     .post('/sessions/:id/cancel', auth, async (c) => {
-      return c.json(await sessions.cancel(c.req.param('id'), c.var.who), 202);
+      return c.json(await sessions.cancel(c.req.param('id'), c.get('who')), 202);
     })
     .post('/sessions/:id/tokens', auth, limits.rate('tokens'), limit, jsonBody(tokenRequestSchema), async (c) => {
-      return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.var.who), 201);
+      return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.get('who')), 201);
     })
     .delete('/sessions/:id', auth, async (c) => {
-      await sessions.remove(c.req.param('id'), c.var.who);
+      await sessions.remove(c.req.param('id'), c.get('who'));
       return c.body(null, 204);
     })
     .post('/sessions/:id/restart', auth, limits.rate('create'), async (c) => {
       const id = c.req.param('id');
-      return c.json(await sessions.restart(id, c.var.who, r.base(c, `/sessions/${id}/restart`)), 201);
+      return c.json(await sessions.restart(id, c.get('who'), r.base(c, `/sessions/${id}/restart`)), 201);
     });
 }

@@ -56,9 +56,9 @@ export function streamRoutes(r: RouteContext) {
   return new Hono<RouteEnv>()
     .get('/sessions/:id/stream', r.auth, limits.rate('streams'), async (c) => {
       const id = c.req.param('id');
-      await sessions.read(id, c.var.who);
+      await sessions.read(id, c.get('who'));
       const cursor = cursorOf(c.req.query('after') ?? requestHeader(c, 'last-event-id'), c.req.query('logAfter'));
-      return open(c, new Map([[id, cursor]]), [c.var.who]);
+      return open(c, new Map([[id, cursor]]), [c.get('who')]);
     })
     .get('/stream', async (c) => {
       await limits.take('streams', `address:${clientAddress(c)}`);
