@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 
 export interface WidgetAsset {
   bytes: Uint8Array;
-  /** `widget.<12 hex of sha256>.js` (`widget-list.…` for the list's) */
+  /** `widget/<12 hex of sha256>.js` (`widget-list/…` for the list's), relative to the mount */
   file: string;
   etag: string;
   /** `sha384-…`, for `<script integrity>`. */
@@ -26,7 +26,7 @@ export function describeWidget(bytes: Uint8Array, name = 'widget'): WidgetAsset 
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   return {
     bytes,
-    file: `${name}.${sha256.slice(0, 12)}.js`,
+    file: `${name}/${sha256.slice(0, 12)}.js`,
     etag: `"${sha256.slice(0, 32)}"`,
     integrity: `sha384-${createHash('sha384').update(bytes).digest('base64')}`,
   };

@@ -35,7 +35,7 @@ export function metaRoutes(r: RouteContext) {
   /** This build's own URL, for <script integrity>: never changes, cached for a year. */
   const immutable = (load: () => Promise<WidgetAsset | null>, see: string) => async (c: Context) => {
     const widget = await built(load);
-    if (c.req.param('file') !== widget.file) {
+    if (c.req.path.slice(-widget.file.length - 1) !== `/${widget.file}`) {
       throw new ApiError(404, `this build of the element is gone; the current one is ${widget.file} (${see})`);
     }
     return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
@@ -62,10 +62,13 @@ export function metaRoutes(r: RouteContext) {
       })
       .get('/openapi.json', (c) => c.json(document(r.base(c, '/openapi.json'))))
       .get('/widget.js', stable(element, '/widget.js'))
-      .get('/:file{widget\\.[0-9a-f]{12}\\.js}', immutable(element, 'see /widget.json'))
+      // Under a folder of their own: a pattern beside the static routes at the top would
+      // make Hono fall back from its RegExpRouter to the TrieRouter for every request
+      // (~8% of an event post's CPU in the ingest bench).
+      .get('/widget/:file{[0-9a-f]{12}\\.js}', immutable(element, 'see /widget.json'))
       // <live-operation-list> (with <live-operation> inside), served the same way.
       .get('/widget-list.js', stable(list, '/widget-list.js'))
-      .get('/:file{widget-list\\.[0-9a-f]{12}\\.js}', immutable(list, 'see /widget-list.js'))
+      .get('/widget-list/:file{[0-9a-f]{12}\\.js}', immutable(list, 'see /widget-list.js'))
       // What a server-rendered page needs for its <script> tag.
       .get('/widget.json', async (c) => {
         const widget = await built(element);

@@ -34,7 +34,7 @@ describe('the element bundle', () => {
     const again = await fetch(`${server.url}/widget.js`, { headers: { 'If-None-Match': etag } });
     expect(again.status).toBe(304);
     expect(first.headers.get('link')).toMatch(
-      /^<http:\/\/127\.0\.0\.1:\d+\/widget\.[0-9a-f]{12}\.js>; rel="canonical"$/,
+      /^<http:\/\/127\.0\.0\.1:\d+\/widget\/[0-9a-f]{12}\.js>; rel="canonical"$/,
     );
   });
 
@@ -45,7 +45,7 @@ describe('the element bundle', () => {
     expect(hashed.status).toBe(200);
     expect(hashed.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(await hashed.text()).toBe(BUNDLE);
-    const stale = await fetch(`${server.url}/widget.0123456789ab.js`);
+    const stale = await fetch(`${server.url}/widget/0123456789ab.js`);
     expect(stale.status).toBe(404);
     expect((await stale.json()).error.message).toMatch(/this build of the element is gone/);
   });
@@ -63,7 +63,7 @@ describe('the element bundle', () => {
     expect(etag).not.toBe(element.headers.get('etag'));
     const again = await fetch(`${server.url}/widget-list.js`, { headers: { 'If-None-Match': etag } });
     expect(again.status).toBe(304);
-    const canonical = /^<(http:\/\/127\.0\.0\.1:\d+\/widget-list\.[0-9a-f]{12}\.js)>; rel="canonical"$/.exec(
+    const canonical = /^<(http:\/\/127\.0\.0\.1:\d+\/widget-list\/[0-9a-f]{12}\.js)>; rel="canonical"$/.exec(
       first.headers.get('link') ?? '',
     );
     expect(canonical).not.toBeNull();
