@@ -118,22 +118,24 @@ const burstAnswers = createHistogram({ lowest: 1, highest: 60_000_000, figures: 
 const postStarted = new WeakMap<object, number>();
 let lastPostAt = Number.NEGATIVE_INFINITY;
 let burstStartedAt = 0;
-subscribe('http.server.request.start', (message) => {
-  const { request, response } = message as { request: IncomingMessage; response: object };
-  if (request.method !== 'POST') return;
-  const now = performance.now();
-  if (now - lastPostAt > 50) burstStartedAt = now;
-  lastPostAt = now;
-  postStarted.set(response, now);
-});
-subscribe('http.server.response.finish', (message) => {
-  const { response } = message as { response: object };
-  const started = postStarted.get(response);
-  if (started === undefined) return;
-  const now = performance.now();
-  postAnswers.record(Math.max(1, Math.round((now - started) * 1000)));
-  burstAnswers.record(Math.max(1, Math.round((now - burstStartedAt) * 1000)));
-});
+if (spec.timePosts) {
+  subscribe('http.server.request.start', (message) => {
+    const { request, response } = message as { request: IncomingMessage; response: object };
+    if (request.method !== 'POST') return;
+    const now = performance.now();
+    if (now - lastPostAt > 50) burstStartedAt = now;
+    lastPostAt = now;
+    postStarted.set(response, now);
+  });
+  subscribe('http.server.response.finish', (message) => {
+    const { response } = message as { response: object };
+    const started = postStarted.get(response);
+    if (started === undefined) return;
+    const now = performance.now();
+    postAnswers.record(Math.max(1, Math.round((now - started) * 1000)));
+    burstAnswers.record(Math.max(1, Math.round((now - burstStartedAt) * 1000)));
+  });
+}
 
 // What stalls the server: event-loop delay and GC pauses (totals since start).
 const loopDelay = monitorEventLoopDelay({ resolution: 5 });

@@ -20,6 +20,12 @@ export interface ServerSpec {
   prefix?: string;
   /** Liveop only: count store reads, with notifications stripped of the session (as Redis sends them). */
   countReads?: boolean;
+  /**
+   * Time each POST's answer inside the server (diagnostics_channel hooks on
+   * every request). Only the burst scenario asks: the hooks cost an event post
+   * a few µs, which ingest, the scenario that measures that cost, must not pay.
+   */
+  timePosts?: boolean;
   /** Floor only: the line to write (`{{id}}` and `{{version}}` filled in per session and post). */
   lineTemplate?: string;
 }

@@ -120,7 +120,7 @@ export async function measureBurst(
   template?: string,
 ): Promise<BurstRun> {
   const server = await ServerProcess.start(
-    { kind: SERVER_KIND[kind], ...(kind === 'floor' && template ? { lineTemplate: template } : {}) },
+    { kind: SERVER_KIND[kind], timePosts: true, ...(kind === 'floor' && template ? { lineTemplate: template } : {}) },
     {
       ...(o.profileDir ? { profileDir: o.profileDir } : {}),
       ...(kind === 'before' && o.compareRoot ? { root: o.compareRoot } : {}),
