@@ -98,12 +98,7 @@ async function drive(
   }
 }
 
-export async function ingestInto(
-  spec: ServerSpec,
-  label: string,
-  o: IngestOptions,
-  root?: string,
-): Promise<IngestRun> {
+export async function ingestInto(spec: ServerSpec, label: string, o: IngestOptions, root?: string): Promise<IngestRun> {
   const options: StartOptions = { ...(o.profileDir ? { profileDir: o.profileDir } : {}), ...(root ? { root } : {}) };
   const server = await ServerProcess.start(spec, options);
   try {

@@ -99,7 +99,8 @@ export function sessionRoutes(r: RouteContext) {
         const id = c.req.param('id');
         const events = c.req.valid('json');
         const header = requestHeader(c, 'idempotency-key');
-        const idempotencyKey = header === undefined ? undefined : parse(idempotencyKeySchema, header, 'Idempotency-Key');
+        const idempotencyKey =
+          header === undefined ? undefined : parse(idempotencyKeySchema, header, 'Idempotency-Key');
         // The base is only needed for a chain's URLs (and costs a URL parse per post).
         const base = events.some((e) => e.type === 'chain') ? r.base(c, `/sessions/${id}/events`) : undefined;
         return c.json(await sessions.report(id, events, c.get('who'), definedOnly({ base, idempotencyKey })));
