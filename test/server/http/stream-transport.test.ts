@@ -203,7 +203,10 @@ describe.each(['node', 'web'] as const)('a stream over the %s transport', (trans
     const session = await create(s);
     const response = await fetch(session.streamUrl);
     const reader = response.body!.getReader();
-    // 1.8 MB of logs while the reader reads nothing: more than the socket buffers hold.
+    // A 60 KB result rides on every line, and 1.8 MB of logs come while the reader reads
+    // nothing: ~10 MB in all, more than loopback's socket buffers take (they grow to
+    // megabytes; 1.8 MB alone sometimes fitted, and nothing was left to fold).
+    await events(session, [{ type: 'result', data: 'r'.repeat(60_000) }]);
     const chunk = 'x'.repeat(1_990);
     for (let i = 0; i < 150; i++) {
       await events(session, [{ type: 'log', lines: Array.from({ length: 6 }, (_, k) => `${i * 6 + k} ${chunk}`) }]);
