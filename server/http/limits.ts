@@ -32,6 +32,11 @@ export interface RateLimits {
   streams: Rate;
   /** Tokens one credential may mint. @default 50 per second */
   tokens: Rate;
+  /**
+   * Operations one client address may start with no credential at all (those
+   * registered with `visitors: true`: a button on a public page). @default 10 per minute
+   */
+  visitors: Rate;
 }
 
 export interface Caps {
@@ -54,6 +59,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   events: { points: 2_000, seconds: 1 },
   streams: { points: 200, seconds: 1 },
   tokens: { points: 50, seconds: 1 },
+  visitors: { points: 10, seconds: 60 },
 };
 
 export const DEFAULT_CAPS: Caps = {
@@ -100,6 +106,7 @@ export class Limits {
     this.#limiters = {
       create: make('create', factory),
       tokens: make('tokens', factory),
+      visitors: make('visitors', factory),
       events: make('events', memoryLimiter),
       streams: make('streams', memoryLimiter),
     };
@@ -164,6 +171,7 @@ const NAMES: Record<keyof RateLimits, string> = {
   events: 'event posts to this session',
   streams: 'streams opened',
   tokens: 'tokens minted',
+  visitors: 'operations started without a credential from this address',
 };
 
 const count = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -204,7 +212,9 @@ function parseEnv<T>(schema: z.ZodType<T>, text: string, variable: string): T {
 export function parseRateLimits(text: string | undefined): Partial<RateLimits> | false {
   if (text === undefined || text.trim() === '') return {};
   if (text.trim() === 'off') return false;
-  const schema = z.strictObject({ create: rateSpec, events: rateSpec, streams: rateSpec, tokens: rateSpec }).partial();
+  const schema = z
+    .strictObject({ create: rateSpec, events: rateSpec, streams: rateSpec, tokens: rateSpec, visitors: rateSpec })
+    .partial();
   return parseEnv(schema, text, 'LIVEOP_RATE_LIMITS');
 }
 

@@ -245,7 +245,10 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       '/operations/{name}': {
         post: {
           summary: 'Start a registered operation with a JSON input',
-          security: [{ bearer: [] }],
+          description:
+            'An operation registered with visitors: true may be started with no credential (each client address ' +
+            'within the visitors rate limit); that answer has no reporterToken.',
+          security: [{ bearer: [] }, {}],
           parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
           requestBody: { required: false, content: { 'application/json': { schema: {} } } },
           responses: { '201': json('CreatedSession', 'started'), ...errors(400, 401, 403, 404, 413, 415, 503) },

@@ -285,6 +285,13 @@ export interface CreatedSession {
   snapshotUrl: string;
 }
 
+/**
+ * `POST /operations/:name` answered to a visitor (no credential; an operation
+ * registered with `visitors: true`): the session to watch and cancel, without
+ * the reporter token — only the operation reports.
+ */
+export type VisitorSession = Omit<CreatedSession, 'reporterToken'>;
+
 export interface EventsAccepted {
   version: number;
   cancelRequested: boolean;

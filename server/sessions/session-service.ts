@@ -6,7 +6,6 @@
  * (kinds, not statuses); the HTTP layer maps them to the contract.
  */
 import { randomBytes } from 'node:crypto';
-import type { z } from 'zod';
 import { LiveopError } from '../core/errors.ts';
 import { createSession, type SessionOptions, type StoredSession } from '../core/model.ts';
 import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
@@ -20,6 +19,7 @@ import type {
   NextSession,
   ProgressEvent,
   TokenScope,
+  VisitorSession,
 } from '../protocol/index.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
@@ -33,28 +33,9 @@ import {
 } from './access.ts';
 import { resolveChains } from './chains.ts';
 import type { FinishHooks } from './finish-hooks.ts';
+import type { OperationRunner, OperationSpec } from './operation-spec.ts';
 
-/** What the service needs to know of a registered operation to start it. */
-export interface OperationSpec {
-  /** Validates the JSON input (zod); invalid input is refused naming the field. */
-  input?: z.ZodType;
-  title?: string | ((input: never) => string);
-  tasks?: Record<string, string>;
-  stages?: string[];
-}
-
-/** Runs registered operations (the runner): the service creates their sessions, this runs them. */
-export interface OperationRunner {
-  /** The operation registered under `name`, if any. */
-  spec(name: string): OperationSpec | undefined;
-  /**
-   * Starts it for a session just created for it. Resolves once it is handed
-   * over (queued, or — inline — run to its end).
-   */
-  run(name: string, sessionId: string, input: unknown): Promise<void>;
-  /** The session was cancelled: work still waiting in a queue is taken off it. */
-  cancel?(sessionId: string): Promise<void>;
-}
+export type { OperationRunner, OperationSpec } from './operation-spec.ts';
 
 export interface SessionServiceOptions {
   store: SessionStore;
@@ -263,6 +244,18 @@ export class SessionService {
     return this.#launch(name, input, ownerFor(as, owner), base);
   }
 
+  /**
+   * Starts an operation registered with `visitors: true` for someone with no
+   * credential (the route counts them per client address).
+   */
+  async startForVisitor(name: string, input: unknown, base: string): Promise<VisitorSession> {
+    if (this.#o.operations.spec(name)?.visitors !== true) {
+      throw new LiveopError('unauthorized', `operation "${name}" needs an API key: send Authorization: Bearer <key>`);
+    }
+    const { reporterToken: _reporterToken, ...answer } = await this.#launch(name, input, null, base, 'view+cancel');
+    return answer;
+  }
+
   /** Starts a finished operation again, with the same input and owner, as a new session (liveops' restart). */
   async restart(id: string, as: Credential, base: string): Promise<CreatedSession> {
     const session = await this.read(id, as, 'own');
@@ -280,7 +273,13 @@ export class SessionService {
     return created;
   }
 
-  async #launch(name: string, input: unknown, owner: string | null, base: string): Promise<CreatedSession> {
+  async #launch(
+    name: string,
+    input: unknown,
+    owner: string | null,
+    base: string,
+    viewerScope?: 'view+cancel',
+  ): Promise<CreatedSession> {
     const spec = this.#o.operations.spec(name)!;
     const value = spec.input ? parse(spec.input, input) : input;
     const title = typeof spec.title === 'function' ? spec.title(value as never) : (spec.title ?? name);
@@ -289,6 +288,7 @@ export class SessionService {
       ...(spec.tasks ? { tasks: spec.tasks } : {}),
       ...(spec.stages ? { stages: spec.stages } : {}),
       ...(owner === null ? {} : { owner }),
+      ...(viewerScope ? { viewerScope } : {}),
     });
     const { created } = await this.create(body, { kind: 'system' }, base, { name, input: value });
     await this.#o.operations.run(name, created.id, value);
