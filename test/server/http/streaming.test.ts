@@ -166,7 +166,10 @@ describe('streaming a session', () => {
       const response = await fetch(s.streamUrl);
       const reader = response.body!.getReader();
       // 150 changes of 12 KB each (1.8 MB, 900 lines: within the 1,000 retained, at the
-      // longest line allowed) while the reader reads nothing: more than socket buffers hold.
+      // longest line allowed) while the reader reads nothing, each line also carrying a
+      // 60 KB result: ~10 MB, more than loopback's socket buffers take (they grow to
+      // megabytes; 1.8 MB alone sometimes fitted, and nothing was left to fold).
+      await post(`${s.snapshotUrl}/events`, [{ type: 'result', data: 'r'.repeat(60_000) }], bearer(s.reporterToken));
       const chunk = 'x'.repeat(1_990);
       const changes = 150;
       const perChange = 6;
