@@ -214,7 +214,8 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
     await page.waitForTimeout(2_500);
     expect(polls.length).toBe(count);
     await page.close();
-  });
+    // ~11 s of its own waits (the fallback's deadline, the polls, the quiet after): room for a busy box.
+  }, 40_000);
 
   it('closes its connection and stops every timer when removed from the page', async () => {
     const session = await suite.reporter.create({ title: 'Leaving', tasks: { t: 'Task' } });
