@@ -286,6 +286,12 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           responses: { '200': { description: '{ url, integrity, bytes }' } },
         },
       },
+      '/widget-list.json': {
+        get: {
+          summary: "The same for <live-operation-list>'s bundle (/widget-list.js)",
+          responses: { '200': { description: '{ url, integrity, bytes }' } },
+        },
+      },
       '/healthz': {
         get: {
           summary: '200 when the store answers',

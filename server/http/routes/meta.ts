@@ -44,6 +44,15 @@ export function metaRoutes(r: RouteContext) {
       ETag: widget.etag,
     });
   };
+  /** This build's immutable URL and its SRI hash, for `<script integrity>`. */
+  const describe = (load: () => Promise<WidgetAsset | null>, path: string) => async (c: Context) => {
+    const widget = await built(load);
+    return c.json(
+      { url: `${r.base(c, path)}/${widget.file}`, integrity: widget.integrity, bytes: widget.bytes.length },
+      200,
+      { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' },
+    );
+  };
   let made: { base: string; doc: Record<string, unknown> } | null = null;
   /** Made once per base URL (almost always one). */
   const document = (base: string) => {
@@ -68,19 +77,9 @@ export function metaRoutes(r: RouteContext) {
       .get('/widget/:file{[0-9a-f]{12}\\.js}', immutable(element, 'see /widget.json'))
       // <live-operation-list> (with <live-operation> inside), served the same way.
       .get('/widget-list.js', stable(list, '/widget-list.js'))
-      .get('/widget-list/:file{[0-9a-f]{12}\\.js}', immutable(list, 'see /widget-list.js'))
-      // What a server-rendered page needs for its <script> tag.
-      .get('/widget.json', async (c) => {
-        const widget = await built(element);
-        return c.json(
-          {
-            url: `${r.base(c, '/widget.json')}/${widget.file}`,
-            integrity: widget.integrity,
-            bytes: widget.bytes.length,
-          },
-          200,
-          { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' },
-        );
-      })
+      .get('/widget-list/:file{[0-9a-f]{12}\\.js}', immutable(list, 'see /widget-list.json'))
+      // What a server-rendered page needs for its <script> tag, for each bundle.
+      .get('/widget.json', describe(element, '/widget.json'))
+      .get('/widget-list.json', describe(list, '/widget-list.json'))
   );
 }

@@ -71,6 +71,15 @@ describe('the element bundle', () => {
     expect(hashed.status).toBe(200);
     expect(hashed.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(await hashed.text()).toBe(LIST_BUNDLE);
-    expect((await fetch(`${server.url}/widget-list.0123456789ab.js`)).status).toBe(404);
+    const stale = await fetch(`${server.url}/widget-list/0123456789ab.js`);
+    expect(stale.status).toBe(404);
+    expect((await stale.json()).error.message).toMatch(/this build of the element is gone.*widget-list\.json/);
+    // Its own description for <script integrity>, as /widget.json is the element's.
+    const described = await (await fetch(`${server.url}/widget-list.json`)).json();
+    expect(described).toEqual({
+      url: canonical![1],
+      integrity: `sha384-${createHash('sha384').update(LIST_BUNDLE).digest('base64')}`,
+      bytes: Buffer.byteLength(LIST_BUNDLE),
+    });
   });
 });

@@ -407,7 +407,14 @@ const ROUTES: Route[] = [
   ['POST', fc.constantFrom(['/operations/count'], ['/operations/nope'], ['/operations/%00']), operationBody, 2],
   [
     'GET',
-    fc.constantFrom(['/healthz'], ['/openapi.json'], ['/widget.js'], ['/widget.json'], ['/widget-list.js']),
+    fc.constantFrom(
+      ['/healthz'],
+      ['/openapi.json'],
+      ['/widget.js'],
+      ['/widget.json'],
+      ['/widget-list.js'],
+      ['/widget-list.json'],
+    ),
     null,
     1,
   ],
