@@ -16,30 +16,27 @@ import type {
 } from './attributes.ts';
 
 type Emits<E> = { [K in keyof E]: (event: E[K]) => void };
-
-/** `<live-operation>` as Vue's type checker sees it. */
 type None = Record<string, never>;
-export type LiveOperationComponent = DefineComponent<
-  LiveOperationAttributes,
+
+/** A custom element as Vue's type checker sees it: its attributes as props, its events as emits. */
+type ElementComponent<Attributes, Events> = DefineComponent<
+  Attributes,
   None,
   None,
   None,
   None,
   ComponentOptionsMixin,
   ComponentOptionsMixin,
-  Emits<LiveOperationEvents>
+  Emits<Events>
 >;
 
+/** `<live-operation>` as Vue's type checker sees it. */
+export type LiveOperationComponent = ElementComponent<LiveOperationAttributes, LiveOperationEvents>;
+
 /** `<live-operation-list>` as Vue's type checker sees it. */
-export type LiveOperationListComponent = DefineComponent<
+export type LiveOperationListComponent = ElementComponent<
   LiveOperationListAttributes,
-  None,
-  None,
-  None,
-  None,
-  ComponentOptionsMixin,
-  ComponentOptionsMixin,
-  Emits<LiveOperationListEvents & LiveOperationEvents>
+  LiveOperationListEvents & LiveOperationEvents
 >;
 
 declare module 'vue' {
