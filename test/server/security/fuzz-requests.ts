@@ -61,6 +61,15 @@ const rawNumber = fc.oneof(
   { weight: 1, arbitrary: fc.integer().map(String) },
 );
 
+/** A JSON object text with any subset of `fields`, each field's value already JSON text. */
+const jsonObject = (fields: Record<string, fc.Arbitrary<string>>): fc.Arbitrary<string> =>
+  fc.record(fields, { requiredKeys: [] }).map(
+    (picked) =>
+      `{${Object.entries(picked)
+        .map(([k, v]) => `"${k}":${v}`)
+        .join(',')}}`,
+  );
+
 /** A JSON string literal: short and odd, lone surrogates, reserved names, or (rarely) huge. */
 const rawString = fc.oneof(
   { weight: 6, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s) => JSON.stringify(s)) },
@@ -157,56 +166,36 @@ const eventBatch = fc.oneof(
 
 const createBody = fc.oneof(
   // Mostly what a reporter sends.
-  fc
-    .record(
-      {
-        title: rawString,
-        tasks: fc.constantFrom('{"a":"A","b":"B","main":"M"}', '[{"id":"a","name":"A","weight":2}]', '{"a":"A"}'),
-        ttlSeconds: fc.integer({ min: 1, max: 600 }).map(String),
-        viewerScope: fc.constantFrom('"view"', '"view+cancel"'),
-      },
-      { requiredKeys: [] },
-    )
-    .map(
-      (fields) =>
-        `{${Object.entries(fields)
-          .map(([k, v]) => `"${k}":${v}`)
-          .join(',')}}`,
+  jsonObject({
+    title: rawString,
+    tasks: fc.constantFrom('{"a":"A","b":"B","main":"M"}', '[{"id":"a","name":"A","weight":2}]', '{"a":"A"}'),
+    ttlSeconds: fc.integer({ min: 1, max: 600 }).map(String),
+    viewerScope: fc.constantFrom('"view"', '"view+cancel"'),
+  }),
+  jsonObject({
+    title: rawString,
+    tasks: fc.oneof(
+      fc.constantFrom(
+        '{"a":"A","b":"B","main":"M"}',
+        '{"a":"A","a":"B"}',
+        '[{"id":"a","name":"A"},{"id":"a","name":"B"}]',
+        '{"__proto__":"A","b":"B"}',
+        '[{"id":"__proto__","name":"A"}]',
+        '[]',
+        '{}',
+      ),
+      fc
+        .tuple(taskRef, rawString, rawNumber, rawNumber)
+        .map(([i, n, w, e]) => `[{"id":${i},"name":${n},"weight":${w},"expectedMs":${e}}]`),
     ),
-  fc
-    .record(
-      {
-        title: rawString,
-        tasks: fc.oneof(
-          fc.constantFrom(
-            '{"a":"A","b":"B","main":"M"}',
-            '{"a":"A","a":"B"}',
-            '[{"id":"a","name":"A"},{"id":"a","name":"B"}]',
-            '{"__proto__":"A","b":"B"}',
-            '[{"id":"__proto__","name":"A"}]',
-            '[]',
-            '{}',
-          ),
-          fc
-            .tuple(taskRef, rawString, rawNumber, rawNumber)
-            .map(([i, n, w, e]) => `[{"id":${i},"name":${n},"weight":${w},"expectedMs":${e}}]`),
-        ),
-        stages: fc.array(rawString, { maxLength: 4 }).map((s) => `[${s.join(',')}]`),
-        ttlSeconds: rawNumber,
-        deadAfterMs: rawNumber,
-        stallAfterMs: rawNumber,
-        owner: fc.constantFrom('"ann"', '"bob"', '""', '1'),
-        viewerScope: fc.constantFrom('"view"', '"view+cancel"', '"report"', '"admin"'),
-        extra: rawNumber,
-      },
-      { requiredKeys: [] },
-    )
-    .map(
-      (fields) =>
-        `{${Object.entries(fields)
-          .map(([k, v]) => `"${k}":${v}`)
-          .join(',')}}`,
-    ),
+    stages: fc.array(rawString, { maxLength: 4 }).map((s) => `[${s.join(',')}]`),
+    ttlSeconds: rawNumber,
+    deadAfterMs: rawNumber,
+    stallAfterMs: rawNumber,
+    owner: fc.constantFrom('"ann"', '"bob"', '""', '1'),
+    viewerScope: fc.constantFrom('"view"', '"view+cancel"', '"report"', '"admin"'),
+    extra: rawNumber,
+  }),
   protoObject,
   fc.constant(`{"tasks":{${Array.from({ length: 1_001 }, (_, i) => `"t${i}":"T"`).join(',')}}}`),
 );
