@@ -7,7 +7,7 @@
  *   npm run bench -- --quick               # a small scale, to try it out (≈ 1–2 min)
  *   npm run bench -- fan-out --viewers 2000 --sessions 100 --seconds 10
  *   npm run bench -- fan-out --baseline hono  # the seeds' design on Hono instead of bare node:http
- *   npm run bench -- burst --rounds 3      # every reporter posting in the same tick; + polling and floor
+ *   npm run bench -- burst --rounds 3      # every reporter posting in the same tick; + polling and both floors
  *   npm run bench -- burst --kinds liveop,floor --compare /tmp/liveop-before   # A/B against a checkout
  *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
  *   npm run bench -- ingest --compare /tmp/liveop-before   # + an earlier checkout's server in each round
@@ -138,7 +138,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
         log,
       );
     case 'burst': {
-      const kinds = (values.kinds ?? 'liveop,polling,floor').split(',') as BurstKind[];
+      const kinds = (values.kinds ?? 'liveop,polling,floor,floor-answer').split(',') as BurstKind[];
       if (values.compare && !kinds.includes('before')) kinds.unshift('before');
       return runBurst(
         {

@@ -7,6 +7,13 @@
  * handler. No snapshot, no JSON, no throttle, no backpressure: the least a
  * server can do per delivered line.
  *
+ * With `answerFirst`, a post is answered and its lines wait until every
+ * post that arrived with it is answered (one `setImmediate` after the I/O
+ * phase): the least time to answer a burst of posts while delivering the
+ * same lines. Writing in the handler gives the earliest lines and late
+ * answers; answering first, the earliest answers and later lines — no
+ * server gets both, so the burst scenario measures both floors.
+ *
  * It answers the routes the load uses: `POST /sessions`,
  * `POST /sessions/:id/events`, `GET /sessions/:id/stream`.
  */
@@ -23,10 +30,30 @@ interface FloorSession {
 
 const ROUTE = /^\/sessions\/([^/]+)\/(events|stream)$/;
 
-export function createFloorServer(template = DEFAULT_LINE_TEMPLATE): Server {
+export interface FloorOptions {
+  /** The line to write (`{{id}}` and `{{version}}` filled in per session and post). */
+  template?: string;
+  /** Answer every post of a burst before writing any line. @default false */
+  answerFirst?: boolean;
+}
+
+export function createFloorServer({
+  template = DEFAULT_LINE_TEMPLATE,
+  answerFirst = false,
+}: FloorOptions = {}): Server {
   const sessions = new Map<string, FloorSession>();
   const line = (id: string, version: number) =>
     Buffer.from(`${template.replace('{{id}}', id).replace('{{version}}', String(version))}\n`);
+  const fanOut = (id: string, session: FloorSession) => {
+    const bytes = line(id, session.version);
+    for (const stream of session.streams) stream.write(bytes);
+  };
+  /** Answer-first: the sessions posted to since the last fan-out. */
+  const posted = new Map<string, FloorSession>();
+  const fanOutPosted = () => {
+    for (const [id, session] of posted) fanOut(id, session);
+    posted.clear();
+  };
   return createServer((req, res) => {
     const url = req.url ?? '/';
     req.resume();
@@ -64,8 +91,11 @@ export function createFloorServer(template = DEFAULT_LINE_TEMPLATE): Server {
       const text = `{"version":${session.version},"cancelRequested":false}`;
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': text.length });
       res.end(text);
-      const bytes = line(id, session.version);
-      for (const stream of session.streams) stream.write(bytes);
+      if (!answerFirst) fanOut(id, session);
+      else {
+        if (posted.size === 0) setImmediate(fanOutPosted);
+        posted.set(id, session);
+      }
     });
   });
 }

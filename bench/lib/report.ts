@@ -25,6 +25,8 @@ export interface Row {
   /** The target, as text ("≤ 25 ms"), and whether Liveop meets it. */
   target?: string;
   met?: boolean;
+  /** The floor, measured in the same run, misses the target too: it is below what this machine allows. */
+  floorMisses?: boolean;
 }
 
 export interface ScenarioResult {
@@ -105,7 +107,7 @@ export function renderTable(result: ScenarioResult): string {
     advantage(row) ?? '',
     ...(withFloor ? [row.floor === undefined ? '' : fmt(row.floor)] : []),
     row.target ?? '',
-    row.met === undefined ? '' : row.met ? 'met' : 'MISSED',
+    row.met === undefined ? '' : row.met ? 'met' : row.floorMisses ? 'MISSED, floor too' : 'MISSED',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>

@@ -75,7 +75,10 @@ if (spec.kind === 'liveop') {
     server = polling.server;
     stats = () => ({ reads: polling.reads() });
   } else {
-    server = createFloorServer(spec.lineTemplate);
+    server = createFloorServer({
+      ...(spec.lineTemplate ? { template: spec.lineTemplate } : {}),
+      answerFirst: spec.answerFirst === true,
+    });
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -28,6 +28,8 @@ export interface ServerSpec {
   timePosts?: boolean;
   /** Floor only: the line to write (`{{id}}` and `{{version}}` filled in per session and post). */
   lineTemplate?: string;
+  /** Floor only: answer every post of a burst before writing its lines. */
+  answerFirst?: boolean;
 }
 
 export interface ServerStats {

@@ -13,18 +13,23 @@
  * - server CPU per delivered line: the server's CPU time in the measured
  *   window over the lines its viewers received. The floor (bench/baseline/
  *   floor.ts) writes a copy of the line Liveop sent in the same round to the
- *   same number of streams: the least a server can spend per line here.
+ *   same number of streams: the least a server can spend per line here,
+ *   and the earliest it can deliver them; `floor-answer` is the same server
+ *   answering every post of a burst before writing any line: the earliest
+ *   the burst can be answered. A target below a floor is marked so.
  */
 import { cpus, setPriority } from 'node:os';
 import { monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
 import { clock, type ReportersCommand, type ReportersReport } from '../lib/burst-reporters.ts';
 import { machineBusyPercent, machineCpu } from '../lib/machine.ts';
 import { openStream, type StreamHandle, targetOf, versionOf } from '../lib/raw-http.ts';
-import { latencyHistogram, MB, type Row, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report.ts';
+import { latencyHistogram, MB, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report.ts';
 import { forkTs, gcPercent, type ServerKind, ServerProcess } from '../lib/server-process.ts';
 import { createSessions, reporterHeaders, viewerHeaders } from '../lib/sessions.ts';
+import { burstResult } from './burst-report.ts';
 
-export type BurstKind = 'liveop' | 'polling' | 'floor' | 'before';
+/** `floor` writes each post's lines in its handler; `floor-answer` answers the whole burst first. */
+export type BurstKind = 'liveop' | 'polling' | 'floor' | 'floor-answer' | 'before';
 
 export interface BurstOptions {
   sessions: number;
@@ -93,6 +98,7 @@ const SERVER_KIND: Record<BurstKind, ServerKind> = {
   before: 'liveop',
   polling: 'polling',
   floor: 'floor',
+  'floor-answer': 'floor',
 };
 
 /** Runs the reporters' process once; resolves with its report. */
@@ -120,7 +126,12 @@ export async function measureBurst(
   template?: string,
 ): Promise<BurstRun> {
   const server = await ServerProcess.start(
-    { kind: SERVER_KIND[kind], timePosts: true, ...(kind === 'floor' && template ? { lineTemplate: template } : {}) },
+    {
+      kind: SERVER_KIND[kind],
+      timePosts: true,
+      ...(SERVER_KIND[kind] === 'floor' && template ? { lineTemplate: template } : {}),
+      ...(kind === 'floor-answer' ? { answerFirst: true } : {}),
+    },
     {
       ...(o.profileDir ? { profileDir: o.profileDir } : {}),
       ...(kind === 'before' && o.compareRoot ? { root: o.compareRoot } : {}),
@@ -290,13 +301,6 @@ function templateOf(line: string, sessions: { id: string }[]): string {
   return withId.replace(/"version":\d+/, '"version":{{version}}');
 }
 
-const median = (values: number[]): number => {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
 export async function runBurst(o: BurstOptions, log: (s: string) => void): Promise<ScenarioResult> {
   const runs: BurstRun[] = [];
   let template: string | undefined;
@@ -309,90 +313,4 @@ export async function runBurst(o: BurstOptions, log: (s: string) => void): Promi
     }
   }
   return burstResult(runs, o);
-}
-
-function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
-  const of = (kind: BurstKind) => runs.filter((r) => r.kind === kind);
-  const fig = (kind: BurstKind, pick: (r: BurstRun) => number): number | null =>
-    of(kind).length === 0 ? null : median(of(kind).map(pick));
-  const pct = (r: BurstRun) => (r.expected === 0 ? 0 : (r.delivered / r.expected) * 100);
-  const row = (metric: string, pick: (r: BurstRun) => number, better: Row['better'] = 'lower'): Row => ({
-    metric,
-    liveop: fig('liveop', pick),
-    baseline: fig('polling', pick),
-    floor: fig('floor', pick),
-    ...(o.kinds.includes('before') ? { before: fig('before', pick) } : {}),
-    better,
-  });
-  const p50 = (r: BurstRun) => r.latencyMs.p50;
-  const p99 = (r: BurstRun) => r.latencyMs.p99;
-  const cpuLine = (r: BurstRun) => r.cpuPerLineMicros;
-  const liveopCpu = fig('liveop', cpuLine);
-  const floorCpu = fig('floor', cpuLine);
-  const polling = { p50: fig('polling', p50), p99: fig('polling', p99) };
-  const delivered = row('updates delivered (% of expected)', pct, 'higher');
-  delivered.target = '100%';
-  delivered.met = of('liveop').every((r) => r.expected > 0 && r.delivered === r.expected);
-  const rowP50 = row('post→line p50 (ms)', p50);
-  const rowP99 = row('post→line p99 (ms)', p99);
-  if (polling.p50 !== null && rowP50.liveop !== null) {
-    rowP50.target = '≤ ½ polling';
-    rowP50.met = (rowP50.liveop as number) <= polling.p50 / 2;
-  }
-  if (polling.p99 !== null && rowP99.liveop !== null) {
-    rowP99.target = '≤ polling';
-    rowP99.met = (rowP99.liveop as number) <= polling.p99;
-  }
-  const answer = row('event post answer p99 (ms)', (r) => r.postAnswerMs.p99);
-  answer.target = '≤ 20 ms';
-  answer.met = answer.liveop !== null && (answer.liveop as number) <= 20;
-  const cpu = row('server CPU per delivered line (µs)', cpuLine);
-  const ratio: Row = {
-    metric: 'CPU per line, Liveop ÷ floor',
-    liveop: liveopCpu !== null && floorCpu !== null ? liveopCpu / floorCpu : null,
-    baseline: fig('polling', cpuLine) !== null && floorCpu !== null ? fig('polling', cpuLine)! / floorCpu : null,
-    better: 'lower',
-    target: '≤ 1.5×',
-  };
-  if (typeof ratio.liveop === 'number') ratio.met = ratio.liveop <= 1.5;
-  const rows: Row[] = [
-    delivered,
-    rowP50,
-    rowP99,
-    row('post→line max (ms)', (r) => r.latencyMs.max),
-    answer,
-    cpu,
-    ratio,
-    row('server CPU (% of one core)', (r) => r.serverCpuPercent),
-    row('server event-loop delay max (ms)', (r) => r.serverLoopDelayMaxMs),
-    row('server GC (% of the time)', (r) => r.serverGcPercent),
-    row('server RSS (MB)', (r) => r.serverRssMb),
-    row('lines / s', (r) => r.linesPerSecond, 'none'),
-    row('bytes per line', (r) => r.lineBytes, 'none'),
-  ];
-  const f = (v: number | undefined) =>
-    v === undefined || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1);
-  const notes = [
-    `${o.rounds} interleaved round(s) of ${o.kinds.join(', ')}; each figure the median of its rounds`,
-    ...runs.map(
-      (r) =>
-        `round ${r.round} ${r.kind}: p50 ${f(r.latencyMs.p50)} / p99 ${f(r.latencyMs.p99)} ms, ` +
-        `answer p99 ${f(r.postAnswerMs.p99)} ms (in the server ${f(r.serverPostAnswerP99Ms)}, from its burst's first ${f(r.serverBurstAnswerP99Ms)}), ${f(r.cpuPerLineMicros)} µs/line (${f(r.serverSystemPercent)}% in the kernel), ` +
-        `delivered ${r.delivered}/${r.expected}, viewers ${r.viewersOpen}, posts ${r.posted} ` +
-        `(${r.postErrors} failed, ${r.postsSkipped} skipped), loop delay p99 ${f(r.serverLoopDelayP99Ms)} ms, ` +
-        `GC max pause ${f(r.serverGcMaxPauseMs)} ms, machine busy ${f(r.machineBusyPercent)}%, ` +
-        `load generator loop delay p99 ${f(r.clientLoopDelayP99Ms)} ms`,
-    ),
-    ...of('liveop').map(
-      (r) => `Liveop round ${r.round} post→line p99 by second (ms): ${r.p99BySecondMs.map((v) => v ?? '—').join(' ')}`,
-    ),
-    'the floor writes a copy of the line Liveop sent in the same run (its id and version changed) in the post handler',
-  ];
-  return {
-    scenario: 'burst',
-    params: { sessions: o.sessions, viewers: o.viewers, hz: o.hz, seconds: o.seconds, rounds: o.rounds },
-    rows,
-    notes,
-    data: { runs },
-  };
 }
