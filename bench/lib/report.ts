@@ -27,6 +27,8 @@ export interface Row {
   met?: boolean;
   /** The floor, measured in the same run, misses the target too: it is below what this machine allows. */
   floorMisses?: boolean;
+  /** Printed instead of met/MISSED when the target could not be judged (why goes in the notes). */
+  verdict?: string;
 }
 
 export interface ScenarioResult {
@@ -107,7 +109,7 @@ export function renderTable(result: ScenarioResult): string {
     advantage(row) ?? '',
     ...(withFloor ? [row.floor === undefined ? '' : fmt(row.floor)] : []),
     row.target ?? '',
-    row.met === undefined ? '' : row.met ? 'met' : row.floorMisses ? 'MISSED, floor too' : 'MISSED',
+    row.verdict ?? (row.met === undefined ? '' : row.met ? 'met' : row.floorMisses ? 'MISSED, floor too' : 'MISSED'),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>

@@ -77,7 +77,7 @@ if (spec.kind === 'liveop') {
   } else {
     server = createFloorServer({
       ...(spec.lineTemplate ? { template: spec.lineTemplate } : {}),
-      answerFirst: spec.answerFirst === true,
+      writeLines: spec.writeLines !== false,
     });
   }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -28,8 +28,8 @@ export interface ServerSpec {
   timePosts?: boolean;
   /** Floor only: the line to write (`{{id}}` and `{{version}}` filled in per session and post). */
   lineTemplate?: string;
-  /** Floor only: answer every post of a burst before writing its lines. */
-  answerFirst?: boolean;
+  /** Floor only: write each post's line to the streams (false: answer and nothing else). */
+  writeLines?: boolean;
 }
 
 export interface ServerStats {
