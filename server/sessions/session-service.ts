@@ -37,6 +37,9 @@ import type { OperationRunner, OperationSpec } from './operation-spec.ts';
 
 export type { OperationRunner, OperationSpec } from './operation-spec.ts';
 
+/** A batch without a chain event names no next session. */
+const NO_NEXTS: ReadonlyMap<string, NextSession> = new Map();
+
 export interface SessionServiceOptions {
   store: SessionStore;
   signer: TokenSigner;
@@ -162,9 +165,10 @@ export class SessionService {
     if (as.kind === 'token') authorize(as, 'report', { id, owner: null });
     let replayed: number | undefined;
     let before: StoredSession | null = null;
-    const retriedChain = key !== undefined && events.some((e) => e.type === 'chain') && (await this.#replayOf(id, key));
-    const nexts = retriedChain
-      ? new Map<string, NextSession>()
+    // Chains are resolved (reads, a signed token) only in a batch that has one and was not applied before.
+    const chained = events.some((e) => e.type === 'chain') && !(key !== undefined && (await this.#replayOf(id, key)));
+    const nexts = !chained
+      ? NO_NEXTS
       : await resolveChains(events, as, {
           current: () => this.read(id, as, 'report'),
           get: (nextId) => this.#o.store.get(nextId),

@@ -216,7 +216,11 @@ describe.each(RUNNERS)('operations on the %s runner', (name, options, available)
       const sessions = async () =>
         ((await (await fetch(`${s.url}/sessions`)).json()) as { sessions: Snapshot[] }).sessions;
       await expect.poll(async () => (await sessions()).length, { timeout: 10_000 }).toBe(2);
-      const [second, first] = await sessions();
+      // By their tasks, not the list's order: a chain made within the same
+      // millisecond as its first session lists the two in id order.
+      const listed = await sessions();
+      const first = listed.find((x) => x.tasks[0]?.id === 'one');
+      const second = listed.find((x) => x.tasks[0]?.id === 'two');
       await ended(s, first!.id);
       await ended(s, second!.id);
       expect(await snapshot(s, first!.id)).toMatchObject({
