@@ -138,7 +138,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
         log,
       );
     case 'burst': {
-      const kinds = (values.kinds ?? 'liveop,polling,floor,floor-answer').split(',') as BurstKind[];
+      const kinds = (values.kinds ?? 'liveop,polling,floor,floor-answer,hono-answer').split(',') as BurstKind[];
       if (values.compare && !kinds.includes('before')) kinds.unshift('before');
       return runBurst(
         {

@@ -11,6 +11,8 @@
  * - `polling`: the seeds' design on bare node:http (bench/baseline/polling.ts).
  * - `floor`: bare node:http writing the same bytes to the same streams
  *   (bench/baseline/floor.ts).
+ * - `hono-floor`: a Hono app answering the burst's posts and writing no
+ *   line (bench/baseline/hono-floor.ts).
  */
 
 import { subscribe } from 'node:diagnostics_channel';
@@ -31,6 +33,7 @@ import { MemorySessionStore } from '../../server/store/memory-store.ts';
 import { RedisSessionStore } from '../../server/store/redis-store.ts';
 import type { SessionStore } from '../../server/store/session-store.ts';
 import { createFloorServer } from '../baseline/floor.ts';
+import { createHonoFloor } from '../baseline/hono-floor.ts';
 import { createPollingServer } from '../baseline/polling.ts';
 import { createBaseline } from '../baseline/server.ts';
 import { CountingStore } from './counting-store.ts';
@@ -93,6 +96,8 @@ if (spec.kind === 'liveop') {
     const baseline = createBaseline();
     app.route('/', baseline.app);
     stats = () => ({ reads: baseline.reads() });
+  } else if (spec.kind === 'hono-floor') {
+    app.route('/', createHonoFloor());
   } else {
     app.post('/hello', (c) => c.json({ hello: 'world' }));
     app.get('/hello', (c) => c.text('Hello Hono!'));

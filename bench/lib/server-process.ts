@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleServer } from '../../server/scripts/bundle.ts';
 
-export type ServerKind = 'liveop' | 'baseline' | 'hello' | 'polling' | 'floor';
+export type ServerKind = 'liveop' | 'baseline' | 'hello' | 'polling' | 'floor' | 'hono-floor';
 
 export interface ServerSpec {
   kind: ServerKind;

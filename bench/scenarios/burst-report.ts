@@ -113,6 +113,12 @@ export function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
           "the answer row's floor is floor-answer: the same bare node:http server answering the same posts and writing no line (the viewers connected, idle): no server that also writes the fan-out answers sooner",
         ]
       : []),
+    ...(of('hono-answer').length > 0
+      ? [
+          `answer p99 of a burst, answering only (no line written): bare node:http ${f(fig('floor-answer', (r) => r.postAnswerMs.p99) ?? undefined)} ms, ` +
+            `a Hono app on @hono/node-server ${f(fig('hono-answer', (r) => r.postAnswerMs.p99) ?? undefined)} ms; Liveop, also writing the fan-out: ${f(answer.liveop as number)} ms`,
+        ]
+      : []),
     ...(saturated.length > 0
       ? [
           `not judged: the polling baseline did not carry the load in ${saturated.length} of ${of('polling').length} round(s) ` +

@@ -16,7 +16,8 @@
  *   same number of streams: the least a server can spend per line here,
  *   and the earliest it can deliver them; `floor-answer` is the same server
  *   answering the posts and writing no line: the earliest the burst can be
- *   answered here at all. A target a floor misses too is marked so, and a
+ *   answered here at all, and `hono-answer` a Hono app doing the same: how
+ *   much of the answer time is the framework. A target a floor misses too is marked so, and a
  *   target set against a baseline that did not carry the whole load (viewers
  *   not all streaming, posts skipped) is not judged.
  */
@@ -30,8 +31,11 @@ import { forkTs, gcPercent, type ServerKind, ServerProcess } from '../lib/server
 import { createSessions, reporterHeaders, viewerHeaders } from '../lib/sessions.ts';
 import { burstResult } from './burst-report.ts';
 
-/** `floor` writes each post's lines in its handler; `floor-answer` answers the posts and writes no line. */
-export type BurstKind = 'liveop' | 'polling' | 'floor' | 'floor-answer' | 'before';
+/**
+ * `floor` writes each post's lines in its handler; `floor-answer` answers the
+ * posts and writes no line; `hono-answer` does that as a Hono app.
+ */
+export type BurstKind = 'liveop' | 'polling' | 'floor' | 'floor-answer' | 'hono-answer' | 'before';
 
 export interface BurstOptions {
   sessions: number;
@@ -101,6 +105,7 @@ const SERVER_KIND: Record<BurstKind, ServerKind> = {
   polling: 'polling',
   floor: 'floor',
   'floor-answer': 'floor',
+  'hono-answer': 'hono-floor',
 };
 
 /** Runs the reporters' process once; resolves with its report. */
@@ -227,7 +232,7 @@ export async function measureBurst(
     const report = await reporting;
     const { sentAt, postedBy } = report;
     // floor-answer writes no lines: nothing to wait for, nothing to count as delivered.
-    const writesLines = kind !== 'floor-answer';
+    const writesLines = kind !== 'floor-answer' && kind !== 'hono-answer';
     await waitUntil(
       () => !writesLines || viewers.every((v) => v.ended || v.last >= postedBy[v.session]!),
       (o.drainSeconds ?? 10) * 1000,
