@@ -123,6 +123,8 @@ let inspector: Session | null = null;
 // for posts sent together is the server's share of their answer time.
 const postAnswers = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
 const burstAnswers = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
+/** When each POST of a burst reached the server, from its burst's first: how spread out the burst arrives. */
+const burstArrivals = createHistogram({ lowest: 1, highest: 60_000_000, figures: 3 });
 const postStarted = new WeakMap<object, number>();
 let lastPostAt = Number.NEGATIVE_INFINITY;
 let burstStartedAt = 0;
@@ -133,6 +135,7 @@ if (spec.timePosts) {
     const now = performance.now();
     if (now - lastPostAt > 50) burstStartedAt = now;
     lastPostAt = now;
+    burstArrivals.record(Math.max(1, Math.round((now - burstStartedAt) * 1000)));
     postStarted.set(response, now);
   });
   subscribe('http.server.response.finish', (message) => {
@@ -226,6 +229,7 @@ process.on('message', (message: ParentMessage) => {
           loopDelayMaxMs: loopDelay.max / 1e6,
           postAnswerP99Ms: postAnswers.count === 0 ? Number.NaN : postAnswers.percentile(99) / 1000,
           burstAnswerP99Ms: burstAnswers.count === 0 ? Number.NaN : burstAnswers.percentile(99) / 1000,
+          burstArrivalP99Ms: burstArrivals.count === 0 ? Number.NaN : burstArrivals.percentile(99) / 1000,
           ...stats(),
         },
       });
@@ -233,6 +237,7 @@ process.on('message', (message: ParentMessage) => {
         loopDelay.reset();
         postAnswers.reset();
         burstAnswers.reset();
+        burstArrivals.reset();
         gcMaxPauseMs = 0;
       }
       return;

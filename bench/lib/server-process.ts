@@ -58,6 +58,8 @@ export interface ServerStats {
   postAnswerP99Ms: number;
   /** The same from the first POST of its burst (one after 50 ms without any), ms. */
   burstAnswerP99Ms: number;
+  /** p99 of when a burst's POSTs reached the server, from its first (ms). */
+  burstArrivalP99Ms: number;
 }
 
 export type ParentMessage = {

@@ -98,7 +98,7 @@ export function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
     ...runs.map(
       (r) =>
         `round ${r.round} ${r.kind}: p50 ${f(r.latencyMs.p50)} / p99 ${f(r.latencyMs.p99)} ms, ` +
-        `answer p99 ${f(r.postAnswerMs.p99)} ms (in the server ${f(r.serverPostAnswerP99Ms)}, from its burst's first ${f(r.serverBurstAnswerP99Ms)}), ${f(r.cpuPerLineMicros)} µs/line (${f(r.serverSystemPercent)}% in the kernel), ` +
+        `answer p99 ${f(r.postAnswerMs.p99)} ms (in the server ${f(r.serverPostAnswerP99Ms)}, from its burst's first ${f(r.serverBurstAnswerP99Ms)}; posts arriving over ${f(r.serverBurstArrivalP99Ms)}), ${f(r.cpuPerLineMicros)} µs/line (${f(r.serverSystemPercent)}% in the kernel), ` +
         `delivered ${r.delivered}/${r.expected}, viewers ${r.viewersOpen}, posts ${r.posted} ` +
         `(${r.postErrors} failed, ${r.postsSkipped} skipped), loop delay p99 ${f(r.serverLoopDelayP99Ms)} ms, ` +
         `GC max pause ${f(r.serverGcMaxPauseMs)} ms, machine busy ${f(r.machineBusyPercent)}%, ` +

@@ -89,6 +89,7 @@ export interface BurstRun {
   serverLoopDelayMaxMs: number;
   serverPostAnswerP99Ms: number;
   serverBurstAnswerP99Ms: number;
+  serverBurstArrivalP99Ms: number;
   serverRssMb: number;
   linesPerSecond: number;
   lineBytes: number;
@@ -289,6 +290,7 @@ export async function measureBurst(
       serverLoopDelayMaxMs: after.loopDelayMaxMs,
       serverPostAnswerP99Ms: after.postAnswerP99Ms,
       serverBurstAnswerP99Ms: after.burstAnswerP99Ms,
+      serverBurstArrivalP99Ms: after.burstArrivalP99Ms,
       serverRssMb: after.rss / MB,
       linesPerSecond: windowLines / (elapsedMs / 1000),
       lineBytes: windowLines === 0 ? 0 : windowBytes / windowLines,
