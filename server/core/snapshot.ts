@@ -32,7 +32,11 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
   const status = sessionStatus(session, now);
   const dead = status === 'error' && session.error === null && isDead(session, now);
   const graceCancelled = status === 'cancelled' && !session.cancelled;
-  const shown = session.tasks.map((t) => shownPercent(t, now, session.options));
+  const finished = finishedAt(session, now);
+  // A session the clock ended (its cancel grace ran out, its worker went
+  // silent) shows its bars as they were then, not still easing afterwards.
+  const shownAt = (dead || graceCancelled) && finished !== null ? Math.min(now, finished) : now;
+  const shown = session.tasks.map((t) => shownPercent(t, shownAt, session.options));
   const tasks = session.tasks.map((task, i) =>
     taskSnapshot(task, shown[i]!.percent, shown[i]!.simulated, status, dead, graceCancelled, session, now),
   );
@@ -49,7 +53,6 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
           ),
         );
   const logAfter = cursor.logAfter ?? 0;
-  const finished = finishedAt(session, now);
   return {
     type: 'snapshot',
     id: session.id,
@@ -195,4 +198,19 @@ export function unservableSnapshot(session: StoredSession): Snapshot {
     finishedAt: null,
     expiresAt: iso(num(session.updatedAt)),
   };
+}
+
+/** Lines differ in what a viewer can see (ignoring logs, which are compared apart). */
+export function visiblyDifferent(a: Snapshot, b: Snapshot): boolean {
+  if (a.version !== b.version || a.status !== b.status || a.percent !== b.percent || a.etaMs !== b.etaMs) return true;
+  if (a.tasks.length !== b.tasks.length) return true;
+  for (let i = 0; i < a.tasks.length; i++) {
+    const x = a.tasks[i]!;
+    const y = b.tasks[i]!;
+    if (x.percent !== y.percent || x.status !== y.status || x.stalled !== y.stalled || x.simulated !== y.simulated) {
+      return true;
+    }
+    if (x.etaMs !== y.etaMs) return true;
+  }
+  return a.stages.some((s, i) => s.state !== b.stages[i]?.state) || a.finishedAt !== b.finishedAt;
 }

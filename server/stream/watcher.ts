@@ -7,7 +7,8 @@
  * a viewer can see changed.
  */
 import type { StoredSession } from '../core/model.ts';
-import { logsAfter, toSnapshot } from '../core/snapshot.ts';
+import { nextVisibleChangeAt } from '../core/next-change.ts';
+import { logsAfter, toSnapshot, visiblyDifferent } from '../core/snapshot.ts';
 import { isTerminal, type LogEntry, type Snapshot, type StreamErrorLine, type StreamLine } from '../protocol/index.ts';
 import type { SessionStore, StoreChange } from '../store/session-store.ts';
 
@@ -178,15 +179,11 @@ export class Watcher {
       this.hub.pending(this);
     }
     if (final) return;
-    // Keep the bars moving while anything runs; otherwise wake for the
-    // time-based verdicts (dead worker, cancel grace) and nothing else.
-    if (snapshot.status === 'running') {
-      this.schedule(this.hub.intervalMs);
-      return;
-    }
-    const deadlines = [session.lastEventAt + session.options.deadAfterMs];
-    if (session.cancelRequestedAt !== null) deadlines.push(session.cancelRequestedAt + session.options.cancelGraceMs);
-    this.schedule(Math.min(...deadlines) - now + 1);
+    // Sleep until the snapshot can next look different: the next whole
+    // percent of an eased bar, an ETA step, a stall, a deadline (dead worker,
+    // cancel grace). A running session wakes at most at the throttle's rate.
+    const wait = nextVisibleChangeAt(session, now) - now + 1;
+    this.schedule(snapshot.status === 'running' ? Math.max(this.hub.intervalMs, wait) : wait);
   }
 
   /**
@@ -219,19 +216,4 @@ export class Watcher {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
   }
-}
-
-/** Lines differ in what a viewer can see (ignoring logs, which are compared apart). */
-function visiblyDifferent(a: Snapshot, b: Snapshot): boolean {
-  if (a.version !== b.version || a.status !== b.status || a.percent !== b.percent || a.etaMs !== b.etaMs) return true;
-  if (a.tasks.length !== b.tasks.length) return true;
-  for (let i = 0; i < a.tasks.length; i++) {
-    const x = a.tasks[i]!;
-    const y = b.tasks[i]!;
-    if (x.percent !== y.percent || x.status !== y.status || x.stalled !== y.stalled || x.simulated !== y.simulated) {
-      return true;
-    }
-    if (x.etaMs !== y.etaMs) return true;
-  }
-  return a.stages.some((s, i) => s.state !== b.stages[i]?.state) || a.finishedAt !== b.finishedAt;
 }

@@ -39,6 +39,20 @@ describe('streaming a session', () => {
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
   });
 
+  it('keeps an eased bar moving with no event, a whole percent at a time, and marks it stalled on time', async () => {
+    const s = await create({ tasks: [{ id: 'a', name: 'Import', expectedMs: 2_000 }], stallAfterMs: 1_500 });
+    const stream = await openStream(s.streamUrl);
+    await events(s, [{ type: 'start', task: 'a' }]);
+    // No more events: every line from here is the server waking on its own.
+    await stream.waitFor((l) => l.type === 'snapshot' && l.tasks[0]!.stalled, 5_000);
+    const moving = stream.snapshots().filter((l) => l.version === 2);
+    const percents = moving.map((l) => l.tasks[0]!.percent);
+    expect(percents.length).toBeGreaterThan(5);
+    expect(new Set(percents).size).toBeGreaterThanOrEqual(percents.length - 1); // each a new whole percent, but maybe the stall
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    stream.close();
+  });
+
   it('shows the same lines to a second viewer, and the final snapshot to a late one', async () => {
     const s = await create();
     const one = await openStream(s.streamUrl);
