@@ -21,6 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { tokenlessCreated } from './created.ts';
 
 /** A line of the usual size when no Liveop line was captured (`{{id}}`, `{{version}}` filled in). */
 export const DEFAULT_LINE_TEMPLATE = `{"type":"snapshot","id":"{{id}}","version":{{version}},"pad":"${'x'.repeat(540)}"}`;
@@ -55,13 +56,7 @@ export function createFloorServer({ template = DEFAULT_LINE_TEMPLATE, writeLines
         const id = randomUUID();
         sessions.set(id, { version: 1, streams: new Set() });
         const base = `http://${req.headers.host}/sessions/${id}`;
-        const text = JSON.stringify({
-          id,
-          viewerToken: 'none',
-          reporterToken: 'none',
-          streamUrl: `${base}/stream`,
-          snapshotUrl: base,
-        });
+        const text = JSON.stringify(tokenlessCreated(id, base));
         res.writeHead(201, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
         res.end(text);
         return;

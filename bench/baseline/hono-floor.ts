@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
+import { tokenlessCreated } from './created.ts';
 
 export function createHonoFloor(): Hono {
   const versions = new Map<string, number>();
@@ -19,10 +20,7 @@ export function createHonoFloor(): Hono {
     const id = randomUUID();
     versions.set(id, 1);
     const base = `${new URL(c.req.url).origin}/sessions/${id}`;
-    return c.json(
-      { id, viewerToken: 'none', reporterToken: 'none', streamUrl: `${base}/stream`, snapshotUrl: base },
-      201,
-    );
+    return c.json(tokenlessCreated(id, base), 201);
   });
   app.post('/sessions/:id/events', async (c) => {
     const id = c.req.param('id');

@@ -19,6 +19,7 @@ import { createSessionSchema } from '../../server/core/schemas.ts';
 import { toSnapshot } from '../../server/core/snapshot.ts';
 import { isFinal } from '../../server/core/status.ts';
 import type { ProgressEvent } from '../../server/protocol/index.ts';
+import { tokenlessCreated } from './created.ts';
 
 /** django-spire's `poll_interval`. */
 const POLL_MS = 100;
@@ -84,13 +85,7 @@ export function createPollingServer(): PollingServer {
         const session = createSession(randomUUID(), input, Date.now());
         sessions.set(session.id, session);
         const base = `http://${req.headers.host}/sessions/${session.id}`;
-        json(res, 201, {
-          id: session.id,
-          viewerToken: 'none',
-          reporterToken: 'none',
-          streamUrl: `${base}/stream`,
-          snapshotUrl: base,
-        });
+        json(res, 201, tokenlessCreated(session.id, base));
         return;
       }
       const route = ROUTE.exec(url);

@@ -23,6 +23,7 @@ import { createSessionSchema } from '../../server/core/schemas.ts';
 import { toSnapshot } from '../../server/core/snapshot.ts';
 import { isFinal } from '../../server/core/status.ts';
 import type { ProgressEvent } from '../../server/protocol/index.ts';
+import { tokenlessCreated } from './created.ts';
 
 export interface Baseline {
   app: Hono;
@@ -47,10 +48,7 @@ export function createBaseline(): Baseline {
     const session = createSession(randomUUID(), input, Date.now());
     await cache.set(session.id, session);
     const base = `${new URL(c.req.url).origin}/sessions/${session.id}`;
-    return c.json(
-      { id: session.id, viewerToken: 'none', reporterToken: 'none', streamUrl: `${base}/stream`, snapshotUrl: base },
-      201,
-    );
+    return c.json(tokenlessCreated(session.id, base), 201);
   });
 
   app.post('/sessions/:id/events', async (c) => {

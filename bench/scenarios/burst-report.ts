@@ -3,7 +3,7 @@
  * the targets of issue #11, and whether the floors measured in the same
  * rounds meet them (a target no server meets here is marked so).
  */
-import type { Row, ScenarioResult } from '../lib/report.ts';
+import { fmt, type Row, type ScenarioResult } from '../lib/report.ts';
 import type { BurstKind, BurstOptions, BurstRun } from './burst.ts';
 
 const median = (values: number[]): number => {
@@ -42,10 +42,17 @@ export function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
   delivered.met = of('liveop').every((r) => r.expected > 0 && r.delivered === r.expected);
   const rowP50 = row('post→line p50 (ms)', p50);
   const rowP99 = row('post→line p99 (ms)', p99);
-  /** Sets a row's target; `floorMisses` when the floor in the same rounds does not meet it either. */
-  const target = (r: Row, text: string, bound: number | null) => {
+  /**
+   * Sets a row's target and whether it is met; `floorMisses` when the floor in
+   * the same rounds does not meet it either; 'not judged' when `judged` is false.
+   */
+  const target = (r: Row, text: string, bound: number | null, judged = true) => {
     if (bound === null || r.liveop === null) return;
     r.target = text;
+    if (!judged) {
+      r.verdict = 'not judged';
+      return;
+    }
     r.met = (r.liveop as number) <= bound;
     if (typeof r.floor === 'number') r.floorMisses = r.floor > bound;
   };
@@ -53,15 +60,8 @@ export function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
   // to skip) has late lines because it failed, not because of its design:
   // beating it says nothing, so targets set against it are not judged.
   const saturated = of('polling').filter((r) => r.viewersOpen < o.viewers || r.postsSkipped > 0 || r.expected === 0);
-  target(rowP50, '≤ ½ polling', polling.p50 === null ? null : polling.p50 / 2);
-  target(rowP99, '≤ polling', polling.p99);
-  if (saturated.length > 0) {
-    for (const r of [rowP50, rowP99]) {
-      delete r.met;
-      delete r.floorMisses;
-      r.verdict = 'not judged';
-    }
-  }
+  target(rowP50, '≤ ½ polling', polling.p50 === null ? null : polling.p50 / 2, saturated.length === 0);
+  target(rowP99, '≤ polling', polling.p99, saturated.length === 0);
   // The answer's floor is the server that answers the posts and does nothing else.
   const answerFloor: BurstKind = of('floor-answer').length > 0 ? 'floor-answer' : 'floor';
   const answer = row('event post answer p99 (ms)', (r) => r.postAnswerMs.p99, 'lower', answerFloor);
@@ -90,19 +90,16 @@ export function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
     row('lines / s', (r) => r.linesPerSecond, 'none'),
     row('bytes per line', (r) => r.lineBytes, 'none'),
   ];
-  // NaN crosses IPC as null.
-  const f = (v: number | null | undefined) =>
-    v === undefined || v === null || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1);
   const notes = [
     `${o.rounds} interleaved round(s) of ${o.kinds.join(', ')}; each figure the median of its rounds`,
     ...runs.map(
       (r) =>
-        `round ${r.round} ${r.kind}: p50 ${f(r.latencyMs.p50)} / p99 ${f(r.latencyMs.p99)} ms, ` +
-        `answer p99 ${f(r.postAnswerMs.p99)} ms (in the server ${f(r.serverPostAnswerP99Ms)}, from its burst's first ${f(r.serverBurstAnswerP99Ms)}; posts arriving over ${f(r.serverBurstArrivalP99Ms)}), ${f(r.cpuPerLineMicros)} µs/line (${f(r.serverSystemPercent)}% in the kernel), ` +
+        `round ${r.round} ${r.kind}: p50 ${fmt(r.latencyMs.p50)} / p99 ${fmt(r.latencyMs.p99)} ms, ` +
+        `answer p99 ${fmt(r.postAnswerMs.p99)} ms (in the server ${fmt(r.serverPostAnswerP99Ms)}, from its burst's first ${fmt(r.serverBurstAnswerP99Ms)}; posts arriving over ${fmt(r.serverBurstArrivalP99Ms)}), ${fmt(r.cpuPerLineMicros)} µs/line (${fmt(r.serverSystemPercent)}% in the kernel), ` +
         `delivered ${r.delivered}/${r.expected}, viewers ${r.viewersOpen}, posts ${r.posted} ` +
-        `(${r.postErrors} failed, ${r.postsSkipped} skipped), loop delay p99 ${f(r.serverLoopDelayP99Ms)} ms, ` +
-        `GC max pause ${f(r.serverGcMaxPauseMs)} ms, machine busy ${f(r.machineBusyPercent)}%, ` +
-        `load generator loop delay p99 ${f(r.clientLoopDelayP99Ms)} ms`,
+        `(${r.postErrors} failed, ${r.postsSkipped} skipped), loop delay p99 ${fmt(r.serverLoopDelayP99Ms)} ms, ` +
+        `GC max pause ${fmt(r.serverGcMaxPauseMs)} ms, machine busy ${fmt(r.machineBusyPercent)}%, ` +
+        `load generator loop delay p99 ${fmt(r.clientLoopDelayP99Ms)} ms`,
     ),
     ...of('liveop').map(
       (r) => `Liveop round ${r.round} post→line p99 by second (ms): ${r.p99BySecondMs.map((v) => v ?? '—').join(' ')}`,
@@ -115,8 +112,8 @@ export function burstResult(runs: BurstRun[], o: BurstOptions): ScenarioResult {
       : []),
     ...(of('hono-answer').length > 0
       ? [
-          `answer p99 of a burst, answering only (no line written): bare node:http ${f(fig('floor-answer', (r) => r.postAnswerMs.p99) ?? undefined)} ms, ` +
-            `a Hono app on @hono/node-server ${f(fig('hono-answer', (r) => r.postAnswerMs.p99) ?? undefined)} ms; Liveop, also writing the fan-out: ${f(answer.liveop as number)} ms`,
+          `answer p99 of a burst, answering only (no line written): bare node:http ${fmt(fig('floor-answer', (r) => r.postAnswerMs.p99))} ms, ` +
+            `a Hono app on @hono/node-server ${fmt(fig('hono-answer', (r) => r.postAnswerMs.p99))} ms; Liveop, also writing the fan-out: ${fmt(answer.liveop)} ms`,
         ]
       : []),
     ...(saturated.length > 0
