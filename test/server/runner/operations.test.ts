@@ -26,7 +26,7 @@ const RUNNERS: [string, () => Promise<Partial<LiveopOptions>>, boolean][] = [
       const prefix = freshPrefix();
       return {
         store: await stores.make({ prefix }),
-        runner: { bullmq: { url: REDIS_URL, prefix, stalledIntervalMs: 1_000 } },
+        runner: { bullmq: { url: REDIS_URL, prefix, stalledMs: 3_000 } },
       };
     },
     req.available,
