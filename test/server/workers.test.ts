@@ -201,6 +201,16 @@ describe.skipIf(!req.available)('operations on worker processes', () => {
     }, 90_000);
   });
 
+  it('refuses to start with a LIVEOP_STALLED_MS that is not a whole number of milliseconds, naming it', async () => {
+    for (const value of ['soon', '0', '1500.5']) {
+      const worker = await spawned(spawnWorker({ ...env, LIVEOP_STALLED_MS: value }));
+      expect(await worker.exited).not.toBe(0);
+      expect(worker.output()).toContain(
+        `LIVEOP_STALLED_MS: "${value}" is not a whole number of milliseconds, 100 or more`,
+      );
+    }
+  }, 60_000);
+
   it('runs jobs queued while no worker ran once one starts, though the server restarted in between', async () => {
     const port = await freePort();
     let server = await spawned(spawnServer(env, port));
