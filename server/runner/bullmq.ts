@@ -37,7 +37,7 @@ export interface BullmqOptions {
 }
 
 /** BullMQ's lock and stalled-check timing that replaces a dead worker within `stalledMs` (see BullmqOptions). */
-export function stallTiming(stalledMs: number): { lockDuration: number; stalledInterval: number } {
+function stallTiming(stalledMs: number): { lockDuration: number; stalledInterval: number } {
   return { lockDuration: Math.round(stalledMs * 0.6), stalledInterval: Math.round(stalledMs * 0.3) };
 }
 
