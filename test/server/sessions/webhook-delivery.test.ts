@@ -98,6 +98,13 @@ describe('a webhook at creation', () => {
     },
   );
 
+  it('refuses it in the in-process createSession too, with the same message', async () => {
+    server = await startServer({ webhooks: { secret: SECRET } });
+    await expect(server.liveop.createSession({ webhook: 'http://[fec0::1]/hook' })).rejects.toThrow(
+      /^webhook: fec0::1 is a site-local address \(fec0::\/10\); .*LIVEOP_WEBHOOK_PRIVATE=1/,
+    );
+  });
+
   it('accepts a loopback webhook when private networks are allowed, and a name (checked at delivery) when not', async () => {
     server = await startServer({ webhooks: { secret: SECRET, allowPrivateNetworks: true } });
     expect((await post(`${server.url}/sessions`, { webhook: 'http://127.0.0.1:9/hook' })).status).toBe(201);
