@@ -118,7 +118,9 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           parameters: Object.entries(listQuery.properties).map(([name, s]) => ({ name, in: 'query', schema: s })),
           responses: {
             '200': {
-              description: 'a page',
+              description:
+                'a page. With `status` or `q`, one call reads at most 1,000 sessions: the page may then be short, ' +
+                'even empty, with a `cursor` that goes on from there (null once nothing is left)',
               content: {
                 'application/json': {
                   schema: {
@@ -131,7 +133,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
                 },
               },
             },
-            ...errors(400, 401, 403, 503),
+            ...errors(400, 401, 403, 429, 503),
           },
         },
       },
