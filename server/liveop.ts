@@ -131,7 +131,7 @@ export class Liveop {
       sessionDefaults: options.sessionDefaults ?? {},
       sessionsPerOwner: options.caps?.sessionsPerOwner ?? DEFAULT_CAPS.sessionsPerOwner,
       hooks: this.#hooks,
-      webhooks: webhooks !== undefined,
+      ...(webhooks ? { webhooks: { allowPrivateNetworks: webhooks.allowPrivateNetworks } } : {}),
       viewerTokenTtlSeconds: config.viewerTokenTtlSeconds,
       reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),

@@ -103,6 +103,8 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       '/sessions': {
         post: {
           summary: 'Create a session',
+          description:
+            'A `webhook` is refused (400) when the server signs none, or when its host is a loopback, private or other special-purpose address written as such, or a `localhost` name, unless the server allows private networks (`LIVEOP_WEBHOOK_PRIVATE=1`). A host name is resolved and checked when the webhook is sent; redirects are not followed.',
           security: [{ bearer: [] }],
           requestBody: {
             required: false,

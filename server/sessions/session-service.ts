@@ -34,6 +34,7 @@ import {
 import { resolveChains } from './chains.ts';
 import type { FinishHooks } from './finish-hooks.ts';
 import type { OperationRunner, OperationSpec } from './operation-spec.ts';
+import { checkWebhookUrl } from './webhook-guard.ts';
 
 export type { OperationRunner, OperationSpec } from './operation-spec.ts';
 
@@ -54,8 +55,8 @@ export interface SessionServiceOptions {
   sessionsPerOwner?: number;
   /** Told of every write, to fire completion hooks once a session ends. */
   hooks?: FinishHooks;
-  /** Whether sessions may ask for a webhook (a webhook secret is configured). */
-  webhooks?: boolean;
+  /** Set when sessions may ask for a webhook (a webhook secret is configured): where they may go. */
+  webhooks?: { allowPrivateNetworks?: boolean | undefined };
   /** Absolute URL the server is reached at; else each answer's base is the caller's. */
   publicUrl?: string;
 }
@@ -112,12 +113,7 @@ export class SessionService {
   ): Promise<{ created: CreatedSession; session: StoredSession }> {
     const { viewerScope, ...input } = body;
     const owner = ownerFor(as, input.owner);
-    if (input.webhook !== undefined && !this.#o.webhooks) {
-      throw new LiveopError(
-        'invalid',
-        'webhook: this server signs no webhooks; configure a webhook secret (LIVEOP_WEBHOOK_SECRET)',
-      );
-    }
+    if (input.webhook !== undefined) checkWebhookUrl(input.webhook, this.#o.webhooks);
     await options.admit?.(owner);
     const cap = this.#o.sessionsPerOwner;
     if (cap !== undefined && (options.capped ?? as.kind !== 'system') && this.#o.store.countOwned) {
