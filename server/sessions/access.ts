@@ -7,7 +7,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LiveopError } from '../core/errors.ts';
-import type { TokenScope } from '../protocol/index.ts';
+import { scopeAllows, type TokenScope } from '../protocol/index.ts';
 
 export interface ApiKey {
   owner: string;
@@ -137,12 +137,6 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
 
 export type Right = 'view' | 'cancel' | 'report' | 'own';
 
-const SCOPE_RIGHTS: Record<TokenScope, readonly Right[]> = {
-  view: ['view'],
-  'view+cancel': ['view', 'cancel'],
-  report: ['view', 'cancel', 'report'],
-};
-
 /**
  * Throws 403 unless the credential holds `right` on the session.
  * `own`: reporter or owner rights (delete, create-side operations).
@@ -157,7 +151,7 @@ export function authorize(credential: Credential, right: Right, session: { id: s
       throw new LiveopError('forbidden', 'this session belongs to another owner');
     case 'token':
       if (credential.sessionId !== session.id) throw new LiveopError('forbidden', 'this token is for another session');
-      if (SCOPE_RIGHTS[credential.scope].includes(right) || (right === 'own' && credential.scope === 'report')) return;
+      if (right === 'own' ? credential.scope === 'report' : scopeAllows(credential.scope, right)) return;
       throw new LiveopError('forbidden', `this token's scope (${credential.scope}) does not allow ${right}`);
     default:
       throw new Error('unknown credential');

@@ -12,14 +12,16 @@ import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } f
 import { createSessionSchema, parse } from '../core/schemas.ts';
 import { toSnapshot } from '../core/snapshot.ts';
 import { sessionStatus } from '../core/status.ts';
-import type {
-  CreatedSession,
-  CreateSessionInput,
-  EventsAccepted,
-  NextSession,
-  ProgressEvent,
-  TokenScope,
-  VisitorSession,
+import {
+  type CreatedSession,
+  type CreateSessionInput,
+  type EventsAccepted,
+  type NextSession,
+  type ProgressEvent,
+  sessionStreamUrl,
+  sessionUrl,
+  type TokenScope,
+  type VisitorSession,
 } from '../protocol/index.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
@@ -322,7 +324,7 @@ export class SessionService {
       ...(admit ? { admit } : {}),
     });
     // In place: whoever still watches the old session follows the new attempt, as after a chain.
-    const streamUrl = `${this.#storedBase(session.base ?? base)}/sessions/${created.id}/stream`;
+    const streamUrl = sessionStreamUrl(this.#storedBase(session.base ?? base), created.id);
     const next = { id: created.id, streamUrl, viewerToken: created.viewerToken };
     await this.#o.store.update(id, (s) => pointTo(s, next, this.#o.now())).catch(() => {});
     return created;
@@ -381,8 +383,8 @@ export class SessionService {
       id: session.id,
       viewerToken,
       reporterToken: signer.sign(session.id, 'report', reporterTokenTtlSeconds),
-      streamUrl: `${base}/sessions/${session.id}/stream`,
-      snapshotUrl: `${base}/sessions/${session.id}`,
+      streamUrl: sessionStreamUrl(base, session.id),
+      snapshotUrl: sessionUrl(base, session.id),
       watchUrl: `${base}/watch/${session.id}?token=${viewerToken}`,
     };
   }

@@ -9,6 +9,7 @@ import {
   parse,
   tokenRequestSchema,
 } from '../../core/schemas.ts';
+import { sessionStreamUrl } from '../../protocol/index.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
@@ -64,7 +65,7 @@ export function sessionRoutes(r: RouteContext) {
           { logAfter: s.logSeq },
           {
             owner: s.owner,
-            streamUrl: `${base}/sessions/${s.id}/stream`,
+            streamUrl: sessionStreamUrl(base, s.id),
             viewerToken: sessions.viewToken(s.id),
           },
         ),
