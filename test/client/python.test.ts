@@ -104,10 +104,12 @@ describe.skipIf(!python('Python package', ['venv', 'celery', 'redis', 'django'])
     const suite = (module: string) => async () => {
       const { code, output } = await unittest(venvPython, module, { LIVEOP_URL: server.url, LIVEOP_API_KEY: KEY });
       console.log(`${module}: ${summary(output)}`);
+      if (process.env.LIVEOP_PYTHON_VERBOSE) console.log(output);
       expect(code, output).toBe(0);
       expect(output).not.toMatch(/skipped/);
     };
 
     it('the reporter passes its suite, installed from the wheel', suite('test_reporter'), 180_000);
+    it('Celery tasks on LiveopTask report their life, with a real worker on Redis', suite('test_celery'), 180_000);
   },
 );

@@ -114,3 +114,41 @@ class Proxy:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class Stream:
+    """Reads a session's NDJSON stream on a thread from its first line, keeping every line in ``lines``."""
+
+    def __init__(self, url, token):
+        self.lines = []
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        self._response = urllib.request.urlopen(request, timeout=30)
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        try:
+            for raw in self._response:
+                if raw.strip():
+                    self.lines.append(json.loads(raw))
+        except (OSError, ValueError):
+            pass  # closed
+
+    def statuses(self):
+        """The statuses its snapshots went through, each once, in order."""
+        seen = []
+        for line in self.lines:
+            if line.get("type") == "snapshot" and (not seen or seen[-1] != line["status"]):
+                seen.append(line["status"])
+        return seen
+
+    def last(self):
+        return next((line for line in reversed(self.lines) if line.get("type") == "snapshot"), None)
+
+    def ended(self):
+        """Waits for the stream's end (it ends after the terminal snapshot), returning that snapshot."""
+        self._thread.join(30)
+        return self.last()
+
+    def close(self):
+        self._response.close()

@@ -104,6 +104,7 @@ class Reporter:
             viewer_token=created.get("viewerToken"),
             stream_url=created.get("streamUrl"),
             snapshot_url=created.get("snapshotUrl"),
+            watch_url=created.get("watchUrl"),
             default_task=only if isinstance(only, str) else (only or {}).get("id"),
         )
 

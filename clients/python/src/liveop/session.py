@@ -56,6 +56,7 @@ class Session:
         viewer_token: Optional[str] = None,
         stream_url: Optional[str] = None,
         snapshot_url: Optional[str] = None,
+        watch_url: Optional[str] = None,
         default_task: Optional[str] = DEFAULT_TASK,
     ) -> None:
         #: The session id.
@@ -68,10 +69,15 @@ class Session:
         self.stream_url = stream_url or reporter._http.url("sessions", id, "stream")
         #: ``GET`` it for the snapshot.
         self.snapshot_url = snapshot_url or reporter._http.url("sessions", id)
+        #: The server's page for the session, with the viewer token: a link to share (only known to the creator).
+        self.watch_url = watch_url
+        #: The task ``track()``, ``complete()`` and integrations mean when none is named (``None``: several).
+        self.default_task = default_task
+        #: True once ``result()`` was called.
+        self.result_sent = False
         self._reporter = reporter
         self._credential = reporter_token or reporter.api_key
-        self._default_task = default_task
-        # Tasks this reporter ended: a second complete for one would be refused.
+                # Tasks this reporter ended: a second complete for one would be refused.
         self._ended_tasks: Set[str] = set()
         self._channel = Channel(reporter, id, self._credential)
         # A session dropped without close() still sends what it holds, then its thread stops.
@@ -83,9 +89,9 @@ class Session:
     def _task(self, task: Optional[str]) -> str:
         if task is not None:
             return task
-        if self._default_task is None:
+        if self.default_task is None:
             raise TypeError(f"session {self.id} has several tasks: name the one meant (task=...)")
-        return self._default_task
+        return self.default_task
 
     # ------------------------------------------------------------ events ---
 
@@ -205,6 +211,7 @@ class Session:
             event["data"] = json_copy(data)  # not JSON (a set, NaN, an object)? Raised here.
         if artifacts is not None:
             event["artifacts"] = json_copy([dict(a) for a in artifacts])
+        self.result_sent = True
         self._channel.push(event)
 
     def complete(self, task: Optional[str] = None, message: Optional[str] = None) -> None:
