@@ -11,6 +11,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt } from '../support/built.ts';
 import { PYTHON, python } from '../support/requirements.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
@@ -111,5 +112,11 @@ describe.skipIf(!python('Python package', ['venv', 'celery', 'redis', 'django'])
 
     it('the reporter passes its suite, installed from the wheel', suite('test_reporter'), 180_000);
     it('Celery tasks on LiveopTask report their life, with a real worker on Redis', suite('test_celery'), 180_000);
+    it('the Django app renders the element with its script and serves a user their own operations', async () => {
+      // The tags read the elements' /widget.json, which the server answers from the build.
+      assertBuilt('dist/live-operation.js', ['widget']);
+      assertBuilt('dist/live-operation-list.js', ['widget']);
+      await suite('test_django')();
+    }, 120_000);
   },
 );

@@ -2,12 +2,15 @@
 
 import os
 import time
+import uuid
 
+import redis
 from celery import Celery
 
 from liveop.celery import LiveopTask
 
-PREFIX = os.environ["LIVEOP_TEST_CELERY_PREFIX"]
+# Set by the test module that starts workers (they inherit it); a fresh one otherwise.
+PREFIX = os.environ.setdefault("LIVEOP_TEST_CELERY_PREFIX", f"liveop-test-{uuid.uuid4().hex[:12]}:")
 
 app = Celery("liveop_tests", broker=os.environ.get("LIVEOP_TEST_REDIS", "redis://127.0.0.1:6379/0"))
 app.conf.update(
@@ -18,6 +21,16 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     worker_hijack_root_logger=False,
 )
+
+
+def delete_keys():
+    """Deletes this run's keys (only those: the Redis is shared)."""
+    broker = redis.Redis.from_url(app.conf.broker_url)
+    try:
+        for key in broker.scan_iter(match=f"{PREFIX}*", count=500):
+            broker.delete(key)
+    finally:
+        broker.close()
 
 
 @app.task(base=LiveopTask, bind=True)

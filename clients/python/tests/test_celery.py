@@ -13,15 +13,13 @@ import time
 import unittest
 import uuid
 
-os.environ.setdefault("LIVEOP_TEST_CELERY_PREFIX", f"liveop-test-{uuid.uuid4().hex[:12]}:")
+import redis
 
-import redis  # noqa: E402
+from liveop import Reporter
+from liveop.celery import enqueue
 
-from liveop import Reporter  # noqa: E402
-from liveop.celery import enqueue  # noqa: E402
-
-import celery_app  # noqa: E402
-from support import KEY, URL, Stream, post, require_server, wait_for  # noqa: E402
+import celery_app
+from support import KEY, URL, Stream, post, require_server, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUEUE = f"{celery_app.PREFIX}default"
@@ -32,10 +30,7 @@ def setUpModule():
 
 
 def tearDownModule():
-    # Only this run's keys: the Redis is shared.
-    broker = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    for key in broker.scan_iter(match=f"{celery_app.PREFIX}*", count=500):
-        broker.delete(key)
+    celery_app.delete_keys()
 
 
 class Worker:

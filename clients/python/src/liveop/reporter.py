@@ -75,7 +75,8 @@ class Reporter:
         :param stages: stage names, shown as a stepper.
         :param options: the wire's other fields in snake case:
             ``ttl_seconds``, ``dead_after_ms``, ``stall_after_ms``,
-            ``expected_ms``, ``owner``, ``viewer_scope``.
+            ``expected_ms``, ``owner``, ``subject`` (the end user it is for,
+            e.g. a site's user id), ``viewer_scope``, ``webhook``.
 
         A create is retried only when the server said it did nothing (429,
         503) or the connection was refused: a create whose answer was lost
@@ -140,6 +141,7 @@ class Reporter:
         *,
         status: Union[str, Sequence[str], None] = None,
         q: Optional[str] = None,
+        subject: Optional[str] = None,
         limit: Optional[int] = None,
         cursor: Optional[str] = None,
     ) -> Dict[str, Any]:
@@ -148,11 +150,12 @@ class Reporter:
         Each entry is a snapshot with its ``streamUrl`` and a view-only
         ``viewerToken``; pass ``cursor`` back for the next page (``None``
         after the last). ``status`` filters (``"running"`` or a list), ``q``
-        matches titles.
+        matches titles, ``subject`` picks one end user's (``subject`` on create).
         """
         query = {
             "status": status if status is None or isinstance(status, str) else ",".join(status),
             "q": q,
+            "subject": subject,
             "limit": limit,
             "cursor": cursor,
         }
