@@ -112,6 +112,10 @@ describe.skipIf(!python('Python package', ['venv', 'celery', 'redis', 'django'])
 
     it('the reporter passes its suite, installed from the wheel', suite('test_reporter'), 180_000);
     it('Celery tasks on LiveopTask report their life, with a real worker on Redis', suite('test_celery'), 180_000);
+    it('every snippet of docs/python.md runs as it is written', async () => {
+      assertBuilt('dist/live-operation-list.js', ['widget']);
+      await suite('test_docs')();
+    }, 180_000);
     it('the Django app renders the element with its script and serves a user their own operations', async () => {
       // The tags read the elements' /widget.json, which the server answers from the build.
       assertBuilt('dist/live-operation.js', ['widget']);

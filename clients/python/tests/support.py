@@ -32,6 +32,15 @@ def wait_for(check, timeout=5.0, what="the condition"):
         time.sleep(0.05)
 
 
+def ended(reporter, session_id, timeout=30.0):
+    """Waits for the session to end (read with the reporter's key), answering its last snapshot."""
+    return wait_for(
+        lambda: (lambda snap: snap["status"] in ("complete", "error", "cancelled") and snap)(reporter.read(session_id)),
+        timeout,
+        f"session {session_id} to end",
+    )
+
+
 def post(url, token=None):
     """POSTs nothing to ``url`` with ``token``: (status, parsed answer)."""
     request = urllib.request.Request(url, data=b"", method="POST")

@@ -19,7 +19,7 @@ from liveop import Reporter
 from liveop.celery import enqueue
 
 import celery_app
-from support import KEY, URL, Stream, post, require_server, wait_for
+from support import KEY, URL, Stream, ended, post, require_server, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUEUE = f"{celery_app.PREFIX}default"
@@ -36,12 +36,12 @@ def tearDownModule():
 class Worker:
     """A `celery worker` process (prefork, one child), in its own process group."""
 
-    def __init__(self, *queues):
+    def __init__(self, *queues, app="celery_app", cwd=HERE):
         self.output = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "--concurrency=1", "--loglevel=INFO",
+            [sys.executable, "-m", "celery", "-A", app, "worker", "--concurrency=1", "--loglevel=INFO",
              "--without-gossip", "--without-mingle", "-Q", ",".join(queues or (QUEUE,)), "-n", f"{uuid.uuid4().hex}@test"],
-            cwd=HERE,
+            cwd=cwd,
             env={**os.environ, "LIVEOP_URL": URL},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -67,14 +67,6 @@ class Worker:
             pass
         self.process.wait(10)
         self.process.stdout.close()
-
-
-def complete(reporter, session_id):
-    return wait_for(
-        lambda: (lambda snap: snap["status"] in ("complete", "error", "cancelled") and snap)(reporter.read(session_id)),
-        30,
-        f"session {session_id} to end",
-    )
 
 
 class LiveopTaskTest(unittest.TestCase):
@@ -106,7 +98,7 @@ class LiveopTaskTest(unittest.TestCase):
 
     def test_a_failing_task_ends_as_error_with_its_traceback_for_the_key_holder_only(self):
         started = enqueue(celery_app.fail, args=("bad row 7",), reporter=self.reporter)
-        snapshot = complete(self.reporter, started.session_id)
+        snapshot = ended(self.reporter, started.session_id)
         self.assertEqual((snapshot["status"], snapshot["error"]["message"]), ("error", "bad row 7"))
         self.assertIn("Traceback (most recent call last)", snapshot["errorDetail"])
         self.assertIn('raise ValueError(message)', snapshot["errorDetail"])
@@ -141,11 +133,19 @@ class LiveopTaskTest(unittest.TestCase):
         self.assertLess(snapshot["tasks"][0]["done"], 10_000)
         self.assertNotIn("errorDetail", snapshot)
 
+    def test_plain_delay_creates_a_session_too(self):
+        listed = lambda: self.reporter.list_sessions(q="celery_app.fail", limit=100)["sessions"]  # noqa: E731
+        before = {entry["id"] for entry in listed()}
+        celery_app.fail.delay("failed after a plain delay()")
+        new = wait_for(lambda: [entry for entry in listed() if entry["id"] not in before], 15, "a new session")
+        snapshot = ended(self.reporter, new[0]["id"])
+        self.assertEqual(snapshot["error"]["message"], "failed after a plain delay()")
+
     def test_a_revoked_running_task_ends_cancelled(self):
         started = enqueue(celery_app.import_rows, args=(10_000, 0.05), reporter=self.reporter)
         wait_for(lambda: self.reporter.read(started.session_id)["status"] == "running", 15, "the task to run")
         started.async_result.revoke(terminate=True, signal="SIGKILL")
-        snapshot = complete(self.reporter, started.session_id)
+        snapshot = ended(self.reporter, started.session_id)
         self.assertEqual(snapshot["status"], "cancelled")
 
 
@@ -166,7 +166,7 @@ class RedeliveryTest(unittest.TestCase):
                  "the message to be past its visibility timeout")
         second = Worker()
         try:
-            snapshot = complete(reporter, started.session_id)
+            snapshot = ended(reporter, started.session_id)
         finally:
             second.kill()
         self.assertEqual(snapshot["status"], "complete", snapshot)
