@@ -10,13 +10,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt } from '../support/built.ts';
-import { PYTHON, python } from '../support/requirements.ts';
+import { chromium, PYTHON, python } from '../support/requirements.ts';
 import { startServer, type TestServer } from '../support/server.ts';
+import { freePort } from '../support/spawned-server.ts';
+import { launch, waitForShadowText } from '../widget/browser.ts';
 
 const PACKAGE = resolve(import.meta.dirname, '../../clients/python');
 const KEY = 'python-tests-key';
+/** The browser test's Django site listens there (the server lets its pages read streams). */
+let sitePort = 0;
 
 /** Runs a command to its end (throwing with its output when it fails). */
 function run(command: string, args: string[], cwd?: string): void {
@@ -87,7 +92,11 @@ describe.skipIf(!python('Python package', ['venv', 'celery', 'redis', 'django'])
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'liveop-python-'));
       venvPython = install(dir);
-      server = await startServer({ apiKeys: { [KEY]: { owner: 'python' } } });
+      sitePort = await freePort();
+      server = await startServer({
+        apiKeys: { [KEY]: { owner: 'python' } },
+        corsOrigins: [`http://127.0.0.1:${sitePort}`],
+      });
     }, 120_000);
 
     afterAll(async () => {
@@ -102,8 +111,9 @@ describe.skipIf(!python('Python package', ['venv', 'celery', 'redis', 'django'])
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
+    const pythonEnv = () => ({ LIVEOP_URL: server.url, LIVEOP_API_KEY: KEY });
     const suite = (module: string) => async () => {
-      const { code, output } = await unittest(venvPython, module, { LIVEOP_URL: server.url, LIVEOP_API_KEY: KEY });
+      const { code, output } = await unittest(venvPython, module, pythonEnv());
       console.log(`${module}: ${summary(output)}`);
       if (process.env.LIVEOP_PYTHON_VERBOSE) console.log(output);
       expect(code, output).toBe(0);
@@ -122,5 +132,55 @@ describe.skipIf(!python('Python package', ['venv', 'celery', 'redis', 'django'])
       assertBuilt('dist/live-operation-list.js', ['widget']);
       await suite('test_django')();
     }, 120_000);
+
+    it.skipIf(!chromium().available)(
+      "shows a Django site's operation page to the end in Chromium, its script checked against its integrity",
+      async () => {
+        assertBuilt('dist/live-operation.js', ['widget']);
+        const child = spawn(venvPython, ['show_operation.py'], {
+          cwd: join(PACKAGE, 'tests'),
+          env: { ...process.env, ...pythonEnv(), SITE_PORT: String(sitePort) },
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+        });
+        running.add(child.pid ?? 0);
+        let output = '';
+        child.stderr.on('data', (d) => (output += d));
+        const exited = new Promise((done) => child.on('exit', done));
+        const first = await new Promise<string>((done) => {
+          let line = '';
+          child.stdout.on('data', (d) => {
+            line += d;
+            if (line.includes('\n')) done(line.slice(0, line.indexOf('\n')));
+          });
+          child.on('exit', () => done(line));
+        });
+        expect(first, output).not.toBe('');
+        const site = JSON.parse(first) as { url: string; session_id: string; cookie: string };
+
+        const browser: Browser = await launch();
+        try {
+          const context = await browser.newContext();
+          await context.addCookies([{ name: 'sessionid', value: site.cookie, url: site.url }]);
+          const page = await context.newPage();
+          const errors: Error[] = [];
+          page.on('pageerror', (error) => errors.push(error));
+          await page.goto(site.url);
+          const script = page.locator('script[type=module]');
+          expect(await script.getAttribute('integrity')).toMatch(/^sha384-/);
+          // Defined only if the browser checked the script against its integrity and ran it.
+          await page.waitForFunction(() => customElements.get('live-operation') !== undefined);
+          await waitForShadowText(page, '[part~=status]', 'Waiting to start');
+          child.stdin.write('go\n'); // the work starts only now: the page sees it from its start
+          await waitForShadowText(page, '[part~=status]', 'Complete');
+          expect(errors).toEqual([]);
+        } finally {
+          await browser.close();
+          child.stdin.end('done\n');
+        }
+        expect(await exited, output).toBe(0);
+      },
+      60_000,
+    );
   },
 );

@@ -8,7 +8,7 @@ from django.conf import settings
 TEMPLATES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 
-def configure(url, api_key, public_url=None):
+def configure(url, api_key, public_url=None, database=":memory:"):
     """Configures Django for this site (once per process) and sets it up."""
     settings.configure(
         DEBUG=False,
@@ -25,7 +25,7 @@ def configure(url, api_key, public_url=None):
             "django.contrib.sessions.middleware.SessionMiddleware",
             "django.contrib.auth.middleware.AuthenticationMiddleware",
         ],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database}},
         TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [TEMPLATES_DIR], "APP_DIRS": True}],
         USE_TZ=True,
         LOGIN_URL="/login/",
