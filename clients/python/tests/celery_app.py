@@ -52,6 +52,17 @@ def flaky(self, failures):
     return {"tries": self.request.retries + 1}
 
 
+@app.task(base=LiveopTask, bind=True, max_retries=1)
+def read_then_save(self, count):
+    for _ in self.progress.track(range(count), task="read"):
+        pass
+    if not self.request.retries:
+        raise self.retry(exc=TimeoutError("the disk was slow"), countdown=0)
+    for _ in self.progress.track(range(count), unit="rows", task="save"):
+        pass
+    return {"saved": count}
+
+
 @app.task(base=LiveopTask, bind=True, acks_late=True)
 def import_rows_late(self, count, seconds_per_row):
     for _ in self.progress.track(range(count), unit="rows"):

@@ -133,6 +133,19 @@ class LiveopTaskTest(unittest.TestCase):
         self.assertLess(snapshot["tasks"][0]["done"], 10_000)
         self.assertNotIn("errorDetail", snapshot)
 
+    def test_a_task_with_several_parts_reports_each_and_its_retry_to_the_one_running(self):
+        tasks = {"read": "Read the file", "save": "Save the rows"}
+        started = enqueue(celery_app.read_then_save, args=(30,), tasks=tasks, reporter=self.reporter)
+        stream = Stream(started.stream_url, started.viewer_token)
+        last = stream.ended()
+        self.assertEqual(last["status"], "complete", last)
+        self.assertEqual([(t["id"], t["done"]) for t in last["tasks"]], [("read", 30), ("save", 30)])
+        retried = [
+            t for line in stream.lines if line.get("type") == "snapshot" for t in line["tasks"] if t.get("attempt")
+        ]
+        self.assertEqual({t["id"] for t in retried}, {"read"})
+        self.assertTrue(any((t.get("message") or "").startswith("Retrying (2 of 2)") for t in retried))
+
     def test_plain_delay_creates_a_session_too(self):
         listed = lambda: self.reporter.list_sessions(q="celery_app.fail", limit=100)["sessions"]  # noqa: E731
         before = {entry["id"] for entry in listed()}

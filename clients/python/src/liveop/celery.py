@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from celery import Task, signals
 from celery.exceptions import Retry
@@ -40,7 +40,7 @@ from celery.result import AsyncResult
 
 from .errors import Cancelled, LiveopError
 from .reporter import Reporter
-from .session import Session
+from .session import DEFAULT_TASK, Session
 
 __all__ = ["Enqueued", "LiveopTask", "enqueue"]
 
@@ -175,21 +175,23 @@ class LiveopTask(Task):
             _quietly(session.close, session)
 
     def _began(self, session: Session) -> None:
-        task = session.default_task or session.id
         if (self.request.delivery_info or {}).get("redelivered"):
             # Its worker died mid-task (acks_late): this is the next attempt of the same session.
-            attempt = _attempt(session, task) + 1
+            task, attempt = _current(session)
+            attempt += 1
             session.retry(task, attempt, f"The worker was lost; attempt {attempt}")
-        elif not self.request.retries:
-            session.start(task)
-        # A retried run: its retry event went when self.retry() was called.
+        elif not self.request.retries and session.default_task is not None:
+            session.start(session.default_task)
+        # With several tasks, the task's own reports start them. A retried run: its retry event went
+        # when self.retry() was called.
 
     def _retrying(self, session: Session, retry: Retry) -> None:
         attempt = self.request.retries + 2
         limit = self.max_retries
         of = f" of {limit + 1}" if limit is not None else ""
         reason = f": {retry.exc}" if retry.exc is not None else ""
-        session.retry(session.default_task or session.id, attempt, f"Retrying ({attempt}{of}){reason}")
+        task = session.default_task or _current(session)[0]
+        session.retry(task, attempt, f"Retrying ({attempt}{of}){reason}")
 
 
 def _reporter_of(task: Task) -> Reporter:
@@ -212,13 +214,18 @@ def _attach(task: Task, carried: Mapping[str, Any]) -> Session:
     return _reporter_of(task).session(carried["id"], carried.get("token"), task=carried.get("task"))
 
 
-def _attempt(session: Session, task: str) -> int:
+def _current(session: Session) -> Tuple[str, int]:
+    """The task a retry is about (the only one, else the first not ended) and its attempt so far."""
     try:
         tasks = session.snapshot().get("tasks", [])
     except LiveopError as error:
         logger.warning("liveop: reading session %s: %s", session.id, error)
-        return 1
-    return next((t.get("attempt") or 1 for t in tasks if t.get("id") == task), 1)
+        tasks = []
+    open_tasks = [t for t in tasks if t.get("status") in ("pending", "running")] or tasks
+    chosen = next((t for t in open_tasks if t.get("id") == session.default_task), open_tasks[0] if open_tasks else None)
+    if chosen is None:
+        return session.default_task or DEFAULT_TASK, 1
+    return chosen["id"], chosen.get("attempt") or 1
 
 
 def _is_json(value: Any) -> bool:
