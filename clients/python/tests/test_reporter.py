@@ -89,6 +89,7 @@ class ReporterTest(unittest.TestCase):
         data = {"rows": 3}
         s.log("x" * 5_000, "\U0001F600" * 1_500, "Grüße, 東京")
         s.message("m" * 3_000)
+        s.steps("a", 1, 2, unit="u" * 100)
         s.result(data)
         data["rows"] = 4  # what result() was given is what is sent
         s.flush()
@@ -98,6 +99,7 @@ class ReporterTest(unittest.TestCase):
         self.assertEqual(len(emoji.encode("utf-16-le")) // 2, 1_999)  # 999 emoji and the ellipsis
         self.assertEqual(accented, "Grüße, 東京")
         self.assertEqual(len(snapshot["message"]["text"]), 2_000)
+        self.assertEqual(snapshot["tasks"][0]["unit"], "u" * 39 + "\u2026")
         self.assertEqual(snapshot["result"], {"rows": 3})
         with self.assertRaises(TypeError):
             s.result({"not json": {1, 2}})

@@ -16,6 +16,7 @@ from ._wire import (
     MAX_LOG_LINE,
     MAX_MESSAGE,
     MAX_NAME,
+    MAX_UNIT,
     STAGE_STATES,
     TERMINAL,
     clip,
@@ -106,7 +107,7 @@ class Session:
             raise ValueError(f"total must be at least 1, got {total}")
         event: Dict[str, Any] = {"type": "steps", "task": task, "done": min(max(done, 0), total), "total": total}
         if unit is not None:
-            event["unit"] = clip(unit, MAX_NAME)
+            event["unit"] = clip(unit, MAX_UNIT)
         self._channel.push(event)
 
     def track(
