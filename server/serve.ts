@@ -65,13 +65,16 @@ async function liveopFromEnv(
     throw new Error(`LIVEOP_RUNNER: "${runnerName}" is not local, inline or bullmq`);
   if (runnerName === 'bullmq' && !redisUrl) throw new Error('LIVEOP_RUNNER=bullmq needs REDIS_URL');
   const stalledMs = env.LIVEOP_STALLED_MS ? Number(env.LIVEOP_STALLED_MS) : undefined;
+  if (stalledMs !== undefined && !(Number.isInteger(stalledMs) && stalledMs >= 100)) {
+    throw new Error(`LIVEOP_STALLED_MS: "${env.LIVEOP_STALLED_MS}" is not a whole number of milliseconds, 100 or more`);
+  }
   const runner =
     runnerName === 'bullmq'
       ? {
           bullmq: {
             url: redisUrl!,
             prefix,
-            ...(stalledMs ? { stalledIntervalMs: stalledMs, lockDurationMs: stalledMs } : {}),
+            ...(stalledMs ? { stalledMs } : {}),
           },
         }
       : (runnerName as 'local' | 'inline');

@@ -16,6 +16,7 @@ export interface SpawnedServer {
   exited: Promise<number | null>;
   /** True while the process runs. */
   alive(): boolean;
+  /** Signals its whole process group. @default 'SIGKILL' */
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -44,9 +45,11 @@ export function spawnWorker(env: Record<string, string>): Promise<SpawnedServer>
 async function spawnBuilt(file: string, env: Record<string, string>, ready: string): Promise<SpawnedServer> {
   const port = Number(env.PORT ?? 0);
   assertBuilt(file, ['server', 'demo']);
+  // Its own process group, so `kill` stops whatever it started too.
   const child = spawn(process.execPath, ['--enable-source-maps', file], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -63,6 +66,12 @@ async function spawnBuilt(file: string, env: Record<string, string>, ready: stri
     output: () => output,
     exited,
     alive: () => child.exitCode === null && child.signalCode === null,
-    kill: (signal = 'SIGKILL') => child.kill(signal),
+    kill: (signal = 'SIGKILL') => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // The group has gone already.
+      }
+    },
   };
 }
