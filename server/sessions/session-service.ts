@@ -160,17 +160,25 @@ export class SessionService {
   /** The caller's sessions, newest first (an admin key's or this process's: everyone's). */
   async list(
     as: Credential,
-    page: { limit: number; cursor?: string | null | undefined; status?: string | undefined; q?: string | undefined },
+    page: {
+      limit: number;
+      cursor?: string | null | undefined;
+      status?: string | undefined;
+      q?: string | undefined;
+      subject?: string | undefined;
+    },
   ): Promise<SessionPage> {
     if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key');
     const owner = as.kind === 'key' && !as.admin ? as.owner : undefined;
     const statuses = page.status?.split(',');
     const words = page.q?.trim().toLowerCase();
+    const { subject } = page;
     const filter =
-      statuses || words
+      statuses || words || subject !== undefined
         ? (s: StoredSession) =>
             (!statuses || statuses.includes(sessionStatus(s, this.#o.now()))) &&
-            (!words || s.title.toLowerCase().includes(words))
+            (!words || s.title.toLowerCase().includes(words)) &&
+            (subject === undefined || s.subject === subject)
         : undefined;
     return this.#o.store.list({
       owner,

@@ -9,7 +9,7 @@ import {
   parse,
   tokenRequestSchema,
 } from '../../core/schemas.ts';
-import { sessionStreamUrl } from '../../protocol/index.ts';
+import { LIMITS, sessionStreamUrl } from '../../protocol/index.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
@@ -32,6 +32,8 @@ export const listQuerySchema = z.object({
     .optional(),
   /** Only sessions whose title contains this (any case). */
   q: z.string().max(200).optional(),
+  /** Only the sessions created for this end user (`subject` on create). */
+  subject: z.string().min(1).max(LIMITS.idLength).optional(),
 });
 
 export function sessionRoutes(r: RouteContext) {
@@ -65,6 +67,7 @@ export function sessionRoutes(r: RouteContext) {
           { logAfter: s.logSeq },
           {
             owner: s.owner,
+            ...(s.subject === undefined ? {} : { subject: s.subject }),
             streamUrl: sessionStreamUrl(base, s.id),
             viewerToken: sessions.viewToken(s.id),
           },
@@ -74,14 +77,13 @@ export function sessionRoutes(r: RouteContext) {
     })
     .get('/sessions/:id', auth, async (c) => {
       const session = await sessions.read(c.req.param('id'), c.get('who'));
-      // An error's detail (a stack trace) is the owner's: keys (and open mode), never tokens.
-      const detail = session.errorDetail !== undefined && c.get('who').kind !== 'token';
-      const json = snapshotJson(
-        session,
-        r.deps.hub.now(),
-        {},
-        detail ? { errorDetail: session.errorDetail } : undefined,
-      );
+      // An error's detail (a stack trace) and the end user are the owner's: keys (and open mode), never tokens.
+      const owners = c.get('who').kind !== 'token';
+      const extra = {
+        ...(owners && session.errorDetail !== undefined ? { errorDetail: session.errorDetail } : {}),
+        ...(owners && session.subject !== undefined ? { subject: session.subject } : {}),
+      };
+      const json = snapshotJson(session, r.deps.hub.now(), {}, Object.keys(extra).length > 0 ? extra : undefined);
       return c.body(json, 200, { ...JSON_TYPE, 'Cache-Control': 'no-store' });
     })
     .post(
