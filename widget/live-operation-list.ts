@@ -90,6 +90,7 @@ export class LiveOperationList extends LitElement {
   static override properties = {
     src: {},
     baseUrl: { attribute: 'base-url' },
+    token: {},
     status: {},
     query: {},
     limit: { type: Number },
@@ -122,6 +123,16 @@ export class LiveOperationList extends LitElement {
    * @default ''
    */
   declare baseUrl: string;
+
+  /**
+   * A subject token (`POST /tokens`, minted by your backend with its API
+   * key): the list shows that end user's sessions, sent as
+   * `Authorization: Bearer`, and the rows it opens may cancel when the token
+   * may. With `base-url`, a keyed server needs no backend route for the list.
+   * @example `eyJzdWIiOiJ1c2VyLTQyIiwib3duIjoiYWNtZSIsInNjb3BlIjoidmlldyJ9.…`
+   * @default ''
+   */
+  declare token: string;
 
   /**
    * Lists only sessions in this status (`?status=`): `running`, `pending`,
@@ -197,7 +208,7 @@ export class LiveOperationList extends LitElement {
     },
     fail: (reason, mode) => {
       // Refused by the server itself (not by the host's backend): it wants the API key a page must not have.
-      const key = (reason === 401 || reason === 403) && !this.src;
+      const key = (reason === 401 || reason === 403) && !this.src && !this.token;
       this._problem = this.#t(key ? 'unauthorized' : 'failed', { reason });
       if (mode === 'first') {
         this._sessions = [];
@@ -209,7 +220,7 @@ export class LiveOperationList extends LitElement {
 
   constructor() {
     super();
-    this.src = this.baseUrl = this.status = this.query = this._problem = '';
+    this.src = this.baseUrl = this.token = this.status = this.query = this._problem = '';
     this.limit = 20;
     this.refreshInterval = 5000;
     this.strings = {};
@@ -234,6 +245,7 @@ export class LiveOperationList extends LitElement {
     if (
       changed.has('src') ||
       changed.has('baseUrl') ||
+      changed.has('token') ||
       changed.has('status') ||
       changed.has('query') ||
       changed.has('limit')

@@ -56,7 +56,7 @@ export function merge(listed: ListedSession[], cursor: string | null, page: Sess
 
 export class SessionListController implements ReactiveController {
   /** The host's `fetch` makes every request (a host adds credentials there). */
-  readonly #host: ReactiveControllerHost & { fetch: Fetch };
+  readonly #host: ReactiveControllerHost & { fetch: Fetch; token?: string };
   readonly #callbacks: SessionListCallbacks;
   /** The URL whose pages are shown (undefined: none loaded yet, or the host left the page). */
   #url?: string | null;
@@ -76,7 +76,7 @@ export class SessionListController implements ReactiveController {
     else this.#host.requestUpdate();
   };
 
-  constructor(host: ReactiveControllerHost & { fetch: Fetch }, callbacks: SessionListCallbacks) {
+  constructor(host: ReactiveControllerHost & { fetch: Fetch; token?: string }, callbacks: SessionListCallbacks) {
     this.#host = host;
     this.#callbacks = callbacks;
     host.addController(this);
@@ -127,7 +127,9 @@ export class SessionListController implements ReactiveController {
     this.#busy = mode;
     this.#callbacks.busy(mode);
     try {
-      const response = await this.#host.fetch(url, { signal });
+      const { token } = this.#host;
+      const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
+      const response = await this.#host.fetch(url, headers ? { signal, headers } : { signal });
       if (!response.ok) throw response.status;
       const page = (await response.json()) as SessionList;
       // (A backend's answer of another shape, say a login page's JSON, is a failure too.)

@@ -179,16 +179,29 @@ export const idempotencyKeySchema = z
   .regex(/^[!-~]+$/, 'printable ASCII without spaces')
   .optional();
 
+const tokenLifetime = z
+  .number()
+  .int()
+  .min(10)
+  .max(30 * 86_400)
+  .optional();
+
 /** The body of `POST /sessions/:id/tokens`. */
 export const tokenRequestSchema = z
   .object({
     scope: z.enum(TOKEN_SCOPES),
-    ttlSeconds: z
-      .number()
-      .int()
-      .min(10)
-      .max(30 * 86_400)
-      .optional(),
+    ttlSeconds: tokenLifetime,
+  })
+  .strict();
+
+/** The body of `POST /tokens`: a subject token, for a browser to list and watch one end user's sessions. */
+export const subjectTokenRequestSchema = z
+  .object({
+    subject: z.string().min(1).max(LIMITS.idLength),
+    scope: z.enum(['view', 'view+cancel']).default('view'),
+    ttlSeconds: tokenLifetime,
+    /** Another owner's end user: admin keys only. */
+    owner: z.string().min(1).max(LIMITS.idLength).optional(),
   })
   .strict();
 

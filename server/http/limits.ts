@@ -15,7 +15,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rat
 import { z } from 'zod';
 import { LiveopError } from '../core/errors.ts';
 import { describeIssues } from '../core/schemas.ts';
-import { authorize, type Credential, type Right } from '../sessions/access.ts';
+import { type Credential, type Right, refuseUnheld } from '../sessions/access.ts';
 import type { RateLimiterFactory } from '../store/session-store.ts';
 import type { RouteEnv } from './credentials.ts';
 import { clientAddress } from './node-bindings.ts';
@@ -100,6 +100,8 @@ export function limitKey(who: Credential, address: string): string {
       return `owner:${who.owner}`;
     case 'token':
       return `token:${who.sessionId}:${who.scope}:${who.exp}:${addressKey(address)}`;
+    case 'subject':
+      return `subject:${who.owner}:${who.subject}:${who.scope}:${who.exp}:${addressKey(address)}`;
     default:
       return addressKey(address);
   }
@@ -172,7 +174,7 @@ export class Limits {
     return async (c, next) => {
       const who = c.get('who');
       const id = c.req.param('id') ?? '';
-      if (right !== undefined && who.kind === 'token') authorize(who, right, { id, owner: null });
+      if (right !== undefined) refuseUnheld(who, right, id);
       const key =
         name !== 'events'
           ? limitKey(who, clientAddress(c))

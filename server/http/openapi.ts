@@ -5,7 +5,12 @@
  * document cannot say one thing while the routes check another.
  */
 import { z } from 'zod';
-import { createSessionSchema, eventBatchSchema, tokenRequestSchema } from '../core/schemas.ts';
+import {
+  createSessionSchema,
+  eventBatchSchema,
+  subjectTokenRequestSchema,
+  tokenRequestSchema,
+} from '../core/schemas.ts';
 import { ERROR_CODES, PROTOCOL_VERSION } from '../protocol/index.ts';
 import { listQuerySchema } from './routes/sessions.ts';
 
@@ -54,6 +59,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
         CreateSession: schema(createSessionSchema),
         EventBatch: schema(eventBatchSchema),
         TokenRequest: schema(tokenRequestSchema),
+        SubjectTokenRequest: schema(subjectTokenRequestSchema),
         CreatedSession: {
           type: 'object',
           required: ['id', 'viewerToken', 'reporterToken', 'streamUrl', 'snapshotUrl', 'watchUrl'],
@@ -235,6 +241,24 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           responses: {
             '201': { description: 'the token', content: { 'application/json': { schema: { type: 'object' } } } },
             ...errors(400, 401, 403, 404, 503),
+          },
+        },
+      },
+      '/tokens': {
+        post: {
+          summary: "Mint a subject token: one end user's sessions, for a browser to list, watch and cancel",
+          description:
+            'With an API key. The token lists (`GET /sessions`), reads and streams the sessions its owner created ' +
+            'with this `subject`, and with `view+cancel` cancels them; it never reports, deletes, restarts or mints. ' +
+            "`<live-operation-list token=…>` takes it; the list's rows carry session tokens of the same scope.",
+          security: [{ bearer: [] }],
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/SubjectTokenRequest' } } },
+          },
+          responses: {
+            '201': { description: 'the token', content: { 'application/json': { schema: { type: 'object' } } } },
+            ...errors(400, 401, 403, 413, 415, 429),
           },
         },
       },

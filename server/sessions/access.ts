@@ -24,9 +24,19 @@ export type Credential =
    * `exp`: when it expires, seconds since the epoch; `lifetime`: the seconds
    * it was granted for (a renewal is granted no more).
    */
-  | { kind: 'token'; sessionId: string; scope: TokenScope; exp: number; lifetime: number };
+  | { kind: 'token'; sessionId: string; scope: TokenScope; exp: number; lifetime: number }
+  /**
+   * A browser's view of one end user's sessions (those created with this
+   * `subject` by this owner): it lists and watches them, and with
+   * `view+cancel` cancels them — never reports, deletes or restarts.
+   */
+  | { kind: 'subject'; owner: string | null; subject: string; scope: SubjectScope; exp: number };
 
-export interface TokenPayload {
+/** What a subject token may do. */
+export type SubjectScope = 'view' | 'view+cancel';
+
+/** A session token's payload. */
+export interface SessionTokenPayload {
   sid: string;
   scope: TokenScope;
   /** Expiry, seconds since the epoch. */
@@ -34,6 +44,17 @@ export interface TokenPayload {
   /** When it was signed, seconds since the epoch (absent in tokens signed before it was added). */
   iat?: number;
 }
+
+/** A subject token's payload: the end user (`sub`) and the owner (`own`) whose sessions it shows. */
+export interface SubjectTokenPayload {
+  sub: string;
+  own: string | null;
+  scope: SubjectScope;
+  exp: number;
+  iat: number;
+}
+
+export type TokenPayload = SessionTokenPayload | SubjectTokenPayload;
 
 declare const tokenBrand: unique symbol;
 /** A token this server signed. */
@@ -62,7 +83,22 @@ export class TokenSigner {
 
   sign(sessionId: string, scope: TokenScope, ttlSeconds: number, now = Date.now()): SignedToken {
     const iat = Math.floor(now / 1000);
-    const payload: TokenPayload = { sid: sessionId, scope, exp: iat + ttlSeconds, iat };
+    return this.#signed({ sid: sessionId, scope, exp: iat + ttlSeconds, iat });
+  }
+
+  /** A subject token: `owner`'s sessions for the end user `subject`, to list, watch and (`view+cancel`) cancel. */
+  signSubject(
+    owner: string | null,
+    subject: string,
+    scope: SubjectScope,
+    ttlSeconds: number,
+    now = Date.now(),
+  ): SignedToken {
+    const iat = Math.floor(now / 1000);
+    return this.#signed({ sub: subject, own: owner, scope, exp: iat + ttlSeconds, iat });
+  }
+
+  #signed(payload: TokenPayload): SignedToken {
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${body}.${this.#mac(body)}` as SignedToken;
   }
@@ -128,6 +164,9 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
     if (key) return { kind: 'key', owner: key.owner, admin: key.admin ?? false };
     if (!given.includes('.')) throw new LiveopError('unauthorized', 'neither a known API key nor a Liveop token');
     const payload = signer.verify(given);
+    if ('sub' in payload) {
+      return { kind: 'subject', owner: payload.own, subject: payload.sub, scope: payload.scope, exp: payload.exp };
+    }
     // A token from before `iat` was signed in is taken to be granted only what it has left.
     const lifetime = payload.exp - (payload.iat ?? Math.floor(Date.now() / 1000));
     return { kind: 'token', sessionId: payload.sid, scope: payload.scope, exp: payload.exp, lifetime };
@@ -141,7 +180,11 @@ export type Right = 'view' | 'cancel' | 'report' | 'own';
  * Throws 403 unless the credential holds `right` on the session.
  * `own`: reporter or owner rights (delete, create-side operations).
  */
-export function authorize(credential: Credential, right: Right, session: { id: string; owner: string | null }): void {
+export function authorize(
+  credential: Credential,
+  right: Right,
+  session: { id: string; owner: string | null; subject?: string | undefined },
+): void {
   switch (credential.kind) {
     case 'open':
     case 'system':
@@ -153,6 +196,12 @@ export function authorize(credential: Credential, right: Right, session: { id: s
       if (credential.sessionId !== session.id) throw new LiveopError('forbidden', 'this token is for another session');
       if (right === 'own' ? credential.scope === 'report' : scopeAllows(credential.scope, right)) return;
       throw new LiveopError('forbidden', `this token's scope (${credential.scope}) does not allow ${right}`);
+    case 'subject':
+      if (session.owner !== credential.owner || session.subject !== credential.subject) {
+        throw new LiveopError('forbidden', 'this session is not one of the subject token’s');
+      }
+      if (right === 'view' || (right === 'cancel' && credential.scope === 'view+cancel')) return;
+      throw new LiveopError('forbidden', `this subject token's scope (${credential.scope}) does not allow ${right}`);
     default:
       throw new Error('unknown credential');
   }
@@ -173,6 +222,19 @@ export function parseApiKeys(spec: string | undefined): Record<string, ApiKey> {
   return keys;
 }
 
+/**
+ * Refuses, before anything is read, a token that cannot hold `right` on
+ * session `id` whatever that session is: a session token for another session
+ * or without the scope, a subject token asked to report or own. Keys and
+ * open mode are judged against the session itself.
+ */
+export function refuseUnheld(as: Credential, right: Right, id: string): void {
+  if (as.kind === 'token') authorize(as, right, { id, owner: null });
+  if (as.kind === 'subject' && (right === 'report' || right === 'own')) {
+    throw new LiveopError('forbidden', `a subject token may not ${right === 'own' ? 'do that' : 'report'}`);
+  }
+}
+
 /** A token for another session is refused before anything reveals whether this one exists. */
 export function checkTokenFor(as: Credential, id: string): void {
   if (as.kind === 'token' && as.sessionId !== id)
@@ -183,7 +245,11 @@ export function checkTokenFor(as: Credential, id: string): void {
 export function ownerFor(as: Credential, requested: string | undefined): string | null {
   switch (as.kind) {
     case 'token':
-      throw new LiveopError('forbidden', 'a session token cannot create sessions; use an API key');
+    case 'subject':
+      throw new LiveopError(
+        'forbidden',
+        `a ${as.kind === 'token' ? 'session' : 'subject'} token cannot create sessions; use an API key`,
+      );
     case 'open':
     case 'system':
       return requested ?? null;

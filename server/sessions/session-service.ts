@@ -31,6 +31,8 @@ import {
   checkTokenFor,
   ownerFor,
   type Right,
+  refuseUnheld,
+  type SubjectScope,
   type TokenSigner,
 } from './access.ts';
 import { resolveChains } from './chains.ts';
@@ -168,11 +170,15 @@ export class SessionService {
       subject?: string | undefined;
     },
   ): Promise<SessionPage> {
-    if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key');
-    const owner = as.kind === 'key' && !as.admin ? as.owner : undefined;
+    if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key or a subject token');
+    // A subject token lists its own end user's sessions, and no one else's.
+    if (as.kind === 'subject' && page.subject !== undefined && page.subject !== as.subject) {
+      throw new LiveopError('forbidden', 'subject: a subject token lists only its own subject');
+    }
+    const owner = as.kind === 'subject' ? as.owner : as.kind === 'key' && !as.admin ? as.owner : undefined;
     const statuses = page.status?.split(',');
     const words = page.q?.trim().toLowerCase();
-    const { subject } = page;
+    const subject = as.kind === 'subject' ? as.subject : page.subject;
     const filter =
       statuses || words || subject !== undefined
         ? (s: StoredSession) =>
@@ -203,7 +209,7 @@ export class SessionService {
     const key = options.idempotencyKey;
     // Tokens are bound to their session and scope: decided before the update. A key's owner is
     // checked against the session inside it, so a post costs one store read.
-    if (as.kind === 'token') authorize(as, 'report', { id, owner: null });
+    refuseUnheld(as, 'report', id);
     let replayed: number | undefined;
     let before: StoredSession | null = null;
     // Chains are resolved (reads, a signed token) only in a batch that has one and was not applied before.
@@ -290,8 +296,11 @@ export class SessionService {
     options: { owner?: string | undefined; admit?: AdmitCreation } = {},
   ): Promise<CreatedSession> {
     if (this.#o.operations.spec(name) === undefined) throw new LiveopError('not_found', `unknown operation "${name}"`);
-    if (as.kind === 'token')
-      throw new LiveopError('forbidden', 'a session token cannot start operations; use an API key');
+    if (as.kind === 'token' || as.kind === 'subject')
+      throw new LiveopError(
+        'forbidden',
+        `a ${as.kind === 'token' ? 'session' : 'subject'} token cannot start operations; use an API key`,
+      );
     return this.#launch(name, input, ownerFor(as, options.owner), base, {
       capped: as.kind !== 'system',
       ...(options.admit ? { admit: options.admit } : {}),
@@ -378,9 +387,31 @@ export class SessionService {
     return { token, exp: Math.floor(now / 1000) + ttl };
   }
 
-  /** A view-only token for a session the caller may list (a list page opens it live with it). */
-  viewToken(id: string): string {
-    return this.#o.signer.sign(id, 'view', this.#o.viewerTokenTtlSeconds);
+  /**
+   * A token for a session the caller may list, so a list page opens it live:
+   * view-only, or `view+cancel` for a subject token that may cancel.
+   */
+  viewToken(id: string, as?: Credential): string {
+    const scope = as?.kind === 'subject' ? as.scope : 'view';
+    return this.#o.signer.sign(id, scope, this.#o.viewerTokenTtlSeconds);
+  }
+
+  /**
+   * A subject token: the caller's sessions for one end user (`subject`), for
+   * a browser to list, watch and (`view+cancel`) cancel without the API key.
+   * An admin key or this process may name another owner.
+   */
+  mintSubjectToken(
+    request: { subject: string; scope: SubjectScope; ttlSeconds?: number | undefined; owner?: string | undefined },
+    as: Credential,
+  ): { token: string; scope: SubjectScope; ttlSeconds: number } {
+    if (as.kind === 'token' || as.kind === 'subject') {
+      throw new LiveopError('forbidden', 'subject tokens are minted with an API key');
+    }
+    const owner = ownerFor(as, request.owner);
+    const ttl = request.ttlSeconds ?? this.#o.viewerTokenTtlSeconds;
+    const token = this.#o.signer.signSubject(owner, request.subject, request.scope, ttl, this.#o.now());
+    return { token, scope: request.scope, ttlSeconds: ttl };
   }
 
   /** The answer to a creation: ids, tokens and URLs. */

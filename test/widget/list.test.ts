@@ -356,6 +356,45 @@ describe.skipIf(!req.available)('<live-operation-list> on a keyed server', () =>
     ).toBe('Listing needs an API key: point src at your backend, which adds it');
   });
 
+  it('lists one end user’s sessions with a subject token, no backend route, and cancels from an opened row', async () => {
+    const w = word();
+    const make = async (title: string, subject: string) => {
+      const made = await fetch(`${suite.server.url}/sessions`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ title, subject, tasks: [{ id: 'work', name: 'Work', expectedMs: 3_600_000 }] }),
+      });
+      expect(made.status).toBe(201);
+      return (await made.json()) as CreatedSession;
+    };
+    const mine = await make(`${w} mine`, 'user-7');
+    await make(`${w} someone else's`, 'user-8');
+    const minted = await fetch(`${suite.server.url}/tokens`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ subject: 'user-7', scope: 'view+cancel', owner: 'shop' }),
+    });
+    expect(minted.status).toBe(201);
+    const { token } = (await minted.json()) as { token: string };
+    const { page, errors } = await openList(
+      suite,
+      `<live-operation-list query="${w}" token="${token}"></live-operation-list>`,
+    );
+    await poll(() => titles(page)).toEqual([`${w} mine`]);
+    // The row opens a live <live-operation> whose token may cancel, as the subject token may.
+    await page.locator('live-operation-list button[part~=toggle]').first().click();
+    const opened = page.locator('live-operation-list live-operation');
+    // Cancel, then the same button again to confirm.
+    await opened.locator('button[part~=cancel-button]').click();
+    await opened.locator('button[part~=cancel-button]').click();
+    await poll(async () => {
+      const answer = await fetch(`${mine.snapshotUrl}`, { headers: { Authorization: `Bearer ${KEY}` } });
+      return ((await answer.json()) as { cancelRequested: boolean }).cancelRequested;
+    }).toBe(true);
+    expect(await page.content()).not.toContain(KEY);
+    expect(errors).toEqual([]);
+  });
+
   it("lists through the host's backend (src), with the host's own fetch adding its credentials", async () => {
     const w = word();
     const response = await fetch(`${suite.server.url}/sessions`, {

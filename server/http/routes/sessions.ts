@@ -7,6 +7,7 @@ import {
   eventBatchSchema,
   idempotencyKeySchema,
   parse,
+  subjectTokenRequestSchema,
   tokenRequestSchema,
 } from '../../core/schemas.ts';
 import { LIMITS, sessionStreamUrl } from '../../protocol/index.ts';
@@ -69,7 +70,7 @@ export function sessionRoutes(r: RouteContext) {
             owner: s.owner,
             ...(s.subject === undefined ? {} : { subject: s.subject }),
             streamUrl: sessionStreamUrl(base, s.id),
-            viewerToken: sessions.viewToken(s.id),
+            viewerToken: sessions.viewToken(s.id, c.get('who')),
           },
         ),
       );
@@ -78,7 +79,8 @@ export function sessionRoutes(r: RouteContext) {
     .get('/sessions/:id', auth, async (c) => {
       const session = await sessions.read(c.req.param('id'), c.get('who'));
       // An error's detail (a stack trace) and the end user are the owner's: keys (and open mode), never tokens.
-      const owners = c.get('who').kind !== 'token';
+      const { kind } = c.get('who');
+      const owners = kind !== 'token' && kind !== 'subject';
       const extra = {
         ...(owners && session.errorDetail !== undefined ? { errorDetail: session.errorDetail } : {}),
         ...(owners && session.subject !== undefined ? { subject: session.subject } : {}),
@@ -105,6 +107,9 @@ export function sessionRoutes(r: RouteContext) {
     )
     .post('/sessions/:id/cancel', auth, async (c) => {
       return c.json(await sessions.cancel(c.req.param('id'), c.get('who')), 202);
+    })
+    .post('/tokens', auth, limits.rate('tokens'), limit, jsonBody(subjectTokenRequestSchema), async (c) => {
+      return c.json(sessions.mintSubjectToken(c.req.valid('json'), c.get('who')), 201);
     })
     .post(
       '/sessions/:id/tokens',

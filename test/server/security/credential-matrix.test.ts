@@ -89,6 +89,10 @@ const CREDENTIALS: [string, (t: Target) => Credential][] = [
   ['a token signed with a retired secret', (t) => ({ bearer: retired.sign(t.id, 'report', 600) })],
   ['a report token signed with the previous secret', (t) => ({ bearer: previous.sign(t.id, 'report', 600) })],
   ['the owner’s key in the URL', () => ({ inUrl: ANN })],
+  // The target is made for ann's end user u1: these see u1's sessions and no others.
+  ['the subject’s view token', () => ({ bearer: current.signSubject('ann', 'u1', 'view', 600) })],
+  ['the subject’s view+cancel token', () => ({ bearer: current.signSubject('ann', 'u1', 'view+cancel', 600) })],
+  ['another subject’s token', () => ({ bearer: current.signSubject('ann', 'u2', 'view+cancel', 600) })],
 ];
 
 /** What the store says, before and after a cell. */
@@ -145,9 +149,9 @@ const ENDPOINTS: Record<string, Endpoint> = {
     path: (_, q) => `/sessions?limit=100${query(q, '&')}`,
     allowed: (t, before, after, answer, who) => {
       unchanged(t, before, after);
-      // The target is ann's: her key and the admin's list it, nobody else's does.
+      // The target is ann's, for her end user u1: her key, the admin's and u1's tokens list it, nobody else's does.
       const ids = (answer.body as { sessions: { id: string }[] }).sessions.map((s) => s.id);
-      expect(ids.includes(t.id)).toBe(who !== 'another owner’s key');
+      expect(ids.includes(t.id)).toBe(who !== 'another owner’s key' && who !== 'another subject’s token');
     },
   },
   'GET /sessions/:id': {
@@ -225,23 +229,33 @@ const ENDPOINTS: Record<string, Endpoint> = {
     body: {},
     allowed: created,
   },
+  'POST /tokens': {
+    method: 'POST',
+    path: (_, q) => `/tokens${query(q)}`,
+    body: { subject: 'u1' },
+    allowed: (t, before, after, answer) => {
+      unchanged(t, before, after);
+      expect(current.verify((answer.body as { token: string }).token)).toMatchObject({ sub: 'u1', scope: 'view' });
+    },
+  },
 };
 
 // biome-ignore format: the table reads best as a table
 const EXPECTED: Record<keyof typeof ENDPOINTS, number[]> = {
-  //                           none  wrong  other  owner  admin  view  v+c  report  other   expired  tampered  retired  previous  key
-  //                                  key   owner                                   session                                      in URL
-  'POST /sessions':             [401,  401,   201,   201,   201,   403,  403,  403,   403,    401,     401,      401,     403,      401],
-  'GET /sessions':              [401,  401,   200,   200,   200,   403,  403,  403,   403,    401,     401,      401,     403,      401],
-  'GET /sessions/:id':          [401,  401,   403,   200,   200,   200,  200,  200,   403,    401,     401,      401,     200,      401],
-  'POST /sessions/:id/events':  [401,  401,   403,   200,   200,   403,  403,  200,   403,    401,     401,      401,     200,      401],
-  'POST /sessions/:id/cancel':  [401,  401,   403,   202,   202,   403,  202,  202,   403,    401,     401,      401,     202,      401],
-  'POST /sessions/:id/tokens':  [401,  401,   403,   201,   201,   403,  403,  201,   403,    401,     401,      401,     201,      401],
-  'DELETE /sessions/:id':       [401,  401,   403,   204,   204,   403,  403,  204,   403,    401,     401,      401,     204,      401],
-  'GET /sessions/:id/stream':   [401,  401,   403,   200,   200,   200,  200,  200,   403,    401,     401,      401,     200,      401],
-  'GET /stream?session=…':      [401,  401,   403,   200,   200,   200,  200,  200,   403,    401,     401,      401,     200,      401],
-  'POST /sessions/:id/restart': [401,  401,   403,   201,   201,   403,  403,  201,   403,    401,     401,      401,     201,      401],
-  'POST /operations/:name':     [401,  401,   201,   201,   201,   403,  403,  403,   403,    401,     401,      401,     403,      401],
+  //                           none  wrong  other  owner  admin  view  v+c  report  other   expired  tampered  retired  previous  key     subject subject another
+  //                                  key   owner                                   session                                      in URL  view    v+c     subject
+  'POST /sessions':             [401,  401,   201,   201,   201,   403,  403,  403,   403,    401,     401,      401,     403,      401,    403,    403,    403],
+  'GET /sessions':              [401,  401,   200,   200,   200,   403,  403,  403,   403,    401,     401,      401,     403,      401,    200,    200,    200],
+  'GET /sessions/:id':          [401,  401,   403,   200,   200,   200,  200,  200,   403,    401,     401,      401,     200,      401,    200,    200,    403],
+  'POST /sessions/:id/events':  [401,  401,   403,   200,   200,   403,  403,  200,   403,    401,     401,      401,     200,      401,    403,    403,    403],
+  'POST /sessions/:id/cancel':  [401,  401,   403,   202,   202,   403,  202,  202,   403,    401,     401,      401,     202,      401,    403,    202,    403],
+  'POST /sessions/:id/tokens':  [401,  401,   403,   201,   201,   403,  403,  201,   403,    401,     401,      401,     201,      401,    403,    403,    403],
+  'DELETE /sessions/:id':       [401,  401,   403,   204,   204,   403,  403,  204,   403,    401,     401,      401,     204,      401,    403,    403,    403],
+  'GET /sessions/:id/stream':   [401,  401,   403,   200,   200,   200,  200,  200,   403,    401,     401,      401,     200,      401,    200,    200,    403],
+  'GET /stream?session=…':      [401,  401,   403,   200,   200,   200,  200,  200,   403,    401,     401,      401,     200,      401,    200,    200,    403],
+  'POST /sessions/:id/restart': [401,  401,   403,   201,   201,   403,  403,  201,   403,    401,     401,      401,     201,      401,    403,    403,    403],
+  'POST /operations/:name':     [401,  401,   201,   201,   201,   403,  403,  403,   403,    401,     401,      401,     403,      401,    403,    403,    403],
+  'POST /tokens':               [401,  401,   201,   201,   201,   403,  403,  403,   403,    401,     401,      401,     403,      401,    403,    403,    403],
 };
 
 const CELLS = Object.entries(EXPECTED).flatMap(([endpoint, statuses]) =>
@@ -252,7 +266,7 @@ const CELLS = Object.entries(EXPECTED).flatMap(([endpoint, statuses]) =>
 async function target(operation: boolean): Promise<Target> {
   const made = operation
     ? await post(`${server.url}/operations/fails`, {}, bearer(ANN))
-    : await post(`${server.url}/sessions`, { title: 'Target', tasks: { a: 'A' } }, bearer(ANN));
+    : await post(`${server.url}/sessions`, { title: 'Target', tasks: { a: 'A' }, subject: 'u1' }, bearer(ANN));
   expect(made.status).toBe(201);
   // The operation's own failure is written after the answer: the cell starts once it is.
   if (operation) await expect.poll(async () => (await server.liveop.snapshot(made.body.id)).status).toBe('error');
@@ -298,7 +312,7 @@ async function send(endpoint: Endpoint, t: Target, credential: Credential): Prom
 describe('the credential matrix', () => {
   it('has a status for every endpoint and credential', () => {
     expect(Object.values(EXPECTED).every((row) => row.length === CREDENTIALS.length)).toBe(true);
-    expect(CELLS).toHaveLength(11 * 14);
+    expect(CELLS).toHaveLength(12 * 17);
   });
 
   it.each(CELLS)('%s with %s → %i', async (name, who, status) => {
