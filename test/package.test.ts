@@ -6,13 +6,14 @@
  * client reports to it, and a page served by the app shows the element from
  * `liveop/element` in Chromium.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProcess } from './support/processes.ts';
 import { chromium as chromiumRequirement } from './support/requirements.ts';
 import { freePort } from './support/spawned-server.ts';
 import { launch } from './widget/browser.ts';
@@ -117,12 +118,10 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
 
   it('runs `npx liveop serve`, and the client reports to it and watches a session to its end', async () => {
     const port = await freePort();
-    const server = spawn('npx', ['liveop', 'serve'], { cwd: app, env: { ...process.env, PORT: String(port) } });
-    let output = '';
-    server.stdout.on('data', (d) => (output += d));
-    server.stderr.on('data', (d) => (output += d));
+    // npx runs the server as its child: stopping the group stops both.
+    const server = startProcess('npx', ['liveop', 'serve'], { cwd: app, env: { PORT: String(port) } });
     try {
-      await expect.poll(() => output, { timeout: 20_000 }).toMatch(/listening on/);
+      await expect.poll(server.output, { timeout: 20_000 }).toMatch(/listening on/);
       const { stdout } = await node(`
         import { createClient } from 'liveop/client';
         const client = createClient({ baseUrl: 'http://127.0.0.1:${port}' });
@@ -140,7 +139,8 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
       `);
       expect(JSON.parse(stdout)).toEqual({ last: 'complete', result: { rows: 10 }, logs: ['half way'] });
     } finally {
-      server.kill('SIGTERM');
+      server.stop('SIGTERM');
+      await server.exited;
     }
   }, 60_000);
 
@@ -149,18 +149,13 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
     'shows a session in Chromium on a page that imports liveop/element from the app',
     async () => {
       const liveopPort = await freePort();
-      const liveopServer = spawn('npx', ['liveop', 'serve'], {
-        cwd: app,
-        env: { ...process.env, PORT: String(liveopPort) },
-      });
-      let output = '';
-      liveopServer.stdout.on('data', (d) => (output += d));
+      const liveopServer = startProcess('npx', ['liveop', 'serve'], { cwd: app, env: { PORT: String(liveopPort) } });
       const files = staticServer(app);
       const pagePort = await freePort();
       await new Promise<void>((done) => files.listen(pagePort, '127.0.0.1', done));
       const chrome = await launch();
       try {
-        await expect.poll(() => output, { timeout: 20_000 }).toMatch(/listening on/);
+        await expect.poll(liveopServer.output, { timeout: 20_000 }).toMatch(/listening on/);
         const created = await (
           await fetch(`http://127.0.0.1:${liveopPort}/sessions`, {
             method: 'POST',
@@ -205,7 +200,8 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
       } finally {
         await chrome.close();
         files.close();
-        liveopServer.kill('SIGTERM');
+        liveopServer.stop('SIGTERM');
+        await liveopServer.exited;
       }
     },
     60_000,

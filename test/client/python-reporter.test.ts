@@ -4,9 +4,10 @@
  * server. Needs python3 ≥ 3.9: skipped with its reason when missing, required
  * under `CI=true`.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProcess } from '../support/processes.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -20,19 +21,12 @@ function python(): { available: boolean; reason: string } {
   return { available, reason };
 }
 
-function unittest(liveopUrl: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn('python3', ['-m', 'unittest', 'discover', '-s', 'test/client/python', '-v'], {
-      cwd: ROOT,
-      env: { ...process.env, LIVEOP_URL: liveopUrl, PYTHONDONTWRITEBYTECODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.on('error', fail);
-    child.on('exit', (code) => done({ code, output }));
+async function unittest(liveopUrl: string): Promise<{ code: number | null; output: string }> {
+  const child = startProcess('python3', ['-m', 'unittest', 'discover', '-s', 'test/client/python', '-v'], {
+    cwd: ROOT,
+    env: { LIVEOP_URL: liveopUrl, PYTHONDONTWRITEBYTECODE: '1' },
   });
+  return { code: await child.exited, output: child.output() };
 }
 
 describe.skipIf(!python().available)('the Python reporter', () => {

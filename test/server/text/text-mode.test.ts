@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveop } from '../../../server/liveop.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
+import { startProcess } from '../../support/processes.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
@@ -10,16 +10,9 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function watch(url: string, token: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'watch', url, '--token', token], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
+async function watch(url: string, token: string): Promise<{ code: number | null; out: string }> {
+  const child = startProcess(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'watch', url, '--token', token]);
+  return { code: await child.exited, out: child.output() };
 }
 
 describe('text mode', () => {
