@@ -164,8 +164,13 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
     [
       `liveop: listening on ${url} (${store})`,
       open
-        ? 'liveop: OPEN mode — no API keys configured, anyone on this machine may use it (loopback only)'
+        ? 'liveop: OPEN mode — no API keys configured: anyone on this machine may create sessions and post events with no credential (loopback only)'
         : `liveop: ${Object.keys(apiKeys).length} API key(s) configured`,
+      ...(env.REDIS_URL
+        ? []
+        : [
+            'liveop: sessions are kept in memory: a restart loses them (open pages then say the server restarted, reporters stop); set REDIS_URL to keep them',
+          ]),
       `liveop: browsers may call it from ${origins}`,
       `liveop: the element at ${url}/widget.js, the API described at ${url}/openapi.json`,
       ...(mounted ? [mounted.replaceAll('{url}', url)] : []),

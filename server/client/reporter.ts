@@ -3,7 +3,7 @@
  * in order, each with its own `Idempotency-Key` kept across its retries;
  * heartbeats while idle; stops for good once the session has ended.
  */
-import { type EventsAccepted, LIMITS, type ProgressEvent } from '../protocol/index.ts';
+import { type EventsAccepted, LIMITS, type ProgressEvent, SERVER_RESTARTED } from '../protocol/index.ts';
 import { LiveopClientError } from './errors.ts';
 import { type Batch, EventBuffer } from './event-buffer.ts';
 import { request } from './http.ts';
@@ -136,18 +136,25 @@ export class Reporter {
       caught instanceof LiveopClientError
         ? caught
         : new LiveopClientError(String(caught), { status: null, code: 'client_error', cause: caught });
-    if (error.status === 404 || error.status === 409) {
+    // The server restarted and lost the session with its memory: nothing will ever be accepted again.
+    if (error.code === SERVER_RESTARTED) this.#stop();
+    else if (error.status === 404 || error.status === 409) {
       // An unknown or ended task is refused the same way as an ended or deleted session: ask.
       const ended = (await this.#context.hasEnded().catch(() => null)) ?? true;
       if (ended) {
-        this.#stopped = true;
-        this.#buffer.clear();
-        this.#stopTimers();
+        this.#stop();
         // A heartbeat refused after the session ended is no one's error.
         if (batch.heartbeatsOnly) return null;
       }
     }
     return error;
+  }
+
+  /** Nothing more is sent: what is buffered is dropped. */
+  #stop(): void {
+    this.#stopped = true;
+    this.#buffer.clear();
+    this.#stopTimers();
   }
 
   /** Settles the waiters the batch has answered for, reports its error, and schedules what is next. */
