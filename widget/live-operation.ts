@@ -1,11 +1,5 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import {
-  type LogEntry,
-  SERVER_RESTARTED,
-  type SessionLine,
-  type Snapshot,
-  type TaskSnapshot,
-} from '../server/protocol/index.ts';
+import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
 import {
   type ConnectionState,
@@ -241,13 +235,10 @@ export class LiveOperation extends LitElement {
   readonly stream = new StreamController(this, {
     source: () => this.#source,
     line: (line) => this.#receive(line),
-    fail: (status, code) =>
+    // The element's words for the refusal's code, else for its status, else `failed`.
+    fail: (status, code = '') =>
       (this._problem = this.#t(
-        (code === SERVER_RESTARTED
-          ? 'restarted'
-          : status in defaultStrings
-            ? status
-            : 'failed') as keyof LiveOperationStrings,
+        (code in defaultStrings ? code : status in defaultStrings ? status : 'failed') as keyof LiveOperationStrings,
         { reason: status },
       )),
     state: (state, unreachable) => {
