@@ -3,8 +3,9 @@
  * fresh app with its own package.json (outside this checkout, so nothing
  * resolves from our node_modules), and there: the entry points import, a
  * consumer type-checks with `tsc --strict`, `npx liveop serve` runs and the
- * client reports to it, and a page served by the app shows the element from
- * `liveop/element` in Chromium.
+ * client reports to it, a page served by the app shows the element from
+ * `liveop/element` in Chromium, and the README's Quick start, pasted as it
+ * is, type-checks and runs an import to its end in Chromium.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -144,6 +145,24 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
     }
   }, 60_000);
 
+  it('says which optional package to install when REDIS_URL or `liveop worker` needs one that is missing', async () => {
+    const start = async (command: string, env: Record<string, string>) => {
+      const started = startProcess('npx', ['liveop', command], { cwd: app, env });
+      expect(await started.exited).toBe(1);
+      return started.output().trim();
+    };
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379', PORT: String(await freePort()) };
+    expect(await start('serve', redis)).toBe(
+      'liveop: REDIS_URL needs the optional package @keyv/redis: npm install @keyv/redis',
+    );
+    expect(await start('serve', { ...redis, LIVEOP_RUNNER: 'bullmq' })).toBe(
+      'liveop: LIVEOP_RUNNER=bullmq needs the optional packages bullmq, ioredis, @keyv/redis: npm install bullmq ioredis @keyv/redis',
+    );
+    expect(await start('worker', redis)).toBe(
+      'liveop: liveop worker needs the optional packages bullmq, ioredis, @keyv/redis: npm install bullmq ioredis @keyv/redis',
+    );
+  }, 60_000);
+
   const browser = chromiumRequirement();
   it.skipIf(!browser.available)(
     'shows a session in Chromium on a page that imports liveop/element from the app',
@@ -206,7 +225,71 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
     },
     60_000,
   );
+  describe('the README Quick start, pasted into the app as it is', () => {
+    let quickStart: string;
+    beforeAll(() => {
+      quickStart = join(app, 'quick-start');
+      mkdirSync(quickStart);
+      writeFileSync(join(quickStart, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(join(quickStart, 'server.mjs'), readmeBlock('quick start:', 'js'));
+    });
+
+    it('type-checks as server.ts with the tsconfig the README gives', async () => {
+      writeFileSync(join(quickStart, 'server.ts'), readmeBlock('quick start:', 'js'));
+      writeFileSync(join(quickStart, 'tsconfig.json'), readmeBlock('quick start tsconfig', 'json'));
+      const checked = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', quickStart], {
+        cwd: quickStart,
+        timeout: 120_000,
+      }).catch((error: { stdout: string }) => error);
+      expect((checked as { stdout: string }).stdout).toBe('');
+    }, 120_000);
+
+    it.skipIf(!browser.available)(
+      'runs with node server.mjs: the page it serves starts an import and shows it to its end',
+      async () => {
+        const port = await freePort();
+        const server = startProcess(process.execPath, ['server.mjs'], { cwd: quickStart, env: { PORT: String(port) } });
+        const chrome = await launch();
+        try {
+          await expect.poll(server.output, { timeout: 20_000 }).toMatch(/open http:\/\/127\.0\.0\.1:\d+/);
+          const page = await chrome.newPage();
+          const errors: string[] = [];
+          page.on('pageerror', (error) => errors.push(error.message));
+          await page.goto(`http://127.0.0.1:${port}/`);
+          await page.click('#go');
+          const shown = (part: string) =>
+            page.evaluate(
+              (part) =>
+                document
+                  .querySelector('live-operation')
+                  ?.shadowRoot?.querySelector(`[part~=${part}]`)
+                  ?.textContent?.trim(),
+              part,
+            );
+          await expect.poll(() => shown('status'), { timeout: 30_000 }).toBe('Complete');
+          expect(await shown('title')).toBe('Import catalogue');
+          expect(await shown('result')).toMatch(/imported\s*500/);
+          expect(errors).toEqual([]);
+        } finally {
+          await chrome.close();
+          server.stop('SIGTERM');
+          await server.exited;
+        }
+      },
+      60_000,
+    );
+  });
 });
+
+/** The fenced block of `language` right after the README's `marker` comment. */
+function readmeBlock(marker: string, language: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf(`<!-- ${marker}`);
+  expect(at).toBeGreaterThan(-1);
+  const block = new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``).exec(readme.slice(at));
+  expect(block).not.toBeNull();
+  return block![1]!;
+}
 
 /** Serves a folder's files, as the app's own web server would. */
 function staticServer(root: string): Server {
