@@ -49,6 +49,15 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** What the app's own tsc says of the project in `dir` (nothing when it type-checks). */
+const typeErrors = async (dir: string): Promise<string> => {
+  const tsc = join(app, 'node_modules/typescript/bin/tsc');
+  const checked = await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 120_000 }).catch(
+    (error: { stdout: string }) => error,
+  );
+  return checked.stdout;
+};
+
 const node = (script: string) =>
   run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, timeout: 30_000 });
 
@@ -110,11 +119,7 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
         files: ['consumer.tsx'],
       }),
     );
-    const checked = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', app], {
-      cwd: app,
-      timeout: 120_000,
-    }).catch((error: { stdout: string }) => error);
-    expect((checked as { stdout: string }).stdout).toBe('');
+    expect(await typeErrors(app)).toBe('');
   }, 120_000);
 
   it('runs `npx liveop serve`, and the client reports to it and watches a session to its end', async () => {
@@ -237,11 +242,7 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
     it('type-checks as server.ts with the tsconfig the README gives', async () => {
       writeFileSync(join(quickStart, 'server.ts'), readmeBlock('quick start:', 'js'));
       writeFileSync(join(quickStart, 'tsconfig.json'), readmeBlock('quick start tsconfig', 'json'));
-      const checked = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', quickStart], {
-        cwd: quickStart,
-        timeout: 120_000,
-      }).catch((error: { stdout: string }) => error);
-      expect((checked as { stdout: string }).stdout).toBe('');
+      expect(await typeErrors(quickStart)).toBe('');
     }, 120_000);
 
     it.skipIf(!browser.available)(
