@@ -10,6 +10,8 @@ export interface StartedProcess {
   child: ChildProcess;
   /** Everything it printed so far (stdout and stderr, when piped). */
   output(): string;
+  /** What it printed on stderr alone. */
+  errors(): string;
   /** Resolves with its exit code (null when a signal ended it). */
   exited: Promise<number | null>;
   /** True while the process runs. */
@@ -41,8 +43,12 @@ export function startProcess(command: string, args: readonly string[], options: 
     detached: true,
   });
   let output = '';
+  let errors = '';
   child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => {
+    output += d;
+    errors += d;
+  });
   const group = child.pid!;
   const stop = (signal: NodeJS.Signals = 'SIGKILL') => signalGroup(group, signal);
   running.add(group);
@@ -57,6 +63,7 @@ export function startProcess(command: string, args: readonly string[], options: 
   return {
     child,
     output: () => output,
+    errors: () => errors,
     exited,
     alive: () => child.exitCode === null && child.signalCode === null,
     stop,
