@@ -25,6 +25,7 @@ describe('a server with the memory store, restarted', () => {
     const port = await freePort();
     server = await spawnServer({}, port);
     expect(server.output()).toMatch(/sessions are kept in memory: a restart loses them/);
+    expect(server.output()).toMatch(/OPEN mode .* may create sessions and post events with no credential/);
     const errors: LiveopClientError[] = [];
     const client = createClient({ baseUrl: server.url, onError: (error) => errors.push(error) });
     const session = await client.createSession({
@@ -66,6 +67,7 @@ describe('a server with the memory store, restarted', () => {
       code: 'server_restarted',
       message: 'this operation is no longer available — the server restarted, and its sessions were kept in memory',
     });
+    await expect(session.snapshot()).rejects.toMatchObject({ status: 404, code: 'server_restarted' });
     // Stopped: later reports are dropped here, not refused one batch at a time.
     for (let later = row + 2; later < 100; later++) session.steps('rows', later, 100);
     await session.flush();
