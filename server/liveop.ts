@@ -131,7 +131,7 @@ export class Liveop {
       sessionDefaults: options.sessionDefaults ?? {},
       sessionsPerOwner: options.caps?.sessionsPerOwner ?? DEFAULT_CAPS.sessionsPerOwner,
       hooks: this.#hooks,
-      webhooks: webhooks !== undefined,
+      ...(webhooks ? { webhooks: { allowPrivateNetworks: webhooks.allowPrivateNetworks } } : {}),
       viewerTokenTtlSeconds: config.viewerTokenTtlSeconds,
       reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
@@ -211,7 +211,7 @@ export class Liveop {
 
   /** Starts a registered operation here, as `POST /operations/:name` does. */
   start(name: string, input: unknown, options: { owner?: string; base?: string } = {}): Promise<CreatedSession> {
-    return this.#sessions.start(name, input, SYSTEM, options.base ?? this.#publicUrl, options.owner);
+    return this.#sessions.start(name, input, SYSTEM, options.base ?? this.#publicUrl, { owner: options.owner });
   }
 
   /** The session's snapshot now. */

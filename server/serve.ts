@@ -69,13 +69,16 @@ async function liveopFromEnv(
       })
     : undefined;
   const stalledMs = env.LIVEOP_STALLED_MS ? Number(env.LIVEOP_STALLED_MS) : undefined;
+  if (stalledMs !== undefined && !(Number.isInteger(stalledMs) && stalledMs >= 100)) {
+    throw new Error(`LIVEOP_STALLED_MS: "${env.LIVEOP_STALLED_MS}" is not a whole number of milliseconds, 100 or more`);
+  }
   const runner =
     runnerName === 'bullmq'
       ? {
           bullmq: {
             url: redisUrl!,
             prefix,
-            ...(stalledMs ? { stalledIntervalMs: stalledMs, lockDurationMs: stalledMs } : {}),
+            ...(stalledMs ? { stalledMs } : {}),
           },
         }
       : (runnerName as 'local' | 'inline');

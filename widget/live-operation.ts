@@ -261,7 +261,7 @@ export class LiveOperation extends LitElement {
   private declare _snapshot?: Snapshot;
   /** The log lines kept, oldest first. */
   private declare _logs: LogEntry[];
-  /** Highest percent shown per task id ('' for the overall bar) in the current stage: bars never go back. */
+  /** Highest percent shown per task id ('' for the overall bar) in the current stage and attempt: bars never go back. */
   private declare _peaks: Record<string, number>;
   /** When the ETA runs out (`etaMs` after the snapshot arrived). */
   private declare _etaAt?: number;
@@ -286,7 +286,8 @@ export class LiveOperation extends LitElement {
   #source!: StreamSource | null;
   /** The language, derived once per update. */
   #l?: string;
-  #stage?: string;
+  /** How many stages have begun, and each task's attempt: when either changes, bars may go back. */
+  #run?: string;
   #ended?: string;
   /** The last quarter announced (reset when a session's first snapshot arrives). */
   #milestone!: number;
@@ -358,10 +359,10 @@ export class LiveOperation extends LitElement {
       this._problem = this._cancelError = '';
       this._cancelling = this._confirming = false;
     }
-    // Only a new stage starting may take bars back (to its own 0); a stage ending may not.
-    const stage = line.stages.find((s) => s.state === 'active')?.name;
-    const peaks = another || (stage && stage !== this.#stage) ? {} : { ...this._peaks };
-    this.#stage = stage ?? this.#stage;
+    // Only a new stage or a new attempt starting may take bars back (to their own 0); a stage ending may not.
+    const run = `${line.stages.filter((s) => s.state !== 'pending').length} ${line.tasks.map((t) => t.attempt)}`;
+    const peaks = another || run !== this.#run ? {} : { ...this._peaks };
+    this.#run = run;
     for (const { id, percent } of [...line.tasks, { id: '', percent: line.percent }])
       peaks[id] = Math.max(peaks[id] ?? 0, percent);
     this._peaks = peaks;

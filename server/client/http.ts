@@ -5,7 +5,7 @@
  * Anything else that is not `2xx` is a LiveopClientError with the contract's
  * `{code, message}` and the status.
  */
-import { backoffMs, retryAfterMs, sleep } from './backoff.ts';
+import { retryAfterMs, retryDelayMs, sleep } from './backoff.ts';
 import { errorFromResponse, LiveopClientError, networkError } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
 
@@ -48,7 +48,7 @@ export async function request<T>(transport: Transport, call: Call): Promise<T> {
         const wait = retryAfterMs(response);
         const error = await errorFromResponse(response);
         if (!retryable(response.status, call.repeatable) || retry >= attempts) throw error;
-        await sleep(backoffMs(retry, transport.retry, wait));
+        await sleep(retryDelayMs(retry, transport.retry, wait));
         continue;
       }
       text = await response.text();
@@ -57,7 +57,7 @@ export async function request<T>(transport: Transport, call: Call): Promise<T> {
       // No answer (or the answer broke off): the request may or may not have been applied,
       // unless the connection was refused (which only some runtimes tell, e.g. Node's fetch).
       if (!(call.repeatable || refused(error)) || retry >= attempts) throw networkError(call.what, error);
-      await sleep(backoffMs(retry, transport.retry));
+      await sleep(retryDelayMs(retry, transport.retry));
       continue;
     }
     try {

@@ -6,6 +6,9 @@ import {
   type ProgressEvent,
   type Snapshot,
   type StageState,
+  sessionActionUrl,
+  sessionStreamUrl,
+  sessionUrl,
 } from '../protocol/index.ts';
 import { LiveopClientError } from './errors.ts';
 import { request } from './http.ts';
@@ -71,8 +74,13 @@ export class RemoteSession {
   constructor(options: ResolvedOptions, init: SessionInit) {
     this.#options = options;
     this.id = init.id;
-    const base = `${options.baseUrl}/sessions/${encodeURIComponent(init.id)}`;
-    this.#paths = { events: `${base}/events`, cancel: `${base}/cancel`, snapshot: base, stream: `${base}/stream` };
+    const base = options.baseUrl;
+    this.#paths = {
+      events: sessionActionUrl(base, init.id, 'events'),
+      cancel: sessionActionUrl(base, init.id, 'cancel'),
+      snapshot: sessionUrl(base, init.id),
+      stream: sessionStreamUrl(base, init.id),
+    };
     this.streamUrl = init.streamUrl ?? this.#paths.stream;
     this.snapshotUrl = init.snapshotUrl ?? this.#paths.snapshot;
     this.viewerToken = init.viewerToken;

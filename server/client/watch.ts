@@ -5,13 +5,17 @@
  * `reconnect` line, and ends after the terminal snapshot. A `gone` or `error`
  * line throws.
  */
-import { isTerminal, readNdjson, type Snapshot, type StreamLine } from '../protocol/index.ts';
-import { backoffMs, retryAfterMs, sleep } from './backoff.ts';
+import {
+  readNdjson,
+  SessionCursor,
+  type Snapshot,
+  StreamFollower,
+  type StreamLine,
+  withCursor,
+} from '../protocol/index.ts';
+import { sleep } from './backoff.ts';
 import { errorFromResponse, LiveopClientError, networkError } from './errors.ts';
 import type { ResolvedOptions } from './options.ts';
-
-/** With no line at all for this long (the server sends a heartbeat every 15 s), the connection is presumed dead. */
-const SILENCE_MS = 45_000;
 
 export interface WatchOptions {
   /**
@@ -36,55 +40,52 @@ export interface WatchContext {
 
 export async function* watchStream(context: WatchContext, { signal }: WatchOptions = {}): AsyncGenerator<Snapshot> {
   const { options } = context;
-  let after: number | undefined;
-  let logAfter = 0;
-  /** Connections in a row that ended without a snapshot. */
-  let failures = 0;
+  const follower = new StreamFollower({
+    attempts: options.retry.attempts,
+    baseDelayMs: options.retry.baseDelayMs,
+    maxDelayMs: options.retry.maxDelayMs,
+  });
+  const cursor = new SessionCursor();
   while (!signal?.aborted) {
     const connection = new AbortController();
     const abort = () => connection.abort(signal?.reason);
     signal?.addEventListener('abort', abort, { once: true });
     let silence: ReturnType<typeof setTimeout> | undefined;
-    const listen = () => {
+    let silent = false;
+    const listen = (ms: number) => {
       clearTimeout(silence);
-      silence = setTimeout(() => connection.abort(new Error(`no line for ${SILENCE_MS / 1000} s`)), SILENCE_MS);
+      silence = setTimeout(() => {
+        silent = true;
+        connection.abort(new Error(`no line for ${ms / 1000} s`));
+      }, ms);
     };
-    let wait: number | null = null;
-    let reconnectNow = false;
+    let next: ReturnType<StreamFollower['dropped']> | null = null;
     let problem: unknown = null;
     try {
-      listen();
-      const url = new URL(context.streamUrl);
-      if (after !== undefined) {
-        url.searchParams.set('after', String(after));
-        url.searchParams.set('logAfter', String(logAfter));
-      }
+      listen(follower.opened(cursor.started));
+      const url = withCursor(context.streamUrl, cursor.started ? cursor : null);
       const headers: Record<string, string> = { Accept: 'application/x-ndjson' };
       if (context.credential) headers.Authorization = `Bearer ${context.credential}`;
       const response = await options.fetch(url, { headers, signal: connection.signal });
       if (!response.ok || !response.body) {
-        wait = retryAfterMs(response);
         const error = await errorFromResponse(response);
+        next = follower.refused(response.status, response.headers.get('retry-after'), Date.now());
         // Not found, not allowed, bad cursor: trying again will not help.
-        if (response.ok || ![429, 502, 503, 504].includes(response.status)) throw error;
+        if (response.ok || next.type === 'stop') throw error;
         problem = error;
       } else {
         for await (const line of readNdjson<StreamLine>(response.body)) {
-          listen();
+          listen(follower.heard());
           if (line.type === 'snapshot') {
-            if (after !== undefined && line.version < after) continue;
-            failures = 0;
-            after = line.version;
-            const logs = line.logs.filter((entry) => entry.seq > logAfter);
-            for (const entry of logs) logAfter = Math.max(logAfter, entry.seq);
-            const snapshot = logs.length === line.logs.length ? line : { ...line, logs };
+            const snapshot = cursor.accept(line);
+            if (snapshot === null) continue;
             context.seen(snapshot);
             clearTimeout(silence); // the consumer may take its time
             yield snapshot;
-            if (isTerminal(snapshot.status)) return;
-            listen();
+            if (cursor.ended) return;
+            listen(follower.heard());
           } else if (line.type === 'reconnect') {
-            reconnectNow = true;
+            next = follower.dropped('reconnect');
             break;
           } else if (line.type === 'gone') {
             throw new LiveopClientError(`session ${line.id} is gone (deleted or expired)`, {
@@ -106,14 +107,13 @@ export async function* watchStream(context: WatchContext, { signal }: WatchOptio
       signal?.removeEventListener('abort', abort);
       connection.abort();
     }
-    if (reconnectNow) continue;
-    problem ??= new Error('the stream ended before the session did');
-    // The stream ended (or broke off) before the terminal snapshot: resume.
-    if (failures >= options.retry.attempts) {
+    // The stream ended (or broke off) before the terminal snapshot: resume, as the follower says.
+    next ??= follower.dropped(silent ? 'silent' : 'error');
+    if (next.type === 'stop') {
+      problem ??= new Error(next.reason);
       throw problem instanceof LiveopClientError ? problem : networkError(`GET ${url(context)}`, problem);
     }
-    await sleep(backoffMs(failures, options.retry, wait), signal);
-    failures++;
+    if (next.type === 'wait') await sleep(next.ms, signal);
   }
 }
 

@@ -81,6 +81,8 @@ export const DEFAULT_TTL_SECONDS = 300;
 export interface StoredSession {
   id: string;
   owner: string | null;
+  /** The end user it is for, under the owner (see `CreateSessionInput.subject`). */
+  subject?: string;
   title: string;
   version: number;
   createdAt: number;
@@ -149,6 +151,7 @@ export function createSession(
   return {
     id,
     owner: input.owner ?? null,
+    ...(input.subject === undefined ? {} : { subject: input.subject }),
     title: input.title ?? '',
     ...(input.webhook === undefined ? {} : { webhook: input.webhook }),
     version: 1,

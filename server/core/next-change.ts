@@ -12,7 +12,7 @@
 import { isTerminal } from '../protocol/index.ts';
 import { etaMs, type ProgressRate } from './eta.ts';
 import type { StoredSession, StoredTask } from './model.ts';
-import { easedPercent, SIMULATION_CAP, type SimulationOptions } from './simulation.ts';
+import { easedPercent, SIMULATION_CAP, type SimulationOptions, stalledAt } from './simulation.ts';
 import { sessionStatus } from './status.ts';
 
 /** Float rounding in the inverse curves: wake this much before the computed instant. */
@@ -84,8 +84,11 @@ export function nextWholePercentAt(task: StoredTask, now: number, options: Simul
   const share =
     target === SIMULATION_CAP ? 1 - CAP_GAP / (SIMULATION_CAP - from) : (target - from) / (SIMULATION_CAP - from);
   const eased = task.anchorAt - tau * Math.log(1 - share);
-  if (rate === null || rate <= 0) return eased - EARLY_MS;
   // With a rate, the bar also waits for the predicted real value to get there.
-  const predicted = (task.progress?.at ?? task.anchorAt) + (target - task.reported) / rate;
-  return Math.max(eased, predicted) - EARLY_MS;
+  const at =
+    rate === null || rate <= 0
+      ? eased
+      : Math.max(eased, (task.progress?.at ?? task.anchorAt) + (target - task.reported) / rate);
+  // A stalled task's curve stops (simulation.ts): a percent it would reach later, it never reaches.
+  return at < stalledAt(task, options) ? at - EARLY_MS : Number.POSITIVE_INFINITY;
 }

@@ -10,7 +10,7 @@ import { reportedOverall } from './aggregate.ts';
 import { LiveopError } from './errors.ts';
 import { observe } from './eta.ts';
 import type { StoredSession, StoredTask, StoredTaskStatus } from './model.ts';
-import { shownPercent } from './simulation.ts';
+import { resumed, shownPercent } from './simulation.ts';
 import { sessionStatus } from './status.ts';
 
 export interface ApplyContext {
@@ -155,8 +155,11 @@ function applyEvent(
       return finish(withTask, now, 'failed', (t) => (t.status === 'running' ? interrupted : t.status));
     }
     case 'retry':
+      // A new attempt is a new start: its bar, count and ETA start again (a
+      // bar never goes back within an attempt, not across attempts).
+      s.progress = null;
       return updateTask(s, event.task, now, (t) => ({
-        ...startTask(t, now),
+        ...fromZero(startTask(t, now), now),
         attempt: event.attempt,
         ...(event.message === undefined ? {} : { message: event.message, level: 'warning' as const }),
       }));
@@ -193,7 +196,10 @@ function applyEvent(
     }
     case 'heartbeat':
       if (event.task !== undefined) return updateTask(s, event.task, now, (t) => t);
-      return { ...s, tasks: s.tasks.map((t) => (t.status === 'running' ? { ...t, lastEventAt: now } : t)) };
+      return {
+        ...s,
+        tasks: s.tasks.map((t) => (t.status === 'running' ? { ...resumed(t, now, s.options), lastEventAt: now } : t)),
+      };
     case 'queued':
       return { ...s, queuePosition: event.position };
     default:
@@ -208,8 +214,9 @@ function updateTask(
   change: (task: StoredTask) => StoredTask,
 ): StoredSession {
   const index = s.tasks.findIndex((t) => t.id === taskId);
-  const task = s.tasks[index];
-  if (task === undefined) throw new LiveopError('not_found', `unknown task "${taskId}"`);
+  const stored = s.tasks[index];
+  if (stored === undefined) throw new LiveopError('not_found', `unknown task "${taskId}"`);
+  const task = resumed(stored, now, s.options);
   if (task.status !== 'pending' && task.status !== 'running') {
     throw new LiveopError(
       'conflict',
@@ -254,6 +261,24 @@ function report(
   });
 }
 
+/**
+ * A task's bar from 0 again, with no rate (so no ETA) and no count: the count
+ * belonged to the stage or attempt that ended, and a bar back at 0 beside
+ * "40 / 40" would contradict it.
+ */
+function fromZero(task: StoredTask, now: number): StoredTask {
+  return {
+    ...task,
+    reported: 0,
+    anchor: 0,
+    anchorAt: now,
+    progress: null,
+    done: undefined,
+    total: undefined,
+    unit: undefined,
+  };
+}
+
 /** Stops a task's curve where it stands (errors and cancels freeze the bar). */
 function freeze(task: StoredTask, now: number, s: StoredSession): StoredTask {
   return { ...task, anchor: shownPercent(task, now, s.options).percent, anchorAt: now };
@@ -296,21 +321,6 @@ function enterStage(s: StoredSession, name: string, state: StageState | undefine
     if (stage.state === 'active') return { ...stage, state: 'done' as const };
     return stage;
   });
-  const tasks = s.tasks.map((t) =>
-    t.status === 'running'
-      ? // The count belonged to the stage that ended: a bar back at 0 beside "40 / 40" would contradict it.
-        {
-          ...t,
-          reported: 0,
-          anchor: 0,
-          anchorAt: now,
-          progress: null,
-          lastEventAt: now,
-          done: undefined,
-          total: undefined,
-          unit: undefined,
-        }
-      : t,
-  );
+  const tasks = s.tasks.map((t) => (t.status === 'running' ? { ...fromZero(t, now), lastEventAt: now } : t));
   return { ...s, stages: entered, tasks, startedAt: s.startedAt ?? now };
 }

@@ -83,6 +83,7 @@ export const createSessionSchema = z
     stages: z.array(name).max(LIMITS.stages).optional(),
     ttlSeconds: z.number().int().min(1).max(LIMITS.ttlSeconds).optional(),
     owner: z.string().min(1).max(LIMITS.nameLength).optional(),
+    subject: z.string().min(1).max(LIMITS.idLength).optional(),
     stallAfterMs: duration.min(1_000).optional(),
     deadAfterMs: duration.min(1_000).optional(),
     expectedMs: duration.optional(),

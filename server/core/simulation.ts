@@ -23,6 +23,11 @@
  * re-anchoring takes max(shown, reported), so a new report never lowers it;
  * never below the last report; never 100 before completion; after `complete`
  * it ramps linearly from where it was to 100 within `rampMs`.
+ *
+ * A stalled task (no event for `stallAfterMs`: its worker may be gone) stops
+ * easing where it stood then — the curve stands for work being done, and
+ * nobody may be doing it. If its worker speaks again, it eases on from there
+ * (`resumed`); if a new attempt starts instead, its bar starts again from 0.
  */
 import type { StoredTask } from './model.ts';
 
@@ -33,6 +38,8 @@ export interface SimulationOptions {
   expectedMs: number;
   /** How long the ramp to 100 takes after `complete`. */
   rampMs: number;
+  /** A running task with no event for this long is stalled: its curve stops there. */
+  stallAfterMs: number;
 }
 
 export interface Shown {
@@ -45,8 +52,9 @@ export interface Shown {
 }
 
 /** The percent a running task shows at `now` by the ease-out curve. */
-export function easedPercent(task: StoredTask, now: number, options: SimulationOptions): number {
+export function easedPercent(task: StoredTask, at: number, options: SimulationOptions): number {
   if (task.anchorAt === null) return task.anchor;
+  const now = Math.min(at, stalledAt(task, options));
   const from = task.anchor;
   if (from >= SIMULATION_CAP) return Math.max(from, task.reported);
   const elapsed = Math.max(0, now - task.anchorAt);
@@ -59,6 +67,21 @@ export function easedPercent(task: StoredTask, now: number, options: SimulationO
   // prediction catches up (max with the anchor keeps it monotonic).
   const predicted = task.reported + rate * Math.max(0, now - (task.progress?.at ?? task.anchorAt));
   return Math.max(from, Math.min(eased, predicted), task.reported);
+}
+
+/** When a running task goes stalled if nothing is heard from it (Infinity before its first event). */
+export function stalledAt(task: StoredTask, options: SimulationOptions): number {
+  return task.lastEventAt === null ? Number.POSITIVE_INFINITY : task.lastEventAt + options.stallAfterMs;
+}
+
+/**
+ * A running task heard from again (`now`) after it stalled: its curve starts
+ * again from where it stopped, instead of leaping to where it would have
+ * eased had the worker never gone quiet.
+ */
+export function resumed(task: StoredTask, now: number, options: SimulationOptions): StoredTask {
+  if (task.status !== 'running' || now < stalledAt(task, options)) return task;
+  return { ...task, anchor: easedPercent(task, now, options), anchorAt: now };
 }
 
 /** What a task shows at `now`. Pure: the same task and `now` give the same answer. */

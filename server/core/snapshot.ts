@@ -52,6 +52,8 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
             ),
           ),
         );
+  // Every task under way has gone quiet: nobody may be working, so no time left is promised.
+  const silent = tasks.some((t) => t.stalled) && !tasks.some((t) => t.status === 'running' && !t.stalled);
   const logAfter = cursor.logAfter ?? 0;
   return {
     type: 'snapshot',
@@ -60,7 +62,7 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
     title: session.title,
     status,
     percent,
-    etaMs: status === 'running' ? etaMs(session.progress, now) : status === 'complete' ? 0 : null,
+    etaMs: status === 'running' && !silent ? etaMs(session.progress, now) : status === 'complete' ? 0 : null,
     tasks,
     stages: session.stages.map((stage) => ({
       name: stage.name,

@@ -5,13 +5,14 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { LiveopError } from '../core/errors.ts';
 import type { Authenticator, Credential } from '../sessions/access.ts';
-import type { SessionService } from '../sessions/session-service.ts';
+import type { AdmitCreation, SessionService } from '../sessions/session-service.ts';
 import type { StreamHub } from '../stream/hub.ts';
 import { identify, type RouteEnv } from './credentials.ts';
 
 export type { RouteEnv };
 
-import type { Limits } from './limits.ts';
+import { createKey, type Limits } from './limits.ts';
+import { clientAddress } from './node-bindings.ts';
 import type { WidgetAsset, WidgetBundle } from './widget-asset.ts';
 
 export interface AppConfig {
@@ -79,6 +80,11 @@ export class RouteContext {
     c.set('who', who);
     await next();
   };
+
+  /** Counts a session this request creates against its owner's creation limit (or, with none, the client's address). */
+  admit(c: Context): AdmitCreation {
+    return (owner) => this.deps.limits.take('create', createKey(owner, clientAddress(c)));
+  }
 
   /** Who is asking (401 for a bad or missing credential). */
   who(c: Context): Credential {

@@ -4,6 +4,7 @@
  * (EventSource, a link).
  */
 import type { Context } from 'hono';
+import { LiveopError } from '../core/errors.ts';
 import type { Authenticator, Credential } from '../sessions/access.ts';
 import { requestHeader } from './node-bindings.ts';
 
@@ -14,7 +15,11 @@ export function identify(c: Context, authenticator: Authenticator): Credential {
   const bearer = requestHeader(c, 'authorization')
     ?.match(/^Bearer\s+(.+)$/i)?.[1]
     ?.trim();
-  return bearer === undefined
-    ? authenticator.credentialOf(c.req.query('token'), 'query')
-    : authenticator.credentialOf(bearer);
+  const inUrl = c.req.query('token');
+  if (bearer === undefined) return authenticator.credentialOf(inUrl, 'query');
+  // The header decides, but an API key put in the URL is refused all the same: it is in logs and history now.
+  if (inUrl !== undefined && authenticator.isApiKey(inUrl)) {
+    throw new LiveopError('unauthorized', 'token: API keys go only in the Authorization header, never in a URL');
+  }
+  return authenticator.credentialOf(bearer);
 }

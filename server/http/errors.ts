@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { type ErrorKind, LiveopError } from '../core/errors.ts';
 import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../protocol/index.ts';
 import { StoreUnavailable } from '../store/session-store.ts';
+import { requestAborted } from './node-bindings.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -54,7 +55,10 @@ export function toApiError(error: unknown): ApiError {
 }
 
 export function respondError(c: Context, error: unknown): Response {
-  const api = toApiError(error);
+  // A body cut off by its client is the client's doing: an answer it will not read, and no stack in the log.
+  const api = requestAborted(c)
+    ? new ApiError(400, 'the request was aborted before its body arrived')
+    : toApiError(error);
   if (api.status === 500) console.error(error);
   if (api.status === 429 || api.status === 503) {
     c.header('Retry-After', String(api.retryAfter ?? (api.status === 429 ? 1 : 2)));

@@ -2,17 +2,20 @@
  * Rate limits and caps, so a runaway script or a leaked key cannot fill the
  * store or the event loop. Counting is rate-limiter-flexible's (a maintained
  * library with the same fixed-window counters over memory and Redis, and an
- * in-memory insurance when Redis is away): on Redis, session creation and
- * token minting are counted across instances; event posts and stream opens
- * by each instance (see the constructor). Past a rate limit: 429 with `Retry-After`; past a cap: 503 with
+ * in-memory insurance when Redis is away): on Redis, session creation,
+ * token minting and lists are counted across instances; event posts and
+ * stream opens by each instance (see the constructor). A request is counted
+ * only once its credential may do what it asks, so a refused one spends
+ * nobody's budget. Past a rate limit: 429 with `Retry-After`; past a cap: 503 with
  * `Retry-After` (the element backs off).
  */
 import type { MiddlewareHandler } from 'hono';
+import ipaddr from 'ipaddr.js';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { LiveopError } from '../core/errors.ts';
 import { describeIssues } from '../core/schemas.ts';
-import type { Credential } from '../sessions/access.ts';
+import { authorize, type Credential, type Right } from '../sessions/access.ts';
 import type { RateLimiterFactory } from '../store/session-store.ts';
 import type { RouteEnv } from './credentials.ts';
 import { clientAddress } from './node-bindings.ts';
@@ -32,6 +35,8 @@ export interface RateLimits {
   streams: Rate;
   /** Tokens one credential may mint. @default 50 per second */
   tokens: Rate;
+  /** Session lists (`GET /sessions`) one credential may read. @default 20 per second */
+  lists: Rate;
   /**
    * Operations one client address may start with no credential at all (those
    * registered with `visitors: true`: a button on a public page). @default 10 per minute
@@ -59,6 +64,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   events: { points: 2_000, seconds: 1 },
   streams: { points: 200, seconds: 1 },
   tokens: { points: 50, seconds: 1 },
+  lists: { points: 20, seconds: 1 },
   visitors: { points: 10, seconds: 60 },
 };
 
@@ -69,16 +75,43 @@ export const DEFAULT_CAPS: Caps = {
   stuckStreamMs: 30_000,
 };
 
-/** Who a limit counts: the key's owner, the token's session, or (open mode) the client's address. */
+/**
+ * The client an address-counted limit counts: an IPv4 address alone, an IPv6
+ * address by its /64 — one host's usual allocation, inside which a client can
+ * pick a new address for every request.
+ */
+export function addressKey(address: string): string {
+  if (!ipaddr.isValid(address)) return `address:${address}`;
+  const parsed = ipaddr.process(address); // an IPv4-mapped IPv6 address counts as its IPv4 address
+  if (parsed.kind() === 'ipv4') return `address:${parsed.toString()}`;
+  const prefix = (parsed as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `address:${prefix.join(':')}::/64`;
+}
+
+/**
+ * Who a limit counts: a key's owner; a token together with its holder's
+ * address, since one viewer token is shared by everyone a page is shown to
+ * and none of them may spend another's budget; with no credential (open
+ * mode), the client's address.
+ */
 export function limitKey(who: Credential, address: string): string {
   switch (who.kind) {
     case 'key':
       return `owner:${who.owner}`;
     case 'token':
-      return `session:${who.sessionId}`;
+      return `token:${who.sessionId}:${who.scope}:${who.exp}:${addressKey(address)}`;
     default:
-      return `address:${address}`;
+      return addressKey(address);
   }
+}
+
+/**
+ * Whom a new session counts against, whatever path creates it (a create, an
+ * operation's start, a restart): its owner, or for a session with none (open
+ * mode, a visitor) the client's address.
+ */
+export function createKey(owner: string | null, address: string): string {
+  return owner === null ? addressKey(address) : `owner:${owner}`;
 }
 
 const memoryLimiter: RateLimiterFactory = (options) => new RateLimiterMemory(options);
@@ -106,6 +139,7 @@ export class Limits {
     this.#limiters = {
       create: make('create', factory),
       tokens: make('tokens', factory),
+      lists: make('lists', factory),
       visitors: make('visitors', factory),
       events: make('events', memoryLimiter),
       streams: make('streams', memoryLimiter),
@@ -127,10 +161,24 @@ export class Limits {
     }
   }
 
-  /** A middleware taking one point of `name` for whoever `c.get('who')` is. */
-  rate(name: keyof RateLimits): MiddlewareHandler<RouteEnv> {
+  /**
+   * A middleware taking one point of `name` for whoever `c.get('who')` is.
+   * With `right`, a token that does not hold it on the route's session is
+   * refused first, so it cannot spend a budget it has no use for. Event posts
+   * count per session (its reporters share it), and each key in a share of
+   * its own, so another owner's key cannot lock the reporter out.
+   */
+  rate(name: Exclude<keyof RateLimits, 'create' | 'visitors'>, right?: Right): MiddlewareHandler<RouteEnv> {
     return async (c, next) => {
-      const key = name === 'events' ? `session:${c.req.param('id')}` : limitKey(c.get('who'), clientAddress(c));
+      const who = c.get('who');
+      const id = c.req.param('id') ?? '';
+      if (right !== undefined && who.kind === 'token') authorize(who, right, { id, owner: null });
+      const key =
+        name !== 'events'
+          ? limitKey(who, clientAddress(c))
+          : who.kind === 'key'
+            ? `session:${id}:owner:${who.owner}`
+            : `session:${id}`;
       await this.take(name, key);
       await next();
     };
@@ -171,6 +219,7 @@ const NAMES: Record<keyof RateLimits, string> = {
   events: 'event posts to this session',
   streams: 'streams opened',
   tokens: 'tokens minted',
+  lists: 'session lists read',
   visitors: 'operations started without a credential from this address',
 };
 
@@ -213,7 +262,14 @@ export function parseRateLimits(text: string | undefined): Partial<RateLimits> |
   if (text === undefined || text.trim() === '') return {};
   if (text.trim() === 'off') return false;
   const schema = z
-    .strictObject({ create: rateSpec, events: rateSpec, streams: rateSpec, tokens: rateSpec, visitors: rateSpec })
+    .strictObject({
+      create: rateSpec,
+      events: rateSpec,
+      streams: rateSpec,
+      tokens: rateSpec,
+      lists: rateSpec,
+      visitors: rateSpec,
+    })
     .partial();
   return parseEnv(schema, text, 'LIVEOP_RATE_LIMITS');
 }

@@ -29,6 +29,16 @@ export function clientAddress(c: Context): string {
   return (incoming instanceof IncomingMessage ? incoming.socket.remoteAddress : undefined) ?? 'unknown';
 }
 
+/**
+ * Whether the client broke off its request before the whole body arrived
+ * (its upload aborted, its connection reset): nothing is wrong with the
+ * server, and nobody is left to answer.
+ */
+export function requestAborted(c: Context): boolean {
+  const incoming = (c.env as NodeBindings | undefined)?.incoming;
+  return incoming instanceof IncomingMessage && incoming.readableAborted;
+}
+
 /** A request header; `name` in lower case. */
 export function requestHeader(c: Context, name: string): string | undefined {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;

@@ -107,6 +107,8 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       '/sessions': {
         post: {
           summary: 'Create a session',
+          description:
+            'A `webhook` is refused (400) when the server signs none, or when its host is a loopback, private or other special-purpose address written as such, or a `localhost` name, unless the server allows private networks (`LIVEOP_WEBHOOK_PRIVATE=1`). A host name is resolved and checked when the webhook is sent; redirects are not followed.',
           security: [{ bearer: [] }],
           requestBody: {
             required: false,
@@ -120,7 +122,9 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           parameters: Object.entries(listQuery.properties).map(([name, s]) => ({ name, in: 'query', schema: s })),
           responses: {
             '200': {
-              description: 'a page',
+              description:
+                'a page. With `status` or `q`, one call reads at most 1,000 sessions: the page may then be short, ' +
+                'even empty, with a `cursor` that goes on from there (null once nothing is left)',
               content: {
                 'application/json': {
                   schema: {
@@ -133,7 +137,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
                 },
               },
             },
-            ...errors(400, 401, 403, 503),
+            ...errors(400, 401, 403, 429, 503),
           },
         },
       },

@@ -113,6 +113,11 @@ export interface CreateSessionInput {
   ttlSeconds?: number;
   /** Whose session it is (an admin key may create for others). @default the key's owner */
   owner?: string;
+  /**
+   * The end user it is for, under the owner's key (e.g. a site's user id):
+   * `GET /sessions?subject=` lists theirs. Shown to the key, never to tokens.
+   */
+  subject?: string;
   /** A running task with no event for this long shows `stalled`. @default 30000 */
   stallAfterMs?: number;
   /** A session with no event at all for this long fails ("the worker was lost"). @default 600000 */

@@ -25,10 +25,20 @@ export interface BullmqOptions {
   prefix?: string;
   /** The queue's name. @default 'operations' */
   queue?: string;
-  /** Workers: how often to look for jobs whose worker died (ms). @default 30000 */
-  stalledIntervalMs?: number;
-  /** Workers: how long a job's lock lasts without renewal before it counts as stalled (ms). @default 30000 */
-  lockDurationMs?: number;
+  /**
+   * Workers: the longest a job whose worker died waits before another worker
+   * runs it again (ms), while another worker runs. A job's lock lasts 0.6 of
+   * it (renewed every 0.3: a task must not hold the event loop that long) and
+   * the stalled-job check runs every 0.3, so a lock that ran out is found
+   * within 0.9 of it; the rest is room for the pick-up.
+   * @default 30000
+   */
+  stalledMs?: number;
+}
+
+/** BullMQ's lock and stalled-check timing that replaces a dead worker within `stalledMs` (see BullmqOptions). */
+function stallTiming(stalledMs: number): { lockDuration: number; stalledInterval: number } {
+  return { lockDuration: Math.round(stalledMs * 0.6), stalledInterval: Math.round(stalledMs * 0.3) };
 }
 
 interface JobData {
@@ -156,6 +166,12 @@ export interface WorkerOptions extends BullmqOptions {
  * task host checks before it starts anything); a job
  * that throws is retried by BullMQ as its operation's `attempts` and
  * `backoff` say, each attempt shown on the session.
+ *
+ * A stall is an attempt too: every start counts (BullMQ's `attemptsStarted`),
+ * a worker's death included, so an operation with `attempts: 3` outlives two
+ * dead workers and not three. A job BullMQ gives up on — failed on its last
+ * attempt, stalled past its limit, or found here to have no attempt left —
+ * ends its session `error` at once (its `failed` event), hooks told.
  */
 export async function startWorker(
   host: TaskHost,
@@ -182,19 +198,37 @@ export async function startWorker(
       if (!definition) throw new Error(`operation "${job.name}" is not registered on this worker`);
       // attemptsStarted counts every start, a stalled worker's restart too.
       const attempt = Math.max(1, job.attemptsStarted);
-      const attempts = Math.max(1, definition.attempts ?? 1, attempt);
+      const attempts = Math.max(1, definition.attempts ?? 1);
+      if (attempt > attempts) {
+        throw new UnrecoverableError(`the worker running attempt ${attempts} of ${attempts} was lost`);
+      }
       options.log?.(`liveop: worker: ${job.name} for session ${sessionId}, attempt ${attempt}`);
-      await host.execute(job.name, sessionId, input, { attempt, attempts });
+      try {
+        await host.execute(job.name, sessionId, input, { attempt, attempts });
+      } catch (error) {
+        // The session has already failed with it; BullMQ, counting failures but not stalls, might try again.
+        if (attempt === attempts) throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
+        throw error;
+      }
     },
     {
       connection: redis,
       prefix: options.prefix ?? 'liveop',
       concurrency: options.concurrency ?? 4,
-      ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
-      ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+      ...stallTiming(options.stalledMs ?? 30_000),
+      // No lower than any operation's attempts allow: BullMQ then fails a job for its stalls only when its operation would.
+      maxStalledCount: Math.max(0, ...operations.names().map((name) => (operations.get(name)?.attempts ?? 1) - 1)),
     },
   );
   worker.on('error', (error) => console.warn(`liveop: worker: ${error.message}`));
+  worker.on('failed', (job, error) => {
+    // A job to be tried again has not finished; a webhook's failure is its own.
+    if (job === undefined || !job.finishedOn || job.name === WEBHOOK_JOB) return;
+    const { sessionId } = job.data as JobData;
+    host.fail(sessionId, `The job was given up: ${error.message}`).catch((failure: unknown) => {
+      console.warn(`liveop: worker: session ${sessionId} could not be ended: ${String(failure)}`);
+    });
+  });
   await worker.waitUntilReady();
   return {
     close: async () => {

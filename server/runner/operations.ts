@@ -21,6 +21,7 @@ export interface OperationDefinition<I = unknown> extends OperationSpec {
    * Attempts in all: a run that throws is tried again until this many have
    * failed (the session shows `retry` and the attempt; its log keeps every
    * attempt's lines, with a marker between them). A cancel is never retried.
+   * On BullMQ workers a worker that died counts as an attempt too.
    * @default 1
    */
   attempts?: number;

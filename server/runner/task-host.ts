@@ -9,6 +9,7 @@
  * 100,000 small jobs a day does not grow with them.
  */
 import PQueue from 'p-queue';
+import { LiveopError } from '../core/errors.ts';
 import { isTerminal, type Snapshot } from '../protocol/index.ts';
 import type { SessionStore, StoreChange } from '../store/session-store.ts';
 import { EventWriter, type Report } from './event-writer.ts';
@@ -110,6 +111,20 @@ export class TaskHost {
       if (session.signal.aborted) return; // cancelled: ended, not failed
       throw error;
     }
+  }
+
+  /**
+   * Ends a session `error` with `message`, unless it has ended already: for a
+   * runner whose queue gave a job up where no attempt could say so (its
+   * worker lost on the last attempt).
+   */
+  async fail(sessionId: string, message: string): Promise<void> {
+    const now = await this.#options.read(sessionId);
+    if (now === null || isTerminal(now.status)) return;
+    await this.#options.report(sessionId, [{ type: 'error', message }]).catch((error: unknown) => {
+      // Ended meanwhile (by its own last attempt, on another instance): nothing left to do.
+      if (!(error instanceof LiveopError && error.kind === 'conflict')) throw error;
+    });
   }
 
   /** Aborts the tasks of a session running in this process (no-op otherwise). */

@@ -7,7 +7,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LiveopError } from '../core/errors.ts';
-import { SERVER_RESTARTED, type TokenScope } from '../protocol/index.ts';
+import { SERVER_RESTARTED, scopeAllows, type TokenScope } from '../protocol/index.ts';
 
 export interface ApiKey {
   owner: string;
@@ -20,14 +20,19 @@ export type Credential =
   /** This process's own code (the in-process API, the runners): every right, any owner. */
   | { kind: 'system' }
   | { kind: 'key'; owner: string; admin: boolean }
-  /** `exp`: when it expires, seconds since the epoch. */
-  | { kind: 'token'; sessionId: string; scope: TokenScope; exp: number };
+  /**
+   * `exp`: when it expires, seconds since the epoch; `lifetime`: the seconds
+   * it was granted for (a renewal is granted no more).
+   */
+  | { kind: 'token'; sessionId: string; scope: TokenScope; exp: number; lifetime: number };
 
 export interface TokenPayload {
   sid: string;
   scope: TokenScope;
   /** Expiry, seconds since the epoch. */
   exp: number;
+  /** When it was signed, seconds since the epoch (absent in tokens signed before it was added). */
+  iat?: number;
   /** The signing process's run id, when it signs with a random secret of its own (none configured). */
   run?: string;
 }
@@ -68,10 +73,12 @@ export class TokenSigner {
   }
 
   sign(sessionId: string, scope: TokenScope, ttlSeconds: number, now = Date.now()): SignedToken {
+    const iat = Math.floor(now / 1000);
     const payload: TokenPayload = {
       sid: sessionId,
       scope,
-      exp: Math.floor(now / 1000) + ttlSeconds,
+      exp: iat + ttlSeconds,
+      iat,
       ...(this.#run ? { run: this.#run } : {}),
     };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
@@ -138,6 +145,8 @@ export interface Authenticator {
    * access logs, browser history and referrers.
    */
   credentialOf(given: string | undefined, from?: 'header' | 'query'): Credential;
+  /** Whether `given` is one of the API keys (which never belong in a URL, whatever else a request sends). */
+  isApiKey(given: string): boolean;
   readonly open: boolean;
 }
 
@@ -158,18 +167,14 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
     if (key) return { kind: 'key', owner: key.owner, admin: key.admin ?? false };
     if (!given.includes('.')) throw new LiveopError('unauthorized', 'neither a known API key nor a Liveop token');
     const payload = signer.verify(given);
-    return { kind: 'token', sessionId: payload.sid, scope: payload.scope, exp: payload.exp };
+    // A token from before `iat` was signed in is taken to be granted only what it has left.
+    const lifetime = payload.exp - (payload.iat ?? Math.floor(Date.now() / 1000));
+    return { kind: 'token', sessionId: payload.sid, scope: payload.scope, exp: payload.exp, lifetime };
   };
-  return { open, credentialOf };
+  return { open, credentialOf, isApiKey: (given) => Object.hasOwn(keys, given) };
 }
 
 export type Right = 'view' | 'cancel' | 'report' | 'own';
-
-const SCOPE_RIGHTS: Record<TokenScope, readonly Right[]> = {
-  view: ['view'],
-  'view+cancel': ['view', 'cancel'],
-  report: ['view', 'cancel', 'report'],
-};
 
 /**
  * Throws 403 unless the credential holds `right` on the session.
@@ -185,7 +190,7 @@ export function authorize(credential: Credential, right: Right, session: { id: s
       throw new LiveopError('forbidden', 'this session belongs to another owner');
     case 'token':
       if (credential.sessionId !== session.id) throw new LiveopError('forbidden', 'this token is for another session');
-      if (SCOPE_RIGHTS[credential.scope].includes(right) || (right === 'own' && credential.scope === 'report')) return;
+      if (right === 'own' ? credential.scope === 'report' : scopeAllows(credential.scope, right)) return;
       throw new LiveopError('forbidden', `this token's scope (${credential.scope}) does not allow ${right}`);
     default:
       throw new Error('unknown credential');

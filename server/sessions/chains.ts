@@ -7,7 +7,7 @@
  */
 import { LiveopError } from '../core/errors.ts';
 import type { StoredSession } from '../core/model.ts';
-import type { NextSession, ProgressEvent } from '../protocol/index.ts';
+import { type NextSession, type ProgressEvent, sessionStreamUrl } from '../protocol/index.ts';
 import { authorize, type Credential } from './access.ts';
 
 export interface ChainContext {
@@ -47,7 +47,7 @@ export async function resolveChains(
     if (next.owner !== current.owner) throw new LiveopError('forbidden', 'next: that session belongs to another owner');
     nexts.set(nextId, {
       id: nextId,
-      streamUrl: `${prefix}/sessions/${nextId}/stream`,
+      streamUrl: sessionStreamUrl(prefix, nextId),
       viewerToken: context.viewerToken(nextId),
     });
   }

@@ -12,14 +12,16 @@ import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } f
 import { createSessionSchema, parse } from '../core/schemas.ts';
 import { toSnapshot } from '../core/snapshot.ts';
 import { sessionStatus } from '../core/status.ts';
-import type {
-  CreatedSession,
-  CreateSessionInput,
-  EventsAccepted,
-  NextSession,
-  ProgressEvent,
-  TokenScope,
-  VisitorSession,
+import {
+  type CreatedSession,
+  type CreateSessionInput,
+  type EventsAccepted,
+  type NextSession,
+  type ProgressEvent,
+  sessionStreamUrl,
+  sessionUrl,
+  type TokenScope,
+  type VisitorSession,
 } from '../protocol/index.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
@@ -34,6 +36,7 @@ import {
 import { resolveChains } from './chains.ts';
 import type { FinishHooks } from './finish-hooks.ts';
 import type { OperationRunner, OperationSpec } from './operation-spec.ts';
+import { checkWebhookUrl } from './webhook-guard.ts';
 
 export type { OperationRunner, OperationSpec } from './operation-spec.ts';
 
@@ -54,11 +57,39 @@ export interface SessionServiceOptions {
   sessionsPerOwner?: number;
   /** Told of every write, to fire completion hooks once a session ends. */
   hooks?: FinishHooks;
-  /** Whether sessions may ask for a webhook (a webhook secret is configured). */
-  webhooks?: boolean;
+  /** Set when sessions may ask for a webhook (a webhook secret is configured): where they may go. */
+  webhooks?: { allowPrivateNetworks?: boolean | undefined };
   /** Absolute URL the server is reached at; else each answer's base is the caller's. */
   publicUrl?: string;
 }
+
+/**
+ * Told of every new session before it is made, with its owner (null: none),
+ * to count it against a creation limit; throws to refuse it.
+ */
+export type AdmitCreation = (owner: string | null) => Promise<void>;
+
+/** How a session comes to be made, besides its input. */
+export interface CreateOptions {
+  /** The registered operation it runs, and its input. */
+  operation?: { name: string; input: unknown };
+  /** Counts the creation against a limit (the HTTP layer's rate limit). */
+  admit?: AdmitCreation;
+  /**
+   * Whether the owner's cap (`sessionsPerOwner`) applies. Every path a
+   * client takes is capped; only this process's own calls are not.
+   * @default true unless the caller is this process
+   */
+  capped?: boolean;
+}
+
+/** The seconds a renewal of `token` is granted: what the token was granted, at most `most`, at least one. */
+export function renewalLifetime(token: { lifetime: number }, most: number): number {
+  return Math.max(1, Math.min(token.lifetime, most));
+}
+
+/** Sessions one filtered list call reads at most (a filter that matches little still costs each call this much). */
+export const LIST_READ_MOST = 1_000;
 
 /** A fresh session id: 128 bits of randomness. */
 export const newSessionId = (): string => randomBytes(16).toString('base64url');
@@ -80,18 +111,14 @@ export class SessionService {
     body: CreateSessionInput,
     as: Credential,
     base: string,
-    operation?: { name: string; input: unknown },
+    options: CreateOptions = {},
   ): Promise<{ created: CreatedSession; session: StoredSession }> {
     const { viewerScope, ...input } = body;
     const owner = ownerFor(as, input.owner);
-    if (input.webhook !== undefined && !this.#o.webhooks) {
-      throw new LiveopError(
-        'invalid',
-        'webhook: this server signs no webhooks; configure a webhook secret (LIVEOP_WEBHOOK_SECRET)',
-      );
-    }
+    if (input.webhook !== undefined) checkWebhookUrl(input.webhook, this.#o.webhooks);
+    await options.admit?.(owner);
     const cap = this.#o.sessionsPerOwner;
-    if (cap !== undefined && as.kind !== 'system' && this.#o.store.countOwned) {
+    if (cap !== undefined && (options.capped ?? as.kind !== 'system') && this.#o.store.countOwned) {
       const held = await this.#o.store.countOwned(owner);
       if (held >= cap) {
         throw new LiveopError(
@@ -110,8 +137,9 @@ export class SessionService {
       this.#o.sessionDefaults,
     );
     const answerBase = this.#base(base);
-    if (answerBase !== '') session.base = answerBase;
-    if (operation) session.operation = operation;
+    const storedBase = this.#storedBase(base);
+    if (storedBase !== '') session.base = storedBase;
+    if (options.operation) session.operation = options.operation;
     await this.#o.store.create(session);
     this.#o.hooks?.written(null, session);
     // Whoever the page is shown to holds the viewer token: with API keys it only
@@ -132,19 +160,32 @@ export class SessionService {
   /** The caller's sessions, newest first (an admin key's or this process's: everyone's). */
   async list(
     as: Credential,
-    page: { limit: number; cursor?: string | null | undefined; status?: string | undefined; q?: string | undefined },
+    page: {
+      limit: number;
+      cursor?: string | null | undefined;
+      status?: string | undefined;
+      q?: string | undefined;
+      subject?: string | undefined;
+    },
   ): Promise<SessionPage> {
     if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key');
     const owner = as.kind === 'key' && !as.admin ? as.owner : undefined;
     const statuses = page.status?.split(',');
     const words = page.q?.trim().toLowerCase();
+    const { subject } = page;
     const filter =
-      statuses || words
+      statuses || words || subject !== undefined
         ? (s: StoredSession) =>
             (!statuses || statuses.includes(sessionStatus(s, this.#o.now()))) &&
-            (!words || s.title.toLowerCase().includes(words))
+            (!words || s.title.toLowerCase().includes(words)) &&
+            (subject === undefined || s.subject === subject)
         : undefined;
-    return this.#o.store.list({ owner, limit: page.limit, cursor: page.cursor ?? null, ...(filter ? { filter } : {}) });
+    return this.#o.store.list({
+      owner,
+      limit: page.limit,
+      cursor: page.cursor ?? null,
+      ...(filter ? { filter, readMost: LIST_READ_MOST } : {}),
+    });
   }
 
   /**
@@ -173,7 +214,7 @@ export class SessionService {
           current: () => this.read(id, as, 'report'),
           get: (nextId) => this.#o.store.get(nextId),
           credentialOf: (token) => this.#o.authenticator.credentialOf(token),
-          base: (current) => this.#base(options.base ?? current),
+          base: (current) => this.#storedBase(current ?? options.base),
           viewerToken: (nextId) => this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
         });
     const session = await this.#o.store.update(id, (s) => {
@@ -241,11 +282,20 @@ export class SessionService {
    * Starts a registered operation with a JSON input (validated by its
    * schema), owned by the caller (or `owner`, for an admin key or this process).
    */
-  async start(name: string, input: unknown, as: Credential, base: string, owner?: string): Promise<CreatedSession> {
+  async start(
+    name: string,
+    input: unknown,
+    as: Credential,
+    base: string,
+    options: { owner?: string | undefined; admit?: AdmitCreation } = {},
+  ): Promise<CreatedSession> {
     if (this.#o.operations.spec(name) === undefined) throw new LiveopError('not_found', `unknown operation "${name}"`);
     if (as.kind === 'token')
       throw new LiveopError('forbidden', 'a session token cannot start operations; use an API key');
-    return this.#launch(name, input, ownerFor(as, owner), base);
+    return this.#launch(name, input, ownerFor(as, options.owner), base, {
+      capped: as.kind !== 'system',
+      ...(options.admit ? { admit: options.admit } : {}),
+    });
   }
 
   /**
@@ -256,12 +306,19 @@ export class SessionService {
     if (this.#o.operations.spec(name)?.visitors !== true) {
       throw new LiveopError('unauthorized', `operation "${name}" needs an API key: send Authorization: Bearer <key>`);
     }
-    const { reporterToken: _reporterToken, ...answer } = await this.#launch(name, input, null, base, 'view+cancel');
+    const { reporterToken: _reporterToken, ...answer } = await this.#launch(name, input, null, base, {
+      capped: true,
+      viewerScope: 'view+cancel',
+    });
     return answer;
   }
 
-  /** Starts a finished operation again, with the same input and owner, as a new session (liveops' restart). */
-  async restart(id: string, as: Credential, base: string): Promise<CreatedSession> {
+  /**
+   * Starts a finished operation again, with the same input and owner, as a
+   * new session (liveops' restart). The new session counts against the
+   * owner's cap and `admit`, as any other creation does, whoever asks.
+   */
+  async restart(id: string, as: Credential, base: string, admit?: AdmitCreation): Promise<CreatedSession> {
     const session = await this.read(id, as, 'own');
     if (!session.operation) throw new LiveopError('conflict', 'only sessions started as operations can be restarted');
     const status = toSnapshot(session, this.#o.now()).status;
@@ -270,9 +327,13 @@ export class SessionService {
     if (this.#o.operations.spec(session.operation.name) === undefined) {
       throw new LiveopError('conflict', `operation "${session.operation.name}" is not registered on this server`);
     }
-    const created = await this.#launch(session.operation.name, session.operation.input, session.owner, base);
+    const created = await this.#launch(session.operation.name, session.operation.input, session.owner, base, {
+      capped: as.kind !== 'system',
+      ...(admit ? { admit } : {}),
+    });
     // In place: whoever still watches the old session follows the new attempt, as after a chain.
-    const next = { id: created.id, streamUrl: created.streamUrl, viewerToken: created.viewerToken };
+    const streamUrl = sessionStreamUrl(this.#storedBase(session.base ?? base), created.id);
+    const next = { id: created.id, streamUrl, viewerToken: created.viewerToken };
     await this.#o.store.update(id, (s) => pointTo(s, next, this.#o.now())).catch(() => {});
     return created;
   }
@@ -282,8 +343,9 @@ export class SessionService {
     input: unknown,
     owner: string | null,
     base: string,
-    viewerScope?: 'view+cancel',
+    options: Pick<CreateOptions, 'admit' | 'capped'> & { viewerScope?: 'view+cancel' },
   ): Promise<CreatedSession> {
+    const { viewerScope, ...creation } = options;
     const spec = this.#o.operations.spec(name)!;
     const value = spec.input ? parse(spec.input, input) : input;
     const title = typeof spec.title === 'function' ? spec.title(value as never) : (spec.title ?? name);
@@ -294,21 +356,26 @@ export class SessionService {
       ...(owner === null ? {} : { owner }),
       ...(viewerScope ? { viewerScope } : {}),
     });
-    const { created } = await this.create(body, { kind: 'system' }, base, { name, input: value });
+    const { created } = await this.create(body, { kind: 'system' }, base, {
+      ...creation,
+      operation: { name, input: value },
+    });
     await this.#o.operations.run(name, created.id, value);
     return created;
   }
 
   /**
-   * A fresh viewer token like `as` (same session and scope, a new lifetime),
-   * for a viewer whose stream outlives its token. Reporter tokens are not
-   * renewed this way.
+   * A fresh viewer token like `as` (same session and scope, a new lifetime
+   * as long as the one it was granted, and never longer than viewer tokens
+   * get), for a viewer whose stream outlives its token. Reporter tokens are
+   * not renewed this way.
    */
   renewViewerToken(as: Credential): { token: string; exp: number } | null {
     if (as.kind !== 'token' || as.scope === 'report') return null;
     const now = this.#o.now();
-    const token = this.#o.signer.sign(as.sessionId, as.scope, this.#o.viewerTokenTtlSeconds, now);
-    return { token, exp: Math.floor(now / 1000) + this.#o.viewerTokenTtlSeconds };
+    const ttl = renewalLifetime(as, this.#o.viewerTokenTtlSeconds);
+    const token = this.#o.signer.sign(as.sessionId, as.scope, ttl, now);
+    return { token, exp: Math.floor(now / 1000) + ttl };
   }
 
   /** A view-only token for a session the caller may list (a list page opens it live with it). */
@@ -324,13 +391,24 @@ export class SessionService {
       id: session.id,
       viewerToken,
       reporterToken: signer.sign(session.id, 'report', reporterTokenTtlSeconds),
-      streamUrl: `${base}/sessions/${session.id}/stream`,
-      snapshotUrl: `${base}/sessions/${session.id}`,
+      streamUrl: sessionStreamUrl(base, session.id),
+      snapshotUrl: sessionUrl(base, session.id),
       watchUrl: `${base}/watch/${session.id}?token=${viewerToken}`,
     };
   }
 
   #base(base: string | undefined): string {
     return (this.#o.publicUrl ?? base ?? '').replace(/\/$/, '');
+  }
+
+  /**
+   * The base of URLs kept in a session (a chain's or restart's `next`), which
+   * every later viewer is sent: the configured public URL, else only the path
+   * of the caller's base, so no request's `Host` header reaches other viewers.
+   */
+  #storedBase(base: string | undefined): string {
+    if (this.#o.publicUrl !== undefined) return this.#base(undefined);
+    if (base === undefined || base === '') return '';
+    return URL.canParse(base) ? new URL(base).pathname.replace(/\/$/, '') : base.replace(/\/$/, '');
   }
 }

@@ -86,7 +86,7 @@ export class MemorySessionStore implements SessionStore {
     return existed;
   }
 
-  async list({ owner, limit, cursor, filter }: ListOptions): Promise<SessionPage> {
+  async list({ owner, limit, cursor, filter, readMost = Number.POSITIVE_INFINITY }: ListOptions): Promise<SessionPage> {
     const now = this.#now();
     // Newest first; the cursor is the id of the last session of the previous page.
     const ids = [...this.#index.entries()]
@@ -97,9 +97,19 @@ export class MemorySessionStore implements SessionStore {
     const sessions: StoredSession[] = [];
     let last: string | null = null;
     let more = false;
+    let read = 0;
     for (const id of ids.slice(start)) {
+      // Read as much as a page may: the rest is the next call's (a short page with a cursor).
+      if (filter && read === readMost) {
+        more = true;
+        break;
+      }
       const session = await this.#keyv.get(id);
-      if (session === undefined || (filter && !filter(session))) continue;
+      read += 1;
+      if (session === undefined || (filter && !filter(session))) {
+        last = id;
+        continue;
+      }
       // A page is full: there is a next one only if another session matches (else "load more" would load nothing).
       if (sessions.length === limit) {
         more = true;

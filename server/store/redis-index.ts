@@ -102,7 +102,7 @@ export class RedisIndex {
   }
 
   /** Sessions newest first (equal `createdAt` by id), after `cursor` (`createdAt:id`). */
-  async list({ owner, limit, cursor, filter }: ListOptions): Promise<SessionPage> {
+  async list({ owner, limit, cursor, filter, readMost = Number.POSITIVE_INFINITY }: ListOptions): Promise<SessionPage> {
     if (limit <= 0) return { sessions: [], cursor: null };
     const after = decodeCursor(cursor);
     const key = owner === undefined ? this.#keys.all : this.#keys.owner(owner);
@@ -110,7 +110,10 @@ export class RedisIndex {
     const found: StoredSession[] = [];
     const chunk = Math.min(Math.max(limit + 1, 20), 500);
     let offset = 0;
-    while (found.length <= limit) {
+    let read = 0;
+    /** The last entry read when the page stopped at `readMost`: the next page goes on after it. */
+    let stoppedAt: string | null = null;
+    while (found.length <= limit && stoppedAt === null) {
       const entries = await this.#connection.run(() =>
         this.#connection.client.zRangeWithScores(key, after ? after.createdAt : '+inf', '-inf', {
           BY: 'SCORE',
@@ -119,11 +122,17 @@ export class RedisIndex {
         }),
       );
       offset += entries.length;
-      const ids = entries
-        .filter((e) => !after || e.score < after.createdAt || (e.score === after.createdAt && e.value < after.id))
-        .map((e) => e.value);
-      if (ids.length > 0) {
-        const sessions = await this.#connection.run(() => this.#sessions.read(ids));
+      let fresh = entries.filter(
+        (e) => !after || e.score < after.createdAt || (e.score === after.createdAt && e.value < after.id),
+      );
+      if (filter && read + fresh.length >= readMost && fresh.length > 0) {
+        fresh = fresh.slice(0, readMost - read);
+        const last = fresh.at(-1);
+        stoppedAt = last ? `${last.score}:${last.value}` : null;
+      }
+      read += fresh.length;
+      if (fresh.length > 0) {
+        const sessions = await this.#connection.run(() => this.#sessions.read(fresh.map((e) => e.value)));
         for (const session of sessions) {
           if (session !== undefined && found.length <= limit && (!filter || filter(session))) found.push(session);
         }
@@ -132,7 +141,8 @@ export class RedisIndex {
     }
     const sessions = found.slice(0, limit);
     const last = sessions.at(-1);
-    return { sessions, cursor: found.length > limit && last ? encodeCursor(last) : null };
+    if (found.length > limit && last) return { sessions, cursor: encodeCursor(last) };
+    return { sessions, cursor: stoppedAt };
   }
 
   /**

@@ -26,6 +26,13 @@ export interface ListOptions {
   cursor?: string | null;
   /** Only sessions this keeps (a status, a title search); the page is still `limit` long when enough match. */
   filter?: (session: StoredSession) => boolean;
+  /**
+   * With a filter: read at most this many sessions for one page. Past it the
+   * page is shorter than `limit` (even empty) and its cursor goes on from the
+   * last session read, so a filter that matches little costs every call the
+   * same bounded work. @default unbounded
+   */
+  readMost?: number;
 }
 
 export interface SessionPage {

@@ -63,7 +63,8 @@ export async function* follow(streamUrl: string, token: string | undefined): Asy
     }
     if (last === null || !isTerminal(last.status)) continue; // dropped: resume
     if (last.next?.streamUrl) {
-      url = last.next.streamUrl;
+      // A path (the server keeps no host in what it sends every viewer), on the server being followed.
+      url = new URL(last.next.streamUrl, url).href;
       credential = last.next.viewerToken ?? credential;
       after = undefined;
       continue;

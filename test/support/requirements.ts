@@ -56,3 +56,16 @@ export function redisBinaries(what: string, tools: string[] = ['redis-server']):
   const missing = tools.filter((tool) => spawnSync(tool, ['--version']).status !== 0);
   return settle(what, missing.length === 0, `no ${missing.join(' or ')} binary; apt-get install -y redis-server`);
 }
+
+/** The interpreter the Python package is built and tested with (Debian's, where its Celery and Django are). */
+export const PYTHON = process.env.LIVEOP_PYTHON ?? '/usr/bin/python3';
+
+/** PYTHON ≥ 3.9 with the modules the Python package's tests import. */
+export function python(what: string, modules: string[]): Requirement {
+  const check = spawnSync(PYTHON, [
+    '-c',
+    `import sys; assert sys.version_info >= (3, 9); import ${modules.join(', ')}`,
+  ]);
+  const packages = 'apt-get install -y python3-venv python3-celery python3-redis python3-django';
+  return settle(what, check.status === 0, `no ${PYTHON} ≥ 3.9 with ${modules.join(', ')}; ${packages}`);
+}

@@ -17,7 +17,7 @@ export interface SpawnedServer {
   exited: Promise<number | null>;
   /** True while the process runs. */
   alive(): boolean;
-  /** Signals its process group (SIGKILL unless told). */
+  /** Signals its whole process group. @default 'SIGKILL' */
   kill(signal?: NodeJS.Signals): void;
 }
 

@@ -175,8 +175,11 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     await search.press('End');
     await search.pressSequentially(' beta', { delay: 30 });
     await poll(() => titles(page)).toEqual([`${w} beta done`]);
+    // Debounced: fewer requests than keys typed, the last with the whole text (on a loaded machine a
+    // pause between two keys may outlast the debounce, so not always exactly one).
     const searches = requests.slice(before).map((query) => new URLSearchParams(query).get('q'));
-    expect(searches).toEqual([`${w} beta`]);
+    expect(searches.at(-1)).toBe(`${w} beta`);
+    expect(searches.length).toBeLessThan(' beta'.length);
 
     await search.fill('no such title anywhere');
     await poll(() =>

@@ -438,7 +438,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await page.close();
   });
 
-  it('gives every bar role=progressbar with correct aria values and a polite live region for milestones', async () => {
+  it('gives every bar role=progressbar with correct aria values, never going back within a stage and an attempt, and a polite live region for milestones', async () => {
     const { page } = await openPage(suite.browser, suite.server.url, '<live-operation></live-operation>');
     const feed = (overrides: Parameters<typeof snapshot>[0]) =>
       page.evaluate((s) => {
@@ -501,9 +501,17 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     ];
     await feed({ version: 7, percent: 5, stages, tasks: [task('a', 5), task('b', 5)] });
     expect((await aria()).map((bar) => bar.now)).toEqual(['5', '5', '5']);
+    // …and so does a new attempt, within which they never go back again; a stage ending does not.
+    const ended = stages.map((stage) => ({ ...stage, state: 'done' as const }));
+    await feed({ version: 8, percent: 40, stages: ended, tasks: [task('a', 40), task('b', 40)] });
+    await feed({ version: 9, percent: 2, stages: ended, tasks: [task('a', 2, { attempt: 2 }), task('b', 2)] });
+    expect((await aria()).map((bar) => bar.now)).toEqual(['2', '2', '2']);
+    expect(await shadowText(page, '[part~=task]:nth-child(1) [part~=task-detail]')).toBe('retry 2');
+    await feed({ version: 10, percent: 1, stages: ended, tasks: [task('a', 1, { attempt: 2 }), task('b', 1)] });
+    expect((await aria()).map((bar) => bar.now)).toEqual(['2', '2', '2']);
 
     await feed({
-      version: 8,
+      version: 11,
       status: 'complete',
       percent: 100,
       tasks: [task('a', 100, { status: 'complete' }), task('b', 100, { status: 'complete' })],

@@ -3,6 +3,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { LiveopError } from '../../core/errors.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
+import { addressKey } from '../limits.ts';
 import { bodyLimit } from '../middleware.ts';
 import { clientAddress, requestHeader } from '../node-bindings.ts';
 import { jsonBody } from '../validate.ts';
@@ -11,7 +12,6 @@ type OperationEnv = RouteEnv & { Variables: { visitor?: boolean } };
 
 export function operationRoutes(r: RouteContext) {
   const { sessions, limits, authenticator } = r.deps;
-  const createRate = limits.rate('create');
   /**
    * Who starts it: a credential, as on every route (401 without one); or, for
    * an operation registered with `visitors: true`, a request that carries no
@@ -22,12 +22,10 @@ export function operationRoutes(r: RouteContext) {
     const credentialSent = requestHeader(c, 'authorization') !== undefined || c.req.query('token') !== undefined;
     if (!credentialSent && !authenticator.open && sessions.operation(c.req.param('name') ?? '')?.visitors === true) {
       c.set('visitor', true);
-      await limits.take('visitors', `address:${clientAddress(c)}`);
+      await limits.take('visitors', addressKey(clientAddress(c)));
       return next();
     }
-    return r.auth(c, async () => {
-      await createRate(c, next);
-    });
+    return r.auth(c, next);
   };
   return new Hono<OperationEnv>().post(
     '/operations/:name',
@@ -47,7 +45,7 @@ export function operationRoutes(r: RouteContext) {
       const base = r.base(c, `/operations/${name}`);
       const input = c.req.valid('json');
       if (c.get('visitor')) return c.json(await sessions.startForVisitor(name, input, base), 201);
-      return c.json(await sessions.start(name, input, c.get('who'), base), 201);
+      return c.json(await sessions.start(name, input, c.get('who'), base, { admit: r.admit(c) }), 201);
     },
   );
 }

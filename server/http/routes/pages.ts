@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono';
 import { LiveopError } from '../../core/errors.ts';
+import { sessionStreamUrl, withToken } from '../../protocol/index.ts';
 import type { RouteContext } from '../context.ts';
 
 const ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -19,7 +20,7 @@ export function pageRoutes(r: RouteContext) {
     if (!ID.test(id)) throw new LiveopError('not_found', 'no such session');
     if (token !== '' && !TOKEN.test(token)) throw new LiveopError('invalid', 'token: not a Liveop token');
     const base = r.base(c, `/watch/${id}`);
-    const src = `${base}/sessions/${id}/stream${token ? `?token=${token}` : ''}`;
+    const src = withToken(sessionStreamUrl(base, id), token);
     const html = `<!doctype html>
 <html lang="en">
 <head>

@@ -1,5 +1,5 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
 import { definedOnly } from '../../core/model.ts';
 import {
@@ -9,7 +9,7 @@ import {
   parse,
   tokenRequestSchema,
 } from '../../core/schemas.ts';
-import { authorize } from '../../sessions/access.ts';
+import { LIMITS, sessionStreamUrl } from '../../protocol/index.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
@@ -32,6 +32,8 @@ export const listQuerySchema = z.object({
     .optional(),
   /** Only sessions whose title contains this (any case). */
   q: z.string().max(200).optional(),
+  /** Only the sessions created for this end user (`subject` on create). */
+  subject: z.string().min(1).max(LIMITS.idLength).optional(),
 });
 
 export function sessionRoutes(r: RouteContext) {
@@ -42,22 +44,17 @@ export function sessionRoutes(r: RouteContext) {
   /**
    * A session's event budget is its reporters': a token that may not report
    * is refused before it is counted, and each key counts in a share of its
-   * own, so a viewer or another owner cannot spend it and lock the reporter
-   * out with 429s. (A key's owner is checked inside the update, with no read.)
+   * own (a key's owner is checked inside the update, with no read).
    */
-  const eventBudget: MiddlewareHandler<RouteEnv> = async (c, next) => {
-    const id = c.req.param('id') ?? '';
-    const who = c.get('who');
-    if (who.kind === 'token') authorize(who, 'report', { id, owner: null });
-    await limits.take('events', who.kind === 'key' ? `session:${id}:owner:${who.owner}` : `session:${id}`);
-    await next();
-  };
+  const eventBudget = limits.rate('events', 'report');
   return new Hono<RouteEnv>()
-    .post('/sessions', auth, limits.rate('create'), limit, jsonBody(createSessionSchema), async (c) => {
-      const { created } = await sessions.create(c.req.valid('json'), c.get('who'), r.base(c, '/sessions'));
+    .post('/sessions', auth, limit, jsonBody(createSessionSchema), async (c) => {
+      const { created } = await sessions.create(c.req.valid('json'), c.get('who'), r.base(c, '/sessions'), {
+        admit: r.admit(c),
+      });
       return c.json(created, 201);
     })
-    .get('/sessions', auth, queryOf(listQuerySchema), async (c) => {
+    .get('/sessions', auth, limits.rate('lists'), queryOf(listQuerySchema), async (c) => {
       const page = await sessions.list(c.get('who'), c.req.valid('query'));
       const now = r.deps.hub.now();
       const base = r.base(c, '/sessions');
@@ -70,7 +67,8 @@ export function sessionRoutes(r: RouteContext) {
           { logAfter: s.logSeq },
           {
             owner: s.owner,
-            streamUrl: `${base}/sessions/${s.id}/stream`,
+            ...(s.subject === undefined ? {} : { subject: s.subject }),
+            streamUrl: sessionStreamUrl(base, s.id),
             viewerToken: sessions.viewToken(s.id),
           },
         ),
@@ -79,14 +77,13 @@ export function sessionRoutes(r: RouteContext) {
     })
     .get('/sessions/:id', auth, async (c) => {
       const session = await sessions.read(c.req.param('id'), c.get('who'));
-      // An error's detail (a stack trace) is the owner's: keys (and open mode), never tokens.
-      const detail = session.errorDetail !== undefined && c.get('who').kind !== 'token';
-      const json = snapshotJson(
-        session,
-        r.deps.hub.now(),
-        {},
-        detail ? { errorDetail: session.errorDetail } : undefined,
-      );
+      // An error's detail (a stack trace) and the end user are the owner's: keys (and open mode), never tokens.
+      const owners = c.get('who').kind !== 'token';
+      const extra = {
+        ...(owners && session.errorDetail !== undefined ? { errorDetail: session.errorDetail } : {}),
+        ...(owners && session.subject !== undefined ? { subject: session.subject } : {}),
+      };
+      const json = snapshotJson(session, r.deps.hub.now(), {}, Object.keys(extra).length > 0 ? extra : undefined);
       return c.body(json, 200, { ...JSON_TYPE, 'Cache-Control': 'no-store' });
     })
     .post(
@@ -109,15 +106,23 @@ export function sessionRoutes(r: RouteContext) {
     .post('/sessions/:id/cancel', auth, async (c) => {
       return c.json(await sessions.cancel(c.req.param('id'), c.get('who')), 202);
     })
-    .post('/sessions/:id/tokens', auth, limits.rate('tokens'), limit, jsonBody(tokenRequestSchema), async (c) => {
-      return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.get('who')), 201);
-    })
+    .post(
+      '/sessions/:id/tokens',
+      auth,
+      limits.rate('tokens', 'own'),
+      limit,
+      jsonBody(tokenRequestSchema),
+      async (c) => {
+        return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.get('who')), 201);
+      },
+    )
     .delete('/sessions/:id', auth, async (c) => {
       await sessions.remove(c.req.param('id'), c.get('who'));
       return c.body(null, 204);
     })
-    .post('/sessions/:id/restart', auth, limits.rate('create'), async (c) => {
+    .post('/sessions/:id/restart', auth, async (c) => {
       const id = c.req.param('id');
-      return c.json(await sessions.restart(id, c.get('who'), r.base(c, `/sessions/${id}/restart`)), 201);
+      const base = r.base(c, `/sessions/${id}/restart`);
+      return c.json(await sessions.restart(id, c.get('who'), base, r.admit(c)), 201);
     });
 }

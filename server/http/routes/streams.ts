@@ -4,8 +4,10 @@ import { z } from 'zod';
 import { LiveopError } from '../../core/errors.ts';
 import { parse } from '../../core/schemas.ts';
 import type { Credential } from '../../sessions/access.ts';
+import { renewalLifetime } from '../../sessions/session-service.ts';
 import type { Cursor, Subscription } from '../../stream/hub.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
+import { addressKey, limitKey } from '../limits.ts';
 import { clientAddress, requestHeader } from '../node-bindings.ts';
 import { formatOf, streamResponse } from '../stream-response.ts';
 
@@ -22,12 +24,13 @@ export function streamRoutes(r: RouteContext) {
   const { sessions, hub, config, authenticator, limits } = r.deps;
   /**
    * A viewer whose stream outlives its token gets a fresh one on the stream,
-   * `renewBeforeMs` before the one it holds expires (and again before that
-   * one does), so a page open on a long job never turns into a 401.
+   * before the one it holds expires (half its lifetime before, at most ten
+   * minutes), so a page open on a long job never turns into a 401. Each
+   * renewal is granted what the creator granted the first token, no more.
    */
   const renewal = (subscription: Subscription, who: Credential) => {
     if (who.kind !== 'token' || who.scope === 'report') return;
-    const renewBeforeMs = Math.min(600_000, (config.viewerTokenTtlSeconds * 1000) / 2);
+    const renewBeforeMs = Math.min(600_000, (renewalLifetime(who, config.viewerTokenTtlSeconds) * 1000) / 2);
     subscription.at(who.exp * 1000 - renewBeforeMs, () => {
       const fresh = sessions.renewViewerToken(who)!;
       return {
@@ -54,14 +57,16 @@ export function streamRoutes(r: RouteContext) {
     }
   };
   return new Hono<RouteEnv>()
-    .get('/sessions/:id/stream', r.auth, limits.rate('streams'), async (c) => {
+    .get('/sessions/:id/stream', r.auth, async (c) => {
       const id = c.req.param('id');
-      await sessions.read(id, c.get('who'));
+      const who = c.get('who');
+      await sessions.read(id, who);
+      await limits.take('streams', limitKey(who, clientAddress(c)));
       const cursor = cursorOf(c.req.query('after') ?? requestHeader(c, 'last-event-id'), c.req.query('logAfter'));
       return open(c, new Map([[id, cursor]]), [c.get('who')]);
     })
     .get('/stream', async (c) => {
-      await limits.take('streams', `address:${clientAddress(c)}`);
+      await limits.take('streams', addressKey(clientAddress(c)));
       const ids = c.req.queries('session') ?? [];
       const tokens = c.req.queries('token') ?? [];
       if (ids.length === 0) throw new LiveopError('invalid', 'session: give at least one ?session=ID');

@@ -4,6 +4,7 @@ import { createSession, type StoredSession } from '../../../server/core/model.ts
 import { nextVisibleChangeAt } from '../../../server/core/next-change.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { toSnapshot, visiblyDifferent } from '../../../server/core/snapshot.ts';
+import type { ProgressEvent } from '../../../server/protocol/index.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -21,7 +22,7 @@ const fresh = (expectedMs: number, stallAfterMs: number) =>
     { stallAfterMs, deadAfterMs: 600_000, expectedMs: 20_000 },
   );
 
-/** A reporter: steps or percents at increasing times on either task, maybe a cancel request. */
+/** A reporter: steps or percents (or heartbeats, retries) at increasing times on either task, maybe a cancel request. */
 const history = fc.record({
   expectedMs: fc.integer({ min: 500, max: 120_000 }),
   stallAfterMs: fc.integer({ min: 1_000, max: 60_000 }),
@@ -31,6 +32,8 @@ const history = fc.record({
       task: fc.constantFrom('a', 'b'),
       done: fc.integer({ min: 0, max: 1_000 }),
       percent: fc.option(fc.double({ min: 0, max: 99, noNaN: true })),
+      /** Now and then no progress: a heartbeat (a stalled task resumes) or a new attempt (its bar from 0). */
+      kind: fc.constantFrom('report', 'report', 'report', 'heartbeat', 'retry'),
     }),
     { maxLength: 12 },
   ),
@@ -50,15 +53,15 @@ function build({ expectedMs, stallAfterMs, reports, cancel }: History): {
   let at = T0;
   for (const r of reports) {
     at += r.gap;
-    session = applyEvents(
-      session,
-      [
-        r.percent === null
-          ? { type: 'steps', task: r.task, done: r.done, total: 1_000 }
-          : { type: 'percent', task: r.task, value: r.percent },
-      ],
-      at,
-    );
+    const event: ProgressEvent =
+      r.kind === 'heartbeat'
+        ? { type: 'heartbeat', task: r.task }
+        : r.kind === 'retry'
+          ? { type: 'retry', task: r.task, attempt: 2 }
+          : r.percent === null
+            ? { type: 'steps', task: r.task, done: r.done, total: 1_000 }
+            : { type: 'percent', task: r.task, value: r.percent };
+    session = applyEvents(session, [event], at);
   }
   if (cancel) session = { ...session, cancelRequested: true, cancelRequestedAt: at };
   return { session, at };

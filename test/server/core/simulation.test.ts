@@ -114,6 +114,60 @@ describe('the eased simulation', () => {
     expect(toSnapshot(s, T0 + 60_000).status).toBe('running');
   });
 
+  it('stops easing a task once it is stalled (its worker silent), and eases on from there when heard again', () => {
+    // A worker reporting 17 of 100 rows a second apart, then killed.
+    let s = applyEvents(fresh(), [{ type: 'start', task: 'a' }], T0);
+    for (let i = 1; i <= 17; i++)
+      s = applyEvents(s, [{ type: 'steps', task: 'a', done: i, total: 100 }], T0 + i * 1_000);
+    const killed = T0 + 17_000;
+    const stalled = killed + s.options.stallAfterMs;
+    const atStall = toSnapshot(s, stalled);
+    expect(atStall.tasks[0]).toMatchObject({ stalled: true, etaMs: null });
+    expect(atStall.etaMs).toBeNull();
+    // A minute later, with nobody working, the bar stands where it stood when the task stalled.
+    for (const later of [stalled + 1_000, stalled + 60_000, stalled + 300_000]) {
+      expect(toSnapshot(s, later).tasks[0]!.percent).toBe(atStall.tasks[0]!.percent);
+      expect(toSnapshot(s, later).percent).toBe(atStall.percent);
+    }
+    expect(atStall.tasks[0]!.percent).toBeLessThan(60);
+    // A heartbeat after ten minutes' silence: on from where it stopped, not a leap to where it would have eased.
+    const heard = stalled + 600_000 - 1;
+    s = applyEvents(s, [{ type: 'heartbeat', task: 'a' }], heard);
+    expect(shown(s, heard).percent).toBeCloseTo(shown(s, stalled).percent, 9);
+    expect(shown(s, heard + 1_000).percent).toBeGreaterThan(shown(s, heard).percent);
+    expect(shown(s, heard + 1_000).percent).toBeLessThan(shown(s, heard).percent + 2);
+  });
+
+  it('starts the bar, the count and the ETA again on a new attempt, which says "Retrying (2 of 3)"', () => {
+    let s = applyEvents(fresh(), [{ type: 'start', task: 'a' }], T0);
+    for (let i = 1; i <= 60; i++) s = applyEvents(s, [{ type: 'steps', task: 'a', done: i, total: 100 }], T0 + i * 500);
+    const before = toSnapshot(s, T0 + 30_000);
+    expect(before.tasks[0]).toMatchObject({ percent: 60, done: 60, total: 100 });
+    expect(before.etaMs).not.toBeNull();
+    const retried = T0 + 40_000;
+    s = applyEvents(s, [{ type: 'retry', task: 'a', attempt: 2, message: 'Retrying (2 of 3)' }], retried);
+    const after = toSnapshot(s, retried);
+    expect(after.tasks[0]).toMatchObject({
+      status: 'running',
+      percent: 0,
+      attempt: 2,
+      message: 'Retrying (2 of 3)',
+      etaMs: null,
+      stalled: false,
+    });
+    expect(after.tasks[0]!.done).toBeUndefined();
+    expect(after.percent).toBe(0);
+    expect(after.etaMs).toBeNull();
+    // Within the attempt the bar never goes back again, and its ETA is its own.
+    for (let i = 1; i <= 10; i++)
+      s = applyEvents(s, [{ type: 'steps', task: 'a', done: i, total: 100 }], retried + i * 500);
+    const going = toSnapshot(s, retried + 5_000);
+    expect(going.tasks[0]).toMatchObject({ percent: 10, done: 10 });
+    // 10% in 5 s: about 45 s left, not what attempt 1's 60% implied.
+    expect(going.etaMs).toBeGreaterThan(40_000);
+    expect(going.etaMs).toBeLessThanOrEqual(46_000);
+  });
+
   it('resets the stage bar to 0 on a new stage while the overall bar keeps going up', () => {
     const events: ProgressEvent[] = [
       { type: 'stage', name: 'Load' },

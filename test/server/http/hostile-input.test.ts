@@ -4,7 +4,8 @@
  * version) is served as an error, never taking a request, a stream or the
  * server down with it.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
@@ -131,6 +132,18 @@ describe('a chain points viewers only at a session the reporter may report to', 
     expect((await events(z, [{ type: 'chain', next: w.id }], ANN)).status).toBe(200);
   });
 
+  it('keeps a request’s Host header out of the next session’s URL that every viewer is sent', async () => {
+    const x = await annSession();
+    const y = await annSession();
+    const answer = await rawPost(`${x.snapshotUrl}/events`, [{ type: 'chain', next: y.id }], {
+      ...bearer(ANN),
+      Host: 'attacker.example',
+    });
+    expect(answer.status).toBe(200);
+    const chained = await snapshot(x);
+    expect(chained.next?.streamUrl).toBe(`/sessions/${y.id}/stream`);
+  });
+
   it('refuses another owner’s session even with its reporter token', async () => {
     const x = await annSession();
     const bobs = (await create({ title: 'B' }, BOB)).body as CreatedSession;
@@ -151,6 +164,42 @@ describe('credentials', () => {
     expect((await fetch(`${server.url}/sessions`, { headers: bearer(ANN) })).status).toBe(200);
     const withToken = await fetch(`${s.snapshotUrl}?token=${s.viewerToken}`);
     expect(withToken.status).toBe(200);
+  });
+});
+
+/** A JSON post through node:http, which (unlike fetch) sends the `Host` header it is given. */
+function rawPost(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+describe('an upload its client breaks off', () => {
+  it('is the client’s doing: no 500 and no stack in the log, and the server carries on', async () => {
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const s = await annSession();
+      for (const framing of [{ 'Content-Length': '1000' }, {}]) {
+        const req = request(`${s.snapshotUrl}/events`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...bearer(s.reporterToken), ...framing },
+        });
+        req.on('error', () => {});
+        await new Promise((resolve) => req.write('[{"type":"log","line":"', resolve));
+        req.destroy();
+      }
+      // The server hears of the abort on its own time: a later request on another connection is answered after it.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect((await events(s, [{ type: 'log', line: 'after' }])).status).toBe(200);
+      expect(errors).not.toHaveBeenCalled();
+    } finally {
+      errors.mockRestore();
+    }
   });
 });
 

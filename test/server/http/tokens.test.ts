@@ -35,6 +35,27 @@ describe('viewer tokens', () => {
     stream.close();
   }, 15_000);
 
+  it('renews a token for what its creator granted it, not the server’s default lifetime', async () => {
+    server = await startServer({ apiKeys: { [KEY]: { owner: 'ann' } }, viewerTokenTtlSeconds: 3600 });
+    const s = (await post(`${server.url}/sessions`, { title: 'Short' }, bearer(KEY))).body as CreatedSession;
+    const minted = (await post(`${s.snapshotUrl}/tokens`, { scope: 'view', ttlSeconds: 10 }, bearer(KEY))).body;
+    const opened = Date.now();
+    const stream = await openStream(s.streamUrl, { headers: bearer(minted.token) });
+    const renewed = (await stream.waitFor((l) => l.type === 'token', 8_000)) as TokenLine;
+    // Half its lifetime before it expires, for as long again: never the server's hour.
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(4_000);
+    expect(Date.parse(renewed.expiresAt)).toBeLessThanOrEqual(Date.now() + 10_000 + 1_000);
+    stream.close();
+  }, 15_000);
+
+  it('refuses an API key put in the URL even when the Authorization header carries a credential', async () => {
+    server = await startServer({ apiKeys: { [KEY]: { owner: 'ann' } } });
+    const s = (await post(`${server.url}/sessions`, { title: 'T' }, bearer(KEY))).body as CreatedSession;
+    const answer = await fetch(`${s.snapshotUrl}?token=${KEY}`, { headers: bearer(s.viewerToken) });
+    expect(answer.status).toBe(401);
+    expect((await answer.json()).error.message).toMatch(/never in a URL/);
+  });
+
   it('gives view-only viewer tokens with API keys unless the creator asks for view+cancel', async () => {
     server = await startServer({ apiKeys: { [KEY]: { owner: 'ann' } } });
     const plain = (await post(`${server.url}/sessions`, { title: 'T' }, bearer(KEY))).body as CreatedSession;

@@ -26,7 +26,7 @@ const RUNNERS: [string, () => Promise<Partial<LiveopOptions>>, boolean][] = [
       const prefix = freshPrefix();
       return {
         store: await stores.make({ prefix }),
-        runner: { bullmq: { url: REDIS_URL, prefix, stalledIntervalMs: 1_000 } },
+        runner: { bullmq: { url: REDIS_URL, prefix, stalledMs: 3_000 } },
       };
     },
     req.available,
@@ -227,7 +227,7 @@ describe.each(RUNNERS)('operations on the %s runner', (name, options, available)
       await ended(s, second!.id);
       expect(await snapshot(s, first!.id)).toMatchObject({
         status: 'complete',
-        next: { id: second!.id, streamUrl: `${s.url}/sessions/${second!.id}/stream`, viewerToken: expect.any(String) },
+        next: { id: second!.id, streamUrl: `/sessions/${second!.id}/stream`, viewerToken: expect.any(String) },
       });
       expect(await snapshot(s, second!.id)).toMatchObject({ status: 'complete', result: { from: 'first' } });
     },

@@ -20,7 +20,12 @@ describe('the token signer', () => {
 
   it('verifies what it signed: session, scope and expiry', () => {
     const token = signer.sign('s1', 'view+cancel', 60, NOW);
-    expect(signer.verify(token, NOW)).toEqual({ sid: 's1', scope: 'view+cancel', exp: NOW / 1000 + 60 });
+    expect(signer.verify(token, NOW)).toEqual({
+      sid: 's1',
+      scope: 'view+cancel',
+      exp: NOW / 1000 + 60,
+      iat: NOW / 1000,
+    });
   });
 
   it('refuses an expired token, also when it was verified before', () => {
@@ -87,7 +92,7 @@ describe('who may do what', () => {
 
   it('gives each token scope its rights, on its own session only', () => {
     const token = (scope: 'view' | 'view+cancel' | 'report') =>
-      ({ kind: 'token', sessionId: 's1', scope, exp: 2e9 }) as const;
+      ({ kind: 'token', sessionId: 's1', scope, exp: 2e9, lifetime: 3600 }) as const;
     expect(refusal(() => authorize(token('view'), 'view', session))).toBeNull();
     expect(refusal(() => authorize(token('view'), 'cancel', session))?.kind).toBe('forbidden');
     expect(refusal(() => authorize(token('view+cancel'), 'cancel', session))).toBeNull();

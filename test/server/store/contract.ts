@@ -94,6 +94,38 @@ export function storeContract(name: string, makeStore: () => Promise<SessionStor
       await store.close();
     });
 
+    it('reads at most readMost sessions for a filtered page, and its cursor goes on from there', async () => {
+      const store = await makeStore();
+      const owner = `carol-${randomUUID()}`;
+      const t = Date.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const s = createSession(randomUUID(), { tasks: { a: 'A' }, owner, title: i === 1 ? 'wanted' : 'other' }, t + i);
+        ids.push(s.id);
+        await store.create(s);
+      }
+      let read = 0;
+      const filter = (s: { title: string }) => {
+        read += 1;
+        return s.title === 'wanted';
+      };
+      const pages: string[][] = [];
+      let cursor: string | null = null;
+      do {
+        read = 0;
+        const page = await store.list({ owner, limit: 5, cursor, filter, readMost: 5 });
+        expect(read).toBeLessThanOrEqual(5);
+        pages.push(page.sessions.map((s) => s.id));
+        cursor = page.cursor;
+      } while (cursor !== null && pages.length < 10);
+      // Newest first, five read a call: two empty pages, then the one match, then nothing more.
+      expect(pages.flat()).toEqual([ids[1]]);
+      expect(pages[0]).toEqual([]);
+      expect(pages.length).toBeGreaterThanOrEqual(3);
+      expect(pages.length).toBeLessThanOrEqual(4);
+      await store.close();
+    });
+
     it('forgets a finished session ttlSeconds after its last change', async () => {
       const store = await makeStore();
       const session = applyEvents(fresh({ tasks: { a: 'A' }, ttlSeconds: 1 }), [{ type: 'cancelled' }], Date.now());

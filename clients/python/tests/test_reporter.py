@@ -1,134 +1,32 @@
-"""The Python reporter (server/client/python/liveop.py) against a real Liveop server.
+"""The reporter (the installed `liveop` package) against a real Liveop server.
 
-The server's base URL comes from LIVEOP_URL (test/client/python-reporter.test.ts
-starts one and runs this with `python3 -m unittest discover -s test/client/python -v`).
+The server's base URL comes from LIVEOP_URL (test/client/python.test.ts
+starts one and runs the suite in a venv with the wheel installed).
 Where a test needs a lost answer or a 503, a small proxy in front of the server
 makes it.
 """
 
-import http.client
-import http.server
 import json
-import os
 import sys
-import threading
 import time
 import unittest
 import urllib.error
-import urllib.parse
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "server", "client", "python"))
+import liveop
+from liveop import Cancelled, LiveopError, Reporter
 
-from liveop import LiveopError, Reporter  # noqa: E402
-
-URL = os.environ.get("LIVEOP_URL", "").rstrip("/")
+from support import KEY, URL, Proxy, post, require_server, wait_for
 
 
 def setUpModule():
-    if not URL:
-        raise unittest.SkipTest("LIVEOP_URL is not set: run through test/client/python-reporter.test.ts")
-
-
-def wait_for(check, timeout=5.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s")
-        time.sleep(0.05)
-
-
-def post(url, token=None):
-    request = urllib.request.Request(url, data=b"", method="POST")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return response.status, json.loads(response.read() or b"null")
-
-
-class Proxy:
-    """Forwards everything to LIVEOP_URL, keeping each event batch's body in ``bodies``.
-
-    The first event batch may be mistreated: ``mode="drop"``: the batch reaches the server, but its answer is dropped
-    (the connection closes without one). ``mode="503"``: the proxy answers 503
-    with ``Retry-After: 1`` and forwards nothing. Every batch it saw is in
-    ``batches`` as ``(Idempotency-Key, what happened)``.
-    """
-
-    def __init__(self, mode):
-        self.mode = mode
-        self.batches = []
-        self.bodies = []
-        upstream = urllib.parse.urlsplit(URL)
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                self.forward()
-
-            def do_POST(self):
-                self.forward()
-
-            def forward(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                is_batch = self.command == "POST" and self.path.endswith("/events")
-                first = is_batch and not proxy.batches
-                if is_batch:
-                    proxy.bodies.append(json.loads(body))
-                    what = proxy.mode if first and proxy.mode else "forwarded"
-                    proxy.batches.append((self.headers.get("Idempotency-Key"), what))
-                if first and proxy.mode == "503":
-                    answer = b'{"error":{"code":"unavailable","message":"the session store is unavailable; try again"}}'
-                    self.send_response(503)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Retry-After", "1")
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                    return
-                connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                payload = body if self.command == "POST" else None
-                connection.request(self.command, self.path, body=payload, headers=headers)
-                response = connection.getresponse()
-                answer = response.read()
-                connection.close()
-                if first and proxy.mode == "drop":
-                    # Applied upstream; the reporter never hears so.
-                    self.close_connection = True
-                    return
-                self.send_response(response.status)
-                for name in ("Content-Type", "Retry-After"):
-                    if response.getheader(name):
-                        self.send_header(name, response.getheader(name))
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+    require_server()
 
 
 class ReporterTest(unittest.TestCase):
     def setUp(self):
         self.errors = []
-        self.reporter = Reporter(URL, on_error=self.errors.append)
+        self.reporter = Reporter(URL, KEY, on_error=self.errors.append)
 
     def test_reports_steps_logs_and_a_result_and_reads_them_back(self):
         s = self.reporter.create_session(
@@ -191,6 +89,7 @@ class ReporterTest(unittest.TestCase):
         data = {"rows": 3}
         s.log("x" * 5_000, "\U0001F600" * 1_500, "Grüße, 東京")
         s.message("m" * 3_000)
+        s.steps("a", 1, 2, unit="u" * 100)
         s.result(data)
         data["rows"] = 4  # what result() was given is what is sent
         s.flush()
@@ -200,6 +99,7 @@ class ReporterTest(unittest.TestCase):
         self.assertEqual(len(emoji.encode("utf-16-le")) // 2, 1_999)  # 999 emoji and the ellipsis
         self.assertEqual(accented, "Grüße, 東京")
         self.assertEqual(len(snapshot["message"]["text"]), 2_000)
+        self.assertEqual(snapshot["tasks"][0]["unit"], "u" * 39 + "\u2026")
         self.assertEqual(snapshot["result"], {"rows": 3})
         with self.assertRaises(TypeError):
             s.result({"not json": {1, 2}})
@@ -314,7 +214,7 @@ class ReporterTest(unittest.TestCase):
         s.close()
 
     def test_cancel_requested_becomes_true_after_a_cancel(self):
-        s = self.reporter.create_session(tasks={"a": "A"})
+        s = self.reporter.create_session(tasks={"a": "A"}, viewer_scope="view+cancel")
         s.start("a")
         s.flush()
         self.assertFalse(s.cancel_requested)
@@ -344,7 +244,7 @@ class ReporterTest(unittest.TestCase):
         worker.close()
 
     def test_sends_heartbeats_while_idle_and_stops_when_closed(self):
-        reporter = Reporter(URL, heartbeat_interval=0.2)
+        reporter = Reporter(URL, KEY, heartbeat_interval=0.2)
         s = reporter.create_session(tasks={"a": "A"})
         s.start("a")
         s.flush()
@@ -358,7 +258,7 @@ class ReporterTest(unittest.TestCase):
         self.assertEqual(s.snapshot()["version"], closed)
 
     def test_sends_no_heartbeats_when_told_not_to(self):
-        s = Reporter(URL, heartbeat_interval=0).create_session(tasks={"a": "A"})
+        s = Reporter(URL, KEY, heartbeat_interval=0).create_session(tasks={"a": "A"})
         s.start("a")
         s.flush()
         before = s.snapshot()["version"]
@@ -405,6 +305,122 @@ class ReporterTest(unittest.TestCase):
         s.log("after close")  # ignored, as after close() anywhere
         s.flush()
         self.assertEqual(s.snapshot()["version"], snapshot["version"])
+
+
+class PackageTest(unittest.TestCase):
+    def test_is_the_installed_wheel_not_the_sources(self):
+        self.assertTrue(liveop.__file__.startswith(sys.prefix), liveop.__file__)
+        self.assertNotEqual(sys.prefix, sys.base_prefix)  # a venv
+
+
+class WorkTest(unittest.TestCase):
+    """What a worker writes: track(), stage blocks, and the with block's ending."""
+
+    def setUp(self):
+        self.reporter = Reporter(URL, KEY)
+
+    def test_track_counts_the_items_with_their_unit_and_the_exit_completes(self):
+        with self.reporter.create_session("Rows", tasks={"rows": "Rows"}, stages=["Read", "Save"]) as s:
+            with s.stage("Read"):
+                rows = list(range(50))
+            with s.stage("Save"):
+                seen = [row for row in s.track(rows, unit="rows", label="Saving rows")]
+            s.result({"rows": len(seen)})
+        self.assertEqual(seen, rows)
+        snapshot = wait_for(lambda: (lambda snap: snap["status"] == "complete" and snap)(s.snapshot()))
+        task = snapshot["tasks"][0]
+        self.assertEqual((task["status"], task["total"], task["unit"]), ("complete", 50, "rows"))
+        self.assertEqual(task["message"], "Saving rows")
+        self.assertEqual([stage["state"] for stage in snapshot["stages"]], ["done", "done"])
+        self.assertEqual(snapshot["result"], {"rows": 50})
+
+    def test_track_without_a_length_shows_the_count_as_the_message(self):
+        with self.reporter.create_session("Stream") as s:
+            for _ in s.track(iter(range(7)), unit="lines"):
+                pass
+        snapshot = wait_for(lambda: (lambda snap: snap["status"] == "complete" and snap)(s.snapshot()))
+        self.assertEqual(snapshot["message"]["text"], "7 lines")
+
+    def test_track_raises_cancelled_and_the_with_block_ends_the_session_cancelled(self):
+        reached = []
+        with self.reporter.create_session("Cancel me", viewer_scope="view+cancel") as s:
+            with s.stage("Work"):
+                for i in s.track(range(1_000)):
+                    reached.append(i)
+                    if i == 3:
+                        post(f"{URL}/sessions/{s.id}/cancel", s.viewer_token)
+                        s.flush()  # the next answer says so
+            reached.append("after the loop")  # not reached: Cancelled left the block
+        self.assertLess(len(reached), 10)
+        self.assertNotIn("after the loop", reached)
+        snapshot = s.snapshot()
+        self.assertEqual(snapshot["status"], "cancelled")
+        self.assertEqual(snapshot["stages"][0]["state"], "cancelled")
+
+    def test_an_exception_is_the_error_with_its_traceback_for_the_key_holder_only(self):
+        def import_rows():
+            raise KeyError("sku")
+
+        with self.assertRaises(KeyError):
+            with self.reporter.create_session("Fails", viewer_scope="view") as s:
+                with s.stage("Import"):
+                    import_rows()
+        owner = self.reporter.read(s.id)
+        self.assertEqual(owner["status"], "error")
+        self.assertEqual(owner["error"]["message"], "'sku'")
+        self.assertIn("Traceback (most recent call last)", owner["errorDetail"])
+        self.assertIn("in import_rows", owner["errorDetail"])
+        self.assertEqual(owner["stages"][0]["state"], "failed")
+        viewer = Reporter(URL).session(s.id, s.viewer_token).snapshot()
+        self.assertEqual(viewer["error"]["message"], "'sku'")
+        self.assertNotIn("errorDetail", viewer)
+
+    def test_a_clean_exit_completes_only_what_is_still_running(self):
+        with self.reporter.create_session(tasks={"a": "A", "b": "B", "c": "C"}) as s:
+            s.steps("a", 1, 2, unit="files")
+            s.complete("b", "done early")
+        snapshot = wait_for(lambda: (lambda snap: snap["status"] == "complete" and snap)(s.snapshot()))
+        self.assertEqual([task["status"] for task in snapshot["tasks"]], ["complete"] * 3)
+        with self.assertRaises(TypeError):  # several tasks: track() needs to be told which
+            next(iter(self.reporter.create_session(tasks={"a": "A", "b": "B"}).track([1])))
+
+    def test_a_chain_hands_the_viewers_the_next_session(self):
+        first = self.reporter.create_session("First")
+        second = self.reporter.create_session("Second")
+        worker = Reporter(URL).session(first.id, first.reporter_token)
+        worker.chain(second.id, second.reporter_token)
+        worker.close()
+        snapshot = wait_for(lambda: (lambda snap: snap["status"] == "complete" and snap)(self.reporter.read(first.id)))
+        self.assertEqual(snapshot["next"]["id"], second.id)
+
+
+class KeyHolderTest(unittest.TestCase):
+    """What the API key's holder does with sessions: list, read, cancel, delete, mint viewer tokens."""
+
+    def setUp(self):
+        self.reporter = Reporter(URL, KEY)
+
+    def test_lists_reads_cancels_and_deletes(self):
+        title = f"Listed {time.monotonic_ns()}"
+        s = self.reporter.create_session(title)
+        s.start("main")
+        s.flush()
+        page = self.reporter.list_sessions(q=title, status=["running", "pending"])
+        self.assertEqual([entry["id"] for entry in page["sessions"]], [s.id])
+        self.assertTrue(page["sessions"][0]["viewerToken"])
+        self.reporter.cancel(s.id)
+        self.assertTrue(self.reporter.read(s.id)["cancelRequested"])
+        self.reporter.delete(s.id)
+        with self.assertRaises(LiveopError) as gone:
+            self.reporter.read(s.id)
+        self.assertEqual(gone.exception.status, 404)
+        self.assertEqual(self.reporter.list_sessions(q=title)["sessions"], [])
+
+    def test_a_bad_filter_is_refused_naming_it(self):
+        with self.assertRaises(LiveopError) as refused:
+            self.reporter.list_sessions(status="finished")
+        self.assertEqual(refused.exception.status, 400)
+        self.assertIn("status", refused.exception.message)
 
 
 if __name__ == "__main__":

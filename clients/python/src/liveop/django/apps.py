@@ -1,0 +1,9 @@
+"""The app's configuration (label ``liveop``)."""
+
+from django.apps import AppConfig
+
+
+class LiveopConfig(AppConfig):
+    name = "liveop.django"
+    label = "liveop"
+    verbose_name = "Liveop"
