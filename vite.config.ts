@@ -29,6 +29,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Fails the run when a process a test started outlives it.
+    globalSetup: ['test/support/survivors.ts'],
     // Real servers on loopback ports and real browsers: give them room, but
     // keep two files at a time on this 2-core machine.
     testTimeout: 20_000,

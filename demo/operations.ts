@@ -2,7 +2,8 @@
  * The demo's registered operations: they run on whichever runner the server
  * has (in its own process by default; `LIVEOP_RUNNER=bullmq` and `npm run
  * worker` run them on workers). The module's default export registers them,
- * so `LIVEOP_OPERATIONS=dist/demo-operations.js liveop worker` loads the same.
+ * as a `LIVEOP_OPERATIONS` module's must: `npm start` and `npm run worker`
+ * (demo/main.ts, demo/worker.ts) pass it to the server and the worker.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';

@@ -87,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       throw error;
     }
   }
+  if (command === 'watch') console.error('liveop: watch needs the stream URL of a session\n');
+  else if (command !== undefined) console.error(`liveop: unknown command "${command}"\n`);
   console.error(HELP);
   return 64;
 }

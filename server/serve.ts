@@ -52,18 +52,22 @@ async function liveopFromEnv(
     );
   }
   const prefix = env.LIVEOP_REDIS_PREFIX ?? 'liveop';
+  const runnerName = env.LIVEOP_RUNNER ?? 'local';
+  if (!['local', 'inline', 'bullmq'].includes(runnerName))
+    throw new Error(`LIVEOP_RUNNER: "${runnerName}" is not local, inline or bullmq`);
+  if (runnerName === 'bullmq' && !redisUrl) throw new Error('LIVEOP_RUNNER=bullmq needs REDIS_URL');
+  if (runnerName === 'bullmq') requireOptional('LIVEOP_RUNNER=bullmq', BULLMQ_PACKAGES);
+  else if (redisUrl) requireOptional('REDIS_URL', ['@keyv/redis']);
   // Loaded only when asked for: @keyv/redis is an optional dependency.
   const store = redisUrl
     ? await (await import('./store/redis-store.ts')).RedisSessionStore.connect({
         url: redisUrl,
         prefix,
         ...(maxAgeDays > 0 ? { maxAgeMs: maxAgeDays * 86_400_000 } : {}),
+      }).catch((error: unknown) => {
+        throw new Error(`REDIS_URL ${redact(redisUrl)}: ${explain(error)}`);
       })
     : undefined;
-  const runnerName = env.LIVEOP_RUNNER ?? 'local';
-  if (!['local', 'inline', 'bullmq'].includes(runnerName))
-    throw new Error(`LIVEOP_RUNNER: "${runnerName}" is not local, inline or bullmq`);
-  if (runnerName === 'bullmq' && !redisUrl) throw new Error('LIVEOP_RUNNER=bullmq needs REDIS_URL');
   const stalledMs = env.LIVEOP_STALLED_MS ? Number(env.LIVEOP_STALLED_MS) : undefined;
   if (stalledMs !== undefined && !(Number.isInteger(stalledMs) && stalledMs >= 100)) {
     throw new Error(`LIVEOP_STALLED_MS: "${env.LIVEOP_STALLED_MS}" is not a whole number of milliseconds, 100 or more`);
@@ -122,20 +126,32 @@ async function liveopFromEnv(
  * LIVEOP_SECRET, LIVEOP_OPERATIONS, LIVEOP_WORKER_CONCURRENCY): runs queued
  * operations until SIGTERM / SIGINT, then lets the running ones finish.
  */
-export async function workFromEnv(options: { env?: NodeJS.ProcessEnv; register?: RegisterOperations } = {}) {
-  const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), LIVEOP_RUNNER: 'bullmq' };
-  if (!env.REDIS_URL) throw new Error('liveop worker needs REDIS_URL');
-  const warnings: string[] = [];
-  const { liveop, store } = await liveopFromEnv(env, options.register, warnings);
-  const concurrency = Number(env.LIVEOP_WORKER_CONCURRENCY ?? 4);
-  await liveop.work({ concurrency, log: (message) => console.log(message) });
-  console.log([`liveop: worker running up to ${concurrency} operations at once (${store})`, ...warnings].join('\n'));
-  stopOn(async () => liveop.close());
-  return liveop;
+export function workFromEnv(options: { env?: NodeJS.ProcessEnv; register?: RegisterOperations } = {}) {
+  return orExit(async () => {
+    const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env), LIVEOP_RUNNER: 'bullmq' };
+    if (!env.REDIS_URL) throw new Error('liveop worker needs REDIS_URL');
+    requireOptional('liveop worker', BULLMQ_PACKAGES);
+    const warnings: string[] = [];
+    if (!options.register && !env.LIVEOP_OPERATIONS) {
+      warnings.push(
+        'liveop: no LIVEOP_OPERATIONS: this worker has no operations to run; set it to a module whose default export registers them',
+      );
+    }
+    const { liveop, store } = await liveopFromEnv(env, options.register, warnings);
+    const concurrency = Number(env.LIVEOP_WORKER_CONCURRENCY ?? 4);
+    await liveop.work({ concurrency, log: (message) => console.log(message) });
+    console.log([`liveop: worker running up to ${concurrency} operations at once (${store})`, ...warnings].join('\n'));
+    stopOn('letting running operations finish', async () => liveop.close());
+    return liveop;
+  });
 }
 
 /** Starts the server as the environment says; stops it gracefully on SIGTERM / SIGINT. */
-export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop: Liveop; listening: Listening }> {
+export function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop: Liveop; listening: Listening }> {
+  return orExit(() => serve(options));
+}
+
+async function serve(options: ServeOptions): Promise<{ liveop: Liveop; listening: Listening }> {
   const env = options.env ?? process.env;
   const port = Number(env.PORT ?? 8787);
   const host = env.HOST ?? '127.0.0.1';
@@ -152,7 +168,9 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
   let url = '';
   const mounted = options.mount?.(app, liveop, { open, url: () => url });
 
-  const listening = await liveop.listen(port, host, app);
+  const listening = await liveop.listen(port, host, app).catch((error: unknown) => {
+    throw new Error(`${explain(error)}; set PORT (or HOST) to listen elsewhere`);
+  });
   url = `http://${host.includes(':') ? `[${host}]` : host}:${listening.port}`;
   const origins =
     corsOrigins === '*'
@@ -167,8 +185,13 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
     [
       `liveop: listening on ${url} (${store})`,
       open
-        ? 'liveop: OPEN mode — no API keys configured, anyone on this machine may use it (loopback only)'
+        ? 'liveop: OPEN mode — no API keys configured: anyone on this machine may create sessions and post events with no credential (loopback only)'
         : `liveop: ${Object.keys(apiKeys).length} API key(s) configured`,
+      ...(env.REDIS_URL
+        ? []
+        : [
+            'liveop: sessions are kept in memory: a restart loses them (open pages then say the server restarted, reporters stop); set REDIS_URL to keep them',
+          ]),
       `liveop: browsers may call it from ${origins}`,
       `liveop: the element at ${url}/widget.js, the API described at ${url}/openapi.json`,
       ...(mounted ? [mounted.replaceAll('{url}', url)] : []),
@@ -176,24 +199,65 @@ export async function serveFromEnv(options: ServeOptions = {}): Promise<{ liveop
     ].join('\n'),
   );
 
-  stopOn(async () => {
+  stopOn('telling streams to reconnect', async () => {
     await listening.close();
     await liveop.close();
   });
   return { liveop, listening };
 }
 
-/** On SIGTERM or SIGINT: `stop`, then exit (a second signal exits at once; 5 s at most). */
-function stopOn(stop: () => Promise<void>): void {
+/** On SIGTERM or SIGINT: `stop` (what it does, said in `doing`), then exit (a second signal exits at once; 5 s at most). */
+function stopOn(doing: string, stop: () => Promise<void>): void {
   let stopping = false;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
       if (stopping) process.exit(1);
       stopping = true;
-      console.log(`liveop: ${signal}: telling streams to reconnect, then exiting`);
+      console.log(`liveop: ${signal}: ${doing}, then exiting`);
       setTimeout(() => process.exit(0), 5_000).unref();
       void stop().then(() => process.exit(0));
     });
+  }
+}
+
+/** A start-up failure ends the process with one line saying what to fix, not a stack trace. */
+async function orExit<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    console.error(`liveop: ${explain(error)}`);
+    process.exit(1);
+  }
+}
+
+/** An error's message followed by its causes': `REDIS_URL …: the session store is unavailable (connect ECONNREFUSED …)`. */
+function explain(error: unknown): string {
+  const messages: string[] = [];
+  for (let e = error; e !== undefined && messages.length < 4; e = (e as { cause?: unknown }).cause) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && !messages.includes(message)) messages.push(message);
+    if (!(e instanceof Error)) break;
+  }
+  return messages.length > 1 ? `${messages[0]} (${messages.slice(1).join(': ')})` : (messages[0] ?? 'unknown error');
+}
+
+/** What the BullMQ runner loads: its queue, its Redis client, and the Redis store it keeps sessions in. */
+const BULLMQ_PACKAGES = ['bullmq', 'ioredis', '@keyv/redis'];
+
+/** Fails at start, naming what to install, when an optional package that `setting` needs is missing. */
+function requireOptional(setting: string, packages: string[]): void {
+  const missing = packages.filter((name) => {
+    try {
+      import.meta.resolve(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) {
+    throw new Error(
+      `${setting} needs ${missing.length > 1 ? 'the optional packages' : 'the optional package'} ${missing.join(', ')}: npm install ${missing.join(' ')}`,
+    );
   }
 }
 

@@ -3,16 +3,18 @@
  * fresh app with its own package.json (outside this checkout, so nothing
  * resolves from our node_modules), and there: the entry points import, a
  * consumer type-checks with `tsc --strict`, `npx liveop serve` runs and the
- * client reports to it, and a page served by the app shows the element from
- * `liveop/element` in Chromium.
+ * client reports to it, a page served by the app shows the element from
+ * `liveop/element` in Chromium, and the README's Quick start, pasted as it
+ * is, type-checks and runs an import to its end in Chromium.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProcess } from './support/processes.ts';
 import { chromium as chromiumRequirement } from './support/requirements.ts';
 import { freePort } from './support/spawned-server.ts';
 import { launch } from './widget/browser.ts';
@@ -46,6 +48,15 @@ beforeAll(async () => {
   });
 }, 300_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What the app's own tsc says of the project in `dir` (nothing when it type-checks). */
+const typeErrors = async (dir: string): Promise<string> => {
+  const tsc = join(app, 'node_modules/typescript/bin/tsc');
+  const checked = await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 120_000 }).catch(
+    (error: { stdout: string }) => error,
+  );
+  return checked.stdout;
+};
 
 const node = (script: string) =>
   run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, timeout: 30_000 });
@@ -108,21 +119,15 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
         files: ['consumer.tsx'],
       }),
     );
-    const checked = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', app], {
-      cwd: app,
-      timeout: 120_000,
-    }).catch((error: { stdout: string }) => error);
-    expect((checked as { stdout: string }).stdout).toBe('');
+    expect(await typeErrors(app)).toBe('');
   }, 120_000);
 
   it('runs `npx liveop serve`, and the client reports to it and watches a session to its end', async () => {
     const port = await freePort();
-    const server = spawn('npx', ['liveop', 'serve'], { cwd: app, env: { ...process.env, PORT: String(port) } });
-    let output = '';
-    server.stdout.on('data', (d) => (output += d));
-    server.stderr.on('data', (d) => (output += d));
+    // npx runs the server as its child: stopping the group stops both.
+    const server = startProcess('npx', ['liveop', 'serve'], { cwd: app, env: { PORT: String(port) } });
     try {
-      await expect.poll(() => output, { timeout: 20_000 }).toMatch(/listening on/);
+      await expect.poll(server.output, { timeout: 20_000 }).toMatch(/listening on/);
       const { stdout } = await node(`
         import { createClient } from 'liveop/client';
         const client = createClient({ baseUrl: 'http://127.0.0.1:${port}' });
@@ -140,8 +145,27 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
       `);
       expect(JSON.parse(stdout)).toEqual({ last: 'complete', result: { rows: 10 }, logs: ['half way'] });
     } finally {
-      server.kill('SIGTERM');
+      server.stop('SIGTERM');
+      await server.exited;
     }
+  }, 60_000);
+
+  it('says which optional package to install when REDIS_URL or `liveop worker` needs one that is missing', async () => {
+    const start = async (command: string, env: Record<string, string>) => {
+      const started = startProcess('npx', ['liveop', command], { cwd: app, env });
+      expect(await started.exited).toBe(1);
+      return started.output().trim();
+    };
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379', PORT: String(await freePort()) };
+    expect(await start('serve', redis)).toBe(
+      'liveop: REDIS_URL needs the optional package @keyv/redis: npm install @keyv/redis',
+    );
+    expect(await start('serve', { ...redis, LIVEOP_RUNNER: 'bullmq' })).toBe(
+      'liveop: LIVEOP_RUNNER=bullmq needs the optional packages bullmq, ioredis, @keyv/redis: npm install bullmq ioredis @keyv/redis',
+    );
+    expect(await start('worker', redis)).toBe(
+      'liveop: liveop worker needs the optional packages bullmq, ioredis, @keyv/redis: npm install bullmq ioredis @keyv/redis',
+    );
   }, 60_000);
 
   const browser = chromiumRequirement();
@@ -149,18 +173,13 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
     'shows a session in Chromium on a page that imports liveop/element from the app',
     async () => {
       const liveopPort = await freePort();
-      const liveopServer = spawn('npx', ['liveop', 'serve'], {
-        cwd: app,
-        env: { ...process.env, PORT: String(liveopPort) },
-      });
-      let output = '';
-      liveopServer.stdout.on('data', (d) => (output += d));
+      const liveopServer = startProcess('npx', ['liveop', 'serve'], { cwd: app, env: { PORT: String(liveopPort) } });
       const files = staticServer(app);
       const pagePort = await freePort();
       await new Promise<void>((done) => files.listen(pagePort, '127.0.0.1', done));
       const chrome = await launch();
       try {
-        await expect.poll(() => output, { timeout: 20_000 }).toMatch(/listening on/);
+        await expect.poll(liveopServer.output, { timeout: 20_000 }).toMatch(/listening on/);
         const created = await (
           await fetch(`http://127.0.0.1:${liveopPort}/sessions`, {
             method: 'POST',
@@ -205,12 +224,73 @@ export const jsx = <live-operation src="/sessions/x/stream" token="t" log-open /
       } finally {
         await chrome.close();
         files.close();
-        liveopServer.kill('SIGTERM');
+        liveopServer.stop('SIGTERM');
+        await liveopServer.exited;
       }
     },
     60_000,
   );
+  describe('the README Quick start, pasted into the app as it is', () => {
+    let quickStart: string;
+    beforeAll(() => {
+      quickStart = join(app, 'quick-start');
+      mkdirSync(quickStart);
+      writeFileSync(join(quickStart, 'package.json'), JSON.stringify({ type: 'module' }));
+      writeFileSync(join(quickStart, 'server.mjs'), readmeBlock('quick start:', 'js'));
+    });
+
+    it('type-checks as server.ts with the tsconfig the README gives', async () => {
+      writeFileSync(join(quickStart, 'server.ts'), readmeBlock('quick start:', 'js'));
+      writeFileSync(join(quickStart, 'tsconfig.json'), readmeBlock('quick start tsconfig', 'json'));
+      expect(await typeErrors(quickStart)).toBe('');
+    }, 120_000);
+
+    it.skipIf(!browser.available)(
+      'runs with node server.mjs: the page it serves starts an import and shows it to its end',
+      async () => {
+        const port = await freePort();
+        const server = startProcess(process.execPath, ['server.mjs'], { cwd: quickStart, env: { PORT: String(port) } });
+        const chrome = await launch();
+        try {
+          await expect.poll(server.output, { timeout: 20_000 }).toMatch(/open http:\/\/127\.0\.0\.1:\d+/);
+          const page = await chrome.newPage();
+          const errors: string[] = [];
+          page.on('pageerror', (error) => errors.push(error.message));
+          await page.goto(`http://127.0.0.1:${port}/`);
+          await page.click('#go');
+          const shown = (part: string) =>
+            page.evaluate(
+              (part) =>
+                document
+                  .querySelector('live-operation')
+                  ?.shadowRoot?.querySelector(`[part~=${part}]`)
+                  ?.textContent?.trim(),
+              part,
+            );
+          await expect.poll(() => shown('status'), { timeout: 30_000 }).toBe('Complete');
+          expect(await shown('title')).toBe('Import catalogue');
+          expect(await shown('result')).toMatch(/imported\s*500/);
+          expect(errors).toEqual([]);
+        } finally {
+          await chrome.close();
+          server.stop('SIGTERM');
+          await server.exited;
+        }
+      },
+      60_000,
+    );
+  });
 });
+
+/** The fenced block of `language` right after the README's `marker` comment. */
+function readmeBlock(marker: string, language: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const at = readme.indexOf(`<!-- ${marker}`);
+  expect(at).toBeGreaterThan(-1);
+  const block = new RegExp(`\`\`\`${language}\n([\\s\\S]*?)\`\`\``).exec(readme.slice(at));
+  expect(block).not.toBeNull();
+  return block![1]!;
+}
 
 /** Serves a folder's files, as the app's own web server would. */
 function staticServer(root: string): Server {

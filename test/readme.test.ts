@@ -3,15 +3,13 @@
  * so the docs cannot drift from what works): pasted into bash against a real
  * server, it creates, watches, reports and reads a session to its end.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startProcess } from './support/processes.ts';
 import { startServer, type TestServer } from './support/server.ts';
 
-const run = promisify(execFile);
 const README = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
 
 /** The ```sh block right after the walkthrough marker. */
@@ -37,13 +35,16 @@ afterAll(async () => {
 describe('the README', () => {
   it('has a walkthrough that works when pasted into a shell', async () => {
     const { port } = new URL(server.url);
-    const { stdout, stderr } = await run('bash', ['-euo', 'pipefail', '-c', walkthrough()], {
-      cwd: dir,
-      env: { ...process.env, PORT: port },
-      timeout: 30_000,
-    });
-    expect(stderr).toBe('');
-    const lines = stdout.trim().split('\n');
+    // In a process group of its own: what the script starts in the background goes with it.
+    const walking = startProcess('bash', ['-euo', 'pipefail', '-c', walkthrough()], { cwd: dir, env: { PORT: port } });
+    try {
+      expect(await walking.exited).toBe(0);
+    } finally {
+      walking.stop();
+    }
+    expect(walking.errors()).toBe('');
+    // (stderr said nothing: the output is stdout's)
+    const lines = walking.output().trim().split('\n');
     expect(JSON.parse(lines[0]!)).toEqual({ version: 2, cancelRequested: false });
     const streamed = JSON.parse(lines.at(-2)!);
     const read = JSON.parse(lines.at(-1)!);

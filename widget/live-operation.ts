@@ -235,10 +235,12 @@ export class LiveOperation extends LitElement {
   readonly stream = new StreamController(this, {
     source: () => this.#source,
     line: (line) => this.#receive(line),
-    fail: (status) =>
-      (this._problem = this.#t((status in defaultStrings ? status : 'failed') as keyof LiveOperationStrings, {
-        reason: status,
-      })),
+    // The element's words for the refusal's code, else for its status, else `failed`.
+    fail: (status, code = '') =>
+      (this._problem = this.#t(
+        (code in defaultStrings ? code : status in defaultStrings ? status : 'failed') as keyof LiveOperationStrings,
+        { reason: status },
+      )),
     state: (state, unreachable) => {
       this._unreachable = unreachable;
       if (state !== this._connection) {
@@ -569,6 +571,10 @@ export class LiveOperation extends LitElement {
 
   protected override render(): TemplateResult {
     const snapshot = this._snapshot;
+    // Refused before any snapshot: there is no title, status or percent to show beside why.
+    if (!snapshot && this._problem) {
+      return html`<div part="base" class="base"><p part="problem" class="problem">${this._problem}</p></div>`;
+    }
     const lang = this.#l;
     const now = this.#clock.now;
     const status = snapshot?.status ?? 'pending';
@@ -583,7 +589,7 @@ export class LiveOperation extends LitElement {
             lang,
           ),
         }),
-      status === 'running' && left > 0 && this.#t('eta', { time: formatDuration(left, lang, true) }),
+      status === 'running' && left > 0 && !this._problem && this.#t('eta', { time: formatDuration(left, lang, true) }),
       (connection === 'reconnecting' || connection === 'polling') &&
         this.#t(this._unreachable ? 'unreachable' : connection),
       this._cancelError,

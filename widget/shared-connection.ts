@@ -11,7 +11,7 @@
  * in time (a proxy buffering the stream) or the stream is refused.
  */
 
-import type { SessionLine, Snapshot, StreamLine, TokenLine } from '../server/protocol/index.ts';
+import type { ErrorBody, SessionLine, Snapshot, StreamLine, TokenLine } from '../server/protocol/index.ts';
 import { NdjsonParseStream } from '../server/protocol/index.ts';
 import type { ConnectionState } from './events.ts';
 
@@ -30,8 +30,8 @@ export interface Subscriber {
   readonly logAfter: number;
   /** A snapshot, `gone`, `error` or `token` line for this session. */
   line(line: SessionLine | TokenLine): void;
-  /** The server refused this session for good (HTTP status). */
-  fail(status: number): void;
+  /** The server refused this session for good (HTTP status, and the error answer's code). */
+  fail(status: number, code?: string): void;
   /**
    * The connection's state; `unreachable` while its last attempts got no
    * answer at all: the server is down or out of reach, or refused this
@@ -219,8 +219,10 @@ export class SharedConnection {
           const response = await this.#fetch(url, { signal, cache: 'no-store' });
           const status = response.status;
           if (response.ok) this.#route([sub], (await response.json()) as Snapshot);
-          else if (status > 399 && status < 500 && status !== 429) this.#subs.has(sub) && sub.fail(status);
-          else wait = Math.max(wait, retryAfter(response));
+          else if (status > 399 && status < 500 && status !== 429) {
+            const body = (await response.json().catch(() => null)) as ErrorBody | null;
+            this.#subs.has(sub) && sub.fail(status, body?.error?.code);
+          } else wait = Math.max(wait, retryAfter(response));
         } catch {
           // offline or aborted: try again next round
         }

@@ -25,8 +25,8 @@ export interface StreamCallbacks {
    */
   source?(): StreamSource | null;
   line(line: SessionLine): void;
-  /** The server refused the session for good (HTTP status). */
-  fail(status: number): void;
+  /** The server refused the session for good (HTTP status, and the error answer's code). */
+  fail(status: number, code?: string): void;
   /** See `Subscriber.state`. */
   state(state: ConnectionState, unreachable?: boolean): void;
 }
@@ -137,9 +137,9 @@ export class StreamController implements ReactiveController, Subscriber {
     this.callbacks.line(line);
   }
 
-  fail(status: number): void {
+  fail(status: number, code?: string): void {
     this.#leave(false, true);
-    this.callbacks.fail(status);
+    this.callbacks.fail(status, code);
   }
 
   state(state: ConnectionState, unreachable?: boolean): void {

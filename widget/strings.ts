@@ -40,6 +40,8 @@ export const defaultStrings = {
   403: 'Token not valid for this session',
   404: 'Unknown session',
   gone: 'No longer available',
+  /** The server refused with this code (`404 server_restarted`): it restarted, and the sessions it kept in memory are gone. */
+  server_restarted: 'No longer available — the server restarted',
   failed: 'Could not load ({reason})',
   /** Announcements (live region, notification): `{title}` and a status or percent. */
   announce: '{title}: {text}',

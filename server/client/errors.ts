@@ -1,4 +1,5 @@
 /** The one error the client throws, rejects with and hands to `onError`. */
+import type { ProgressEvent } from '../protocol/index.ts';
 
 /**
  * A request the server refused, an answer that never came, or a stream that
@@ -29,11 +30,21 @@ export class LiveopClientError extends Error {
    * watched session was deleted or expired.
    */
   readonly code: string;
+  /**
+   * The reports the server refused and the client dropped, when a batch was
+   * refused for some of its events: the others were sent again without them
+   * (and applied). Empty for any other error.
+   */
+  readonly dropped: readonly ProgressEvent[];
 
-  constructor(message: string, options: { status: number | null; code: string; cause?: unknown }) {
+  constructor(
+    message: string,
+    options: { status: number | null; code: string; cause?: unknown; dropped?: readonly ProgressEvent[] },
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.status = options.status;
     this.code = options.code;
+    this.dropped = options.dropped ?? [];
   }
 }
 

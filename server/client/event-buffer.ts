@@ -43,7 +43,8 @@ export interface BatchLimits {
 
 const LOG_OPEN = '{"type":"log","lines":[';
 const LOG_CLOSE = ']}';
-const ENDING = new Set(['error', 'cancelled', 'chain']);
+/** Events that end the session. */
+export const ENDING = new Set(['error', 'cancelled', 'chain']);
 
 export class EventBuffer {
   #entries: Entry[] = [];

@@ -3,11 +3,12 @@
  * in order, each with its own `Idempotency-Key` kept across its retries;
  * heartbeats while idle; stops for good once the session has ended.
  */
-import { type EventsAccepted, LIMITS, type ProgressEvent } from '../protocol/index.ts';
+import { type EventsAccepted, LIMITS, type ProgressEvent, SERVER_RESTARTED } from '../protocol/index.ts';
 import { LiveopClientError } from './errors.ts';
-import { type Batch, EventBuffer } from './event-buffer.ts';
+import { type Batch, ENDING, EventBuffer } from './event-buffer.ts';
 import { request } from './http.ts';
 import type { ResolvedOptions } from './options.ts';
+import { droppedError, refusesEvents, sendApart } from './refused-batch.ts';
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -110,18 +111,8 @@ export class Reporter {
     this.#lastSendAt = Date.now();
     let error: LiveopClientError | null = null;
     try {
-      const answer = await request<EventsAccepted>(this.#context.options, {
-        method: 'POST',
-        url: this.#context.eventsUrl,
-        credential: this.#context.credential,
-        body: batch.body,
-        // The same key on every retry of this batch: the server applies it once.
-        headers: { 'Idempotency-Key': idempotencyKey() },
-        repeatable: true,
-        what: `POST ${new URL(this.#context.eventsUrl).pathname}`,
-      });
+      await this.#post(batch.body);
       if (batch.ends) this.#ended = true;
-      if (answer?.cancelRequested) this.#context.cancelRequested();
     } catch (caught) {
       error = await this.#refused(batch, caught);
     } finally {
@@ -130,24 +121,61 @@ export class Reporter {
     this.#settle(batch, error);
   }
 
+  /** Sends one batch (its JSON array), with its own `Idempotency-Key`. */
+  async #post(body: string): Promise<void> {
+    const answer = await request<EventsAccepted>(this.#context.options, {
+      method: 'POST',
+      url: this.#context.eventsUrl,
+      credential: this.#context.credential,
+      body,
+      // The same key on every retry of this batch: the server applies it once.
+      headers: { 'Idempotency-Key': idempotencyKey() },
+      repeatable: true,
+      what: `POST ${new URL(this.#context.eventsUrl).pathname}`,
+    });
+    if (answer?.cancelRequested) this.#context.cancelRequested();
+  }
+
   /** What a failed batch means: an error to report (or null), and whether to stop. */
   async #refused(batch: Batch, caught: unknown): Promise<LiveopClientError | null> {
     const error =
       caught instanceof LiveopClientError
         ? caught
         : new LiveopClientError(String(caught), { status: null, code: 'client_error', cause: caught });
+    // The server restarted and lost the session with its memory: nothing will ever be accepted again.
+    if (error.code === SERVER_RESTARTED) {
+      this.#stop();
+      return error;
+    }
     if (error.status === 404 || error.status === 409) {
       // An unknown or ended task is refused the same way as an ended or deleted session: ask.
       const ended = (await this.#context.hasEnded().catch(() => null)) ?? true;
       if (ended) {
-        this.#stopped = true;
-        this.#buffer.clear();
-        this.#stopTimers();
+        this.#stop();
         // A heartbeat refused after the session ended is no one's error.
-        if (batch.heartbeatsOnly) return null;
+        return batch.heartbeatsOnly ? null : error;
       }
     }
-    return error;
+    return refusesEvents(error) && batch.events > 1 ? this.#sendApart(batch, error) : error;
+  }
+
+  /** Sends the events of a batch refused for some of them without those; an error naming the dropped ones. */
+  async #sendApart(batch: Batch, refusal: LiveopClientError): Promise<LiveopClientError | null> {
+    const events = JSON.parse(batch.body) as ProgressEvent[];
+    try {
+      const dropped = await sendApart(events, refusal, (part) => this.#post(JSON.stringify(part)));
+      if (batch.ends && !dropped.some(({ event }) => ENDING.has(event.type))) this.#ended = true;
+      return dropped.length > 0 ? droppedError(dropped, events.length) : null;
+    } catch (caught) {
+      return caught instanceof LiveopClientError ? caught : refusal;
+    }
+  }
+
+  /** Nothing more is sent: what is buffered is dropped. */
+  #stop(): void {
+    this.#stopped = true;
+    this.#buffer.clear();
+    this.#stopTimers();
   }
 
   /** Settles the waiters the batch has answered for, reports its error, and schedules what is next. */

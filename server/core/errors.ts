@@ -21,12 +21,16 @@ export class LiveopError extends Error {
     /** What kind of refusal: `invalid` input, `not_found`, a `conflict` with the session's state, … */
     readonly kind: ErrorKind,
     message: string,
-    options: { cause?: unknown; retryAfterSeconds?: number } = {},
+    options: { cause?: unknown; retryAfterSeconds?: number; code?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'LiveopError';
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.code = options.code;
   }
+
+  /** A more precise code than the kind's own for the contract's error answer (`server_restarted`), if any. */
+  readonly code: string | undefined;
 
   /** When to try again (`rate_limited`, `unavailable`), in seconds. */
   readonly retryAfterSeconds: number | undefined;

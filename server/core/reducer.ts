@@ -122,7 +122,8 @@ function applyEvent(
       return enterStage(s, event.name, event.state, now);
     case 'complete':
       return updateTask(s, event.task, now, (t) => {
-        const started = startTask(t, now);
+        // What it said it was doing ("Importing") is over: only the complete event's own message stays.
+        const { message: _, level: __, ...started } = startTask(t, now);
         const { percent } = shownPercent(started, now, s.options);
         return {
           ...started,

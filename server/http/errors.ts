@@ -44,7 +44,7 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(503, 'the session store is unavailable; try again', undefined, error.retryAfterSeconds);
   }
   if (error instanceof LiveopError) {
-    return new ApiError(STATUS_OF[error.kind], error.message, undefined, error.retryAfterSeconds);
+    return new ApiError(STATUS_OF[error.kind], error.message, error.code, error.retryAfterSeconds);
   }
   // Hono's own HTTPExceptions (e.g. from middleware) carry a status.
   const status = (error as { status?: number } | null)?.status;

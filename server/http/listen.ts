@@ -13,15 +13,20 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Listens on `port` (0: any free one); `beforeClose` tells the streams to go. */
+/**
+ * Listens on `port` (0: any free one); `beforeClose` tells the streams to go.
+ * Rejects when it cannot listen (the port is taken, the address is not this
+ * machine's), naming the address and the cause.
+ */
 export function listen(
   app: { fetch: Hono['fetch'] },
   port: number,
   hostname: string,
   beforeClose: () => void,
 ): Promise<Listening> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
+      server.off('error', refused);
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       const http = server as unknown as { closeIdleConnections(): void; closeAllConnections(): void };
       resolve({
@@ -39,5 +44,11 @@ export function listen(
           }),
       });
     });
+    const refused = (error: NodeJS.ErrnoException) => {
+      const where = `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+      const why = error.code === 'EADDRINUSE' ? 'is in use by another process' : 'cannot be listened on';
+      reject(new Error(`${where} ${why}`, { cause: error }));
+    };
+    server.once('error', refused);
   });
 }

@@ -11,7 +11,7 @@ import {
   subjectTokenRequestSchema,
   tokenRequestSchema,
 } from '../core/schemas.ts';
-import { ERROR_CODES, PROTOCOL_VERSION } from '../protocol/index.ts';
+import { ERROR_CODES, PROTOCOL_VERSION, SERVER_RESTARTED } from '../protocol/index.ts';
 import { listQuerySchema } from './routes/sessions.ts';
 
 const schema = (zod: z.ZodType) => {
@@ -27,8 +27,12 @@ const error = (description: string) => ({
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
 });
 
+const NOT_FOUND = `${ERROR_CODES[404]}; ${SERVER_RESTARTED} for a token signed by an earlier run of a server that kept its sessions in memory (they are gone)`;
+
 const errors = (...statuses: (keyof typeof ERROR_CODES)[]) =>
-  Object.fromEntries(statuses.map((status) => [String(status), error(ERROR_CODES[status])]));
+  Object.fromEntries(
+    statuses.map((status) => [String(status), error(status === 404 ? NOT_FOUND : ERROR_CODES[status])]),
+  );
 
 const json = (ref: string, description: string) => ({
   description,

@@ -331,6 +331,13 @@ export const ERROR_CODES = {
 } as const;
 export type ErrorStatus = keyof typeof ERROR_CODES;
 
+/**
+ * The code of a `404` for a token signed by an earlier run of a server that
+ * kept its sessions (and its token secret) in memory: the session is gone for
+ * good, so a viewer shows that and a reporter stops.
+ */
+export const SERVER_RESTARTED = 'server_restarted';
+
 export interface ErrorBody {
   error: { code: string; message: string };
 }

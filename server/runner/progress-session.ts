@@ -24,7 +24,9 @@ export interface TaskContext {
   stage<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   /**
    * Iterates and reports steps as it goes, checking for cancellation before
-   * each item (liveops' `p.track`). `total` defaults to the array's length;
+   * each item (liveops' `p.track`). `total` defaults to the items' `length`
+   * (an array) or `size` (a `Set`, a `Map`); with neither, the count is
+   * reported without one, as the task's message (`1,200 rows done`).
    * `label` is shown as the task's message, `unit` beside the count
    * (`4,500 / 10,000 rows`).
    * @example for await (const row of task.track(rows, { label: 'Importing', unit: 'rows' })) await save(row);
@@ -305,8 +307,7 @@ export class ProgressSession {
         items: Iterable<T> | AsyncIterable<T>,
         options: { total?: number; label?: string; unit?: string } = {},
       ) {
-        const list = options.total === undefined && Array.isArray(items) ? items : null;
-        const total = options.total ?? list?.length;
+        const total = options.total ?? countOf(items);
         const unit = options.unit ? { unit: options.unit } : {};
         if (options.label) emit({ type: 'message', task: taskId, text: options.label, level: 'info' });
         let done = 0;
@@ -316,8 +317,18 @@ export class ProgressSession {
           done += 1;
           if (total !== undefined && total > 0)
             emit({ type: 'steps', task: taskId, done: Math.min(done, total), total, ...unit });
+          else if (total === undefined) {
+            const count = [done.toLocaleString('en'), options.unit, 'done'].filter(Boolean).join(' ');
+            emit({ type: 'message', task: taskId, text: options.label ? `${options.label} · ${count}` : count });
+          }
         }
       },
     };
   }
+}
+
+/** How many items there are, when the iterable tells without being read: its `length` (an array) or `size` (a Set, a Map). */
+function countOf(items: unknown): number | undefined {
+  const { length, size } = items as { length?: unknown; size?: unknown };
+  return typeof length === 'number' ? length : typeof size === 'number' ? size : undefined;
 }

@@ -1,13 +1,13 @@
 /**
  * Credentials of the contract: API keys mapped to owners (admin keys see
  * all), and signed, expiring, session-scoped tokens for viewers and
- * reporters. A token is `base64url(JSON {sid, scope, exp}).base64url(HMAC-SHA256)`:
+ * reporters. A token is `base64url(JSON {sid, scope, exp, run?}).base64url(HMAC-SHA256)`:
  * compact enough for a URL, readable by the element (to know whether to show
  * a cancel button) but only the server can mint or check one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { LiveopError } from '../core/errors.ts';
-import { scopeAllows, type TokenScope } from '../protocol/index.ts';
+import { SERVER_RESTARTED, scopeAllows, type TokenScope } from '../protocol/index.ts';
 
 export interface ApiKey {
   owner: string;
@@ -43,6 +43,8 @@ export interface SessionTokenPayload {
   exp: number;
   /** When it was signed, seconds since the epoch (absent in tokens signed before it was added). */
   iat?: number;
+  /** The signing process's run id, when it signs with a random secret of its own (none configured). */
+  run?: string;
 }
 
 /** A subject token's payload: the end user (`sub`) and the owner (`own`) whose sessions it shows. */
@@ -52,6 +54,8 @@ export interface SubjectTokenPayload {
   scope: SubjectScope;
   exp: number;
   iat: number;
+  /** The signing process's run id, when it signs with a random secret of its own (none configured). */
+  run?: string;
 }
 
 export type TokenPayload = SessionTokenPayload | SubjectTokenPayload;
@@ -66,6 +70,13 @@ const VERIFIED_CACHE_SIZE = 10_000;
 export class TokenSigner {
   /** The first signs; all verify. */
   readonly #secrets: Buffer[];
+  /**
+   * Set when no secret is configured: the random secret dies with this
+   * process, and so do the sessions of a memory store. Tokens carry it so
+   * that one from an earlier run can be told apart from a forged one by
+   * what it claims — it is still refused, with an answer saying why.
+   */
+  readonly #run: string | undefined;
   readonly #verified = new Map<string, TokenPayload>();
 
   /**
@@ -78,7 +89,10 @@ export class TokenSigner {
   constructor(secrets?: string | readonly string[]) {
     const list = typeof secrets === 'string' ? [secrets] : (secrets ?? []);
     this.#secrets = list.length > 0 ? list.map((s) => Buffer.from(s)) : [randomBytes(32)];
-    if (this.#secrets.some((s) => s.length < 16)) throw new Error('each token secret must be at least 16 bytes');
+    this.#run = list.length > 0 ? undefined : randomBytes(9).toString('base64url');
+    if (this.#secrets.some((s) => s.length < 16)) {
+      throw new Error('each token secret (LIVEOP_SECRET, comma-separated) must be at least 16 bytes');
+    }
   }
 
   sign(sessionId: string, scope: TokenScope, ttlSeconds: number, now = Date.now()): SignedToken {
@@ -98,7 +112,8 @@ export class TokenSigner {
     return this.#signed({ sub: subject, own: owner, scope, exp: iat + ttlSeconds, iat });
   }
 
-  #signed(payload: TokenPayload): SignedToken {
+  #signed(fields: TokenPayload): SignedToken {
+    const payload: TokenPayload = this.#run ? { ...fields, run: this.#run } : fields;
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return `${body}.${this.#mac(body)}` as SignedToken;
   }
@@ -124,7 +139,18 @@ export class TokenSigner {
       const expected = Buffer.from(this.#mac(body, secret));
       return given.length === expected.length && timingSafeEqual(given, expected);
     });
-    if (!genuine) throw new LiveopError('unauthorized', 'invalid token signature');
+    if (!genuine) {
+      // Unverifiable either way; a forger who claims another run learns only that this server restarted.
+      const run = claimedRun(body);
+      if (this.#run && run !== undefined && run !== this.#run) {
+        throw new LiveopError(
+          'not_found',
+          'this operation is no longer available — the server restarted, and its sessions were kept in memory',
+          { code: SERVER_RESTARTED },
+        );
+      }
+      throw new LiveopError('unauthorized', 'invalid token signature');
+    }
     const payload = JSON.parse(Buffer.from(body, 'base64url').toString()) as TokenPayload;
     if (payload.exp * 1000 <= now) throw new LiveopError('unauthorized', 'token expired');
     return payload;
@@ -132,6 +158,16 @@ export class TokenSigner {
 
   #mac(body: string, secret: Buffer = this.#secrets[0]!): string {
     return createHmac('sha256', secret).update(body).digest('base64url');
+  }
+}
+
+/** The `run` a token's body claims, if it is readable and has one. */
+function claimedRun(body: string): string | undefined {
+  try {
+    const run = (JSON.parse(Buffer.from(body, 'base64url').toString()) as { run?: unknown }).run;
+    return typeof run === 'string' ? run : undefined;
+  } catch {
+    return undefined;
   }
 }
 

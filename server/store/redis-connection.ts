@@ -63,7 +63,8 @@ export class RedisConnection {
 
   /**
    * Connects both clients. Rejects with `StoreUnavailable` when Redis does
-   * not answer within `connectTimeoutMs` (and leaves nothing open).
+   * not answer within `connectTimeoutMs` (and leaves nothing open); its
+   * cause says why, with the last connection error (`ECONNREFUSED`, …).
    */
   static async open(settings: ConnectionSettings): Promise<RedisConnection> {
     const client = makeClient(settings.url, settings.commandTimeoutMs);
@@ -73,7 +74,9 @@ export class RedisConnection {
       await withTimeout(Promise.all([client.connect(), subscriber.connect()]), settings.connectTimeoutMs, 'connect');
     } catch (error) {
       for (const c of [client, subscriber]) destroy(c);
-      throw error instanceof StoreUnavailable ? error : new StoreUnavailable(error);
+      if (error instanceof StoreUnavailable) throw error;
+      const last = connection.#openingError;
+      throw new StoreUnavailable(last === undefined ? error : new Error((error as Error).message, { cause: last }));
     }
     connection.#opened = true;
     return connection;
@@ -152,7 +155,11 @@ export class RedisConnection {
   }
 
   /** A connection failed: notifications may be lost from now on, and reads fail. */
+  /** The last error before the first connection: why `open()` failed, if it does. */
+  #openingError: unknown;
+
   #down(error: unknown): void {
+    if (!this.#opened) this.#openingError = error;
     if (!this.#opened || !this.#up || this.#closed) return;
     this.#up = false;
     this.#settings.log(

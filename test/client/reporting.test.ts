@@ -243,6 +243,33 @@ describe('refusals', () => {
     expect((await session.snapshot()).version).toBe(2);
   });
 
+  it('sends the good events of a batch refused for one of them again without it, and names what it dropped', async () => {
+    const counting = countingFetch();
+    const errors: LiveopClientError[] = [];
+    const client = createClient({ baseUrl: server.url, fetch: counting.fetch, onError: (e) => errors.push(e) });
+    const session = await client.createSession({ tasks: { rows: 'Rows' } });
+    session.log('row 1 imported');
+    session.steps('rows', 1, 4);
+    session.message('Importing', { task: 'rowz' }); // a typo
+    session.log('row 2 imported');
+    const refusal = (await session.flush().catch((error: unknown) => error)) as LiveopClientError;
+    expect(refusal).toMatchObject({
+      status: 404,
+      code: 'not_found',
+      dropped: [{ type: 'message', task: 'rowz', text: 'Importing' }],
+    });
+    expect(refusal.message).toBe(
+      '1 of 4 events refused and dropped, the others applied: message for task "rowz" (unknown task "rowz")',
+    );
+    expect(errors).toEqual([refusal]);
+    const snapshot = await session.snapshot();
+    expect(snapshot.logs.map((l) => l.line)).toEqual(['row 1 imported', 'row 2 imported']);
+    expect(snapshot.tasks[0]).toMatchObject({ done: 1, total: 4 });
+    // The batch, then its halves, then the refused half's halves: four requests, not one per event.
+    expect(counting.batches.map((b) => b.length)).toEqual([4, 2, 2, 1, 1]);
+    await session.close();
+  });
+
   it('rejects the next flush() with a refusal that happened while nobody was waiting', async () => {
     const client = createClient({ baseUrl: server.url });
     const session = await client.createSession({ tasks: { a: 'A' } });

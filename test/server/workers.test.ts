@@ -4,7 +4,6 @@
  * on the real Redis. A worker killed mid-run hands its job to another; jobs
  * queued while no worker runs wait for one, across a server restart.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CreatedSession, Snapshot } from '../../server/protocol/index.ts';
 import { post } from '../support/ndjson-client.ts';
+import { startProcess } from '../support/processes.ts';
 import { REDIS_URL, redis } from '../support/requirements.ts';
 import { freePort, type SpawnedServer, spawnServer, spawnWorker } from '../support/spawned-server.ts';
 import { freshPrefix, inspector, keysOf } from './store/redis-helpers.ts';
@@ -259,15 +259,15 @@ describe.skipIf(!req.available)('operations on worker processes', () => {
     const server = await spawned(spawnServer(env));
     await spawned(spawnWorker(env));
     const created = (await post(`${server.url}/operations/demo-chain`, {})).body as CreatedSession;
-    const watch = spawn(
-      process.execPath,
-      ['dist/lib/server/cli.js', 'watch', created.streamUrl, '--token', created.viewerToken],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    watch.stdout.on('data', (d) => (out += d));
-    watch.stderr.on('data', (d) => (out += d));
-    const code = await new Promise<number | null>((resolve) => watch.on('exit', resolve));
+    const watch = startProcess(process.execPath, [
+      'dist/lib/server/cli.js',
+      'watch',
+      created.streamUrl,
+      '--token',
+      created.viewerToken,
+    ]);
+    const code = await watch.exited;
+    const out = watch.output();
     expect(code).toBe(0);
     expect(out).toContain('Step 1 of 2: export');
     expect(out).toMatch(/continues in \S+/);

@@ -3,9 +3,10 @@
  * loopback port, for tests that must see the process itself: its start-up
  * lines, its exit code, whether it is still alive.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { assertBuilt } from './built.ts';
+import { startProcess } from './processes.ts';
 
 export interface SpawnedServer {
   url: string;
@@ -45,33 +46,11 @@ export function spawnWorker(env: Record<string, string>): Promise<SpawnedServer>
 async function spawnBuilt(file: string, env: Record<string, string>, ready: string): Promise<SpawnedServer> {
   const port = Number(env.PORT ?? 0);
   assertBuilt(file, ['server', 'demo']);
-  // Its own process group, so `kill` stops whatever it started too.
-  const child = spawn(process.execPath, ['--enable-source-maps', file], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const started = startProcess(process.execPath, ['--enable-source-maps', file], { env });
   const deadline = Date.now() + 15_000;
-  while (!output.includes(ready) && Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+  while (!started.output().includes(ready) && Date.now() < deadline) {
+    if (!started.alive()) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    output: () => output,
-    exited,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    kill: (signal = 'SIGKILL') => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // The group has gone already.
-      }
-    },
-  };
+  return { url: `http://127.0.0.1:${port}`, ...started, kill: started.stop };
 }

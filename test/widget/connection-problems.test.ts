@@ -139,7 +139,7 @@ describe.skipIf(!req.available)('<live-operation> when it cannot watch the sessi
     expect(await shadowText(page, '[part~=title]')).not.toBe('Mine');
   });
 
-  it('says the session is unknown when the server answers 404', async () => {
+  it('says the session is unknown when the server answers 404, and nothing else (no status, title or bar)', async () => {
     const session = await create('Deleted before the page opened');
     expect((await api('DELETE', `/sessions/${session.id}`)).status).toBe(204);
     const { page } = await openPage(
@@ -148,5 +148,7 @@ describe.skipIf(!req.available)('<live-operation> when it cannot watch the sessi
       `<live-operation src="${session.streamUrl}" token="${session.viewerToken}"></live-operation>`,
     );
     await waitForShadowText(page, '[part~=problem]', 'Unknown session');
+    for (const part of ['status', 'title', 'overall-percent'])
+      expect(await shadowText(page, `[part~=${part}]`)).toBeNull();
   });
 });

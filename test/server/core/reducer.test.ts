@@ -25,6 +25,22 @@ describe('applying events', () => {
     expect(s.logs).toHaveLength(0);
   });
 
+  it('drops what a task said it was doing once it completes, unless the complete event says something', () => {
+    const s = applyEvents(
+      two(),
+      [
+        { type: 'message', task: 'a', text: 'Importing' },
+        { type: 'message', task: 'b', text: 'Saving', level: 'warning' },
+        { type: 'complete', task: 'a' },
+        { type: 'complete', task: 'b', message: 'Saved 200 rows' },
+      ],
+      T0,
+    );
+    const [a, b] = toSnapshot(s, T0).tasks;
+    expect(a?.message).toBeUndefined();
+    expect(b).toMatchObject({ message: 'Saved 200 rows', level: 'info' });
+  });
+
   it('never changes the session it is given (stores and viewers share it), whatever the events', () => {
     const deepFreeze = <T>(value: T): T => {
       if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {

@@ -53,6 +53,26 @@ describe('the in-process API', () => {
     expect(seen.flatMap((s) => s.logs.map((l) => l.line))).toEqual(['in two']);
   });
 
+  it('counts what track() iterates: a Set by its size, a generator without a total as "n done"', async () => {
+    liveop = createLiveop();
+    const { session } = await liveop.createSession({ tasks: { set: 'Set', gen: 'Generator' } });
+    const rows = function* () {
+      for (let i = 0; i < 1_200; i++) yield i;
+    };
+    const set = session.addParallel('set', async (task) => {
+      for await (const _ of task.track(new Set(['a', 'b', 'c']), { unit: 'files' })) await sleep(1);
+    });
+    const gen = session.addParallel('gen', async (task) => {
+      for await (const _ of task.track(rows(), { unit: 'rows', label: 'Importing' })) {
+        // each row
+      }
+      // Read before the task completes, which ends what it says it is doing.
+      await expect.poll(async () => (await session.snapshot()).tasks[1]?.message).toBe('Importing · 1,200 rows done');
+    });
+    await Promise.all([set.result(), gen.result()]);
+    expect((await session.snapshot()).tasks[0]).toMatchObject({ done: 3, total: 3, unit: 'files' });
+  });
+
   it('marks a failing task as error and re-throws its error from result()', async () => {
     liveop = createLiveop();
     const { session } = await liveop.createSession({ tasks: { bad: 'Bad' } });

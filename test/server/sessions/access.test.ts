@@ -47,8 +47,43 @@ describe('the token signer', () => {
     expect(refusal(() => signer.verify('a.b.c', NOW))?.message).toMatch(/malformed/);
   });
 
-  it('refuses a secret shorter than 16 bytes', () => {
-    expect(() => new TokenSigner('short')).toThrow(/16 bytes/);
+  it('refuses a secret shorter than 16 bytes, naming LIVEOP_SECRET', () => {
+    expect(() => new TokenSigner('short')).toThrow(/LIVEOP_SECRET.*16 bytes/);
+  });
+});
+
+describe('a signer with no configured secret (a random one per process)', () => {
+  const refusalCode = (fn: () => unknown): string | undefined => {
+    try {
+      fn();
+    } catch (error) {
+      if (error instanceof LiveopError) return `${error.kind} ${error.code}`;
+      throw error;
+    }
+  };
+
+  it('tells a token of an earlier run (the server restarted) from a forged one, and accepts neither', () => {
+    const earlier = new TokenSigner().sign('s1', 'report', 60, NOW);
+    const now = new TokenSigner();
+    expect(refusal(() => now.verify(earlier, NOW))).toEqual({
+      kind: 'not_found',
+      message: 'this operation is no longer available — the server restarted, and its sessions were kept in memory',
+    });
+    expect(refusalCode(() => now.verify(earlier, NOW))).toBe('not_found server_restarted');
+    // This run's own tokens verify; one re-signed with this run's id but no secret does not.
+    const own = now.sign('s1', 'view', 60, NOW);
+    expect(now.verify(own, NOW)).toMatchObject({ sid: 's1' });
+    const run = (JSON.parse(Buffer.from(own.split('.')[0]!, 'base64url').toString()) as { run: string }).run;
+    const forged = `${Buffer.from(JSON.stringify({ sid: 's1', scope: 'report', exp: NOW / 1000 + 60, run })).toString('base64url')}.${own.split('.')[1]}`;
+    expect(refusalCode(() => now.verify(forged, NOW))).toBe('unauthorized undefined');
+    // A token with no run (a configured secret signed it) is simply not genuine.
+    const keyed = new TokenSigner('a-secret-of-at-least-16-bytes').sign('s1', 'view', 60, NOW);
+    expect(refusalCode(() => now.verify(keyed, NOW))).toBe('unauthorized undefined');
+  });
+
+  it('puts no run id in tokens signed with a configured secret', () => {
+    const token = new TokenSigner('a-secret-of-at-least-16-bytes').sign('s1', 'view', 60, NOW);
+    expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString())).not.toHaveProperty('run');
   });
 });
 

@@ -3,7 +3,7 @@
  * client to look at Redis directly, and throwaway redis-server processes
  * for the tests that stop Redis (the shared one on 6379 is never stopped).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type RedisClientType } from '@keyv/redis';
 import { RedisSessionStore, type RedisStoreOptions } from '../../../server/store/redis-store.ts';
+import { startProcess } from '../../support/processes.ts';
 import { REDIS_URL } from '../../support/requirements.ts';
 
 export { REDIS_URL };
@@ -126,7 +127,7 @@ export class ThrowawayRedis {
   }
 
   async start(): Promise<void> {
-    const child = spawn(
+    const { child } = startProcess(
       'redis-server',
       [
         '--port',
@@ -144,10 +145,6 @@ export class ThrowawayRedis {
       { stdio: 'ignore' },
     );
     this.#process = child;
-    // Never outlive the test process, even when a test times out before its cleanup.
-    const reap = () => child.kill('SIGKILL');
-    process.once('exit', reap);
-    child.once('exit', () => process.off('exit', reap));
     const deadline = Date.now() + 5_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`redis-server on ${this.port} exited with ${child.exitCode}`);

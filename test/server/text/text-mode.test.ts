@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiveop } from '../../../server/liveop.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
+import { startProcess } from '../../support/processes.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
+import { freePort } from '../../support/spawned-server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -10,17 +11,13 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function watch(url: string, token: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'watch', url, '--token', token], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('exit', (code) => resolve({ code, out }));
-  });
+/** Runs `liveop …args` to its end. */
+async function cli(...args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = startProcess(process.execPath, ['--import', 'tsx', 'server/cli.ts', ...args]);
+  return { code: await child.exited, out: child.output() };
 }
+
+const watch = (url: string, token: string) => cli('watch', url, '--token', token);
 
 describe('text mode', () => {
   it('prints stages as headers, logs once, the result, and exits 0 on completion — following a chain', async () => {
@@ -101,5 +98,35 @@ describe('text mode', () => {
     expect(text).toMatch(
       /Export \(\S+\)[\s\S]*\| exported[\s\S]*continues in \S+[\s\S]*Upload \(\S+\)[\s\S]*file: a\.csv/,
     );
+  });
+});
+
+describe('liveop watch, when there is nothing to follow', () => {
+  it('says at once that nothing answers at the URL, and why, and exits 1', async () => {
+    const port = await freePort();
+    const startedAt = Date.now();
+    const { code, out } = await cli('watch', `http://127.0.0.1:${port}/sessions/x/stream`);
+    expect({ code, out: out.trim() }).toEqual({
+      code: 1,
+      out: `liveop: no answer from http://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port})`,
+    });
+    // Not after five reconnection attempts with backoff (16 s): a server that never answered is not retried.
+    expect(Date.now() - startedAt).toBeLessThan(10_000);
+  }, 20_000);
+
+  it('exits 3, as its help says, for a session gone before it started', async () => {
+    const created = (await post(`${server.url}/sessions`, { title: 'Deleted' })).body;
+    await fetch(created.snapshotUrl, { method: 'DELETE' });
+    const { code, out } = await watch(created.streamUrl, created.viewerToken);
+    expect({ code, out: out.trim() }).toEqual({
+      code: 3,
+      out: `liveop: the session at ${new URL(created.streamUrl).origin}/sessions/${created.id}/stream is gone (404 not_found: unknown session "${created.id}")`,
+    });
+  });
+
+  it('says which command it does not know', async () => {
+    const { code, out } = await cli('serv');
+    expect(code).toBe(64);
+    expect(out).toMatch(/^liveop: unknown command "serv"\n\nliveop — live progress/);
   });
 });

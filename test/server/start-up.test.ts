@@ -1,0 +1,88 @@
+/**
+ * What the standalone server and worker say when they cannot start, or start
+ * with something missing: one line naming the setting and the cause, exit 1,
+ * no stack trace.
+ */
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type StartedProcess, startProcess } from '../support/processes.ts';
+import { REDIS_URL, redis } from '../support/requirements.ts';
+import { freePort, type SpawnedServer, spawnServer } from '../support/spawned-server.ts';
+import { freshPrefix, inspector, keysOf } from './store/redis-helpers.ts';
+
+const started: (SpawnedServer | StartedProcess)[] = [];
+afterEach(() => {
+  for (const p of started.splice(0)) ('stop' in p ? p.stop : p.kill)();
+});
+
+/** Starts the server, expecting it to fail: its output once it has exited 1. */
+async function failedStart(env: Record<string, string>, port?: number): Promise<string> {
+  const server = await spawnServer(env, port);
+  started.push(server);
+  expect(await server.exited).toBe(1);
+  const output = server.output();
+  expect(output).not.toMatch(/\n\s+at /); // no stack trace
+  return output.trim();
+}
+
+describe('the standalone server, failing to start', () => {
+  it('names the address in use and what to change', async () => {
+    const port = await freePort();
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(port, '127.0.0.1', done));
+    try {
+      expect(await failedStart({}, port)).toMatch(
+        new RegExp(
+          `liveop: 127\\.0\\.0\\.1:${port} is in use by another process \\(listen EADDRINUSE.*\\); set PORT \\(or HOST\\) to listen elsewhere$`,
+        ),
+      );
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('names REDIS_URL (without its password) and why Redis did not answer', async () => {
+    const closed = await freePort();
+    const output = await failedStart({ REDIS_URL: `redis://app:hunter2@127.0.0.1:${closed}` });
+    expect(output).toMatch(
+      new RegExp(
+        `^liveop: REDIS_URL redis://app:\\*\\*\\*@127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED 127\\.0\\.0\\.1:${closed}`,
+      ),
+    );
+    expect(output).not.toContain('hunter2');
+    expect(await failedStart({ REDIS_URL: 'localhost:6379' })).toMatch(/^liveop: REDIS_URL localhost:6379: /);
+  });
+
+  it('names LIVEOP_SECRET when it is too short', async () => {
+    expect(await failedStart({ LIVEOP_SECRET: 'short' })).toBe(
+      'liveop: each token secret (LIVEOP_SECRET, comma-separated) must be at least 16 bytes',
+    );
+  });
+});
+
+const req = await redis();
+
+describe.skipIf(!req.available)('liveop worker', () => {
+  const prefix = freshPrefix();
+  afterEach(async () => {
+    const client = await inspector();
+    try {
+      for (const key of await keysOf(client, prefix)) await client.unlink(key);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('warns when it has no operations, and on SIGTERM says what it waits for (it has no streams)', async () => {
+    const worker = startProcess(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'worker'], {
+      env: { REDIS_URL, LIVEOP_REDIS_PREFIX: prefix, LIVEOP_OPERATIONS: '' },
+    });
+    started.push(worker);
+    await expect.poll(worker.output, { timeout: 15_000 }).toMatch(/worker running/);
+    expect(worker.output()).toMatch(/liveop: no LIVEOP_OPERATIONS: this worker has no operations to run/);
+    worker.stop('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toMatch(/liveop: SIGTERM: letting running operations finish, then exiting/);
+    expect(worker.output()).not.toMatch(/streams/);
+  }, 30_000);
+});
