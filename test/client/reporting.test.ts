@@ -176,7 +176,7 @@ describe('heartbeats', () => {
     expect(counting.batches).toEqual([]);
     session.complete('a');
     await session.flush();
-    await sleep(1_000); // the 400 ms ramp ends the session; the next heartbeat is refused with 409
+    await sleep(1_000); // the session ended with the flush; the next heartbeat is refused with 409
     const sent = counting.batches.length;
     await sleep(400);
     expect(counting.batches.length).toBe(sent);

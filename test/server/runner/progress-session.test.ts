@@ -16,7 +16,7 @@ afterEach(async () => {
 
 describe('the in-process API', () => {
   it('runs sequential tasks in order and parallel ones together, and streams until complete', async () => {
-    liveop = createLiveop({ sessionDefaults: { rampMs: 50 } });
+    liveop = createLiveop();
     const { session } = await liveop.createSession({ title: 'Job', tasks: { one: 'One', two: 'Two', side: 'Side' } });
     const order: string[] = [];
     const first = session.addSequential(
@@ -136,7 +136,7 @@ describe('the in-process API', () => {
   });
 
   it('mounts as a sub-app, and starts registered operations over HTTP with validated input', async () => {
-    liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    liveop = createLiveop();
     liveop.operation('report', {
       input: z.object({ month: z.string().regex(/^\d{4}-\d{2}$/) }),
       title: (input) => `Report for ${input.month}`,
@@ -195,7 +195,7 @@ describe('the in-process API', () => {
   });
 
   it('restarts a finished operation as a new session with the same input; refuses while it runs', async () => {
-    liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    liveop = createLiveop();
     let runs = 0;
     let release: () => void = () => {};
     liveop.operation('sync', {

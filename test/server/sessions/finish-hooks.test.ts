@@ -53,7 +53,6 @@ describe('completion hooks', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
       server = await startServer({
-        sessionDefaults: { rampMs: 50 },
         onFinish: (s) => {
           seen.push(`global ${s.status} ${s.percent}`);
           throw new Error('the global hook broke');
@@ -112,7 +111,6 @@ describe.each(WEBHOOKS)('webhooks delivered from %s', (where, options, available
       try {
         server = await startServer({
           ...(await options()),
-          sessionDefaults: { rampMs: 10 },
           webhooks: { secret: SECRET, allowPrivateNetworks: true },
         });
         if (where === 'BullMQ workers') await server.liveop.work();
@@ -147,7 +145,7 @@ describe('webhooks and private networks', () => {
     const hook = await receiver();
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
-      server = await startServer({ sessionDefaults: { rampMs: 10 }, webhooks: { secret: SECRET } });
+      server = await startServer({ webhooks: { secret: SECRET } });
       const created = (await post(`${server.url}/sessions`, { title: 'T', webhook: hook.url })).body as CreatedSession;
       await post(`${created.snapshotUrl}/events`, [{ type: 'complete', task: 'main' }], bearer(created.reporterToken));
       await expect
