@@ -101,8 +101,8 @@ export function sessionRoutes(r: RouteContext) {
         const header = requestHeader(c, 'idempotency-key');
         const idempotencyKey =
           header === undefined ? undefined : parse(idempotencyKeySchema, header, 'Idempotency-Key');
-        // The base is only needed for a chain's URLs (and costs a URL parse per post).
-        const base = events.some((e) => e.type === 'chain') ? r.base(c, `/sessions/${id}/events`) : undefined;
+        // The base costs a URL parse: made only if a chain asks for it.
+        const base = () => r.base(c, `/sessions/${id}/events`);
         return c.json(await sessions.report(id, events, c.get('who'), definedOnly({ base, idempotencyKey })));
       },
     )
