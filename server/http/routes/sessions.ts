@@ -1,7 +1,6 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import { definedOnly } from '../../core/model.ts';
 import {
   createSessionSchema,
   eventBatchSchema,
@@ -103,7 +102,8 @@ export function sessionRoutes(r: RouteContext) {
           header === undefined ? undefined : parse(idempotencyKeySchema, header, 'Idempotency-Key');
         // The base costs a URL parse: made only if a chain asks for it.
         const base = () => r.base(c, `/sessions/${id}/events`);
-        return c.json(await sessions.report(id, events, c.get('who'), definedOnly({ base, idempotencyKey })));
+        const options = idempotencyKey === undefined ? { base } : { base, idempotencyKey };
+        return c.json(await sessions.report(id, events, c.get('who'), options));
       },
     )
     .post('/sessions/:id/cancel', auth, async (c) => {
