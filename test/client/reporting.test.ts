@@ -67,6 +67,19 @@ describe('reporting and watching a session', () => {
     expect(snapshot.stages).toEqual([{ name: 'Load', state: 'active' }]);
     expect(snapshot.version).toBe(2);
   });
+
+  it('reads the session complete at 100, with its result, right after close()', async () => {
+    const client = createClient({ baseUrl: server.url });
+    const session = await client.createSession({ tasks: { load: 'Load' } });
+    session.steps('load', 50, 50);
+    session.result({ rows: 50 });
+    session.complete('load');
+    await session.close();
+    const snapshot = await session.snapshot();
+    expect(snapshot).toMatchObject({ status: 'complete', percent: 100, result: { rows: 50 } });
+    expect(snapshot.tasks[0]).toMatchObject({ status: 'complete', percent: 100 });
+    expect(snapshot.finishedAt).not.toBeNull();
+  });
 });
 
 describe('batching', () => {
