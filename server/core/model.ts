@@ -186,6 +186,23 @@ export function createSession(
   };
 }
 
+/**
+ * A session as any version stored it, in this version's terms. Before the
+ * server said `complete` at once, a completed task was stored `completing`
+ * while its bar ramped to 100 (400 ms), and `finishedAt` was derived: such a
+ * task is `complete`, and a session whose tasks all are ended when the last
+ * of them completed. Sessions written since come back as they are.
+ */
+export function fromStored(session: StoredSession): StoredSession {
+  const tasks: unknown = session?.tasks;
+  const legacy = (task: StoredTask) => (task?.status as string) === 'completing';
+  if (!Array.isArray(tasks) || !tasks.some(legacy)) return session;
+  const upgraded = tasks.map((task: StoredTask) => (legacy(task) ? { ...task, status: 'complete' as const } : task));
+  const ended = upgraded.every((task) => task.status === 'complete');
+  const finishedAt = session.finishedAt ?? (ended ? Math.max(...upgraded.map((t) => t.completedAt ?? 0)) : null);
+  return { ...session, tasks: upgraded, finishedAt };
+}
+
 /** The fields of `value` that are not undefined (so they don't overwrite defaults when spread). */
 export function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
