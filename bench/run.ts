@@ -11,6 +11,7 @@
  *   npm run bench -- burst --kinds liveop,floor --compare /tmp/liveop-before   # A/B against a checkout
  *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
  *   npm run bench -- ingest --compare /tmp/liveop-before   # + an earlier checkout's server in each round
+ *   npm run bench -- ingest --framings length,chunked      # only these body framings (default: + ndjson)
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
@@ -29,7 +30,7 @@ import { type BurstKind, runBurst } from './scenarios/burst.ts';
 import { runConnections } from './scenarios/connections.ts';
 import { runElement } from './scenarios/element.ts';
 import { runFanOut } from './scenarios/fan-out.ts';
-import { runIngest } from './scenarios/ingest.ts';
+import { type Framing, runIngest } from './scenarios/ingest.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
 
 const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element'] as const;
@@ -59,6 +60,7 @@ const { values, positionals } = parseArgs({
     concurrency: { type: 'string' },
     redis: { type: 'string' },
     rounds: { type: 'string' },
+    framings: { type: 'string' },
     // element
     updates: { type: 'string' },
   },
@@ -173,6 +175,7 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
           redisUrl,
           ...(profileDir ? { profileDir } : {}),
           ...(values.compare ? { compareRoot: values.compare } : {}),
+          ...(values.framings ? { framings: values.framings.split(',') as Framing[] } : {}),
         },
         log,
       );

@@ -21,7 +21,7 @@ export interface LiveopOptions extends Partial<AppConfig> {
    * @default random per process
    */
   secret?: string | string[];
-  /** Defaults for new sessions (`stallAfterMs`, `deadAfterMs`, `rampMs`, `logLimit`, `expectedMs`, `cancelGraceMs`, `ttlSeconds`). */
+  /** Defaults for new sessions (`stallAfterMs`, `deadAfterMs`, `logLimit`, `expectedMs`, `cancelGraceMs`, `ttlSeconds`). */
   sessionDefaults?: Partial<SessionOptions> & { ttlSeconds?: number };
   /** Stream lines a second per session, at most. @default 10 */
   throttleHz?: number;

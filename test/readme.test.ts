@@ -24,7 +24,7 @@ function walkthrough(): string {
 let server: TestServer;
 let dir: string;
 beforeAll(async () => {
-  server = await startServer({ sessionDefaults: { rampMs: 10 } });
+  server = await startServer();
   dir = mkdtempSync(join(tmpdir(), 'liveop-readme-'));
 });
 afterAll(async () => {

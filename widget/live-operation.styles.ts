@@ -118,10 +118,11 @@ export const styles = unsafeCSS(`
     border-radius: 99px;
     overflow: hidden;
   }
+  /* As long as the closing ramp (CLOSING_RAMP_MS): a completed bar arrives at 100 as "complete" shows. */
   .fill {
     height: 100%;
     background: var(--_c);
-    transition: width 0.6s ease-out;
+    transition: width 0.4s ease-out;
   }
   .simulated .fill {
     background-image: repeating-linear-gradient(-45deg, #fff0 0 4px, #fff6 4px 8px);

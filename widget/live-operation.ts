@@ -1,5 +1,11 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import type { LogEntry, SessionLine, Snapshot, TaskSnapshot } from '../server/protocol/index.ts';
+import {
+  CLOSING_RAMP_MS,
+  type LogEntry,
+  type SessionLine,
+  type Snapshot,
+  type TaskSnapshot,
+} from '../server/protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
 import {
   type ConnectionState,
@@ -289,6 +295,13 @@ export class LiveOperation extends LitElement {
   /** How many stages have begun, and each task's attempt: when either changes, bars may go back. */
   #run?: string;
   #ended?: string;
+  /**
+   * The closing ramp (docs/protocol.md): while a bar that just reached 100
+   * eases there (its fill's CSS transition), the rest is drawn from the
+   * snapshot shown before, so "complete" shows once the bar has arrived.
+   */
+  #closing?: Snapshot;
+  #closingTimer?: ReturnType<typeof setTimeout>;
   /** The last quarter announced (reset when a session's first snapshot arrives). */
   #milestone!: number;
   /** The user scrolled the log away from its tail: stop following it. */
@@ -363,9 +376,21 @@ export class LiveOperation extends LitElement {
     const run = `${line.stages.filter((s) => s.state !== 'pending').length} ${line.tasks.map((t) => t.attempt)}`;
     const peaks = another || run !== this.#run ? {} : { ...this._peaks };
     this.#run = run;
-    for (const { id, percent } of [...line.tasks, { id: '', percent: line.percent }])
+    let closing = false;
+    for (const { id, percent } of [...line.tasks, { id: '', percent: line.percent }]) {
+      // Only completion takes a bar to 100.
+      closing ||= percent > 99 && (peaks[id] ?? 100) < 100;
       peaks[id] = Math.max(peaks[id] ?? 0, percent);
+    }
     this._peaks = peaks;
+    if (closing) {
+      this.#closing ??= previous;
+      clearTimeout(this.#closingTimer);
+      this.#closingTimer = setTimeout(() => {
+        this.#closing = undefined;
+        this.requestUpdate();
+      }, CLOSING_RAMP_MS);
+    }
     const last = this._logs.at(-1)?.seq ?? 0;
     // Lines come in seq order, each once; drop any already seen all the same.
     this._logs = this._logs.concat(line.logs.filter((entry) => entry.seq > last)).slice(-this.maxLogLines);
@@ -570,13 +595,14 @@ export class LiveOperation extends LitElement {
   }
 
   protected override render(): TemplateResult {
-    const snapshot = this._snapshot;
+    const truth = this._snapshot;
     // Refused before any snapshot: there is no title, status or percent to show beside why.
-    if (!snapshot && this._problem) {
+    if (!truth && this._problem) {
       return html`<div part="base" class="base"><p part="problem" class="problem">${this._problem}</p></div>`;
     }
     const lang = this.#l;
     const now = this.#clock.now;
+    const snapshot = this.#closing ?? truth;
     const status = snapshot?.status ?? 'pending';
     const title = snapshot?.title || this.#t('untitled');
     const left = this._etaAt! - now; // set with every snapshot, read only while one runs
@@ -644,7 +670,7 @@ export class LiveOperation extends LitElement {
       ${problem ? html`<p part="problem" class="problem">${problem}</p>` : nothing}
       ${snapshot ? this.#result(snapshot) : nothing}
       ${meta.length ? html`<div part="meta" class="meta">${meta.join(' · ')}</div>` : nothing}
-      ${snapshot ? this.#actions(snapshot) : nothing} ${this.#log()}
+      ${truth ? this.#actions(truth) : nothing} ${this.#log()}
       <div class="sr" role="status" aria-live="polite">${this._announcement}</div>
     </div>`;
   }

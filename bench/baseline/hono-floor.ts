@@ -26,8 +26,9 @@ export function createHonoFloor(): Hono {
     const id = c.req.param('id');
     const version = versions.get(id);
     if (version === undefined) return c.json({ error: 'not_found' }, 404);
-    const events = await c.req.json();
-    if (!Array.isArray(events)) return c.json({ error: 'bad_request' }, 400);
+    // An array of events, or one (a one-line NDJSON body).
+    const events: unknown = await c.req.json();
+    if (events === null || typeof events !== 'object') return c.json({ error: 'bad_request' }, 400);
     versions.set(id, version + 1);
     return c.json({ version: version + 1, cancelRequested: false });
   });

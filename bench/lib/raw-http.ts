@@ -19,20 +19,27 @@ export function targetOf(url: string): Target {
   return { host: u.hostname, port: Number(u.port) };
 }
 
-/** A request as bytes, ready to write many times. */
+/**
+ * A request as bytes, ready to write many times. The body goes with a
+ * `Content-Length`, or `chunked` as a node:http client sends it without one
+ * (`req.write(body); req.end()`: one chunk, then the last).
+ */
 export function requestBytes(
   method: string,
   url: string,
   headers: Record<string, string> = {},
   body?: string | Buffer,
+  framing: 'length' | 'chunked' = 'length',
 ): Buffer {
   const u = new URL(url);
   const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
   let head = `${method} ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n`;
   for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
-  if (payload) head += `Content-Length: ${payload.length}\r\n`;
-  head += '\r\n';
-  return payload ? Buffer.concat([Buffer.from(head), payload]) : Buffer.from(head);
+  if (!payload) return Buffer.from(`${head}\r\n`);
+  if (framing === 'length')
+    return Buffer.concat([Buffer.from(`${head}Content-Length: ${payload.length}\r\n\r\n`), payload]);
+  const chunk = `${head}Transfer-Encoding: chunked\r\n\r\n${payload.length.toString(16)}\r\n`;
+  return Buffer.concat([Buffer.from(chunk), payload, Buffer.from('\r\n0\r\n\r\n')]);
 }
 
 interface Head {

@@ -148,7 +148,7 @@ export class RemoteSession {
     this.emit(state === undefined ? { type: 'stage', name } : { type: 'stage', name, state });
   }
 
-  /** The task is complete. Send `result()` before (or with) the last one: the session ends 400 ms after it. */
+  /** The task is complete. Send `result()` before (or with) the last one: the session ends with it. */
   complete(task: string, message?: string): void {
     this.emit(
       message === undefined ? { type: 'complete', task } : { type: 'complete', task, message: shortenMessage(message) },

@@ -22,6 +22,6 @@ export function overallPercent(s: StoredSession, taskPercents: readonly number[]
 export function reportedOverall(s: StoredSession): number {
   return overallPercent(
     s,
-    s.tasks.map((t) => (t.status === 'completing' || t.status === 'complete' ? 100 : t.reported)),
+    s.tasks.map((t) => (t.status === 'complete' ? 100 : t.reported)),
   );
 }

@@ -11,12 +11,13 @@ import type {
   NextSession,
   SessionError,
   StageState,
+  TaskStatus,
 } from '../protocol/index.ts';
 import { LiveopError } from './errors.ts';
 import type { ProgressRate } from './eta.ts';
 
-/** Internal task statuses: the wire's, plus `completing` (ramping to 100). */
-export type StoredTaskStatus = 'pending' | 'running' | 'completing' | 'complete' | 'error' | 'cancelled';
+/** A task's stored status: the wire's (a task is `complete` the moment `complete` arrives). */
+export type StoredTaskStatus = TaskStatus;
 
 export interface StoredTask {
   id: string;
@@ -31,7 +32,7 @@ export interface StoredTask {
   /** When the curve was last re-anchored (start, a report, a stage). */
   anchorAt: number | null;
   startedAt: number | null;
-  /** When `complete` arrived: the ramp to 100 starts here. */
+  /** When `complete` arrived. */
   completedAt: number | null;
   lastEventAt: number | null;
   /** Rate of real progress in the current stage (eta.ts). */
@@ -57,8 +58,6 @@ export interface SessionOptions {
   stallAfterMs: number;
   /** A session with no event at all for this long fails ("worker lost"). @default 600000 */
   deadAfterMs: number;
-  /** The ramp to 100 after `complete`. @default 400 */
-  rampMs: number;
   /** Log lines retained. @default 1000 */
   logLimit: number;
   /** Pace of the simulation for tasks without their own. @default 30000 */
@@ -70,7 +69,6 @@ export interface SessionOptions {
 export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
   stallAfterMs: 30_000,
   deadAfterMs: 600_000,
-  rampMs: 400,
   logLimit: 1_000,
   expectedMs: 30_000,
   cancelGraceMs: 30_000,
@@ -87,7 +85,7 @@ export interface StoredSession {
   version: number;
   createdAt: number;
   startedAt: number | null;
-  /** Set by error / cancelled events; completion time is derived from the ramps. */
+  /** Set by the event that ended it (the last `complete`, an error, a cancel, a chain). */
   finishedAt: number | null;
   /** Last stored change. */
   updatedAt: number;
@@ -189,6 +187,23 @@ export function createSession(
     next: null,
     progress: null,
   };
+}
+
+/**
+ * A session as any version stored it, in this version's terms. Before the
+ * server said `complete` at once, a completed task was stored `completing`
+ * while its bar ramped to 100 (400 ms), and `finishedAt` was derived: such a
+ * task is `complete`, and a session whose tasks all are ended when the last
+ * of them completed. Sessions written since come back as they are.
+ */
+export function fromStored(session: StoredSession): StoredSession {
+  const tasks: unknown = session?.tasks;
+  const legacy = (task: StoredTask) => (task?.status as string) === 'completing';
+  if (!Array.isArray(tasks) || !tasks.some(legacy)) return session;
+  const upgraded = tasks.map((task: StoredTask) => (legacy(task) ? { ...task, status: 'complete' as const } : task));
+  const ended = upgraded.every((task) => task.status === 'complete');
+  const finishedAt = session.finishedAt ?? (ended ? Math.max(...upgraded.map((t) => t.completedAt ?? 0)) : null);
+  return { ...session, tasks: upgraded, finishedAt };
 }
 
 /** The fields of `value` that are not undefined (so they don't overwrite defaults when spread). */

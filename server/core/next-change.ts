@@ -25,8 +25,8 @@ const HUGE_MS = 2 ** 50;
 /**
  * The earliest instant after `now` at which `toSnapshot(session, t)` may be
  * visibly different from `toSnapshot(session, now)` (see `visiblyDifferent`),
- * or `now` while it may change at any moment (a bar ramping to 100), or
- * Infinity if only an event can change it.
+ * or `now` while it may change at any moment, or Infinity if only an event
+ * can change it.
  */
 export function nextVisibleChangeAt(session: StoredSession, now: number): number {
   const status = sessionStatus(session, now);
@@ -40,8 +40,6 @@ export function nextVisibleChangeAt(session: StoredSession, now: number): number
   if (status !== 'running') return next;
   next = Math.min(next, etaChangeAt(session.progress, now));
   for (const task of session.tasks) {
-    // A finished task ramps to 100 over `rampMs`: a new percent at any moment.
-    if (task.status === 'completing') return now;
     if (task.status !== 'running') continue;
     if (task.lastEventAt !== null && now - task.lastEventAt < o.stallAfterMs) {
       next = Math.min(next, task.lastEventAt + o.stallAfterMs);

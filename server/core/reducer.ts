@@ -48,6 +48,9 @@ export function applyEvents(
     }
   }
   if (applied === 0) return session;
+  // The batch that completes the last task ends the session then and there:
+  // every read, line and list says `complete`, and the finish hooks run.
+  if (next.finishedAt === null && sessionStatus(next, now) === 'complete') next.finishedAt = now;
   next.lastEventAt = now;
   next.progress = observe(next.progress, reportedOverall(next), now);
   if (next.logs.length > next.options.logLimit) next.logs = next.logs.slice(-next.options.logLimit);
@@ -123,15 +126,10 @@ function applyEvent(
     case 'complete':
       return updateTask(s, event.task, now, (t) => {
         // What it said it was doing ("Importing") is over: only the complete event's own message stays.
-        const { message: _, level: __, ...started } = startTask(t, now);
-        const { percent } = shownPercent(started, now, s.options);
+        const { message: _, level: __, ...done } = completeTask(t, now);
         return {
-          ...started,
-          status: 'completing',
-          completedAt: now,
-          anchor: percent,
-          reported: 100,
-          progress: observe(started.progress, 100, now),
+          ...done,
+          progress: observe(t.progress, 100, now),
           ...(event.message === undefined ? {} : { message: event.message, level: 'info' as const }),
         };
       });
@@ -181,17 +179,7 @@ function applyEvent(
       if (event.next === s.id) throw new LiveopError('invalid', 'next: a session cannot chain to itself');
       const nextSession = context.resolveNext?.(event.next) ?? { id: event.next, streamUrl: null, viewerToken: null };
       // Chaining finishes this session (liveops' chain_to): what still runs completes.
-      const tasks = s.tasks.map((t) =>
-        t.status === 'pending' || t.status === 'running'
-          ? {
-              ...startTask(t, now),
-              status: 'completing' as const,
-              completedAt: now,
-              anchor: shownPercent(t, now, s.options).percent,
-              reported: 100,
-            }
-          : t,
-      );
+      const tasks = s.tasks.map((t) => (t.status === 'pending' || t.status === 'running' ? completeTask(t, now) : t));
       return { ...s, tasks, next: nextSession };
     }
     case 'heartbeat':
@@ -218,10 +206,7 @@ function updateTask(
   if (stored === undefined) throw new LiveopError('not_found', `unknown task "${taskId}"`);
   const task = resumed(stored, now, s.options);
   if (task.status !== 'pending' && task.status !== 'running') {
-    throw new LiveopError(
-      'conflict',
-      `task "${taskId}" has already ended (${task.status === 'completing' ? 'complete' : task.status})`,
-    );
+    throw new LiveopError('conflict', `task "${taskId}" has already ended (${task.status})`);
   }
   // `s` is the batch's draft (see applyEvents); the task itself is shared, so it is replaced.
   const changed = { ...change(task), lastEventAt: now };
@@ -230,6 +215,12 @@ function updateTask(
   // A task under way is out of the queue.
   if (changed.status !== 'pending' && s.queuePosition !== undefined) s.queuePosition = undefined;
   return s;
+}
+
+/** A task that is done: at 100 at once (the closing ramp to 100 is the view's). */
+function completeTask(task: StoredTask, now: number): StoredTask {
+  const started = startTask(task, now);
+  return { ...started, status: 'complete', completedAt: now, reported: 100, anchor: 100, anchorAt: now };
 }
 
 function startTask(task: StoredTask, now: number): StoredTask {

@@ -21,8 +21,7 @@
  *
  * Rules (tested as properties): never decreasing for a given stored state;
  * re-anchoring takes max(shown, reported), so a new report never lowers it;
- * never below the last report; never 100 before completion; after `complete`
- * it ramps linearly from where it was to 100 within `rampMs`.
+ * never below the last report; never 100 before completion, 100 from it on.
  *
  * A stalled task (no event for `stallAfterMs`: its worker may be gone) stops
  * easing where it stood then — the curve stands for work being done, and
@@ -36,8 +35,6 @@ export const SIMULATION_CAP = 95;
 export interface SimulationOptions {
   /** Pace of a task that has no rate yet (its own `expectedMs` wins). */
   expectedMs: number;
-  /** How long the ramp to 100 takes after `complete`. */
-  rampMs: number;
   /** A running task with no event for this long is stalled: its curve stops there. */
   stallAfterMs: number;
 }
@@ -47,8 +44,6 @@ export interface Shown {
   percent: number;
   /** True while the shown percent runs ahead of the last real report. */
   simulated: boolean;
-  /** True once a `completing` task has finished its ramp. */
-  rampDone: boolean;
 }
 
 /** The percent a running task shows at `now` by the ease-out curve. */
@@ -88,22 +83,16 @@ export function resumed(task: StoredTask, now: number, options: SimulationOption
 export function shownPercent(task: StoredTask, now: number, options: SimulationOptions): Shown {
   switch (task.status) {
     case 'pending':
-      return { percent: 0, simulated: false, rampDone: false };
+      return { percent: 0, simulated: false };
     case 'running': {
       const percent = easedPercent(task, now, options);
-      return { percent, simulated: Math.floor(percent) > Math.floor(task.reported), rampDone: false };
-    }
-    case 'completing': {
-      const since = Math.max(0, now - (task.completedAt ?? now));
-      if (options.rampMs <= 0 || since >= options.rampMs) return { percent: 100, simulated: false, rampDone: true };
-      const percent = task.anchor + (100 - task.anchor) * (since / options.rampMs);
-      return { percent: Math.min(percent, 99.999), simulated: false, rampDone: false };
+      return { percent, simulated: Math.floor(percent) > Math.floor(task.reported) };
     }
     case 'complete':
-      return { percent: 100, simulated: false, rampDone: true };
+      return { percent: 100, simulated: false };
     case 'error':
     case 'cancelled':
-      return { percent: task.anchor, simulated: false, rampDone: false };
+      return { percent: task.anchor, simulated: false };
     default:
       throw new Error(`unknown task status ${String((task as { status: unknown }).status)}`);
   }

@@ -101,7 +101,7 @@ function taskSnapshot(
   session: StoredSession,
   now: number,
 ): TaskSnapshot {
-  let status: TaskStatus = wireStatus(task, now, session.options.rampMs);
+  let status: TaskStatus = task.status;
   // Time-based verdicts reach the tasks that were still going.
   if (status === 'running' && dead) status = 'error';
   if ((status === 'running' || status === 'pending') && graceCancelled) status = 'cancelled';
@@ -129,21 +129,6 @@ function taskSnapshot(
   if (task.attempt !== undefined) snapshot.attempt = task.attempt;
   if (stalled) snapshot.idleMs = idleMs;
   return snapshot;
-}
-
-function wireStatus(task: StoredTask, now: number, rampMs: number): TaskStatus {
-  switch (task.status) {
-    case 'completing':
-      return now - (task.completedAt ?? now) >= rampMs ? 'complete' : 'running';
-    case 'pending':
-    case 'running':
-    case 'complete':
-    case 'error':
-    case 'cancelled':
-      return task.status;
-    default:
-      throw new Error(`unknown task status ${String((task as { status: unknown }).status)}`);
-  }
 }
 
 /** Retained log lines after a cursor, in seq order, on the wire. */

@@ -1,17 +1,16 @@
 /**
- * The time rules: what a session's status is at `now` (the ramp finishing,
- * the cancel grace running out, the worker going silent), when it ended, and
+ * The time rules: what a session's status is at `now` (the cancel grace
+ * running out, the worker going silent), when it ended, and
  * how long the store keeps it. Pure; `now` is a parameter.
  */
 import { isTerminal } from '../protocol/index.ts';
-import type { StoredSession, StoredTask } from './model.ts';
+import type { StoredSession } from './model.ts';
 
 export type Verdict = 'pending' | 'running' | 'complete' | 'error' | 'cancelled';
 
 /**
  * The session's status at `now`, with the time-based rules applied: the
- * ramp finishing, the cancel grace period running out, the worker going
- * silent. Precedence as in the contract: error, cancelled, complete, running,
+ * cancel grace period running out, the worker going silent. Precedence as in the contract: error, cancelled, complete, running,
  * pending.
  */
 export function sessionStatus(session: StoredSession, now: number): Verdict {
@@ -20,15 +19,11 @@ export function sessionStatus(session: StoredSession, now: number): Verdict {
   if (session.cancelRequested && now - (session.cancelRequestedAt ?? now) >= session.options.cancelGraceMs) {
     return 'cancelled';
   }
-  if (session.tasks.every((t) => isTaskComplete(t, now, session.options.rampMs))) return 'complete';
+  if (session.tasks.every((t) => t.status === 'complete')) return 'complete';
   if (isDead(session, now)) return 'error';
   // A session whose first task finished while the next waits is still under way.
   const started = session.tasks.some((t) => t.status !== 'pending');
   return started ? 'running' : 'pending';
-}
-
-function isTaskComplete(task: StoredTask, now: number, rampMs: number): boolean {
-  return task.status === 'complete' || (task.status === 'completing' && now - (task.completedAt ?? now) >= rampMs);
 }
 
 /** No event at all for `deadAfterMs` on a session that has not ended. */
@@ -49,12 +44,7 @@ export function finishedAt(session: StoredSession, now: number): number | null {
   const status = sessionStatus(session, now);
   if (status === 'pending' || status === 'running') return null;
   if (session.finishedAt !== null) return session.finishedAt;
-  if (status === 'complete') {
-    const ends = session.tasks.map((t) =>
-      t.status === 'completing' ? (t.completedAt ?? now) + session.options.rampMs : (t.completedAt ?? now),
-    );
-    return Math.max(...ends);
-  }
+  if (status === 'complete') return Math.max(...session.tasks.map((t) => t.completedAt ?? now));
   if (status === 'cancelled') return (session.cancelRequestedAt ?? now) + session.options.cancelGraceMs;
   return session.lastEventAt + session.options.deadAfterMs;
 }
@@ -66,12 +56,8 @@ export function finishedAt(session: StoredSession, now: number): number | null {
  */
 export function retentionMs(session: StoredSession, now: number): number {
   const ttl = session.ttlSeconds * 1000;
-  // A session whose last task just got `complete` is still ramping to 100 when
-  // it is written; it has ended all the same, so it is kept `ttlSeconds` from
-  // its end, not `deadAfterMs + ttlSeconds` from now.
-  const settled = now + session.options.rampMs;
-  if (isTerminal(sessionStatus(session, settled))) {
-    const ended = finishedAt(session, settled) ?? now;
+  if (isTerminal(sessionStatus(session, now))) {
+    const ended = finishedAt(session, now) ?? now;
     return Math.max(ttl + ended - now, 1);
   }
   return session.options.deadAfterMs + ttl;

@@ -23,6 +23,12 @@ export function nodeResponse(c: Context): ServerResponse | null {
   return outgoing instanceof ServerResponse ? outgoing : null;
 }
 
+/** The Node request, when served by @hono/node-server. */
+export function nodeRequest(c: Context): IncomingMessage | null {
+  const incoming = (c.env as NodeBindings | undefined)?.incoming;
+  return incoming instanceof IncomingMessage ? incoming : null;
+}
+
 /** The client's address (the socket's peer): who a limit counts in open mode. */
 export function clientAddress(c: Context): string {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;

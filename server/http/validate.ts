@@ -16,6 +16,7 @@ import { findTooDeep } from '../core/json-shape.ts';
 import { parse } from '../core/schemas.ts';
 import { LIMITS, LineSplitter } from '../protocol/index.ts';
 import { ApiError } from './errors.ts';
+import { bodyText } from './middleware.ts';
 import { requestHeader } from './node-bindings.ts';
 
 type Validated<T> = { in: { json: unknown }; out: { json: T } };
@@ -32,7 +33,7 @@ export function jsonBody<S extends z.ZodType>(
   const prefix = options.prefix ?? '';
   return async (c, next) => {
     const type = requestHeader(c, 'content-type') ?? '';
-    const text = await c.req.text();
+    const text = await bodyText(c);
     let value: unknown;
     if (text === '' && !options.events) {
       value = {}; // no body at all: an empty object, whatever the content type says

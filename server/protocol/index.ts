@@ -1,4 +1,8 @@
-/** The wire protocol: types, constants, the NDJSON codec, URLs and scopes, and how to follow a stream. No dependencies. */
+/**
+ * The wire protocol: types, constants, the NDJSON codec, URLs and scopes, how
+ * to follow a stream, and the views' closing ramp. No dependencies.
+ */
+export * from './closing-ramp.ts';
 export * from './follower.ts';
 export * from './ndjson.ts';
 export * from './urls.ts';

@@ -9,7 +9,7 @@
 export const PROTOCOL_VERSION = 1;
 
 export const TASK_STATUSES = ['pending', 'running', 'complete', 'error', 'cancelled'] as const;
-/** A task's status on the wire. (`completing` is internal and shown as `running`.) */
+/** A task's status on the wire. */
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export const SESSION_STATUSES = ['pending', 'running', 'complete', 'error', 'cancelled'] as const;

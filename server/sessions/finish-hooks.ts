@@ -6,7 +6,7 @@
  *
  * Who tells: the instance whose write ended the session (the store's
  * compare-and-set makes that write one of a kind). A session that ends by the
- * clock — the bar's last ramp, an unanswered cancel, a silent worker — is
+ * clock — an unanswered cancel, a silent worker — is
  * told by the instance that wrote it last, when that time comes; if that
  * instance has stopped by then, nobody tells (see docs/protocol.md).
  */
@@ -54,7 +54,6 @@ export class FinishHooks {
       return;
     }
     const at = endsAt(after);
-    if (at === null) return;
     const timer = setTimeout(
       () => void this.#whenDue(after.id, after.version),
       Math.min(MAX_WAIT, Math.max(0, at - now + 5)),
@@ -92,8 +91,7 @@ export class FinishHooks {
     const log = this.#o.log ?? ((message) => console.warn(message));
     const session = known ?? (await this.#o.store.get(id).catch(() => undefined));
     if (session === undefined) return;
-    // The ramp may still run at the write that ended it: the snapshot once it has.
-    const snapshot = toSnapshot(session, Math.max(this.#o.now(), endsAt(session) ?? 0));
+    const snapshot = toSnapshot(session, this.#o.now());
     const hooks = [
       session.operation ? this.#o.operationHook(session.operation.name) : undefined,
       this.#o.onFinish,
@@ -117,13 +115,10 @@ export class FinishHooks {
   }
 }
 
-/** When the clock alone would end the session (the ramp, the cancel grace, the dead-worker rule). */
-function endsAt(session: StoredSession): number | null {
-  const { rampMs, cancelGraceMs, deadAfterMs } = session.options;
-  const ramps = session.tasks.filter((t) => t.status === 'completing').map((t) => (t.completedAt ?? 0) + rampMs);
-  const allCompleting = session.tasks.every((t) => t.status === 'completing' || t.status === 'complete');
+/** When the clock alone would end the session (the cancel grace, the dead-worker rule). */
+function endsAt(session: StoredSession): number {
+  const { cancelGraceMs, deadAfterMs } = session.options;
   const times = [session.lastEventAt + deadAfterMs];
-  if (allCompleting && ramps.length > 0) times.push(Math.max(...ramps));
   if (session.cancelRequestedAt !== null) times.push(session.cancelRequestedAt + cancelGraceMs);
   return Math.min(...times);
 }

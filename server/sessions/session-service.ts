@@ -203,12 +203,16 @@ export class SessionService {
     id: string,
     events: readonly ProgressEvent[],
     as: Credential,
-    options: { base?: string; idempotencyKey?: string } = {},
+    options: {
+      /** The URL prefix the reporter reached: asked for only when a chain needs the next session's URLs. */
+      base?: () => string;
+      idempotencyKey?: string;
+    } = {},
   ): Promise<EventsAccepted> {
-    checkTokenFor(as, id);
     const key = options.idempotencyKey;
-    // Tokens are bound to their session and scope: decided before the update. A key's owner is
-    // checked against the session inside it, so a post costs one store read.
+    // Tokens are bound to their session and scope: decided before the update (a token for another
+    // session is refused here too). A key's owner is checked against the session inside it, so a
+    // post costs one store read.
     refuseUnheld(as, 'report', id);
     let replayed: number | undefined;
     let before: StoredSession | null = null;
@@ -220,7 +224,7 @@ export class SessionService {
           current: () => this.read(id, as, 'report'),
           get: (nextId) => this.#o.store.get(nextId),
           credentialOf: (token) => this.#o.authenticator.credentialOf(token),
-          base: (current) => this.#storedBase(current ?? options.base),
+          base: (current) => this.#storedBase(current ?? options.base?.()),
           viewerToken: (nextId) => this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
         });
     const session = await this.#o.store.update(id, (s) => {

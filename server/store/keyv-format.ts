@@ -20,7 +20,7 @@
  * production.
  */
 import KeyvRedis, { Keyv, type RedisClientType, type RedisClusterType } from '@keyv/redis';
-import type { StoredSession } from '../core/model.ts';
+import { fromStored, type StoredSession } from '../core/model.ts';
 
 /** What `@keyv/redis` puts between its namespace and a key (set below: its default is `::`). */
 const KEY_SEPARATOR = ':';
@@ -55,7 +55,12 @@ export function sessionKeyv(client: RedisClientType | RedisClusterType, namespac
     throwOnErrors: true,
     // Plain JSON: Keyv's default serializer rewrites strings that start with ':' (':base64:…' becomes a Buffer).
     serialize: JSON.stringify,
-    deserialize: JSON.parse,
+    // An earlier version's session (a rolling deploy shares the store) is read in today's terms.
+    deserialize: <Value>(text: string) => {
+      const stored = JSON.parse(text) as { value?: Value };
+      if (stored?.value !== undefined) stored.value = fromStored(stored.value as StoredSession) as Value;
+      return stored;
+    },
   });
   // Failures reach the caller (throwOnErrors); the event only must not crash the process.
   keyv.on('error', () => {});

@@ -3,9 +3,14 @@
  * terminal or a log file instead of drawn. Pure: give it the previous and
  * the current snapshot, get the lines to print. Stages become section
  * headers; a task prints when its status changes or it crosses a tenth;
- * every log line prints once; the end prints the result or the error.
+ * every log line prints once; the end prints the result or the error. A bar
+ * the server completed eases to 100 first (the closing ramp, closing-ramp.ts):
+ * the tenths it crosses print as it goes, then "complete".
  */
-import { isTerminal, type Snapshot } from '../protocol/index.ts';
+import { CLOSING_RAMP_MS, closingFrame, isTerminal, type Snapshot } from '../protocol/index.ts';
+
+/** How often the text view draws a closing ramp: a few steps, each one a tenth or more. */
+const CLOSING_STEP_MS = 100;
 
 const bar = (percent: number, width = 20): string => {
   const full = Math.round((percent / 100) * width);
@@ -62,16 +67,38 @@ export function textLines(last: Snapshot | null, current: Snapshot): string[] {
   return out;
 }
 
-/** Prints a stream of snapshots as text; resolves with the last one. */
+/**
+ * What the text view shows on its way from `previous` to `current`: the
+ * closing ramp's frames, one every `CLOSING_STEP_MS` (the first with
+ * `current`'s new log lines, the others without, so each prints once), then
+ * `current`. Just `current` when nothing ramps.
+ */
+export function textFrames(previous: Snapshot | null, current: Snapshot): Snapshot[] {
+  if (previous === null || closingFrame(previous, current, 0) === null) return [current];
+  const frames: Snapshot[] = [];
+  for (let at = 0; at < CLOSING_RAMP_MS; at += CLOSING_STEP_MS) {
+    const frame = closingFrame(previous, current, at)!;
+    frames.push(at === 0 ? frame : { ...frame, logs: [] });
+  }
+  return [...frames, { ...current, logs: [] }];
+}
+
+/** Prints a stream of snapshots as text, easing completed bars to 100 in time; resolves with the last one. */
 export async function printSnapshots(
   snapshots: AsyncIterable<Snapshot>,
   write: (text: string) => void = (text) => process.stdout.write(text),
+  sleep: (ms: number) => Promise<unknown> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<Snapshot | null> {
   let previous: Snapshot | null = null;
+  let last: Snapshot | null = null;
   for await (const snapshot of snapshots) {
-    const lines = textLines(previous, snapshot);
-    if (lines.length > 0) write(`${lines.join('\n')}\n`);
-    previous = snapshot;
+    for (const [i, frame] of textFrames(previous, snapshot).entries()) {
+      if (i > 0) await sleep(CLOSING_STEP_MS);
+      const lines = textLines(previous, frame);
+      if (lines.length > 0) write(`${lines.join('\n')}\n`);
+      previous = frame;
+    }
+    last = snapshot;
   }
-  return previous;
+  return last;
 }

@@ -67,6 +67,19 @@ describe('reporting and watching a session', () => {
     expect(snapshot.stages).toEqual([{ name: 'Load', state: 'active' }]);
     expect(snapshot.version).toBe(2);
   });
+
+  it('reads the session complete at 100, with its result, right after close()', async () => {
+    const client = createClient({ baseUrl: server.url });
+    const session = await client.createSession({ tasks: { load: 'Load' } });
+    session.steps('load', 50, 50);
+    session.result({ rows: 50 });
+    session.complete('load');
+    await session.close();
+    const snapshot = await session.snapshot();
+    expect(snapshot).toMatchObject({ status: 'complete', percent: 100, result: { rows: 50 } });
+    expect(snapshot.tasks[0]).toMatchObject({ status: 'complete', percent: 100 });
+    expect(snapshot.finishedAt).not.toBeNull();
+  });
 });
 
 describe('batching', () => {
@@ -176,7 +189,7 @@ describe('heartbeats', () => {
     expect(counting.batches).toEqual([]);
     session.complete('a');
     await session.flush();
-    await sleep(1_000); // the 400 ms ramp ends the session; the next heartbeat is refused with 409
+    await sleep(1_000); // the session ended with the flush; the next heartbeat is refused with 409
     const sent = counting.batches.length;
     await sleep(400);
     expect(counting.batches.length).toBe(sent);

@@ -93,7 +93,7 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
       { type: 'start', task: 'work' },
       { type: 'percent', task: 'work', value: percent },
     ]);
-  /** Completes the session, and waits until its ramp to 100% is over and the server says `complete`. */
+  /** Completes the session, and waits until the server says `complete`. */
   const finish = async (session: CreatedSession) => {
     await suite.reporter.send(session, [{ type: 'complete', task: 'work' }]);
     await poll(async () => {

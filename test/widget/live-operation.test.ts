@@ -18,6 +18,14 @@ import {
 
 const req = chromium();
 
+/** One frame of what the element draws, as the closing-ramp test samples it. */
+interface Frame {
+  status: string;
+  fill: number;
+  task: string;
+  fired: boolean;
+}
+
 describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
   const suite = elementSuite();
 
@@ -59,7 +67,6 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     await waitForShadowText(page, '[part~=task]:nth-child(2) [part~=task-detail]', 'retry 2');
 
     await suite.reporter.send(session, [
-      { type: 'complete', task: 'save' },
       {
         type: 'result',
         data: { rows: 1000, skipped: 3 },
@@ -68,6 +75,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
           { name: 'notes', text: 'All good' },
         ],
       },
+      { type: 'complete', task: 'save' },
     ]);
     await waitForShadowText(page, '[part~=status]', 'Complete');
     expect(await shadowText(page, '[part~=overall-percent]')).toBe('100%');
@@ -90,6 +98,58 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
       result: { rows: 1000, skipped: 3 },
     });
     expect(events.filter((e) => e.type === 'live-operation-update').length).toBeGreaterThan(2);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('eases a completed bar to 100 before it says Complete, though the server said so at once', async () => {
+    const session = await suite.reporter.create({ title: 'Import', tasks: { load: 'Load rows' } });
+    const { page, errors } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(session)}></live-operation>`,
+    );
+    await suite.reporter.send(session, [{ type: 'steps', task: 'load', done: 40, total: 100 }]);
+    await waitForShadowText(page, '[part~=overall-percent]', /^4\d%$/);
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('live-operation')!.shadowRoot!.querySelector('[part~=overall-bar]')!;
+      return (
+        bar.querySelector('[part~=fill]')!.getBoundingClientRect().width / bar.getBoundingClientRect().width > 0.39
+      );
+    });
+    // What the element draws every frame — the overall fill's share of its bar, the statuses — and
+    // whether it has told the page that the session completed.
+    await page.evaluate(() => {
+      const element = document.querySelector('live-operation')!;
+      const seen: Frame[] = [];
+      let fired = false;
+      element.addEventListener('live-operation-complete', () => (fired = true));
+      const sample = () => {
+        const root = element.shadowRoot!;
+        const bar = root.querySelector('[part~=overall-bar]')!;
+        seen.push({
+          status: root.querySelector('[part~=status]')!.textContent!.trim(),
+          fill: bar.querySelector('[part~=fill]')!.getBoundingClientRect().width / bar.getBoundingClientRect().width,
+          task: root.querySelector('[part~=task]')!.className,
+          fired,
+        });
+        if (seen.at(-1)!.status !== 'Complete') requestAnimationFrame(sample);
+      };
+      (window as unknown as { seen: Frame[] }).seen = seen;
+      sample();
+    });
+    await suite.reporter.send(session, [{ type: 'complete', task: 'load' }]);
+    await waitForShadowText(page, '[part~=status]', 'Complete');
+    const seen = await page.evaluate(() => (window as unknown as { seen: Frame[] }).seen);
+    // Told at once; drawn easing toward the end, still running, for some frames.
+    const easing = seen.filter((frame) => frame.fired && frame.fill > 0.41 && frame.fill < 0.99);
+    expect(easing.length).toBeGreaterThan(1);
+    expect(easing.every((frame) => frame.status === 'Running' && /\brunning\b/.test(frame.task))).toBe(true);
+    expect(seen.map((frame) => frame.fill)).toEqual(seen.map((frame) => frame.fill).sort((a, b) => a - b));
+    expect(seen.filter((frame) => frame.status === 'Complete')).toEqual([
+      { status: 'Complete', fill: expect.closeTo(1, 1), task: expect.stringMatching(/\bcomplete\b/), fired: true },
+    ]);
+    expect(await shadowText(page, '[part~=overall-percent]')).toBe('100%');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -517,7 +577,8 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
       tasks: [task('a', 100, { status: 'complete' }), task('b', 100, { status: 'complete' })],
     });
     expect(await live()).toEqual({ live: 'polite', text: 'Fed by the host: Complete' });
-    expect((await aria())[0]).toMatchObject({ now: '100', text: '100%, Complete' });
+    // The bar eases to 100 first (the closing ramp), then says so.
+    await expect.poll(async () => (await aria())[0]).toMatchObject({ now: '100', text: '100%, Complete' });
     await page.close();
   });
 
@@ -684,7 +745,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
         }),
       );
     const [plain, dark, custom, rtl] = await look();
-    expect(plain).toMatchObject({ background: 'rgb(255, 255, 255)', fill: 'rgb(9, 105, 218)', transition: '0.6s' });
+    expect(plain).toMatchObject({ background: 'rgb(255, 255, 255)', fill: 'rgb(9, 105, 218)', transition: '0.4s' });
     expect(dark).toMatchObject({ background: 'rgb(13, 17, 23)', fill: 'rgb(68, 147, 248)' });
     expect(custom).toMatchObject({ fill: 'rgb(255, 0, 0)', radius: '0px', title: 'rgb(0, 128, 0)' });
     expect(plain).toMatchObject({ fromStart: true, fromEnd: false });

@@ -1,7 +1,6 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { definedOnly } from '../../core/model.ts';
 import {
   createSessionSchema,
   eventBatchSchema,
@@ -100,9 +99,10 @@ export function sessionRoutes(r: RouteContext) {
         const header = requestHeader(c, 'idempotency-key');
         const idempotencyKey =
           header === undefined ? undefined : parse(idempotencyKeySchema, header, 'Idempotency-Key');
-        // The base is only needed for a chain's URLs (and costs a URL parse per post).
-        const base = events.some((e) => e.type === 'chain') ? r.base(c, `/sessions/${id}/events`) : undefined;
-        return c.json(await sessions.report(id, events, c.get('who'), definedOnly({ base, idempotencyKey })));
+        // The base costs a URL parse: made only if a chain asks for it.
+        const base = () => r.base(c, `/sessions/${id}/events`);
+        const options = idempotencyKey === undefined ? { base } : { base, idempotencyKey };
+        return c.json(await sessions.report(id, events, c.get('who'), options));
       },
     )
     .post('/sessions/:id/cancel', auth, async (c) => {

@@ -7,11 +7,12 @@ import { retentionMs, sessionStatus } from '../../../server/core/status.ts';
 const T0 = 1_700_000_000_000;
 
 describe('retention', () => {
-  it('keeps a session that just completed ttlSeconds from its end, though its bar still ramps', () => {
+  it('keeps a session ttlSeconds from the batch that completed it, which ended it then and there', () => {
     const created = createSession('s1', { tasks: { a: 'A' }, ttlSeconds: 300 }, T0);
     const done = applyEvents(created, [{ type: 'complete', task: 'a' }], T0 + 1_000);
-    expect(sessionStatus(done, T0 + 1_000)).toBe('running'); // the 400 ms ramp, on the wire
-    expect(retentionMs(done, T0 + 1_000)).toBe(300_000 + 400);
+    expect(sessionStatus(done, T0 + 1_000)).toBe('complete');
+    expect(done.finishedAt).toBe(T0 + 1_000);
+    expect(retentionMs(done, T0 + 1_000)).toBe(300_000);
   });
 
   it('keeps a running session deadAfterMs + ttlSeconds, so viewers see why it failed', () => {

@@ -118,7 +118,6 @@ describe('bad input is refused with the contract’s error and changes nothing',
   it('events after completion → 409', async () => {
     const s = await annSession();
     await post(`${s.snapshotUrl}/events`, [{ type: 'complete', task: 'a' }], bearer(ANN));
-    await new Promise((resolve) => setTimeout(resolve, 450)); // the ramp to 100
     await refused(s, { body: JSON.stringify([{ type: 'log', line: 'late' }]) }, 409, 'conflict', /already ended/);
   });
 

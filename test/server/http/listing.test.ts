@@ -27,7 +27,7 @@ describe.each(STORES)('listing sessions on the %s store', (_, options, available
   });
 
   it.skipIf(!available)('filters by status and by a title search, and pages through what matches', async () => {
-    server = await startServer({ ...(await options()), sessionDefaults: { rampMs: 0 } });
+    server = await startServer({ ...(await options()) });
     const made: CreatedSession[] = [];
     for (const title of ['Import shoes', 'Import hats', 'Export shoes', 'Import socks', 'Import coats']) {
       made.push((await post(`${server.url}/sessions`, { title, tasks: { a: 'A' } })).body);

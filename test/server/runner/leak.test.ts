@@ -26,7 +26,7 @@ describe('memory over many sessions', () => {
   it.skipIf(!gc)(
     'returns to where it started after 20,000 in-process sessions have run and expired',
     async () => {
-      liveop = createLiveop({ sessionDefaults: { ttlSeconds: 1, rampMs: 0 } });
+      liveop = createLiveop({ sessionDefaults: { ttlSeconds: 1 } });
       const runBatch = async (count: number) => {
         await Promise.all(
           Array.from({ length: count }, async (_, i) => {

@@ -112,7 +112,7 @@ describe.each(RUNNERS)('operations on the %s runner', (name, options, available)
   });
 
   async function setUp(extra: Partial<LiveopOptions> = {}): Promise<TestServer> {
-    server = await startServer({ ...(await options()), ...extra, sessionDefaults: { rampMs: 10 } });
+    server = await startServer({ ...(await options()), ...extra });
     register(server);
     if (name === 'bullmq') await server.liveop.work({ concurrency: 1 });
     return server;

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { eventSchema } from '../../../server/core/schemas.ts';
 import { createLiveop, type Liveop } from '../../../server/liveop.ts';
 import type { Snapshot } from '../../../server/protocol/index.ts';
 import { CancelledError } from '../../../server/runner/progress-session.ts';
@@ -16,7 +17,7 @@ afterEach(async () => {
 
 describe('the in-process API', () => {
   it('runs sequential tasks in order and parallel ones together, and streams until complete', async () => {
-    liveop = createLiveop({ sessionDefaults: { rampMs: 50 } });
+    liveop = createLiveop();
     const { session } = await liveop.createSession({ title: 'Job', tasks: { one: 'One', two: 'Two', side: 'Side' } });
     const order: string[] = [];
     const first = session.addSequential(
@@ -83,6 +84,41 @@ describe('the in-process API', () => {
     const snap = await session.snapshot();
     expect(snap.status).toBe('error');
     expect(snap.error).toEqual({ message: 'disk full', task: 'bad' });
+  });
+
+  it('counts every item of track() into steps, validating the count once, not once per item', async () => {
+    liveop = createLiveop();
+    const { session } = await liveop.createSession({ tasks: { rows: 'Rows' } });
+    const parses = vi.spyOn(eventSchema, 'safeParse');
+    try {
+      await session
+        .addSequential('rows', async (task) => {
+          for await (const _ of task.track(
+            Array.from({ length: 100_000 }, (_, i) => i),
+            { unit: 'rows' },
+          )) {
+            // each row
+          }
+        })
+        .result();
+      // start, the first count, complete: the other 99,999 counts are this loop's own.
+      expect(parses.mock.calls.length).toBeLessThan(10);
+    } finally {
+      parses.mockRestore();
+    }
+    const snapshot = await session.snapshot();
+    expect(snapshot.tasks[0]).toMatchObject({ status: 'complete', done: 100_000, total: 100_000, unit: 'rows' });
+  });
+
+  it('refuses a track() whose total or unit breaks the limits at its first item, naming the field', async () => {
+    liveop = createLiveop();
+    const { session } = await liveop.createSession({ tasks: { rows: 'Rows' } });
+    const handle = session.addSequential('rows', async (task) => {
+      for await (const _ of task.track([1, 2, 3], { total: 2.5 })) {
+        // each row
+      }
+    });
+    await expect(handle.result()).rejects.toThrow(/^steps\.total: /);
   });
 
   it('aborts the task’s signal when a viewer cancels over HTTP, and ends cancelled', async () => {
@@ -156,7 +192,7 @@ describe('the in-process API', () => {
   });
 
   it('mounts as a sub-app, and starts registered operations over HTTP with validated input', async () => {
-    liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    liveop = createLiveop();
     liveop.operation('report', {
       input: z.object({ month: z.string().regex(/^\d{4}-\d{2}$/) }),
       title: (input) => `Report for ${input.month}`,
@@ -215,7 +251,7 @@ describe('the in-process API', () => {
   });
 
   it('restarts a finished operation as a new session with the same input; refuses while it runs', async () => {
-    liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    liveop = createLiveop();
     let runs = 0;
     let release: () => void = () => {};
     liveop.operation('sync', {

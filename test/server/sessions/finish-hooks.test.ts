@@ -53,7 +53,6 @@ describe('completion hooks', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
       server = await startServer({
-        sessionDefaults: { rampMs: 50 },
         onFinish: (s) => {
           seen.push(`global ${s.status} ${s.percent}`);
           throw new Error('the global hook broke');
@@ -112,7 +111,6 @@ describe.each(WEBHOOKS)('webhooks delivered from %s', (where, options, available
       try {
         server = await startServer({
           ...(await options()),
-          sessionDefaults: { rampMs: 10 },
           webhooks: { secret: SECRET, allowPrivateNetworks: true },
         });
         if (where === 'BullMQ workers') await server.liveop.work();

@@ -118,6 +118,27 @@ describe.skipIf(!req.available)('the Redis store', () => {
     expect(read?.logs[0]?.line).toBe('::two colons');
   });
 
+  it('reads a session an earlier version left completing (its bar ramping) as complete, ended then', async () => {
+    const store = await stores.make();
+    const at = Date.now();
+    const done = applyEvents(fresh({ tasks: { a: 'A', b: 'B' } }, at), [{ type: 'complete', task: 'a' }], at);
+    // As versions before the truth at once stored it: `completing`, no finishedAt.
+    const earlier = {
+      ...done,
+      finishedAt: null,
+      tasks: done.tasks.map((t) => (t.id === 'a' ? { ...t, status: 'completing' } : t)),
+    } as unknown as StoredSession;
+    await store.create(earlier);
+    expect((await store.get(earlier.id))?.tasks.map((t) => t.status)).toEqual(['complete', 'pending']);
+    expect((await store.get(earlier.id))?.finishedAt).toBeNull();
+    const ended = { ...earlier, id: randomUUID(), tasks: earlier.tasks.map((t) => ({ ...t, status: 'completing' })) };
+    await store.create(ended as unknown as StoredSession);
+    expect(await store.get(ended.id)).toMatchObject({
+      tasks: [{ status: 'complete' }, { status: 'complete' }],
+      finishedAt: at,
+    });
+  });
+
   it('pages through sessions created in the same millisecond, each exactly once', async () => {
     const store = await stores.make();
     const at = Date.now();

@@ -7,7 +7,7 @@ import { freePort } from '../../support/spawned-server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ sessionDefaults: { rampMs: 20 } });
+  server = await startServer();
 });
 afterAll(() => server.close());
 
@@ -54,7 +54,7 @@ describe('text mode', () => {
   }, 20_000);
 
   it('runs a registered operation in the terminal with runInTerminal', async () => {
-    const liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    const liveop = createLiveop();
     liveop.operation('count', {
       stages: ['Count'],
       run: async (task) => {
@@ -76,7 +76,7 @@ describe('text mode', () => {
   });
 
   it('follows a chain made inside the task, and returns with the last session’s end', async () => {
-    const liveop = createLiveop({ sessionDefaults: { rampMs: 10 } });
+    const liveop = createLiveop();
     liveop
       .operation('export', {
         title: 'Export',

@@ -4,15 +4,13 @@ import { createSession } from '../../../server/core/model.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { toSnapshot } from '../../../server/core/snapshot.ts';
 import type { ProgressEvent, Snapshot } from '../../../server/protocol/index.ts';
-import { textLines } from '../../../server/text/text-view.ts';
+import { printSnapshots, textFrames, textLines } from '../../../server/text/text-view.ts';
 
 const T0 = 1_700_000_000_000;
 
 /** Snapshots after each batch, as a viewer would see them. */
 function run(...batches: ProgressEvent[][]): Snapshot[] {
-  let session = createSession('s1', { title: 'Import', tasks: { a: 'Load rows' }, stages: ['Load', 'Save'] }, T0, {
-    rampMs: 0,
-  });
+  let session = createSession('s1', { title: 'Import', tasks: { a: 'Load rows' }, stages: ['Load', 'Save'] }, T0);
   const out = [toSnapshot(session, T0)];
   batches.forEach((events, i) => {
     session = applyEvents(session, events, T0 + (i + 1) * 1_000);
@@ -21,7 +19,17 @@ function run(...batches: ProgressEvent[][]): Snapshot[] {
   return out;
 }
 
-const printed = (snapshots: Snapshot[]) => snapshots.flatMap((s, i) => textLines(snapshots[i - 1] ?? null, s));
+/** What the text view prints for these snapshots, closing ramps included. */
+const printed = (snapshots: Snapshot[]) => {
+  let previous: Snapshot | null = null;
+  return snapshots.flatMap((current) =>
+    textFrames(previous, current).flatMap((frame) => {
+      const lines = textLines(previous, frame);
+      previous = frame;
+      return lines;
+    }),
+  );
+};
 
 describe('the text view', () => {
   it('prints a header, each stage once, a task each tenth it crosses, each log line once, and the end', () => {
@@ -50,6 +58,55 @@ describe('the text view', () => {
     // 12 and 15 are in the same tenth: one line for both.
     expect(lines.filter((l) => /\b1[25]% Load rows: running/.test(l))).toHaveLength(1);
     expect(lines.slice(-2)).toEqual(['COMPLETE 100%', '  rows: 10']);
+  });
+
+  it('eases a completed bar to 100 through the tenths it crosses, then prints it complete', () => {
+    const lines = printed(
+      run(
+        [{ type: 'percent', task: 'a', value: 40 }],
+        [
+          { type: 'log', line: 'saved' },
+          { type: 'complete', task: 'a' },
+        ],
+      ),
+    );
+    const bars = lines.filter((l) => l.includes('Load rows')).map((l) => /(\d+)% Load rows: (\w+)/.exec(l)!.slice(1));
+    expect(bars.slice(0, 2)).toEqual([
+      ['0', 'pending'],
+      ['40', 'running'],
+    ]);
+    expect(bars.at(-1)).toEqual(['100', 'complete']);
+    const ramp = bars.slice(2, -1);
+    expect(ramp.length).toBeGreaterThan(1);
+    expect(
+      ramp.every(([percent, status]) => Number(percent) > 40 && Number(percent) < 100 && status === 'running'),
+    ).toBe(true);
+    expect(lines.filter((l) => l.includes('| saved'))).toHaveLength(1);
+    expect(lines.filter((l) => l.startsWith('COMPLETE'))).toEqual(['COMPLETE 100%']);
+  });
+
+  it('takes ~400 ms of its clock over the ramp, and none when nothing completes', async () => {
+    const snapshots = run([{ type: 'percent', task: 'a', value: 40 }], [{ type: 'complete', task: 'a' }]);
+    const waits: number[] = [];
+    async function* stream() {
+      yield* snapshots;
+    }
+    const last = await printSnapshots(
+      stream(),
+      () => {},
+      async (ms) => waits.push(ms),
+    );
+    expect(waits.reduce((sum, ms) => sum + ms, 0)).toBe(400);
+    expect(last).toBe(snapshots.at(-1));
+    waits.length = 0;
+    await printSnapshots(
+      (async function* () {
+        yield* snapshots.slice(0, 2);
+      })(),
+      () => {},
+      async (ms) => waits.push(ms),
+    );
+    expect(waits).toEqual([]);
   });
 
   it('prints the error of a failed session and where a chained one continues', () => {
