@@ -16,6 +16,8 @@ const SOURCE_DIRS = ['server', 'widget'];
 const LONG_FILES: Record<string, string> = {
   'server/sessions/session-service.ts':
     'the one way to change a session: every write path (create, report, cancel, delete, mint, start, restart) in one class, so its checks and admissions are written once',
+  'widget/live-operation-list.ts':
+    'the list element: one class whose JSDoc is the custom-elements manifest (attributes, events, parts) and whose render is one template',
   'widget/live-operation.ts':
     'the element: one class whose JSDoc is the custom-elements manifest (attributes, events, parts, properties) and whose render is one template',
 };

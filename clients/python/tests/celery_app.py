@@ -49,11 +49,16 @@ def fail(self, message):
 def flaky(self, failures):
     if self.request.retries < failures:
         raise self.retry(exc=ConnectionError(f"supplier feed down (try {self.request.retries + 1})"), countdown=0)
+    # The work of the try that succeeds takes a moment: its viewers see "Retrying (3 of 3)" until it ends
+    # (a completed task shows no message of its own, so a try that ended at once would show none).
+    time.sleep(0.5)
     return {"tries": self.request.retries + 1}
 
 
 @app.task(base=LiveopTask, bind=True, max_retries=1)
 def read_then_save(self, count):
+    if self.request.retries:
+        time.sleep(0.5)  # the second try's work takes a moment: viewers see its "Retrying" message meanwhile
     for _ in self.progress.track(range(count), task="read"):
         pass
     if not self.request.retries:

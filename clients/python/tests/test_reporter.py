@@ -324,13 +324,20 @@ class WorkTest(unittest.TestCase):
             with s.stage("Read"):
                 rows = list(range(50))
             with s.stage("Save"):
-                seen = [row for row in s.track(rows, unit="rows", label="Saving rows")]
+                seen = []
+                for row in s.track(rows, unit="rows", label="Saving rows"):
+                    seen.append(row)
+                    if row == 25:
+                        s.flush()
+                        during = s.snapshot()["tasks"][0]
             s.result({"rows": len(seen)})
         self.assertEqual(seen, rows)
         snapshot = wait_for(lambda: (lambda snap: snap["status"] == "complete" and snap)(s.snapshot()))
         task = snapshot["tasks"][0]
         self.assertEqual((task["status"], task["total"], task["unit"]), ("complete", 50, "rows"))
-        self.assertEqual(task["message"], "Saving rows")
+        self.assertEqual(during["message"], "Saving rows")
+        # What it said it was doing is over once the task is complete.
+        self.assertNotIn("message", task)
         self.assertEqual([stage["state"] for stage in snapshot["stages"]], ["done", "done"])
         self.assertEqual(snapshot["result"], {"rows": 50})
 
