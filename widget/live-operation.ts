@@ -4,6 +4,8 @@ import {
   type LogEntry,
   type SessionLine,
   type Snapshot,
+  scopeAllows,
+  scopeOf,
   type TaskSnapshot,
 } from '../server/protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
@@ -19,18 +21,10 @@ import { NotifyController } from './notify-controller.ts';
 import { StreamController, type StreamSource, sourceFromUrl, terminal } from './stream-controller.ts';
 import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings.ts';
 
-/**
- * Whether a token's scope allows cancelling (`view+cancel` or `report`), read
- * from its payload, `base64url(JSON).signature`. The server still enforces it.
- */
+/** Whether a token's scope allows cancelling, read from its payload. The server still enforces it. */
 function mayCancel(token: string): boolean {
-  try {
-    return /^(view\+cancel|report)$/.test(
-      JSON.parse(atob(token.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/'))).scope,
-    );
-  } catch {
-    return false;
-  }
+  const scope = scopeOf(token);
+  return scope !== null && scopeAllows(scope, 'cancel');
 }
 
 /** Only http(s) links are rendered as links: a `javascript:` artifact URL stays text. */

@@ -12,7 +12,15 @@
  */
 
 import type { ErrorBody, SessionLine, Snapshot, StreamLine, TokenLine } from '../server/protocol/index.ts';
-import { NdjsonParseStream } from '../server/protocol/index.ts';
+import {
+  type FollowAction,
+  NdjsonParseStream,
+  parseRetryAfter,
+  StreamFollower,
+  sessionUrl,
+  streamUrl,
+  withToken,
+} from '../server/protocol/index.ts';
 import type { ConnectionState } from './events.ts';
 
 export type Fetch = typeof fetch;
@@ -54,13 +62,11 @@ export const timing = {
   backoffMax: 30_000,
 };
 
-/** An answer's `Retry-After` (429, 503) in milliseconds: its seconds form, at most 5 min; 0 without one. */
+/** An answer's `Retry-After` (429, 503) in milliseconds, seconds or a date; 0 without one. */
 const retryAfter = (response: Response): number =>
-  Math.min(Number(response.headers.get('retry-after')) || 0, 300) * 1000;
+  parseRetryAfter(response.headers.get('retry-after'), Date.now()) ?? 0;
 
-/** Appends `?token=` when there is a token (open servers need none). */
-export const withToken = (url: string, token: string): string =>
-  token ? `${url}?token=${encodeURIComponent(token)}` : url;
+export { withToken };
 
 const connections = new WeakMap<Fetch, Map<string, SharedConnection>>();
 
@@ -82,7 +88,12 @@ export class SharedConnection {
   readonly #onEmpty: () => void;
   #abort?: AbortController;
   #timer?: ReturnType<typeof setTimeout>;
-  #attempt = 0;
+  /** When to try again, poll, or read on: the protocol's one follower, as the client and the CLI use it. */
+  readonly #follower = new StreamFollower({
+    firstLineMs: timing.firstLine,
+    silenceMs: timing.silence,
+    maxDelayMs: timing.backoffMax,
+  });
   /** Attempts in a row that got no answer (not even an error status). */
   #unanswered = 0;
   #polling?: boolean;
@@ -123,24 +134,14 @@ export class SharedConnection {
   }
 
   #url(subs: Subscriber[]): string {
-    const [first] = subs as [Subscriber];
-    const many = subs.length > 1;
-    const url = new URL(
-      many ? `${first.base}/stream` : `${first.base}/sessions/${encodeURIComponent(first.id)}/stream`,
+    // Every list in the same order as `session`: all of one, or none; tokens in the URL (a stream has no other way).
+    return String(
+      streamUrl(
+        subs[0]!.base,
+        subs.map((sub) => ({ id: sub.id, token: sub.token, cursor: sub })),
+        true,
+      ),
     );
-    const params = url.searchParams;
-    // Every list in the same order as `session`: all of one, or none.
-    const tokens = subs.some((s) => s.token);
-    const cursors = subs.some((s) => s.after);
-    for (const sub of subs) {
-      if (many) params.append('session', sub.id);
-      if (tokens) params.append('token', sub.token);
-      if (cursors) {
-        params.append('after', String(sub.after));
-        params.append('logAfter', String(sub.logAfter));
-      }
-    }
-    return String(url);
   }
 
   async #open(): Promise<void> {
@@ -151,57 +152,53 @@ export class SharedConnection {
     this.#abort = abort;
     const { signal } = abort;
     if (this.#polling) return this.#poll(subs, signal);
-    this.#state(this.#attempt ? 'reconnecting' : 'connecting');
-    let received = false;
+    const follower = this.#follower;
+    this.#state(follower.failures ? 'reconnecting' : 'connecting');
     let watchdog: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
+    let received = false;
+    const arm = (ms: number) => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(
-        () => abort.abort(!received && 'buffered'), // (a stream gone silent: false)
-        received || subs.some((s) => s.after) ? timing.silence : timing.firstLine,
-      );
+      watchdog = setTimeout(() => abort.abort('silent'), ms);
     };
-    arm();
+    arm(follower.opened(subs.some((s) => s.after)));
     let response: Response | undefined;
-    let wait = 0;
+    let next: FollowAction | undefined;
     try {
       response = await this.#fetch(this.#url(subs), { signal });
       this.#unanswered = 0;
-      const status = response.status;
-      // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
-      if (status > 399 && status < 500 && status !== 408 && status !== 429) this.#polling = true;
       if (!response.ok) {
-        wait = retryAfter(response);
-        throw status;
-      }
-      const reader = response
-        .body!.pipeThrough(new TextDecoderStream())
-        .pipeThrough(new NdjsonParseStream<StreamLine>())
-        .getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        // `reconnect`: the server is going away; come back (to any instance) at once.
-        if (done || value.type === 'reconnect') break;
-        if (!received) this.#state('live');
-        received = true;
-        this.#attempt = 0;
-        arm();
-        // Lines of types this element does not know (from a newer server) are skipped.
-        if (/^(snapshot|gone|error|token)$/.test(value.type)) this.#route(subs, value as SessionLine | TokenLine);
+        // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
+        next = follower.refused(response.status, response.headers.get('retry-after'), Date.now());
+      } else {
+        const reader = response
+          .body!.pipeThrough(new TextDecoderStream())
+          .pipeThrough(new NdjsonParseStream<StreamLine>())
+          .getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          // `reconnect`: the server is going away; come back (to any instance) at once.
+          if (value.type === 'reconnect') {
+            next = follower.dropped('reconnect');
+            break;
+          }
+          if (!received) this.#state('live');
+          received = true;
+          arm(follower.heard());
+          // Lines of types this element does not know (from a newer server) are skipped.
+          if (/^(snapshot|gone|error|token)$/.test(value.type)) this.#route(subs, value as SessionLine | TokenLine);
+        }
       }
     } catch {
-      if (signal.reason === 'buffered') this.#polling = true;
-      else if (!response && !signal.aborted) this.#unanswered++;
+      if (!response && !signal.aborted) this.#unanswered++;
     }
     clearTimeout(watchdog);
-    // Unless superseded or stopped: poll at once, or reconnect after the backoff, never sooner than `wait` (a `Retry-After`).
+    // Unless superseded or stopped: as the follower says (poll, reconnect now, or after its backoff and any Retry-After).
     if (this.#abort === abort) {
+      next ??= follower.dropped(signal.reason === 'silent' ? 'silent' : 'error');
+      this.#polling = next.type === 'poll';
       if (!this.#polling) this.#state('reconnecting');
-      this.#schedule(
-        this.#polling
-          ? 0
-          : Math.max(wait, Math.min(timing.backoffMax, 500 * 2 ** this.#attempt++) * (0.5 + Math.random() / 2)),
-      );
+      this.#schedule(next.type === 'wait' ? next.ms : 0);
     }
   }
 
@@ -214,7 +211,7 @@ export class SharedConnection {
     let wait = timing.poll;
     await Promise.all(
       subs.map(async (sub) => {
-        const url = withToken(`${sub.base}/sessions/${encodeURIComponent(sub.id)}`, sub.token);
+        const url = withToken(sessionUrl(sub.base, sub.id), sub.token);
         try {
           const response = await this.#fetch(url, { signal, cache: 'no-store' });
           const status = response.status;

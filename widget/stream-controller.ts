@@ -6,9 +6,15 @@
  * no fetch or timer outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { SessionLine, SessionStatus, TokenLine } from '../server/protocol/index.ts';
+import {
+  isTerminal,
+  type SessionLine,
+  sessionActionUrl,
+  type TokenLine,
+  withToken,
+} from '../server/protocol/index.ts';
 import type { ConnectionState } from './events.ts';
-import { type Fetch, type SharedConnection, type Subscriber, subscribe, withToken } from './shared-connection.ts';
+import { type Fetch, type SharedConnection, type Subscriber, subscribe } from './shared-connection.ts';
 
 /** Where a session lives. */
 export interface StreamSource {
@@ -31,8 +37,8 @@ export interface StreamCallbacks {
   state(state: ConnectionState, unreachable?: boolean): void;
 }
 
-export const terminal = (status: SessionStatus): status is 'complete' | 'error' | 'cancelled' =>
-  status === 'complete' || status === 'error' || status === 'cancelled';
+/** Whether a session has ended (the protocol's `isTerminal`). */
+export const terminal = isTerminal;
 
 /**
  * Reads a session's stream (or snapshot) URL, `…/sessions/ID/stream`, into a
@@ -148,7 +154,7 @@ export class StreamController implements ReactiveController, Subscriber {
 
   /** Asks the server to cancel the session (`POST …/cancel`, answered 202). */
   cancel(): Promise<Response> {
-    return this.fetch(withToken(`${this.base}/sessions/${encodeURIComponent(this.id)}/cancel`, this.token), {
+    return this.fetch(withToken(sessionActionUrl(this.base, this.id, 'cancel'), this.token), {
       method: 'POST',
       signal: this.#requests.signal,
     });
