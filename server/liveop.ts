@@ -83,7 +83,7 @@ export class Liveop {
       ...(options.throttleHz === undefined ? {} : { throttleHz: options.throttleHz }),
       ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }),
     });
-    const signer = new TokenSigner(options.secret);
+    const signer = new TokenSigner(options.secret, { now });
     const authenticator = createAuthenticator(options.apiKeys ?? {}, signer);
     this.open = authenticator.open;
     this.#options = options;

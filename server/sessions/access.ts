@@ -86,7 +86,11 @@ export class TokenSigner {
    * Each at least 16 bytes; instances sharing a store must share them.
    * Random when omitted.
    */
-  constructor(secrets?: string | readonly string[]) {
+  /** The clock every token is signed and checked by (the one the rest of the server takes). */
+  readonly now: () => number;
+
+  constructor(secrets?: string | readonly string[], options: { now?: () => number } = {}) {
+    this.now = options.now ?? Date.now;
     const list = typeof secrets === 'string' ? [secrets] : (secrets ?? []);
     this.#secrets = list.length > 0 ? list.map((s) => Buffer.from(s)) : [randomBytes(32)];
     this.#run = list.length > 0 ? undefined : randomBytes(9).toString('base64url');
@@ -95,7 +99,7 @@ export class TokenSigner {
     }
   }
 
-  sign(sessionId: string, scope: TokenScope, ttlSeconds: number, now = Date.now()): SignedToken {
+  sign(sessionId: string, scope: TokenScope, ttlSeconds: number, now = this.now()): SignedToken {
     const iat = Math.floor(now / 1000);
     return this.#signed({ sid: sessionId, scope, exp: iat + ttlSeconds, iat });
   }
@@ -106,7 +110,7 @@ export class TokenSigner {
     subject: string,
     scope: SubjectScope,
     ttlSeconds: number,
-    now = Date.now(),
+    now = this.now(),
   ): SignedToken {
     const iat = Math.floor(now / 1000);
     return this.#signed({ sub: subject, own: owner, scope, exp: iat + ttlSeconds, iat });
@@ -119,7 +123,7 @@ export class TokenSigner {
   }
 
   /** The payload of a genuine, unexpired token; throws 401 otherwise. */
-  verify(token: string, now = Date.now()): TokenPayload {
+  verify(token: string, now = this.now()): TokenPayload {
     const known = this.#verified.get(token);
     if (known !== undefined) {
       if (known.exp * 1000 <= now) throw new LiveopError('unauthorized', 'token expired');
@@ -204,7 +208,7 @@ export function createAuthenticator(keys: Record<string, ApiKey>, signer: TokenS
       return { kind: 'subject', owner: payload.own, subject: payload.sub, scope: payload.scope, exp: payload.exp };
     }
     // A token from before `iat` was signed in is taken to be granted only what it has left.
-    const lifetime = payload.exp - (payload.iat ?? Math.floor(Date.now() / 1000));
+    const lifetime = payload.exp - (payload.iat ?? Math.floor(signer.now() / 1000));
     return { kind: 'token', sessionId: payload.sid, scope: payload.scope, exp: payload.exp, lifetime };
   };
   return { open, credentialOf, isApiKey: (given) => Object.hasOwn(keys, given) };
