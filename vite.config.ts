@@ -1,7 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { minifyTemplates } from './widget/scripts/minify-templates.ts';
-import { shortenState } from './widget/scripts/shorten-state.ts';
-import { stripLitHooks } from './widget/scripts/strip-lit-hooks.ts';
 
 // One config for the element's self-contained bundle (`npm run build`: dist/live-operation.js,
 // served at /widget.js) and the tests. Apps that bundle their own Lit import `liveop/element`.
@@ -21,8 +18,6 @@ export default defineConfig({
     // widget/scripts/size.ts reports the size that counts (gzip -9, against the 14 KB budget).
     reportCompressedSize: false,
     rolldownOptions: {
-      // Each plugin says why it is safe, and fails the build if what it expects is not there.
-      plugins: [minifyTemplates(), shortenState(), stripLitHooks()],
       // Vite keeps whitespace in ES library builds; this file goes straight to browsers, so minify fully.
       output: { minify: true, comments: false },
     },

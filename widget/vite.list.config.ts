@@ -1,7 +1,7 @@
 /**
  * `<live-operation-list>`'s bundle (`npm run build`: dist/live-operation-list.js,
  * served at /widget-list.js): the element build of vite.config.ts — the same
- * plugins and minification — from the list's entry, with Lit and
+ * minification — from the list's entry, with Lit and
  * `<live-operation>` inside, so one script tag is enough on a list page. It is
  * not held to `<live-operation>`'s 14 KB budget; widget/scripts/size.ts prints its size.
  */
