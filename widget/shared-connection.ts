@@ -66,8 +66,6 @@ export const timing = {
 const retryAfter = (response: Response): number =>
   parseRetryAfter(response.headers.get('retry-after'), Date.now()) ?? 0;
 
-export { withToken };
-
 const connections = new WeakMap<Fetch, Map<string, SharedConnection>>();
 
 /** Finds or opens the shared connection for a subscriber and adds it. */
