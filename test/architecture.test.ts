@@ -85,6 +85,50 @@ describe('the architecture', () => {
     }
   });
 
+  /**
+   * The map's arrows (docs/ARCHITECTURE.md, "Who may import whom"): what each
+   * folder of server/ may import from the others. The facade and the entry
+   * files (liveop.ts, serve.ts, cli.ts, index.ts, …) compose them and may
+   * import any.
+   */
+  const LAYERS: Record<string, { values: string[]; types?: string[] }> = {
+    protocol: { values: [] },
+    core: { values: ['protocol'] },
+    store: { values: ['core', 'protocol'] },
+    stream: { values: ['core', 'protocol'], types: ['store'] },
+    sessions: { values: ['core', 'protocol'], types: ['store'] },
+    runner: { values: ['core', 'protocol', 'store'], types: ['sessions'] },
+    http: { values: ['core', 'protocol', 'sessions', 'store'], types: ['stream'] },
+    client: { values: ['protocol'] },
+    text: { values: ['protocol', 'client'] },
+  };
+  /** Arrows the map does not have yet, and why each is still there. */
+  const KNOWN_CROSSINGS: Record<string, string> = {
+    'server/runner/bullmq.ts → server/sessions/webhook.ts':
+      'webhooks still ride the operations queue, so its worker delivers them (issue 21 item 5: a queue of their own)',
+  };
+
+  it('keeps every folder of server/ to the arrows of the map', () => {
+    const crossings: string[] = [];
+    for (const file of allFiles.filter(under('server'))) {
+      const from = file.split('/')[1]!;
+      const layer = LAYERS[from];
+      if (layer === undefined) continue; // an entry file: it composes the layers
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      for (const target of graph.get(file)!.files) {
+        const to = target.split('/')[1]!;
+        if (to === from || !target.startsWith('server/')) continue;
+        const spec = relative(dirname(file), target).replace(/\\/g, '/');
+        const typeOnly = new RegExp(
+          `import type [^;]*from '(\\./)?${spec.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`,
+        ).test(text);
+        const allowed = layer.values.includes(to) || (typeOnly && (layer.types ?? []).includes(to));
+        if (!allowed && !(`${file} → ${target}` in KNOWN_CROSSINGS)) crossings.push(`${file} → ${target}`);
+      }
+    }
+    expect(crossings).toEqual([]);
+  });
+
   it('has no import cycles', () => {
     const cycles: string[][] = [];
     const state = new Map<string, 'visiting' | 'done'>();
