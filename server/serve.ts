@@ -7,8 +7,9 @@
  * LIVEOP_SECRET (token signing; share it between instances),
  * LIVEOP_CORS_ORIGINS (comma-separated, or *; none: loopback pages in open
  * mode, no other origin with keys), REDIS_URL (shared store for several
- * instances), LIVEOP_REDIS_PREFIX (liveop), LIVEOP_MAX_AGE_DAYS (on Redis:
- * purge sessions older than this, whatever their TTL).
+ * instances), LIVEOP_REDIS_PREFIX (liveop), LIVEOP_MAX_AGE_DAYS (purge
+ * sessions older than this, whatever their TTL, on either store),
+ * LIVEOP_TTL_SECONDS (how long a session is kept after it ends; 300).
  */
 
 import { resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { withContractErrors } from './http/app.ts';
 import { parseCaps, parseRateLimits } from './http/limits.ts';
 import { createLiveop, type Listening, type Liveop } from './liveop.ts';
 import { parseApiKeys } from './sessions/access.ts';
+import { MemorySessionStore } from './store/memory-store.ts';
 
 export interface ServeOptions {
   /** @default process.env */
@@ -45,12 +47,8 @@ async function liveopFromEnv(
   if (redisUrl && !env.LIVEOP_SECRET) {
     warnings.push('liveop: REDIS_URL without LIVEOP_SECRET: tokens minted here will not verify on other instances');
   }
-  const maxAgeDays = Number(env.LIVEOP_MAX_AGE_DAYS ?? 0);
-  if (maxAgeDays > 0 && !redisUrl) {
-    warnings.push(
-      'liveop: LIVEOP_MAX_AGE_DAYS applies to the Redis store only; the memory store keeps each session its TTL',
-    );
-  }
+  const maxAgeDays = wholeNumber(env, 'LIVEOP_MAX_AGE_DAYS', 1) ?? 0;
+  const ttlSeconds = wholeNumber(env, 'LIVEOP_TTL_SECONDS', 1);
   const prefix = env.LIVEOP_REDIS_PREFIX ?? 'liveop';
   const runnerName = env.LIVEOP_RUNNER ?? 'local';
   if (!['local', 'inline', 'bullmq'].includes(runnerName))
@@ -67,7 +65,9 @@ async function liveopFromEnv(
       }).catch((error: unknown) => {
         throw new Error(`REDIS_URL ${redact(redisUrl)}: ${explain(error)}`);
       })
-    : undefined;
+    : maxAgeDays > 0
+      ? new MemorySessionStore({ maxAgeMs: maxAgeDays * 86_400_000 })
+      : undefined;
   const stalledMs = env.LIVEOP_STALLED_MS ? Number(env.LIVEOP_STALLED_MS) : undefined;
   if (stalledMs !== undefined && !(Number.isInteger(stalledMs) && stalledMs >= 100)) {
     throw new Error(`LIVEOP_STALLED_MS: "${env.LIVEOP_STALLED_MS}" is not a whole number of milliseconds, 100 or more`);
@@ -98,6 +98,7 @@ async function liveopFromEnv(
     runner,
     rateLimits: parseRateLimits(env.LIVEOP_RATE_LIMITS),
     caps: parseCaps(env.LIVEOP_CAPS),
+    ...(ttlSeconds === undefined ? {} : { sessionDefaults: { ttlSeconds } }),
     ...(env.LIVEOP_WEBHOOK_SECRET
       ? { webhooks: { secret: env.LIVEOP_WEBHOOK_SECRET, allowPrivateNetworks: env.LIVEOP_WEBHOOK_PRIVATE === '1' } }
       : {}),
@@ -262,6 +263,17 @@ function requireOptional(setting: string, packages: string[]): void {
 }
 
 /** A URL for the log, without its password. */
+/** A whole-number setting, at least `least`; undefined when unset; an error naming it otherwise. */
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, least: number): number | undefined {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < least) {
+    throw new Error(`${name}: "${env[name]}" is not a whole number, ${least} or more`);
+  }
+  return value;
+}
+
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

@@ -22,6 +22,12 @@ export interface MemoryStoreOptions {
   now?: () => number;
   /** How often expired sessions are swept from memory. @default 1000 */
   sweepIntervalMs?: number;
+  /**
+   * Removes, at each sweep, every session created more than this long ago,
+   * whatever its TTL (its streams hear it was deleted): the Redis store's
+   * `maxAgeMs`, and `LIVEOP_MAX_AGE_DAYS`. @default undefined (none)
+   */
+  maxAgeMs?: number;
 }
 
 interface IndexEntry {
@@ -41,9 +47,11 @@ export class MemorySessionStore implements SessionStore {
   /** Sessions per owner in the index (the sessions-per-owner cap counts these). */
   readonly #owned = new Map<string | null, number>();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #maxAgeMs: number | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#maxAgeMs = options.maxAgeMs;
     const sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
     // No serialisation: the core never mutates a stored session, so objects can be shared.
     this.#keyv = new Keyv<StoredSession>({
@@ -54,7 +62,10 @@ export class MemorySessionStore implements SessionStore {
       serialize: undefined,
       deserialize: undefined,
     });
-    this.#sweeper = setInterval(() => this.#sweepIndex(), sweepIntervalMs).unref();
+    this.#sweeper = setInterval(() => {
+      this.#sweepIndex();
+      if (this.#maxAgeMs !== undefined) void this.purge(this.#maxAgeMs);
+    }, sweepIntervalMs).unref();
   }
 
   async get(id: string): Promise<StoredSession | undefined> {
@@ -119,6 +130,22 @@ export class MemorySessionStore implements SessionStore {
       last = id;
     }
     return { sessions, cursor: more ? last : null };
+  }
+
+  /**
+   * Removes every session created more than `maxAgeMs` ago, whatever its TTL
+   * (its streams hear it was deleted), as the Redis store's `purge()` does.
+   * Answers how many it removed.
+   * @example
+   * await store.purge(7 * 24 * 3600_000); // nothing older than a week
+   */
+  async purge(maxAgeMs?: number): Promise<number> {
+    this.#sweepIndex();
+    if (maxAgeMs === undefined) return 0;
+    const cutoff = this.#now() - maxAgeMs;
+    const old = [...this.#index].filter(([, entry]) => entry.createdAt < cutoff).map(([id]) => id);
+    for (const id of old) await this.delete(id);
+    return old.length;
   }
 
   async countOwned(owner: string | null): Promise<number> {

@@ -76,6 +76,11 @@ export interface SessionStore {
    * is fine): what the sessions-per-owner cap counts. Left out: no cap.
    */
   countOwned?(owner: string | null): Promise<number>;
+  /**
+   * Removes every session created more than `maxAgeMs` ago, whatever its TTL
+   * (its streams hear it was deleted); answers how many. Both stores have it.
+   */
+  purge?(maxAgeMs?: number): Promise<number>;
   /** Rate limiters shared by every instance on this store; left out: each instance counts alone. */
   rateLimiter?: RateLimiterFactory;
   /** Resolves when the store answers; rejects when it does not. */

@@ -53,10 +53,41 @@ describe('the standalone server, failing to start', () => {
     expect(await failedStart({ REDIS_URL: 'localhost:6379' })).toMatch(/^liveop: REDIS_URL localhost:6379: /);
   });
 
+  it('names LIVEOP_TTL_SECONDS and LIVEOP_MAX_AGE_DAYS when they are not whole numbers', async () => {
+    expect(await failedStart({ LIVEOP_TTL_SECONDS: 'soon' })).toBe(
+      'liveop: LIVEOP_TTL_SECONDS: "soon" is not a whole number, 1 or more',
+    );
+    expect(await failedStart({ LIVEOP_MAX_AGE_DAYS: '0.5' })).toBe(
+      'liveop: LIVEOP_MAX_AGE_DAYS: "0.5" is not a whole number, 1 or more',
+    );
+  });
+
   it('names LIVEOP_SECRET when it is too short', async () => {
     expect(await failedStart({ LIVEOP_SECRET: 'short' })).toBe(
       'liveop: each token secret (LIVEOP_SECRET, comma-separated) must be at least 16 bytes',
     );
+  });
+});
+
+describe('the standalone server, keeping sessions as told', () => {
+  it('forgets a finished session LIVEOP_TTL_SECONDS after its end (the default is 300 s), on the memory store', async () => {
+    const server = await spawnServer({ LIVEOP_TTL_SECONDS: '1', LIVEOP_MAX_AGE_DAYS: '30' });
+    started.push(server);
+    const made = await fetch(`${server.url}/sessions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Short-lived', tasks: { a: 'A' } }),
+    });
+    const { snapshotUrl, reporterToken } = (await made.json()) as { snapshotUrl: string; reporterToken: string };
+    const done = await fetch(`${snapshotUrl}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${reporterToken}` },
+      body: JSON.stringify([{ type: 'complete', task: 'a' }]),
+    });
+    expect(done.status).toBe(200);
+    expect((await fetch(snapshotUrl)).status).toBe(200);
+    await expect.poll(async () => (await fetch(snapshotUrl)).status, { timeout: 5_000, interval: 200 }).toBe(404);
+    expect(server.output()).not.toMatch(/LIVEOP_MAX_AGE_DAYS/); // no "ignored on the memory store" warning any more
   });
 });
 

@@ -94,6 +94,26 @@ export function storeContract(name: string, makeStore: () => Promise<SessionStor
       await store.close();
     });
 
+    it('purges sessions created longer ago than the max age, whatever their TTL, and tells subscribers', async () => {
+      const store = await makeStore();
+      const hour = 3_600_000;
+      const old = createSession(randomUUID(), { tasks: { a: 'A' }, ttlSeconds: 86_400 }, Date.now() - 2 * hour);
+      const fresh = createSession(randomUUID(), { tasks: { a: 'A' }, ttlSeconds: 86_400 }, Date.now());
+      await store.create(old);
+      await store.create(fresh);
+      const deleted: string[] = [];
+      const stop = store.subscribe((change) => {
+        if (change.deleted) deleted.push(change.id);
+      });
+      expect(await store.purge!(hour)).toBeGreaterThanOrEqual(1);
+      expect(await store.get(old.id)).toBeUndefined();
+      expect(await store.get(fresh.id)).toBeDefined();
+      await expect.poll(() => deleted).toContain(old.id);
+      expect(deleted).not.toContain(fresh.id);
+      stop();
+      await store.close();
+    });
+
     it('reads at most readMost sessions for a filtered page, and its cursor goes on from there', async () => {
       const store = await makeStore();
       const owner = `carol-${randomUUID()}`;
