@@ -11,6 +11,8 @@
  * Redis: `import { RedisSessionStore } from 'liveop/redis'`. The element:
  * `import 'liveop/element'`. A client for other processes: `liveop/client`.
  */
+
+export * from '../protocol/index.ts';
 export { type ErrorKind, LiveopError } from './core/errors.ts';
 export type { SessionOptions, StoredSession } from './core/model.ts';
 export type { LiveopApp } from './http/app.ts';
@@ -21,7 +23,6 @@ export {
   Liveop,
   type LiveopOptions,
 } from './liveop.ts';
-export * from './protocol/index.ts';
 export type { BullmqOptions, WorkerOptions } from './runner/bullmq.ts';
 export type { OperationContext, OperationDefinition } from './runner/operations.ts';
 export {

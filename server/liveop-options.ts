@@ -1,10 +1,11 @@
 /**
  * What `createLiveop()` takes: every option, with its default.
  */
+
+import type { Snapshot } from '../protocol/index.ts';
 import type { SessionOptions } from './core/model.ts';
 import type { AppConfig } from './http/context.ts';
 import type { Caps, RateLimits } from './http/limits.ts';
-import type { Snapshot } from './protocol/index.ts';
 import type { BullmqOptions } from './runner/bullmq.ts';
 import type { ApiKey } from './sessions/access.ts';
 import type { WebhookOptions } from './sessions/webhook.ts';

@@ -12,6 +12,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
+import type { CreatedSession, CreateSessionInput, ProgressEvent, Snapshot } from '../protocol/index.ts';
 import { LiveopError } from './core/errors.ts';
 import { createSessionSchema, parse } from './core/schemas.ts';
 import { toSnapshot } from './core/snapshot.ts';
@@ -23,7 +24,6 @@ import { stuckClosed } from './http/stream-response.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
 import type { LiveopOptions } from './liveop-options.ts';
-import type { CreatedSession, CreateSessionInput, ProgressEvent, Snapshot } from './protocol/index.ts';
 import type { WorkerOptions } from './runner/bullmq.ts';
 import { LazyBullmqRunner } from './runner/bullmq-lazy.ts';
 import { InlineRunner, LocalRunner } from './runner/dispatchers.ts';

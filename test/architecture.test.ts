@@ -10,7 +10,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const SOURCE_DIRS = ['server', 'widget'];
+const SOURCE_DIRS = ['protocol', 'client', 'server', 'widget'];
 
 /** Files allowed past the size limit, and why. */
 const LONG_FILES: Record<string, string> = {
@@ -59,10 +59,10 @@ const under = (dir: string) => (file: string) => file.startsWith(`${dir}/`);
 
 describe('the architecture', () => {
   it('keeps the protocol module free of dependencies: it imports nothing outside itself', () => {
-    for (const file of allFiles.filter(under('server/protocol'))) {
+    for (const file of allFiles.filter(under('protocol'))) {
       const { files, packages } = graph.get(file)!;
       expect({ file, packages }).toEqual({ file, packages: [] });
-      expect({ file, outside: files.filter((f) => !under('server/protocol')(f)) }).toEqual({ file, outside: [] });
+      expect({ file, outside: files.filter((f) => !under('protocol')(f)) }).toEqual({ file, outside: [] });
     }
   });
 
@@ -70,7 +70,7 @@ describe('the architecture', () => {
     for (const file of allFiles.filter(under('server/core'))) {
       const { files, packages } = graph.get(file)!;
       expect({ file, packages: packages.filter((p) => p !== 'zod') }).toEqual({ file, packages: [] });
-      const outside = files.filter((f) => !under('server/core')(f) && !under('server/protocol')(f));
+      const outside = files.filter((f) => !under('server/core')(f) && !under('protocol')(f));
       expect({ file, outside }).toEqual({ file, outside: [] });
     }
   });
@@ -80,14 +80,15 @@ describe('the architecture', () => {
       const { files, packages } = graph.get(file)!;
       const allowed = under('widget/jsx')(file) ? ['react', 'vue'] : ['lit'];
       expect({ file, packages: packages.filter((p) => !allowed.includes(p)) }).toEqual({ file, packages: [] });
-      const outside = files.filter((f) => !under('widget')(f) && !under('server/protocol')(f));
+      const outside = files.filter((f) => !under('widget')(f) && !under('protocol')(f));
       expect({ file, outside }).toEqual({ file, outside: [] });
     }
   });
 
   /**
    * The map's arrows (docs/ARCHITECTURE.md, "Who may import whom"): what each
-   * folder of server/ may import from the others. The facade and the entry
+   * folder of server/ (and the top-level client/) may import from the others
+   * (and from the top-level protocol/ and client/). The facade and the entry
    * files (liveop.ts, serve.ts, cli.ts, index.ts, …) compose them and may
    * import any.
    */
@@ -108,16 +109,17 @@ describe('the architecture', () => {
       'webhooks still ride the operations queue, so its worker delivers them (issue 21 item 5: a queue of their own)',
   };
 
-  it('keeps every folder of server/ to the arrows of the map', () => {
+  it('keeps every folder of server/ and client/ to the arrows of the map', () => {
     const crossings: string[] = [];
-    for (const file of allFiles.filter(under('server'))) {
-      const from = file.split('/')[1]!;
+    const folderOf = (file: string) => (file.startsWith('server/') ? file.split('/')[1]! : file.split('/')[0]!);
+    for (const file of allFiles.filter((f) => under('server')(f) || under('client')(f))) {
+      const from = folderOf(file);
       const layer = LAYERS[from];
       if (layer === undefined) continue; // an entry file: it composes the layers
       const text = readFileSync(join(ROOT, file), 'utf8');
       for (const target of graph.get(file)!.files) {
-        const to = target.split('/')[1]!;
-        if (to === from || !target.startsWith('server/')) continue;
+        const to = folderOf(target);
+        if (to === from || to === 'widget') continue;
         const spec = relative(dirname(file), target).replace(/\\/g, '/');
         const typeOnly = new RegExp(
           `import type [^;]*from '(\\./)?${spec.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'`,

@@ -5,7 +5,7 @@
  * React 19 (`onlive-operation-complete`), Vue (`@live-operation-complete`),
  * Svelte, Angular and plain `addEventListener`.
  */
-import type { Snapshot } from '../server/protocol/index.ts';
+import type { Snapshot } from '../protocol/index.ts';
 
 /** The connection's state, as `live-operation-connection` reports it. */
 export type ConnectionState = 'idle' | 'connecting' | 'live' | 'reconnecting' | 'polling' | 'closed';

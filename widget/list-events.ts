@@ -4,7 +4,7 @@
  * shadow roots (`composed`). The `<live-operation>` a row opens fires its own
  * events (`live-operation-update`, `-complete`…), which bubble out of the list.
  */
-import type { ListedSession } from '../server/protocol/index.ts';
+import type { ListedSession } from '../protocol/index.ts';
 
 /**
  * `live-operation-list-open`: a row is about to open its session's live

@@ -5,7 +5,7 @@
  * hands it (`RowView`); its state and events stay on the element.
  */
 import { html, nothing, type TemplateResult } from 'lit';
-import type { ListedSession } from '../server/protocol/index.ts';
+import type { ListedSession } from '../protocol/index.ts';
 import type { LiveOperationSnapshotEvent } from './events.ts';
 import { formatAge, type LiveOperationListStrings } from './list-strings.ts';
 import { format } from './strings.ts';

@@ -1,6 +1,6 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import type { ListedSession, SessionStatus } from '../server/protocol/index.ts';
+import type { ListedSession, SessionStatus } from '../protocol/index.ts';
 import type { LiveOperationSnapshotEvent } from './events.ts';
 import { LiveOperationListOpenEvent } from './list-events.ts';
 import { type Opened, type RowView, sessionRow } from './list-row.ts';

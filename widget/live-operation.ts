@@ -7,7 +7,7 @@ import {
   scopeAllows,
   scopeOf,
   type TaskSnapshot,
-} from '../server/protocol/index.ts';
+} from '../protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
 import {
   type ConnectionState,

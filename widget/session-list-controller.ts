@@ -9,7 +9,7 @@
  * clears every timer: no fetch or timer outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ListedSession, SessionList } from '../server/protocol/index.ts';
+import type { ListedSession, SessionList } from '../protocol/index.ts';
 import type { Fetch } from './shared-connection.ts';
 
 /** `first`: a new list (replaces what is shown); `more`: the next page (appended); `refresh`: the listed ones again. */

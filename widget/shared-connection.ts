@@ -11,7 +11,7 @@
  * in time (a proxy buffering the stream) or the stream is refused.
  */
 
-import type { ErrorBody, SessionLine, Snapshot, StreamLine, TokenLine } from '../server/protocol/index.ts';
+import type { ErrorBody, SessionLine, Snapshot, StreamLine, TokenLine } from '../protocol/index.ts';
 import {
   type FollowAction,
   NdjsonParseStream,
@@ -20,7 +20,7 @@ import {
   sessionUrl,
   streamUrl,
   withToken,
-} from '../server/protocol/index.ts';
+} from '../protocol/index.ts';
 import type { ConnectionState } from './events.ts';
 
 export type Fetch = typeof fetch;

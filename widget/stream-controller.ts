@@ -6,7 +6,7 @@
  * no fetch or timer outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { isTerminal, type SessionLine, sessionActionUrl, type TokenLine, withToken } from '../server/protocol/index.ts';
+import { isTerminal, type SessionLine, sessionActionUrl, type TokenLine, withToken } from '../protocol/index.ts';
 import type { ConnectionState } from './events.ts';
 import { type Fetch, type SharedConnection, type Subscriber, subscribe } from './shared-connection.ts';
 

@@ -17,12 +17,12 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import Keyv from 'keyv';
+import type { ProgressEvent } from '../../protocol/index.ts';
 import { createSession, type StoredSession } from '../../server/core/model.ts';
 import { applyEvents } from '../../server/core/reducer.ts';
 import { createSessionSchema } from '../../server/core/schemas.ts';
 import { toSnapshot } from '../../server/core/snapshot.ts';
 import { isFinal } from '../../server/core/status.ts';
-import type { ProgressEvent } from '../../server/protocol/index.ts';
 import { tokenlessCreated } from './created.ts';
 
 export interface Baseline {

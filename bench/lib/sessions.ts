@@ -2,7 +2,7 @@
  * Setup through the contract: create sessions (`POST /sessions`), and the
  * event body a reporter sends.
  */
-import type { CreatedSession } from '../../server/protocol/index.ts';
+import type { CreatedSession } from '../../protocol/index.ts';
 
 /** What a bench session looks like: a realistic three-task import. */
 export const SESSION_BODY = {

@@ -14,7 +14,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import type { CreatedSession } from '../../server/protocol/index.ts';
+import type { CreatedSession } from '../../protocol/index.ts';
 import type { ClientCommand, ClientReport } from '../lib/idle-clients.ts';
 import { fmt, MB, type Row, type ScenarioResult, sleep } from '../lib/report.ts';
 import { cpuPercent, forkTs, type ServerKind, ServerProcess, type StartOptions } from '../lib/server-process.ts';

@@ -10,7 +10,7 @@
  */
 import { cpus } from 'node:os';
 import { monitorEventLoopDelay, performance, type RecordableHistogram } from 'node:perf_hooks';
-import type { CreatedSession } from '../../server/protocol/index.ts';
+import type { CreatedSession } from '../../protocol/index.ts';
 import { type CpuSample, machineBusyPercent, machineCpu } from '../lib/machine.ts';
 import { openStream, RawConnection, requestBytes, type StreamHandle, targetOf, versionOf } from '../lib/raw-http.ts';
 import { latencyHistogram, MB, type Row, type ScenarioResult, sleep, summarize, waitUntil } from '../lib/report.ts';

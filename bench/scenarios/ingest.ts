@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { CreatedSession } from '../../server/protocol/index.ts';
+import type { CreatedSession } from '../../protocol/index.ts';
 import { redisKeys } from '../../server/store/redis-keys.ts';
 import { machineBusyPercent, machineCpu } from '../lib/machine.ts';
 import { RawConnection, requestBytes, targetOf } from '../lib/raw-http.ts';

@@ -12,7 +12,7 @@ import type {
   SessionError,
   StageState,
   TaskStatus,
-} from '../protocol/index.ts';
+} from '../../protocol/index.ts';
 import { LiveopError } from './errors.ts';
 import type { ProgressRate } from './eta.ts';
 

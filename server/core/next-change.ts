@@ -9,7 +9,7 @@
  * out unchanged (the watcher then asks again); waking late would freeze a
  * bar, so every rounding here errs early. Pure.
  */
-import { isTerminal } from '../protocol/index.ts';
+import { isTerminal } from '../../protocol/index.ts';
 import { etaMs, type ProgressRate } from './eta.ts';
 import type { StoredSession, StoredTask } from './model.ts';
 import { easedPercent, SIMULATION_CAP, type SimulationOptions, stalledAt } from './simulation.ts';

@@ -5,7 +5,7 @@
  * event applied (and `version` + 1) or throws a LiveopError and changes
  * nothing — a batch with one bad event changes nothing.
  */
-import { isTerminal, LIMITS, type NextSession, type ProgressEvent, type StageState } from '../protocol/index.ts';
+import { isTerminal, LIMITS, type NextSession, type ProgressEvent, type StageState } from '../../protocol/index.ts';
 import { reportedOverall } from './aggregate.ts';
 import { LiveopError } from './errors.ts';
 import { observe } from './eta.ts';

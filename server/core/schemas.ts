@@ -1,6 +1,6 @@
 /**
  * The server's validation of what clients send: zod schemas for the shapes of
- * the wire protocol (server/protocol), holding them to `LIMITS`. Unknown
+ * the wire protocol (protocol), holding them to `LIMITS`. Unknown
  * fields are refused, so typos surface. The checks at the end make the
  * compiler prove that each schema produces exactly the protocol's type.
  */
@@ -15,7 +15,7 @@ import {
   STAGE_STATES,
   type TaskSpec,
   TOKEN_SCOPES,
-} from '../protocol/index.ts';
+} from '../../protocol/index.ts';
 import { LiveopError } from './errors.ts';
 import { findTooDeep } from './json-shape.ts';
 

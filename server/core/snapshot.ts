@@ -4,7 +4,7 @@
  * yet received. Pure.
  */
 
-import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from '../protocol/index.ts';
+import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from '../../protocol/index.ts';
 import { overallPercent } from './aggregate.ts';
 import { etaMs } from './eta.ts';
 import type { StoredSession, StoredTask } from './model.ts';

@@ -3,7 +3,7 @@
  * running out, the worker going silent), when it ended, and
  * how long the store keeps it. Pure; `now` is a parameter.
  */
-import { isTerminal } from '../protocol/index.ts';
+import { isTerminal } from '../../protocol/index.ts';
 import type { StoredSession } from './model.ts';
 
 export type Verdict = 'pending' | 'running' | 'complete' | 'error' | 'cancelled';

@@ -4,8 +4,8 @@
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../../protocol/index.ts';
 import { type ErrorKind, LiveopError } from '../core/errors.ts';
-import { ERROR_CODES, type ErrorBody, type ErrorStatus } from '../protocol/index.ts';
 import { StoreUnavailable } from '../store/session-store.ts';
 import { requestAborted } from './node-bindings.ts';
 

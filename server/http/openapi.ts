@@ -5,13 +5,13 @@
  * document cannot say one thing while the routes check another.
  */
 import { z } from 'zod';
+import { ERROR_CODES, PROTOCOL_VERSION, SERVER_RESTARTED } from '../../protocol/index.ts';
 import {
   createSessionSchema,
   eventBatchSchema,
   subjectTokenRequestSchema,
   tokenRequestSchema,
 } from '../core/schemas.ts';
-import { ERROR_CODES, PROTOCOL_VERSION, SERVER_RESTARTED } from '../protocol/index.ts';
 import { listQuerySchema } from './routes/sessions.ts';
 
 const schema = (zod: z.ZodType) => {

@@ -12,9 +12,9 @@
 import type { MiddlewareHandler } from 'hono';
 import { validator } from 'hono/validator';
 import type { z } from 'zod';
+import { LIMITS, LineSplitter } from '../../protocol/index.ts';
 import { findTooDeep } from '../core/json-shape.ts';
 import { parse } from '../core/schemas.ts';
-import { LIMITS, LineSplitter } from '../protocol/index.ts';
 import { ApiError } from './errors.ts';
 import { bodyText } from './middleware.ts';
 import { requestHeader } from './node-bindings.ts';

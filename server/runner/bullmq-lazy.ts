@@ -3,7 +3,7 @@
  * and ioredis are optional dependencies an app on the local runner need not
  * install.
  */
-import type { ProgressEvent } from '../protocol/index.ts';
+import type { ProgressEvent } from '../../protocol/index.ts';
 import type { OperationRunner } from '../sessions/session-service.ts';
 import type { BullmqOptions, BullmqRunner } from './bullmq.ts';
 import type { OperationRegistry } from './operations.ts';

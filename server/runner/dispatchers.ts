@@ -11,7 +11,7 @@
  */
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
-import type { ProgressEvent } from '../protocol/index.ts';
+import type { ProgressEvent } from '../../protocol/index.ts';
 import type { OperationRunner } from '../sessions/session-service.ts';
 import { backoffMs, type OperationRegistry } from './operations.ts';
 import type { TaskHost } from './task-host.ts';

@@ -9,8 +9,9 @@
  * refused batch is written again event by event, so whatever still applies
  * does, and what does not is logged — never dropped out of sight.
  */
+
+import type { EventsAccepted, ProgressEvent } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
-import type { EventsAccepted, ProgressEvent } from '../protocol/index.ts';
 import { SessionNotFound, StoreUnavailable } from '../store/session-store.ts';
 
 /** Applies a batch to a session the way every reporter's batch is applied (the sessions service). */

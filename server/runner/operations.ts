@@ -5,7 +5,7 @@
  * loaded by the server and by the workers alike.
  */
 import type { z } from 'zod';
-import type { Snapshot } from '../protocol/index.ts';
+import type { Snapshot } from '../../protocol/index.ts';
 import type { OperationSpec } from '../sessions/session-service.ts';
 import type { ProgressSession, TaskContext } from './progress-session.ts';
 

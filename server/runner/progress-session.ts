@@ -6,9 +6,9 @@
  * through the store, like any reporter.
  */
 import PQueue from 'p-queue';
+import { LIMITS, type MessageLevel, type ProgressEvent, type Snapshot } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
 import { describeIssues, eventSchema } from '../core/schemas.ts';
-import { LIMITS, type MessageLevel, type ProgressEvent, type Snapshot } from '../protocol/index.ts';
 import type { EventWriter } from './event-writer.ts';
 
 /** What a running task uses to report. */

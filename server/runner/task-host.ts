@@ -9,8 +9,8 @@
  * 100,000 small jobs a day does not grow with them.
  */
 import PQueue from 'p-queue';
+import { isTerminal, type Snapshot } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
-import { isTerminal, type Snapshot } from '../protocol/index.ts';
 import type { SessionStore, StoreChange } from '../store/session-store.ts';
 import { EventWriter, type Report } from './event-writer.ts';
 import type { OperationRegistry } from './operations.ts';

@@ -6,8 +6,8 @@
  * a cancel button) but only the server can mint or check one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SERVER_RESTARTED, scopeAllows, type TokenScope } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
-import { SERVER_RESTARTED, scopeAllows, type TokenScope } from '../protocol/index.ts';
 
 export interface ApiKey {
   owner: string;

@@ -5,9 +5,10 @@
  * same owner), or, holding only this session's token, the next one's reporter
  * token in `token`.
  */
+
+import { type NextSession, type ProgressEvent, sessionStreamUrl } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
 import type { StoredSession } from '../core/model.ts';
-import { type NextSession, type ProgressEvent, sessionStreamUrl } from '../protocol/index.ts';
 import { authorize, type Credential } from './access.ts';
 
 export interface ChainContext {

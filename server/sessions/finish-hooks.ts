@@ -10,10 +10,11 @@
  * told by the instance that wrote it last, when that time comes; if that
  * instance has stopped by then, nobody tells (see docs/protocol.md).
  */
+
+import type { Snapshot } from '../../protocol/index.ts';
 import type { StoredSession } from '../core/model.ts';
 import { toSnapshot } from '../core/snapshot.ts';
 import { isFinal } from '../core/status.ts';
-import type { Snapshot } from '../protocol/index.ts';
 import type { SessionStore } from '../store/session-store.ts';
 
 export interface FinishHooksOptions {

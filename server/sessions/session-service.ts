@@ -6,12 +6,6 @@
  * (kinds, not statuses); the HTTP layer maps them to the contract.
  */
 import { randomBytes } from 'node:crypto';
-import { LiveopError } from '../core/errors.ts';
-import { createSession, type SessionOptions, type StoredSession } from '../core/model.ts';
-import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
-import { createSessionSchema, parse } from '../core/schemas.ts';
-import { toSnapshot } from '../core/snapshot.ts';
-import { sessionStatus } from '../core/status.ts';
 import {
   type CreatedSession,
   type CreateSessionInput,
@@ -22,7 +16,13 @@ import {
   sessionUrl,
   type TokenScope,
   type VisitorSession,
-} from '../protocol/index.ts';
+} from '../../protocol/index.ts';
+import { LiveopError } from '../core/errors.ts';
+import { createSession, type SessionOptions, type StoredSession } from '../core/model.ts';
+import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
+import { createSessionSchema, parse } from '../core/schemas.ts';
+import { toSnapshot } from '../core/snapshot.ts';
+import { sessionStatus } from '../core/status.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
   type Authenticator,

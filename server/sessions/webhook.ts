@@ -12,7 +12,7 @@ import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import pRetry, { AbortError } from 'p-retry';
-import type { Snapshot } from '../protocol/index.ts';
+import type { Snapshot } from '../../protocol/index.ts';
 import { type AddressPolicy, allowedAddresses, type Resolve, type ResolvedAddress } from './webhook-guard.ts';
 
 export interface WebhookOptions {

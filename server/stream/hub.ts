@@ -17,8 +17,9 @@
  *   silence; there are no per-subscription timers.
  * - One clock, injected, for everything.
  */
+
+import type { StreamLine } from '../../protocol/index.ts';
 import { logSeqAtVersion } from '../core/snapshot.ts';
-import type { StreamLine } from '../protocol/index.ts';
 import type { SessionStore } from '../store/session-store.ts';
 import { type Generation, Watcher, type WatcherContext } from './watcher.ts';
 

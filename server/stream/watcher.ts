@@ -6,10 +6,17 @@
  * moving. A new generation — one shared line — is made only when something
  * a viewer can see changed.
  */
+
+import {
+  isTerminal,
+  type LogEntry,
+  type Snapshot,
+  type StreamErrorLine,
+  type StreamLine,
+} from '../../protocol/index.ts';
 import type { StoredSession } from '../core/model.ts';
 import { nextVisibleChangeAt } from '../core/next-change.ts';
 import { logsAfter, toSnapshot, visiblyDifferent } from '../core/snapshot.ts';
-import { isTerminal, type LogEntry, type Snapshot, type StreamErrorLine, type StreamLine } from '../protocol/index.ts';
 import type { SessionStore, StoreChange } from '../store/session-store.ts';
 
 /** What a watcher needs of its hub. */

@@ -5,7 +5,7 @@
  * try again and when to give up is the protocol's follower's (the element's
  * and liveop/client's too). Needs only fetch.
  */
-import { errorFromResponse } from '../client/errors.ts';
+import { errorFromResponse } from '../../client/errors.ts';
 import {
   readNdjson,
   SessionCursor,
@@ -13,7 +13,7 @@ import {
   StreamFollower,
   type StreamLine,
   withCursor,
-} from '../protocol/index.ts';
+} from '../../protocol/index.ts';
 
 /** The session was deleted or expired, or the server lost it (exit code 3). */
 export class SessionGone extends Error {

@@ -7,7 +7,7 @@
  * the server completed eases to 100 first (the closing ramp, closing-ramp.ts):
  * the tenths it crosses print as it goes, then "complete".
  */
-import { CLOSING_RAMP_MS, closingFrame, isTerminal, type Snapshot } from '../protocol/index.ts';
+import { CLOSING_RAMP_MS, closingFrame, isTerminal, type Snapshot } from '../../protocol/index.ts';
 
 /** How often the text view draws a closing ramp: a few steps, each one a tenth or more. */
 const CLOSING_STEP_MS = 100;

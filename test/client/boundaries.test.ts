@@ -10,20 +10,20 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const DIR = 'server/client';
+const DIR = 'client';
 const files = readdirSync(join(ROOT, DIR))
   .filter((name) => name.endsWith('.ts'))
   .map((name) => join(DIR, name));
 
 describe('the client module', () => {
-  it('imports only itself and server/protocol/index.ts, with .ts extensions, and no package', () => {
+  it('imports only itself and protocol/index.ts, with .ts extensions, and no package', () => {
     for (const file of files) {
       const text = readFileSync(join(ROOT, file), 'utf8');
       const specs = ts.preProcessFile(text, true, true).importedFiles.map((i) => i.fileName);
       const outside = specs.filter((spec) => {
         if (!spec.startsWith('.') || !spec.endsWith('.ts')) return true;
         const target = relative(ROOT, resolve(ROOT, dirname(file), spec));
-        return !(dirname(target) === DIR || target === 'server/protocol/index.ts');
+        return !(dirname(target) === DIR || target === 'protocol/index.ts');
       });
       expect({ file, outside }).toEqual({ file, outside: [] });
     }

@@ -40,7 +40,7 @@ describe.skipIf(!browserThere.available)('liveop/client in a browser', () => {
   let bundle: string;
   beforeAll(async () => {
     const built = await build({
-      entryPoints: ['server/client/index.ts'],
+      entryPoints: ['client/index.ts'],
       bundle: true,
       write: false,
       format: 'esm',

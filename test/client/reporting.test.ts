@@ -3,7 +3,7 @@
  * RemoteSession, a viewer watches it, and what each sees is checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, LiveopClientError, type Snapshot } from '../../server/client/index.ts';
+import { createClient, LiveopClientError, type Snapshot } from '../../client/index.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;

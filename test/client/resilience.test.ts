@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, LiveopClientError, type Snapshot } from '../../server/client/index.ts';
+import { createClient, LiveopClientError, type Snapshot } from '../../client/index.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 /** What the proxy does with one request. */

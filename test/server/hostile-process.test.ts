@@ -4,7 +4,7 @@
  * the limits, and after each try the process is alive and `/healthz` is 200.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot } from '../../protocol/index.ts';
 import { bearer, openStream, post } from '../support/ndjson-client.ts';
 import { type SpawnedServer, spawnServer } from '../support/spawned-server.ts';
 

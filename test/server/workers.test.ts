@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot } from '../../protocol/index.ts';
 import { post } from '../support/ndjson-client.ts';
 import { startProcess } from '../support/processes.ts';
 import { REDIS_URL, redis } from '../support/requirements.ts';

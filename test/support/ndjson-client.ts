@@ -2,8 +2,8 @@
  * Reads a live NDJSON (or SSE) stream the way a client would, for tests.
  */
 
-import type { Snapshot, StreamLine } from '../../server/protocol/index.ts';
-import { readNdjson } from '../../server/protocol/index.ts';
+import type { Snapshot, StreamLine } from '../../protocol/index.ts';
+import { readNdjson } from '../../protocol/index.ts';
 
 export interface StreamReader {
   response: Response;

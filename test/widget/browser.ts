@@ -7,8 +7,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../protocol/index.ts';
 import type { LiveopOptions } from '../../server/liveop.ts';
-import type { CreatedSession, EventsAccepted, ProgressEvent, Snapshot } from '../../server/protocol/index.ts';
 import { assertBuilt as assertBuiltFrom } from '../support/built.ts';
 import { CHROMIUM_PATH } from '../support/requirements.ts';
 import { startServer, type TestServer } from '../support/server.ts';

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../server/protocol/index.ts';
+import type { CreatedSession } from '../../protocol/index.ts';
 import { chromium } from '../support/requirements.ts';
 import { elementSuite, openPage, shadowText, waitForShadowText } from './browser.ts';
 

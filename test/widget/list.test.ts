@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../server/protocol/index.ts';
+import type { CreatedSession } from '../../protocol/index.ts';
 import { assertBuilt } from '../support/built.ts';
 import { chromium } from '../support/requirements.ts';
 import { type ElementSuite, elementSuite } from './browser.ts';

@@ -3,7 +3,7 @@
  * sees and what a host page can observe (shadow DOM, ARIA, events).
  */
 import { describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../server/protocol/index.ts';
+import type { Snapshot } from '../../protocol/index.ts';
 import { chromium } from '../support/requirements.ts';
 import {
   attrs,

@@ -5,7 +5,7 @@
  * was restarted hands its viewers on to the new attempt.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../server/protocol/index.ts';
+import type { CreatedSession } from '../../protocol/index.ts';
 import { chromium } from '../support/requirements.ts';
 import {
   attrs,

@@ -5,7 +5,7 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type LiveopClientError } from '../../server/client/index.ts';
+import { createClient, type LiveopClientError } from '../../client/index.ts';
 import { freePort, type SpawnedServer, spawnServer } from '../support/spawned-server.ts';
 import { assertBuilt, launch, openPage, shadowText, waitForShadowText } from './browser.ts';
 

@@ -5,8 +5,8 @@
  * token must look like ones this server makes, and are HTML-escaped anyway.
  */
 import { Hono } from 'hono';
+import { sessionStreamUrl, withToken } from '../../../protocol/index.ts';
 import { LiveopError } from '../../core/errors.ts';
-import { sessionStreamUrl, withToken } from '../../protocol/index.ts';
 import type { RouteContext } from '../context.ts';
 
 const ID = /^[A-Za-z0-9_-]{1,128}$/;

@@ -1,6 +1,7 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { LIMITS, sessionStreamUrl } from '../../../protocol/index.ts';
 import {
   createSessionSchema,
   eventBatchSchema,
@@ -9,7 +10,6 @@ import {
   subjectTokenRequestSchema,
   tokenRequestSchema,
 } from '../../core/schemas.ts';
-import { LIMITS, sessionStreamUrl } from '../../protocol/index.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../../../protocol/index.ts';
 import { createSession, type StoredSession } from '../../../server/core/model.ts';
 import { nextVisibleChangeAt } from '../../../server/core/next-change.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { toSnapshot, visiblyDifferent } from '../../../server/core/snapshot.ts';
-import type { ProgressEvent } from '../../../server/protocol/index.ts';
 
 const T0 = 1_700_000_000_000;
 

@@ -4,8 +4,8 @@
  * and none for others.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { CreatedSession } from '../../../protocol/index.ts';
 import { createLiveop } from '../../../server/liveop.ts';
-import type { CreatedSession } from '../../../server/protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 

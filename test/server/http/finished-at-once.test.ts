@@ -5,8 +5,8 @@
  * the finish hooks are told. The closing ramp to 100 is the view's.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import type { LiveopOptions } from '../../../server/liveop.ts';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

@@ -6,7 +6,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot, StreamLine } from '../../../protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

@@ -4,7 +4,7 @@
  * twice at once, and sent to two instances on one Redis at once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

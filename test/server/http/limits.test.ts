@@ -4,8 +4,8 @@
  * what fills the store hold across instances on one Redis.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CreatedSession } from '../../../protocol/index.ts';
 import { parseCaps, parseRateLimits } from '../../../server/http/limits.ts';
-import type { CreatedSession } from '../../../server/protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

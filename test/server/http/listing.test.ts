@@ -4,8 +4,8 @@
  * page by page, on the memory store and on Redis.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import type { LiveopOptions } from '../../../server/liveop.ts';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import type { StoredSession } from '../../../server/core/model.ts';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
 import { MemorySessionStore } from '../../../server/store/memory-store.ts';
 import type { SessionStore, StoreChange } from '../../../server/store/session-store.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';

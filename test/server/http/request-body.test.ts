@@ -7,7 +7,7 @@
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import { post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 

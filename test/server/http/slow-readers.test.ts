@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { type SpawnedServer, spawnServer } from '../../support/spawned-server.ts';
 

@@ -12,10 +12,10 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { compress } from 'hono/compress';
 import { cors } from 'hono/cors';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CreatedSession, Snapshot, TokenLine } from '../../../protocol/index.ts';
 import { withContractErrors } from '../../../server/http/app.ts';
 import { transportCounts } from '../../../server/http/stream-response.ts';
 import { createLiveop, type Listening, type Liveop, type LiveopOptions } from '../../../server/liveop.ts';
-import type { CreatedSession, Snapshot, TokenLine } from '../../../server/protocol/index.ts';
 import { MemorySessionStore } from '../../../server/store/memory-store.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 

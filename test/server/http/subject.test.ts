@@ -4,7 +4,7 @@
  * holder's to see, never a viewer token's. On the memory store and on Redis.
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../../server/protocol/index.ts';
+import type { CreatedSession } from '../../../protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

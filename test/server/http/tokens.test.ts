@@ -4,7 +4,7 @@
  * do is the creator's choice.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession, TokenLine } from '../../../server/protocol/index.ts';
+import type { CreatedSession, TokenLine } from '../../../protocol/index.ts';
 import { TokenSigner } from '../../../server/sessions/access.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { Snapshot } from '../../../protocol/index.ts';
 import { parseRateLimits } from '../../../server/http/limits.ts';
-import type { Snapshot } from '../../../server/protocol/index.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 

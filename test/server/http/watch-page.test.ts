@@ -1,6 +1,6 @@
 /** The hosted page of a session (`watchUrl`): a link that shows it, with nothing unchecked from the request in it. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../../server/protocol/index.ts';
+import type { CreatedSession } from '../../../protocol/index.ts';
 import { post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 

@@ -4,8 +4,8 @@
  * of sight.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../../../protocol/index.ts';
 import { createSessionSchema, parse } from '../../../server/core/schemas.ts';
-import type { ProgressEvent } from '../../../server/protocol/index.ts';
 import { EventWriter } from '../../../server/runner/event-writer.ts';
 import { createAuthenticator, TokenSigner } from '../../../server/sessions/access.ts';
 import { SessionService } from '../../../server/sessions/session-service.ts';

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import type { LiveopOptions } from '../../../server/liveop.ts';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { REDIS_URL, redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

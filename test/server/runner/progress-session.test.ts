@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import type { Snapshot } from '../../../protocol/index.ts';
 import { eventSchema } from '../../../server/core/schemas.ts';
 import { createLiveop, type Liveop } from '../../../server/liveop.ts';
-import type { Snapshot } from '../../../server/protocol/index.ts';
 import { CancelledError } from '../../../server/runner/progress-session.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
 import { startServer } from '../../support/server.ts';

@@ -5,7 +5,7 @@
  * test/server/store/redis-store.test.ts fires 500.)
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../../server/protocol/index.ts';
+import type { Snapshot } from '../../../protocol/index.ts';
 import { redis } from '../../support/requirements.ts';
 import type { TestServer } from '../../support/server.ts';
 import { type Cluster, createOn, report, startCluster } from './scale-out-helpers.ts';

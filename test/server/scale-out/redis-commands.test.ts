@@ -4,7 +4,7 @@
  * is counted), for 3 viewers and then 200 viewers on three instances.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession } from '../../../server/protocol/index.ts';
+import type { CreatedSession } from '../../../protocol/index.ts';
 import { redisBinaries } from '../../support/requirements.ts';
 import type { TestServer } from '../../support/server.ts';
 import { inspector, ThrowawayRedis } from '../store/redis-helpers.ts';

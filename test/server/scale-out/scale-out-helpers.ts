@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, Socket } from 'node:net';
+import type { CreatedSession, Snapshot, StreamLine } from '../../../protocol/index.ts';
 import type { LiveopOptions } from '../../../server/liveop.ts';
-import type { CreatedSession, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
 import type { RedisStoreOptions } from '../../../server/store/redis-store.ts';
 import { openStream, type StreamReader } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

@@ -3,7 +3,7 @@
  * created on one, reported to on another, streamed from all three.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import { redis } from '../../support/requirements.ts';
 import type { TestServer } from '../../support/server.ts';
 import { type Cluster, createOn, report, startCluster, Viewer } from './scale-out-helpers.ts';

@@ -7,8 +7,8 @@
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CreatedSession } from '../../../protocol/index.ts';
 import { addressKey } from '../../../server/http/limits.ts';
-import type { CreatedSession } from '../../../server/protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 

@@ -9,8 +9,8 @@
  * scope without the right, or another owner's key is 403.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES, type ErrorStatus } from '../../../protocol/index.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
-import { ERROR_CODES, type ErrorStatus } from '../../../server/protocol/index.ts';
 import { TokenSigner } from '../../../server/sessions/access.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

@@ -21,7 +21,7 @@ import {
   SESSION_STATUSES,
   STAGE_STATES,
   TASK_STATUSES,
-} from '../../../server/protocol/index.ts';
+} from '../../../protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
 import { type FuzzRequest, fuzzRequest, type Part, type Slot } from './fuzz-requests.ts';

@@ -6,8 +6,8 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CreatedSession, Snapshot } from '../../../protocol/index.ts';
 import type { LiveopOptions } from '../../../server/liveop.ts';
-import type { CreatedSession, Snapshot } from '../../../server/protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { REDIS_URL, redis } from '../../support/requirements.ts';
 import { startServer, type TestServer } from '../../support/server.ts';

@@ -3,9 +3,9 @@
  * transport would take them, no HTTP.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ProgressEvent, Snapshot, StreamLine } from '../../../protocol/index.ts';
 import { createSession } from '../../../server/core/model.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
-import type { ProgressEvent, Snapshot, StreamLine } from '../../../server/protocol/index.ts';
 import { MemorySessionStore } from '../../../server/store/memory-store.ts';
 import { StreamHub, type Subscription } from '../../../server/stream/hub.ts';
 

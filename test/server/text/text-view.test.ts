@@ -1,9 +1,9 @@
 /** The text view on its own: pairs of snapshots in, lines out. */
 import { describe, expect, it } from 'vitest';
+import type { ProgressEvent, Snapshot } from '../../../protocol/index.ts';
 import { createSession } from '../../../server/core/model.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { toSnapshot } from '../../../server/core/snapshot.ts';
-import type { ProgressEvent, Snapshot } from '../../../server/protocol/index.ts';
 import { printSnapshots, textFrames, textLines } from '../../../server/text/text-view.ts';
 
 const T0 = 1_700_000_000_000;

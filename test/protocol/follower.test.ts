@@ -13,8 +13,8 @@ import {
   streamUrl,
   withCursor,
   withToken,
-} from '../../../server/protocol/index.ts';
-import type { Snapshot } from '../../../server/protocol/wire.ts';
+} from '../../protocol/index.ts';
+import type { Snapshot } from '../../protocol/wire.ts';
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
 /** Randomness pinned: 0 gives the shortest jittered wait (half the bound), 1 the longest. */
