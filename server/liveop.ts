@@ -20,7 +20,7 @@ import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
 import { DEFAULT_CAPS, Limits } from './http/limits.ts';
 import { type Listening, listen } from './http/listen.ts';
-import { stuckClosed } from './http/stream-response.ts';
+import { StreamResponder } from './http/stream-response.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
 import type { LiveopOptions } from './liveop-options.ts';
@@ -57,6 +57,7 @@ export class Liveop {
   readonly #store: SessionStore;
   readonly #hub: StreamHub;
   readonly #host: TaskHost;
+  readonly #streams: StreamResponder;
   readonly #operations = new OperationRegistry();
   readonly #runner: OperationRunner & { close?(): void | Promise<void> };
   readonly #options: LiveopOptions;
@@ -136,12 +137,15 @@ export class Liveop {
       reporterTokenTtlSeconds: config.reporterTokenTtlSeconds,
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     });
+    const limits = new Limits(options.rateLimits ?? {}, options.caps ?? {}, store.rateLimiter);
+    this.#streams = new StreamResponder(limits.caps.stuckStreamMs);
     this.#app = createApp({
       sessions: this.#sessions,
       hub: this.#hub,
+      streams: this.#streams,
       authenticator,
       config,
-      limits: new Limits(options.rateLimits ?? {}, options.caps ?? {}, store.rateLimiter),
+      limits,
       ping: () => store.ping(),
       widget: widgetLoader(options.widgetPath ?? builtWidget()),
     });
@@ -275,11 +279,22 @@ export class Liveop {
 
   /**
    * What this instance holds: streams and watched sessions, in-process
-   * sessions and pending writes; and the streams this process closed because
-   * their client took nothing for `caps.stuckStreamMs`.
+   * sessions and pending writes; the streams it opened, by transport
+   * (`nodeStreams`: written straight to the Node response; `webStreams`:
+   * through a web stream, when middleware replaced the answer or there is no
+   * Node response); and the streams it closed because their client took
+   * nothing for `caps.stuckStreamMs`. Every count is this instance's own.
    */
-  stats(): { connections: number; watchers: number; sessions: number; writes: number; stuckStreamsClosed: number } {
-    return { ...this.#hub.stats(), ...this.#host.stats(), stuckStreamsClosed: stuckClosed.count };
+  stats(): {
+    connections: number;
+    watchers: number;
+    sessions: number;
+    writes: number;
+    nodeStreams: number;
+    webStreams: number;
+    stuckStreamsClosed: number;
+  } {
+    return { ...this.#hub.stats(), ...this.#host.stats(), ...this.#streams.stats() };
   }
 
   /**

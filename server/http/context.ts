@@ -13,6 +13,7 @@ export type { RouteEnv };
 
 import { createKey, type Limits } from './limits.ts';
 import { clientAddress } from './node-bindings.ts';
+import type { StreamResponder } from './stream-response.ts';
 import type { WidgetAsset, WidgetBundle } from './widget-asset.ts';
 
 export interface AppConfig {
@@ -49,6 +50,8 @@ export interface AppDeps {
   /** Rate limits and caps. */
   limits: Limits;
   hub: StreamHub;
+  /** Writes the streams' answers (this instance's transport). */
+  streams: StreamResponder;
   authenticator: Authenticator;
   config: AppConfig;
   /** Resolves when the store answers (`/healthz`). */

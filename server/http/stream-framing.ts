@@ -1,7 +1,6 @@
 /**
- * The bytes of stream lines: NDJSON or Server-Sent Events frames, and the
- * HTTP/1.1 chunks the direct Node transport writes (server/http/stream-response.ts).
- * A generation's bytes are made once and shared by every connection.
+ * The bytes of stream lines: NDJSON or Server-Sent Events frames. A
+ * generation's bytes are made once and shared by every connection.
  */
 import { Buffer } from 'node:buffer';
 import type { Context } from 'hono';
@@ -34,21 +33,3 @@ export function frame(item: HubLine, format: StreamFormat): Buffer {
 export function framed(lines: HubLine[], format: StreamFormat): Buffer {
   return lines.length === 1 ? frame(lines[0]!, format) : Buffer.concat(lines.map((line) => frame(line, format)));
 }
-
-/**
- * Lines as one HTTP/1.1 chunk (size, CRLF, bytes, CRLF): what Node's own
- * chunked encoding would send for them, in one buffer. A generation's is made
- * once, like its framed bytes.
- */
-export function chunked(lines: HubLine[], format: StreamFormat): Buffer {
-  const shared = lines.length === 1 ? lines[0]!.shared : null;
-  const key = format === 'ndjson' ? 'ndjson+chunk' : 'sse+chunk';
-  const cached = shared?.framed[key];
-  if (cached !== undefined) return cached as Buffer;
-  const body = framed(lines, format);
-  const bytes = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, CRLF]);
-  if (shared) shared.framed[key] = bytes;
-  return bytes;
-}
-
-const CRLF = Buffer.from('\r\n');

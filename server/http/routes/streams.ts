@@ -9,7 +9,7 @@ import type { Cursor, Subscription } from '../../stream/hub.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { addressKey, limitKey } from '../limits.ts';
 import { clientAddress, requestHeader } from '../node-bindings.ts';
-import { formatOf, streamResponse } from '../stream-response.ts';
+import { formatOf } from '../stream-response.ts';
 
 const cursorSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional();
 
@@ -21,7 +21,7 @@ function cursorOf(after: string | undefined, logAfter: string | undefined, suffi
 }
 
 export function streamRoutes(r: RouteContext) {
-  const { sessions, hub, config, authenticator, limits } = r.deps;
+  const { sessions, hub, streams, config, authenticator, limits } = r.deps;
   /**
    * A viewer whose stream outlives its token gets a fresh one on the stream,
    * before the one it holds expires (half its lifetime before, at most ten
@@ -50,7 +50,7 @@ export function streamRoutes(r: RouteContext) {
     try {
       const subscription = await hub.subscribe(wanted);
       for (const who of viewers) renewal(subscription, who);
-      return streamResponse(c, subscription, formatOf(c), release, limits.caps.stuckStreamMs);
+      return streams.respond(c, subscription, formatOf(c), release);
     } catch (error) {
       release();
       throw error;

@@ -14,7 +14,6 @@ import { cors } from 'hono/cors';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CreatedSession, Snapshot, TokenLine } from '../../../protocol/index.ts';
 import { withContractErrors } from '../../../server/http/app.ts';
-import { transportCounts } from '../../../server/http/stream-response.ts';
 import { createLiveop, type Listening, type Liveop, type LiveopOptions } from '../../../server/liveop.ts';
 import { MemorySessionStore } from '../../../server/store/memory-store.ts';
 import { bearer, openStream, post } from '../../support/ndjson-client.ts';
@@ -75,12 +74,13 @@ async function create(s: Served, body: object = { tasks: { a: 'A' } }): Promise<
 const events = (session: CreatedSession, list: object[]) =>
   post(`${session.snapshotUrl}/events`, list, bearer(session.reporterToken));
 
-/** Runs `open` and says which transport served the stream it opened. */
-async function transportOf(open: () => Promise<unknown>): Promise<Transport | 'none'> {
-  const before = { ...transportCounts };
+/** Runs `open` and says which transport served the stream it opened (as `liveop.stats()` counts them). */
+async function transportOf(liveop: Liveop, open: () => Promise<unknown>): Promise<Transport | 'none'> {
+  const before = liveop.stats();
   await open();
-  if (transportCounts.node > before.node) return 'node';
-  if (transportCounts.web > before.web) return 'web';
+  const after = liveop.stats();
+  if (after.nodeStreams > before.nodeStreams) return 'node';
+  if (after.webStreams > before.webStreams) return 'web';
   return 'none';
 }
 
@@ -89,7 +89,7 @@ describe.each(['node', 'web'] as const)('a stream over the %s transport', (trans
     const s = await serveOver(transport);
     const session = await create(s);
     let stream!: Awaited<ReturnType<typeof openStream>>;
-    const used = await transportOf(async () => {
+    const used = await transportOf(s.liveop, async () => {
       stream = await openStream(session.streamUrl);
       await stream.waitFor((l) => l.type === 'snapshot' && l.version === 1);
     });
@@ -288,7 +288,7 @@ describe('which transport a stream takes', () => {
     ]);
     const session = await create(s);
     let stream!: Awaited<ReturnType<typeof openStream>>;
-    const used = await transportOf(async () => {
+    const used = await transportOf(s.liveop, async () => {
       stream = await openStream(session.streamUrl, { headers: { 'Accept-Encoding': 'gzip' } });
       await stream.waitFor((l) => l.type === 'snapshot');
     });
@@ -307,7 +307,7 @@ describe('which transport a stream takes', () => {
     ]);
     const session = await create(s);
     let stream!: Awaited<ReturnType<typeof openStream>>;
-    const used = await transportOf(async () => {
+    const used = await transportOf(s.liveop, async () => {
       stream = await openStream(session.streamUrl);
       await stream.waitFor((l) => l.type === 'snapshot');
     });
@@ -320,7 +320,7 @@ describe('which transport a stream takes', () => {
     const s = await serve({}, [cors({ origin: 'https://shop.example' })]);
     const session = await create(s);
     let stream!: Awaited<ReturnType<typeof openStream>>;
-    const used = await transportOf(async () => {
+    const used = await transportOf(s.liveop, async () => {
       stream = await openStream(session.streamUrl, { headers: { Origin: 'https://shop.example' } });
       await stream.waitFor((l) => l.type === 'snapshot');
     });
@@ -338,7 +338,7 @@ describe('which transport a stream takes', () => {
       await app.request('/sessions', { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } })
     ).json()) as CreatedSession;
     let text = '';
-    const used = await transportOf(async () => {
+    const used = await transportOf(liveop, async () => {
       const response = await app.request(`/sessions/${created.id}/stream`);
       const reader = response.body!.getReader();
       const decoder = new TextDecoder();
