@@ -9,6 +9,7 @@
  *   npm run bench -- fan-out --baseline hono  # the seeds' design on Hono instead of bare node:http
  *   npm run bench -- burst --rounds 3      # every reporter posting in the same tick; + polling and both floors
  *   npm run bench -- burst --kinds liveop,floor --compare /tmp/liveop-before   # A/B against a checkout
+ *   npm run bench -- fan-out --compare /tmp/liveop-before --rounds 3   # A/B: the two servers' fan-out, interleaved
  *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
  *   npm run bench -- ingest --compare /tmp/liveop-before   # + an earlier checkout's server in each round
  *   npm run bench -- ingest --framings length,chunked      # only these body framings (default: + ndjson)
@@ -16,7 +17,7 @@
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
  * Scenarios: fan-out, burst, connections, ingest, store-reads, element.
- * `--compare DIR` (burst, ingest): DIR is a checkout of an earlier commit with its
+ * `--compare DIR` (fan-out, burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
  */
 import { readFileSync } from 'node:fs';
@@ -29,7 +30,8 @@ import { killChildren } from './lib/server-process.ts';
 import { type BurstKind, runBurst } from './scenarios/burst.ts';
 import { runConnections } from './scenarios/connections.ts';
 import { runElement } from './scenarios/element.ts';
-import { runFanOut } from './scenarios/fan-out.ts';
+import { type FanOutOptions, runFanOut } from './scenarios/fan-out.ts';
+import { runFanOutCompare } from './scenarios/fan-out-compare.ts';
 import { type Framing, runIngest } from './scenarios/ingest.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
 
@@ -126,19 +128,20 @@ setTimeout(() => process.exit(), 200).unref();
 
 async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
   switch (scenario) {
-    case 'fan-out':
-      return runFanOut(
-        {
-          sessions: num(values.sessions, quick ? 40 : 200),
-          viewers: num(values.viewers, quick ? 1_000 : 5_000),
-          hz: num(values.hz, 2),
-          seconds: num(values.seconds, quick ? 8 : 20),
-          drainSeconds: quick ? 10 : 15,
-          baseline: values.baseline === 'hono' ? 'baseline' : 'polling',
-          ...(profileDir ? { profileDir } : {}),
-        },
-        log,
-      );
+    case 'fan-out': {
+      const fanOut: FanOutOptions = {
+        sessions: num(values.sessions, quick ? 40 : 200),
+        viewers: num(values.viewers, quick ? 1_000 : 5_000),
+        hz: num(values.hz, 2),
+        seconds: num(values.seconds, quick ? 8 : 20),
+        drainSeconds: quick ? 10 : 15,
+        baseline: values.baseline === 'hono' ? 'baseline' : 'polling',
+        ...(profileDir ? { profileDir } : {}),
+      };
+      return values.compare
+        ? runFanOutCompare({ ...fanOut, compareRoot: values.compare, rounds: num(values.rounds, 3) }, log)
+        : runFanOut(fanOut, log);
+    }
     case 'burst': {
       const kinds = (values.kinds ?? 'liveop,polling,floor,floor-answer,hono-answer').split(',') as BurstKind[];
       if (values.compare && !kinds.includes('before')) kinds.unshift('before');

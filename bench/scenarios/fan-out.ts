@@ -40,6 +40,8 @@ export interface FanOutOptions {
    */
   baseline?: 'polling' | 'baseline';
   profileDir?: string;
+  /** A checkout of an earlier Liveop (with node_modules): its server is measured instead of this one's. */
+  root?: string;
 }
 
 const LOOP_RESOLUTION_MS = 5;
@@ -82,7 +84,10 @@ export interface FanOutRun {
 }
 
 export async function measureOne(kind: ServerKind, o: FanOutOptions, log: (s: string) => void): Promise<FanOutRun> {
-  const startOptions: StartOptions = o.profileDir ? { profileDir: o.profileDir } : {};
+  const startOptions: StartOptions = {
+    ...(o.profileDir ? { profileDir: o.profileDir } : {}),
+    ...(o.root ? { root: o.root } : {}),
+  };
   const server = await ServerProcess.start({ kind }, startOptions);
   const viewers: Viewer[] = [];
   const reporters: RawConnection[] = [];
