@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { HubLine, Subscription } from '../stream/hub.ts';
+import { chunked, chunkSocket } from './socket-chunks.ts';
 import { framed, type StreamFormat } from './stream-framing.ts';
 import type { WriteQueue, Writer } from './write-queue.ts';
 
@@ -18,16 +19,20 @@ export interface NodeConnectionContext {
 }
 
 /**
- * Writes lines to the response: corked around the write, Node sends the
+ * Writes lines; returns null when the socket took them, else where to await
+ * `'drain'`. A chunked response whose bytes are all on its socket gets one
+ * shared, pre-framed chunk written to the socket (server/http/socket-chunks.ts).
+ * Otherwise `res.write()`, corked around the write so that Node sends the
  * chunk's framing and bytes in one `writev` now, inside the queue's slice,
- * rather than on a tick of its own per socket. False when the response's
- * buffer is full: nothing more until its `'drain'`.
+ * rather than on a tick of its own per socket.
  */
-function writeLines(out: ServerResponse, lines: HubLine[], format: StreamFormat): boolean {
+function writeLines(out: ServerResponse, lines: HubLine[], format: StreamFormat): NodeJS.EventEmitter | null {
+  const socket = chunkSocket(out);
+  if (socket !== null) return socket.write(chunked(lines, format)) ? null : socket;
   out.cork();
   const ok = out.write(framed(lines, format));
   out.uncork();
-  return ok;
+  return ok ? null : out;
 }
 
 export class NodeConnection implements Writer {
@@ -35,9 +40,12 @@ export class NodeConnection implements Writer {
   /** A write said the response is full: nothing more is taken until `'drain'`. */
   #full = false;
   #ended = false;
-  /** Closes the connection if the response is still full when it fires. */
+  /** Where a `'drain'` is awaited (the response, or its socket for chunks written there). */
+  #drainOn: NodeJS.EventEmitter | null = null;
+  /** Closes the connection if the socket is still full when it fires. */
   #stuck: NodeJS.Timeout | null = null;
   readonly #drained = () => {
+    this.#drainOn = null;
     this.#full = false;
     if (this.#stuck !== null) clearTimeout(this.#stuck);
     this.#stuck = null;
@@ -52,10 +60,12 @@ export class NodeConnection implements Writer {
     /** Called once the response has ended (the subscription's last line written). */
     private readonly onEnd: () => void,
   ) {
+    // Sent already by @hono/node-server before it reads a stream; said here because chunkSocket() needs it.
+    out.flushHeaders();
     subscription.onPending = () => this.wake();
     subscription.onClosed(() => {
       this.#ended = true;
-      this.out.off('drain', this.#drained);
+      this.#drainOn?.off('drain', this.#drained);
       if (this.#stuck !== null) clearTimeout(this.#stuck);
     });
   }
@@ -77,7 +87,10 @@ export class NodeConnection implements Writer {
     if (this.#ended || this.#full) return;
     try {
       const lines = this.subscription.take();
-      if (lines.length > 0 && !writeLines(this.out, lines, this.format)) this.#wait();
+      if (lines.length > 0) {
+        const full = writeLines(this.out, lines, this.format);
+        if (full !== null) this.#wait(full);
+      }
       if (this.subscription.done) this.#end();
     } catch (error) {
       console.error('liveop: a stream connection failed and was closed', error);
@@ -87,9 +100,10 @@ export class NodeConnection implements Writer {
     }
   }
 
-  #wait(): void {
+  #wait(on: NodeJS.EventEmitter): void {
     this.#full = true;
-    this.out.once('drain', this.#drained);
+    this.#drainOn = on;
+    on.once('drain', this.#drained);
     this.#stuck = setTimeout(() => this.#closeStuck(), this.context.stuckAfterMs);
     this.#stuck.unref();
   }
@@ -108,7 +122,7 @@ export class NodeConnection implements Writer {
 
   #end(): void {
     this.#ended = true;
-    this.out.off('drain', this.#drained);
+    this.#drainOn?.off('drain', this.#drained);
     this.out.end();
     this.subscription.close();
     this.onEnd();

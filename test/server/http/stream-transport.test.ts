@@ -358,3 +358,37 @@ describe('which transport a stream takes', () => {
     expect(text).toMatch(/^\{"type":"snapshot"[^\n]*\}\n\{"type":"reconnect"\}\n$/);
   });
 });
+
+describe('two Liveops in one process', () => {
+  it('count their own streams and their own stuck readers in stats()', async () => {
+    const a = await serve({ caps: { stuckStreamMs: 200 } });
+    const b = createLiveop({ store: new MemorySessionStore() });
+    const listeningB = await b.listen(0, '127.0.0.1');
+    try {
+      const onA = await create(a);
+      const onB = (await post(`${listeningB.url}/sessions`, {})).body as CreatedSession;
+      const streams = await Promise.all([
+        openStream(onA.streamUrl),
+        openStream(onA.streamUrl),
+        openStream(onB.streamUrl),
+      ]);
+      await Promise.all(streams.map((s) => s.waitFor((l) => l.type === 'snapshot')));
+      expect(a.liveop.stats()).toMatchObject({ nodeStreams: 2, webStreams: 0, stuckStreamsClosed: 0 });
+      expect(b.stats()).toMatchObject({ nodeStreams: 1, webStreams: 0, stuckStreamsClosed: 0 });
+
+      // A reader on A that takes the first line and then nothing while a change waits: A closes it.
+      const app = a.liveop.routes();
+      const reader = (await app.request(`/sessions/${onA.id}/stream`)).body!.getReader();
+      await reader.read();
+      await events(onA, [{ type: 'log', line: 'waiting' }]);
+      await expect.poll(() => a.liveop.stats().stuckStreamsClosed, { timeout: 5_000 }).toBe(1);
+      await expect(reader.read()).rejects.toThrow(/took nothing/);
+      expect(a.liveop.stats()).toMatchObject({ nodeStreams: 2, webStreams: 1 });
+      expect(b.stats()).toMatchObject({ nodeStreams: 1, webStreams: 0, stuckStreamsClosed: 0 });
+      for (const s of streams) s.close();
+    } finally {
+      await listeningB.close();
+      await b.close();
+    }
+  });
+});
