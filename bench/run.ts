@@ -10,13 +10,14 @@
  *   npm run bench -- burst --rounds 3      # every reporter posting in the same tick; + polling and both floors
  *   npm run bench -- burst --kinds liveop,floor --compare /tmp/liveop-before   # A/B against a checkout
  *   npm run bench -- fan-out --compare /tmp/liveop-before --rounds 3   # A/B: the two servers' fan-out, interleaved
+ *   npm run bench -- write-path --viewers 2000   # CPU per line written: res.write() against a pre-framed socket chunk
  *   npm run bench -- ingest --duration 5 --rounds 3   # interleaved rounds, median figures
  *   npm run bench -- ingest --compare /tmp/liveop-before   # + an earlier checkout's server in each round
  *   npm run bench -- ingest --framings length,chunked      # only these body framings (default: + ndjson)
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
- * Scenarios: fan-out, burst, connections, ingest, store-reads, element.
+ * Scenarios: fan-out, burst, connections, ingest, store-reads, element, write-path.
  * `--compare DIR` (fan-out, burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
  */
@@ -34,8 +35,9 @@ import { type FanOutOptions, runFanOut } from './scenarios/fan-out.ts';
 import { runFanOutCompare } from './scenarios/fan-out-compare.ts';
 import { type Framing, runIngest } from './scenarios/ingest.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
+import { runWritePath } from './scenarios/write-path.ts';
 
-const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element'] as const;
+const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element', 'write-path'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values, positionals } = parseArgs({
@@ -186,6 +188,8 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
       return runStoreReads({ viewers: quick ? [1, 100] : [1, 100, 1_000], changes: 10, redisUrl }, log);
     case 'element':
       return runElement({ updatesPerSecond: num(values.updates, 60), seconds: quick ? 3 : 5, tasks: 100 }, log);
+    case 'write-path':
+      return runWritePath({ viewers: num(values.viewers, quick ? 500 : 2_000), bursts: num(values.rounds, 40) }, log);
     default:
       throw new Error(`unknown scenario ${scenario satisfies never}`);
   }
