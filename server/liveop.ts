@@ -20,7 +20,7 @@ import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
 import { DEFAULT_CAPS, Limits } from './http/limits.ts';
 import { type Listening, listen } from './http/listen.ts';
-import { StreamResponder } from './http/stream-response.ts';
+import { type StreamCounts, StreamResponder } from './http/stream-response.ts';
 import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
 import type { LiveopOptions } from './liveop-options.ts';
@@ -285,15 +285,7 @@ export class Liveop {
    * Node response); and the streams it closed because their client took
    * nothing for `caps.stuckStreamMs`. Every count is this instance's own.
    */
-  stats(): {
-    connections: number;
-    watchers: number;
-    sessions: number;
-    writes: number;
-    nodeStreams: number;
-    webStreams: number;
-    stuckStreamsClosed: number;
-  } {
+  stats(): ReturnType<StreamHub['stats']> & ReturnType<TaskHost['stats']> & StreamCounts {
     return { ...this.#hub.stats(), ...this.#host.stats(), ...this.#streams.stats() };
   }
 
