@@ -30,9 +30,11 @@
  * the head before middleware is done with the answer: headers that
  * middleware sets after `next()` would be lost.
  *
- * A fetch wrapper outside the Hono app that re-encodes the body (gzip, say)
- * must replace the context's answer (`c.res`) as Hono middleware does, or
- * the lines go to the client unencoded.
+ * One case this cannot see: a fetch wrapper around the Hono app that pipes
+ * the body through a transform (gzip, say) into a new Response. The
+ * context's answer is still this one and a head is written, so the lines
+ * would go out untransformed. Transform in Hono middleware instead: it
+ * replaces the context's answer, and the web stream carries the lines.
  */
 import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
