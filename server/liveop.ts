@@ -30,7 +30,7 @@ import { InlineRunner, LocalRunner } from './runner/dispatchers.ts';
 import { type OperationDefinition, OperationRegistry } from './runner/operations.ts';
 import type { ProgressSession } from './runner/progress-session.ts';
 import { TaskHost } from './runner/task-host.ts';
-import { createAuthenticator, TokenSigner } from './sessions/access.ts';
+import { createAuthenticator, SessionAccess, TokenSigner } from './sessions/access.ts';
 import { FinishHooks } from './sessions/finish-hooks.ts';
 import { type OperationRunner, SessionService } from './sessions/session-service.ts';
 import { deliverWebhook, webhookBody } from './sessions/webhook.ts';
@@ -87,7 +87,8 @@ export class Liveop {
     const authenticator = createAuthenticator(options.apiKeys ?? {}, signer);
     this.open = authenticator.open;
     this.#options = options;
-    const report = (id: string, events: ProgressEvent[]) => this.#sessions.report(id, events, SYSTEM);
+    const report = (id: string, events: ProgressEvent[]) =>
+      this.#sessions.report(SessionAccess.check(id, SYSTEM, 'report'), events);
     this.#host = new TaskHost({
       store,
       report,

@@ -3,8 +3,13 @@
  * and the URL prefix the caller reached the API at.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { LiveopError } from '../core/errors.ts';
-import type { Authenticator, Credential } from '../sessions/access.ts';
+import {
+  type Authenticator,
+  type Credential,
+  type Right,
+  refuseOtherSession,
+  SessionAccess,
+} from '../sessions/access.ts';
 import type { AdmitCreation, SessionService } from '../sessions/session-service.ts';
 import type { StreamHub } from '../stream/hub.ts';
 import { identify, type RouteEnv } from './credentials.ts';
@@ -74,12 +79,24 @@ export class RouteContext {
   readonly auth: MiddlewareHandler<RouteEnv> = async (c, next) => {
     const who = identify(c, this.deps.authenticator);
     const id = c.req.param('id');
-    if (id !== undefined && who.kind === 'token' && who.sessionId !== id) {
-      throw new LiveopError('forbidden', 'this token is for another session');
-    }
+    if (id !== undefined) refuseOtherSession(who, id);
     c.set('who', who);
     await next();
   };
+
+  /**
+   * `auth` for a route that needs `right` on its `:id` session: the
+   * credential is checked for it once, here (`SessionAccess.check`), and
+   * `c.get('access')` carries the outcome to the budget and the service.
+   */
+  authFor(right: Right): MiddlewareHandler<RouteEnv> {
+    return async (c, next) => {
+      const who = identify(c, this.deps.authenticator);
+      c.set('who', who);
+      c.set('access', SessionAccess.check(c.req.param('id') ?? '', who, right));
+      await next();
+    };
+  }
 
   /** Counts a session this request creates against its owner's creation limit (or, with none, the client's address). */
   admit(c: Context): AdmitCreation {

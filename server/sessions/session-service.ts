@@ -26,12 +26,10 @@ import { sessionStatus } from '../core/status.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
   type Authenticator,
-  authorize,
   type Credential,
-  checkTokenFor,
   ownerFor,
   type Right,
-  refuseUnheld,
+  SessionAccess,
   type SubjectScope,
   type TokenSigner,
 } from './access.ts';
@@ -151,11 +149,15 @@ export class SessionService {
   }
 
   /** A session the caller may see (`right`): not_found, forbidden or unauthorized otherwise. */
-  async read(id: string, as: Credential, right: Right = 'view'): Promise<StoredSession> {
-    checkTokenFor(as, id);
-    const session = await this.#o.store.get(id);
-    if (session === undefined) throw new LiveopError('not_found', `unknown session "${id}"`);
-    authorize(as, right, session);
+  read(id: string, as: Credential, right: Right = 'view'): Promise<StoredSession> {
+    return this.readWith(SessionAccess.check(id, as, right));
+  }
+
+  /** The session `access` is for, once it holds its right on it. */
+  async readWith(access: SessionAccess): Promise<StoredSession> {
+    const session = await this.#o.store.get(access.id);
+    if (session === undefined) throw new LiveopError('not_found', `unknown session "${access.id}"`);
+    access.holdsOn(session);
     return session;
   }
 
@@ -196,39 +198,38 @@ export class SessionService {
 
   /**
    * Applies a batch of events (validated where they came in, with
-   * `eventBatchSchema`) atomically. A `chain` is resolved first: the next
-   * session must exist, share the owner, and be one the reporter may report to.
+   * `eventBatchSchema`) atomically to the session `access` reports to (its
+   * `right`: `report`). A `chain` is resolved first: the next session must
+   * exist, share the owner, and be one the reporter may report to.
    */
   async report(
-    id: string,
+    access: SessionAccess,
     events: readonly ProgressEvent[],
-    as: Credential,
     options: {
       /** The URL prefix the reporter reached: asked for only when a chain needs the next session's URLs. */
       base?: () => string;
       idempotencyKey?: string;
     } = {},
   ): Promise<EventsAccepted> {
+    const { id, as } = access;
     const key = options.idempotencyKey;
-    // Tokens are bound to their session and scope: decided before the update (a token for another
-    // session is refused here too). A key's owner is checked against the session inside it, so a
-    // post costs one store read.
-    refuseUnheld(as, 'report', id);
     let replayed: number | undefined;
     let before: StoredSession | null = null;
     // Chains are resolved (reads, a signed token) only in a batch that has one and was not applied before.
-    const chained = events.some((e) => e.type === 'chain') && !(key !== undefined && (await this.#replayOf(id, key)));
-    const nexts = !chained
-      ? NO_NEXTS
-      : await resolveChains(events, as, {
-          current: () => this.read(id, as, 'report'),
-          get: (nextId) => this.#o.store.get(nextId),
-          credentialOf: (token) => this.#o.authenticator.credentialOf(token),
-          base: (current) => this.#storedBase(current ?? options.base?.()),
-          viewerToken: (nextId) => this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
-        });
+    const chains = events.flatMap((e) => (e.type === 'chain' ? [e] : []));
+    const nexts =
+      chains.length === 0 || (key !== undefined && (await this.#replayOf(id, key)))
+        ? NO_NEXTS
+        : await resolveChains(chains, as, {
+            current: () => this.readWith(access),
+            get: (nextId) => this.#o.store.get(nextId),
+            credentialOf: (token) => this.#o.authenticator.credentialOf(token),
+            base: (current) => this.#storedBase(current ?? options.base?.()),
+            viewerToken: (nextId) => this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
+          });
     const session = await this.#o.store.update(id, (s) => {
-      if (as.kind === 'key') authorize(as, 'report', s);
+      // A key's owner is checked against the session here, inside the update, so a post costs one store read.
+      access.holdsOn(s);
       // A batch sent again with its key (a retry after a lost answer) is not applied twice. Checked
       // inside the atomic update, so two copies racing, on any instances, apply once.
       replayed = key === undefined ? undefined : replayedVersion(s, key);
@@ -269,11 +270,11 @@ export class SessionService {
 
   /** Mints another token for the session. */
   async mintToken(
-    id: string,
+    access: SessionAccess,
     request: { scope: TokenScope; ttlSeconds?: number | undefined },
-    as: Credential,
   ): Promise<{ token: string; scope: TokenScope; ttlSeconds: number }> {
-    const session = await this.read(id, as, 'own');
+    const { as } = access;
+    const session = await this.readWith(access);
     const wanted =
       request.ttlSeconds ??
       (request.scope === 'report' ? this.#o.reporterTokenTtlSeconds : this.#o.viewerTokenTtlSeconds);

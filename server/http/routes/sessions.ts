@@ -41,12 +41,6 @@ export function sessionRoutes(r: RouteContext) {
   const limit = bodyLimit(config.maxBodyBytes);
   const { auth } = r;
   const { limits } = r.deps;
-  /**
-   * A session's event budget is its reporters': a token that may not report
-   * is refused before it is counted, and each key counts in a share of its
-   * own (a key's owner is checked inside the update, with no read).
-   */
-  const eventBudget = limits.rate('events', 'report');
   return new Hono<RouteEnv>()
     .post('/sessions', auth, limit, jsonBody(createSessionSchema), async (c) => {
       const { created } = await sessions.create(c.req.valid('json'), c.get('who'), r.base(c, '/sessions'), {
@@ -89,8 +83,8 @@ export function sessionRoutes(r: RouteContext) {
     })
     .post(
       '/sessions/:id/events',
-      auth,
-      eventBudget,
+      r.authFor('report'),
+      limits.events,
       limit,
       jsonBody(eventBatchSchema, { prefix: 'events', events: true }),
       async (c) => {
@@ -102,7 +96,7 @@ export function sessionRoutes(r: RouteContext) {
         // The base costs a URL parse: made only if a chain asks for it.
         const base = () => r.base(c, `/sessions/${id}/events`);
         const options = idempotencyKey === undefined ? { base } : { base, idempotencyKey };
-        return c.json(await sessions.report(id, events, c.get('who'), options));
+        return c.json(await sessions.report(c.get('access'), events, options));
       },
     )
     .post('/sessions/:id/cancel', auth, async (c) => {
@@ -113,12 +107,12 @@ export function sessionRoutes(r: RouteContext) {
     })
     .post(
       '/sessions/:id/tokens',
-      auth,
-      limits.rate('tokens', 'own'),
+      r.authFor('own'),
+      limits.rate('tokens'),
       limit,
       jsonBody(tokenRequestSchema),
       async (c) => {
-        return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.get('who')), 201);
+        return c.json(await sessions.mintToken(c.get('access'), c.req.valid('json')), 201);
       },
     )
     .delete('/sessions/:id', auth, async (c) => {
