@@ -13,7 +13,7 @@ import {
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
-import { snapshotJson } from '../unservable.ts';
+import { snapshotJson } from '../snapshot-json.ts';
 import { jsonBody, queryOf } from '../validate.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };

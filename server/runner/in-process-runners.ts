@@ -4,7 +4,7 @@
  * - `inline`: the caller awaits the whole run (tests, scripts, `runInTerminal`);
  * - `local` (the default): a queue in the server's own process, so `npm start`
  *   with no Redis still does everything; waiting sessions show their place.
- * BullMQ workers (server/runner/bullmq.ts) are the third.
+ * BullMQ workers (server/runner/bullmq-runner.ts) are the third.
  *
  * Retries between attempts use p-retry (a maintained retry loop with backoff
  * and abort support) rather than a hand-made one.
