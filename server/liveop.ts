@@ -273,12 +273,12 @@ export class Liveop {
 
   /** Asks the session's work to stop, as a viewer's cancel button does. */
   async cancel(id: string): Promise<void> {
-    await this.#sessions.cancel(id, SYSTEM);
+    await this.#sessions.cancel(SessionAccess.check(id, SYSTEM, 'cancel'));
   }
 
   /** Removes the session; its streams end with `gone`. */
   async delete(id: string): Promise<void> {
-    await this.#sessions.remove(id, SYSTEM);
+    await this.#sessions.remove(SessionAccess.check(id, SYSTEM, 'own'));
   }
 
   /**

@@ -3,13 +3,7 @@
  * and the URL prefix the caller reached the API at.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import {
-  type Authenticator,
-  type Credential,
-  type Right,
-  refuseOtherSession,
-  SessionAccess,
-} from '../sessions/access.ts';
+import { type Authenticator, type Credential, type Right, SessionAccess } from '../sessions/access.ts';
 import type { AdmitCreation, SessionService } from '../sessions/session-service.ts';
 import type { StreamHub } from '../stream/hub.ts';
 import { identify, type RouteEnv } from './credentials.ts';
@@ -71,23 +65,22 @@ export class RouteContext {
 
   /**
    * Identifies the caller before anything else looks at the request (401 for
-   * a bad or missing credential comes before a 400 for its body), and refuses
-   * a token for another session than the route's `:id` before anything
-   * reveals whether that session exists. The credential is `c.get('who')`
-   * (not `c.var.who`: `c.var` builds an object of every variable per read).
+   * a bad or missing credential comes before a 400 for its body), for a route
+   * on no one session; a route on `:id` takes `authFor(right)`. The
+   * credential is `c.get('who')` (not `c.var.who`: `c.var` builds an object
+   * of every variable per read).
    */
   readonly auth: MiddlewareHandler<RouteEnv> = async (c, next) => {
-    const who = identify(c, this.deps.authenticator);
-    const id = c.req.param('id');
-    if (id !== undefined) refuseOtherSession(who, id);
-    c.set('who', who);
+    c.set('who', identify(c, this.deps.authenticator));
     await next();
   };
 
   /**
    * `auth` for a route that needs `right` on its `:id` session: the
-   * credential is checked for it once, here (`SessionAccess.check`), and
-   * `c.get('access')` carries the outcome to the budget and the service.
+   * credential is checked for it once, here, before anything reveals whether
+   * that session exists (`SessionAccess.check`: a token for another session
+   * or without the scope is refused), and `c.get('access')` carries the
+   * outcome to the budget and the service, which check nothing again.
    */
   authFor(right: Right): MiddlewareHandler<RouteEnv> {
     return async (c, next) => {

@@ -261,6 +261,12 @@ export class SessionAccess {
     return new SessionAccess(id, as, right);
   }
 
+  /** Throws unless this access was checked for `right`: a step taking it for another right is a bug, not a refusal. */
+  expect(right: Right): this {
+    if (this.right !== right) throw new Error(`an access checked for ${this.right} was used to ${right}`);
+    return this;
+  }
+
   /** Throws 403 unless the credential holds its right on `session`, read (a token's was decided by `check()`). */
   holdsOn(session: { owner: string | null; subject?: string | undefined }): void {
     const as = this.as;
@@ -282,7 +288,7 @@ export class SessionAccess {
 }
 
 /** A token for another session is refused before anything reveals whether this one exists. */
-export function refuseOtherSession(as: Credential, id: string): void {
+function refuseOtherSession(as: Credential, id: string): void {
   if (as.kind === 'token' && as.sessionId !== id)
     throw new LiveopError('forbidden', 'this token is for another session');
 }

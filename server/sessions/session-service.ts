@@ -153,7 +153,7 @@ export class SessionService {
     return this.readWith(SessionAccess.check(id, as, right));
   }
 
-  /** The session `access` is for, once it holds its right on it. */
+  /** The session `access` is for, once it holds its right on it (checked when the access was made, by the caller). */
   async readWith(access: SessionAccess): Promise<StoredSession> {
     const session = await this.#options.store.get(access.id);
     if (session === undefined) throw new LiveopError('not_found', `unknown session "${access.id}"`);
@@ -211,7 +211,7 @@ export class SessionService {
       idempotencyKey?: string;
     } = {},
   ): Promise<EventsAccepted> {
-    const { id, as } = access;
+    const { id, as } = access.expect('report');
     const key = options.idempotencyKey;
     let replayed: number | undefined;
     let before: StoredSession | null = null;
@@ -249,8 +249,9 @@ export class SessionService {
   }
 
   /** Asks the session's work to stop: in-process tasks are aborted, HTTP reporters see `cancelRequested`. */
-  async cancel(id: string, as: Credential): Promise<{ version: number; cancelRequested: true }> {
-    await this.read(id, as, 'cancel');
+  async cancel(access: SessionAccess): Promise<{ version: number; cancelRequested: true }> {
+    const { id } = access.expect('cancel');
+    await this.readWith(access);
     let before: StoredSession | null = null;
     const session = await this.#options.store.update(id, (s) => {
       before = s;
@@ -263,9 +264,9 @@ export class SessionService {
   }
 
   /** Removes it; its streams end with `gone`, its in-process tasks are aborted. */
-  async remove(id: string, as: Credential): Promise<void> {
-    await this.read(id, as, 'own');
-    await this.#options.store.delete(id);
+  async remove(access: SessionAccess): Promise<void> {
+    await this.readWith(access.expect('own'));
+    await this.#options.store.delete(access.id);
   }
 
   /** Mints another token for the session. */
@@ -273,7 +274,7 @@ export class SessionService {
     access: SessionAccess,
     request: { scope: TokenScope; ttlSeconds?: number | undefined },
   ): Promise<{ token: string; scope: TokenScope; ttlSeconds: number }> {
-    const { as } = access;
+    const { as } = access.expect('own');
     const session = await this.readWith(access);
     const wanted =
       request.ttlSeconds ??
@@ -333,8 +334,9 @@ export class SessionService {
    * new session (liveops' restart). The new session counts against the
    * owner's cap and `admit`, as any other creation does, whoever asks.
    */
-  async restart(id: string, as: Credential, base: string, admit?: AdmitCreation): Promise<CreatedSession> {
-    const session = await this.read(id, as, 'own');
+  async restart(access: SessionAccess, base: string, admit?: AdmitCreation): Promise<CreatedSession> {
+    const { id, as } = access.expect('own');
+    const session = await this.readWith(access);
     if (!session.operation) throw new LiveopError('conflict', 'only sessions started as operations can be restarted');
     const status = toSnapshot(session, this.#options.now()).status;
     if (status === 'pending' || status === 'running')

@@ -69,8 +69,8 @@ export function sessionRoutes(r: RouteContext) {
       );
       return c.body(`{"sessions":[${list.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, 200, JSON_TYPE);
     })
-    .get('/sessions/:id', auth, async (c) => {
-      const session = await sessions.read(c.req.param('id'), c.get('who'));
+    .get('/sessions/:id', r.authFor('view'), async (c) => {
+      const session = await sessions.readWith(c.get('access'));
       // An error's detail (a stack trace) and the end user are the owner's: keys (and open mode), never tokens.
       const { kind } = c.get('who');
       const owners = kind !== 'token' && kind !== 'subject';
@@ -99,8 +99,8 @@ export function sessionRoutes(r: RouteContext) {
         return c.json(await sessions.report(c.get('access'), events, options));
       },
     )
-    .post('/sessions/:id/cancel', auth, async (c) => {
-      return c.json(await sessions.cancel(c.req.param('id'), c.get('who')), 202);
+    .post('/sessions/:id/cancel', r.authFor('cancel'), async (c) => {
+      return c.json(await sessions.cancel(c.get('access')), 202);
     })
     .post('/tokens', auth, limits.rate('tokens'), limit, jsonBody(subjectTokenRequestSchema), async (c) => {
       return c.json(sessions.mintSubjectToken(c.req.valid('json'), c.get('who')), 201);
@@ -115,13 +115,12 @@ export function sessionRoutes(r: RouteContext) {
         return c.json(await sessions.mintToken(c.get('access'), c.req.valid('json')), 201);
       },
     )
-    .delete('/sessions/:id', auth, async (c) => {
-      await sessions.remove(c.req.param('id'), c.get('who'));
+    .delete('/sessions/:id', r.authFor('own'), async (c) => {
+      await sessions.remove(c.get('access'));
       return c.body(null, 204);
     })
-    .post('/sessions/:id/restart', auth, async (c) => {
-      const id = c.req.param('id');
-      const base = r.base(c, `/sessions/${id}/restart`);
-      return c.json(await sessions.restart(id, c.get('who'), base, r.admit(c)), 201);
+    .post('/sessions/:id/restart', r.authFor('own'), async (c) => {
+      const base = r.base(c, `/sessions/${c.req.param('id')}/restart`);
+      return c.json(await sessions.restart(c.get('access'), base, r.admit(c)), 201);
     });
 }
