@@ -23,7 +23,8 @@ export {
   Liveop,
   type LiveopOptions,
 } from './liveop.ts';
-export type { BullmqOptions, WorkerOptions } from './runner/bullmq.ts';
+export type { BullmqOptions } from './runner/bullmq-options.ts';
+export type { WorkerOptions } from './runner/bullmq-worker.ts';
 export type { OperationContext, OperationDefinition } from './runner/operations.ts';
 export {
   CancelledError,

@@ -6,7 +6,7 @@ import type { Snapshot } from '../protocol/index.ts';
 import type { SessionOptions } from './core/model.ts';
 import type { AppConfig } from './http/context.ts';
 import type { Caps, RateLimits } from './http/limits.ts';
-import type { BullmqOptions } from './runner/bullmq.ts';
+import type { BullmqOptions } from './runner/bullmq-options.ts';
 import type { ApiKey } from './sessions/access.ts';
 import type { WebhookOptions } from './sessions/webhook.ts';
 import type { SessionStore } from './store/session-store.ts';
@@ -71,8 +71,9 @@ export interface LiveopOptions extends Partial<AppConfig> {
   /**
    * Lets sessions ask for a webhook (`webhook` on create): its final
    * snapshot, POSTed signed with `secret` (`Liveop-Signature`), retried with
-   * backoff — through BullMQ workers when the runner is BullMQ, so a restart
-   * drops none. Left out: sessions asking for one are refused.
+   * backoff — on BullMQ's webhooks queue when the runner is BullMQ, so a
+   * restart drops none; the workers configured with it send them. Left out:
+   * sessions asking for one are refused.
    * @example { secret: process.env.LIVEOP_WEBHOOK_SECRET! }
    */
   webhooks?: WebhookOptions;

@@ -20,20 +20,21 @@ import { createApp, type LiveopApp } from './http/app.ts';
 import { type AppConfig, DEFAULT_APP_CONFIG } from './http/context.ts';
 import { DEFAULT_CAPS, Limits } from './http/limits.ts';
 import { type Listening, listen } from './http/listen.ts';
+import { reportUnservable } from './http/snapshot-json.ts';
 import { type StreamCounts, StreamResponder } from './http/stream-response.ts';
-import { reportUnservable } from './http/unservable.ts';
 import { widgetLoader } from './http/widget-asset.ts';
 import type { LiveopOptions } from './liveop-options.ts';
-import type { WorkerOptions } from './runner/bullmq.ts';
 import { LazyBullmqRunner } from './runner/bullmq-lazy.ts';
-import { InlineRunner, LocalRunner } from './runner/dispatchers.ts';
+import type { WorkerOptions } from './runner/bullmq-worker.ts';
+import { InlineRunner, LocalRunner } from './runner/in-process-runners.ts';
 import { type OperationDefinition, OperationRegistry } from './runner/operations.ts';
 import type { ProgressSession } from './runner/progress-session.ts';
 import { TaskHost } from './runner/task-host.ts';
-import { createAuthenticator, TokenSigner } from './sessions/access.ts';
+import { WebhookQueue } from './runner/webhook-queue.ts';
+import { createAuthenticator, SessionAccess, TokenSigner } from './sessions/access.ts';
 import { FinishHooks } from './sessions/finish-hooks.ts';
 import { type OperationRunner, SessionService } from './sessions/session-service.ts';
-import { deliverWebhook, webhookBody } from './sessions/webhook.ts';
+import { deliverWebhook, postWebhook, webhookBody, webhookRetries } from './sessions/webhook.ts';
 import { MemorySessionStore } from './store/memory-store.ts';
 import type { SessionStore } from './store/session-store.ts';
 
@@ -62,7 +63,8 @@ export class Liveop {
   readonly #runner: OperationRunner & { close?(): void | Promise<void> };
   readonly #options: LiveopOptions;
   readonly #hooks: FinishHooks;
-  #worker: Promise<{ close(): Promise<void> }> | null = null;
+  #worker: Promise<{ close(): Promise<void> }[]> | null = null;
+  readonly #webhookQueue: WebhookQueue | null;
   readonly #sessions: SessionService;
   readonly #publicUrl: string;
   readonly #app: LiveopApp;
@@ -88,7 +90,8 @@ export class Liveop {
     const authenticator = createAuthenticator(options.apiKeys ?? {}, signer);
     this.open = authenticator.open;
     this.#options = options;
-    const report = (id: string, events: ProgressEvent[]) => this.#sessions.report(id, events, SYSTEM);
+    const report = (id: string, events: ProgressEvent[]) =>
+      this.#sessions.report(SessionAccess.check(id, SYSTEM, 'report'), events);
     this.#host = new TaskHost({
       store,
       report,
@@ -111,6 +114,10 @@ export class Liveop {
           ? new LocalRunner(this.#host, this.#operations, report, options.operationConcurrency ?? 8)
           : bullmq!;
     const webhooks = options.webhooks;
+    // On BullMQ, webhooks go on a queue of their own, for the workers that hold the secret.
+    const webhookQueue =
+      webhooks && typeof runner === 'object' ? new WebhookQueue(runner.bullmq, webhookRetries(webhooks)) : null;
+    this.#webhookQueue = webhookQueue;
     this.#hooks = new FinishHooks({
       store,
       now,
@@ -119,7 +126,7 @@ export class Liveop {
       ...(webhooks
         ? {
             webhook: (url: string, snapshot: Snapshot) =>
-              bullmq ? bullmq.queueWebhook(url, webhookBody(snapshot)) : deliverWebhook(url, snapshot, webhooks),
+              webhookQueue ? webhookQueue.add(url, webhookBody(snapshot)) : deliverWebhook(url, snapshot, webhooks),
           }
         : {}),
     });
@@ -194,7 +201,8 @@ export class Liveop {
 
   /**
    * Makes this process a BullMQ worker (with `runner: { bullmq }`): it runs
-   * queued operations until `close()`. Register the operations first.
+   * queued operations until `close()`, and with `webhooks` configured sends
+   * the queued webhook deliveries too. Register the operations first.
    * @example
    * const liveop = createLiveop({ store, runner: { bullmq: { url: process.env.REDIS_URL! } } });
    * registerOperations(liveop);
@@ -203,13 +211,13 @@ export class Liveop {
   async work(options: Partial<WorkerOptions> = {}): Promise<void> {
     const runner = this.#options.runner;
     if (typeof runner !== 'object') throw new Error('work(): configure runner: { bullmq: { url } } first');
-    this.#worker ??= import('./runner/bullmq.ts').then(({ startWorker }) =>
-      startWorker(this.#host, this.#operations, {
-        ...runner.bullmq,
-        ...(this.#options.webhooks ? { webhooks: this.#options.webhooks } : {}),
-        ...options,
-      }),
-    );
+    const settings = { ...runner.bullmq, ...options };
+    const webhooks = this.#options.webhooks;
+    const deliver = webhooks && ((url: string, body: string) => postWebhook(url, body, webhooks));
+    this.#worker ??= Promise.all([
+      import('./runner/bullmq-worker.ts').then((m) => m.startWorker(this.#host, this.#operations, settings)),
+      ...(deliver ? [import('./runner/webhook-worker.ts').then((m) => m.startWebhookWorker(settings, deliver))] : []),
+    ]);
     await this.#worker;
   }
 
@@ -269,12 +277,12 @@ export class Liveop {
 
   /** Asks the session's work to stop, as a viewer's cancel button does. */
   async cancel(id: string): Promise<void> {
-    await this.#sessions.cancel(id, SYSTEM);
+    await this.#sessions.cancel(SessionAccess.check(id, SYSTEM, 'cancel'));
   }
 
   /** Removes the session; its streams end with `gone`. */
   async delete(id: string): Promise<void> {
-    await this.#sessions.remove(id, SYSTEM);
+    await this.#sessions.remove(SessionAccess.check(id, SYSTEM, 'own'));
   }
 
   /**
@@ -308,8 +316,9 @@ export class Liveop {
 
   async close(): Promise<void> {
     this.#hub.close();
-    await (await this.#worker?.catch(() => null))?.close();
+    for (const worker of (await this.#worker?.catch(() => null)) ?? []) await worker.close();
     await this.#runner.close?.();
+    await this.#webhookQueue?.close();
     this.#hooks.close();
     this.#host.close();
     await this.#store.close();

@@ -141,7 +141,10 @@ export function workFromEnv(options: { env?: NodeJS.ProcessEnv; register?: Regis
     const { liveop, store } = await liveopFromEnv(env, options.register, warnings);
     const concurrency = Number(env.LIVEOP_WORKER_CONCURRENCY ?? 4);
     await liveop.work({ concurrency, log: (message) => console.log(message) });
-    console.log([`liveop: worker running up to ${concurrency} operations at once (${store})`, ...warnings].join('\n'));
+    const hooks = env.LIVEOP_WEBHOOK_SECRET ? ', and webhook deliveries' : '';
+    console.log(
+      [`liveop: worker running up to ${concurrency} operations at once${hooks} (${store})`, ...warnings].join('\n'),
+    );
     stopOn('letting running operations finish', async () => liveop.close());
     return liveop;
   });

@@ -191,7 +191,7 @@ export class LiveOperationList extends LitElement {
   /** The first page's URL, derived from the settings by willUpdate (before the controller reads it). */
   #url: string | null = null;
   /** The language, derived once per update. */
-  #l?: string;
+  #language?: string;
 
   readonly #list = new SessionListController(this, {
     url: () => this.#url,
@@ -257,7 +257,7 @@ export class LiveOperationList extends LitElement {
         this._problem = this.#t('failed', { reason: 'src' });
       }
     }
-    this.#l = langOf(this);
+    this.#language = langOf(this);
   }
 
   get #limit(): number {
@@ -302,7 +302,7 @@ export class LiveOperationList extends LitElement {
     const problem = this._problem;
     const view: RowView = {
       opened: this._open,
-      lang: this.#l,
+      lang: this.#language,
       now: Date.now(),
       theme: this.theme,
       t: (key, values) => this.#t(key, values),

@@ -285,7 +285,7 @@ export class LiveOperation extends LitElement {
    */
   #source!: StreamSource | null;
   /** The language, derived once per update. */
-  #l?: string;
+  #language?: string;
   /** How many stages have begun, and each task's attempt: when either changes, bars may go back. */
   #run?: string;
   #ended?: string;
@@ -330,7 +330,7 @@ export class LiveOperation extends LitElement {
       this.#source = src ? sourceFromUrl(src, this.token, document.baseURI) : null;
       this._problem = src && !this.#source ? this.#t('failed', { reason: 'src' }) : '';
     }
-    this.#l = this.#lang;
+    this.#language = this.#pageLanguage;
   }
 
   protected override updated(): void {
@@ -339,7 +339,7 @@ export class LiveOperation extends LitElement {
   }
 
   /** The page's language where the element sits (undefined: the browser's). */
-  get #lang(): string | undefined {
+  get #pageLanguage(): string | undefined {
     try {
       return Intl.getCanonicalLocales(this.closest<HTMLElement>('[lang]')?.lang || [])[0];
     } catch {
@@ -399,7 +399,7 @@ export class LiveOperation extends LitElement {
         ? line.error
           ? `${status}. ${line.error.message}`
           : status
-        : milestone > this.#milestone && milestone < 100 && format(this.#lang, milestone, 'percent');
+        : milestone > this.#milestone && milestone < 100 && format(this.#pageLanguage, milestone, 'percent');
     if (previous && text) this._announcement = this.#t('announce', { title, text });
     this.#milestone = Math.max(this.#milestone, milestone);
 
@@ -449,7 +449,7 @@ export class LiveOperation extends LitElement {
   }
 
   #bar(part: string, label: string, percent: number, status: string, simulated?: boolean): TemplateResult {
-    const text = format(this.#l, percent, 'percent');
+    const text = format(this.#language, percent, 'percent');
     return html`<div
         part="bar ${part}-bar"
         class="bar"
@@ -469,7 +469,7 @@ export class LiveOperation extends LitElement {
   }
 
   #task(task: TaskSnapshot): TemplateResult {
-    const lang = this.#l;
+    const lang = this.#language;
     const details = [
       task.total &&
         `${this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) })} ${task.unit ?? ''}`.trim(),
@@ -594,7 +594,7 @@ export class LiveOperation extends LitElement {
     if (!truth && this._problem) {
       return html`<div part="base" class="base"><p part="problem" class="problem">${this._problem}</p></div>`;
     }
-    const lang = this.#l;
+    const lang = this.#language;
     const now = this.#clock.now;
     const snapshot = this.#closing ?? truth;
     const status = snapshot?.status ?? 'pending';

@@ -3,8 +3,7 @@
  * and the URL prefix the caller reached the API at.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { LiveopError } from '../core/errors.ts';
-import type { Authenticator, Credential } from '../sessions/access.ts';
+import { type Authenticator, type Credential, type Right, SessionAccess } from '../sessions/access.ts';
 import type { AdmitCreation, SessionService } from '../sessions/session-service.ts';
 import type { StreamHub } from '../stream/hub.ts';
 import { identify, type RouteEnv } from './credentials.ts';
@@ -69,20 +68,31 @@ export class RouteContext {
 
   /**
    * Identifies the caller before anything else looks at the request (401 for
-   * a bad or missing credential comes before a 400 for its body), and refuses
-   * a token for another session than the route's `:id` before anything
-   * reveals whether that session exists. The credential is `c.get('who')`
-   * (not `c.var.who`: `c.var` builds an object of every variable per read).
+   * a bad or missing credential comes before a 400 for its body), for a route
+   * on no one session; a route on `:id` takes `authFor(right)`. The
+   * credential is `c.get('who')` (not `c.var.who`: `c.var` builds an object
+   * of every variable per read).
    */
   readonly auth: MiddlewareHandler<RouteEnv> = async (c, next) => {
-    const who = identify(c, this.deps.authenticator);
-    const id = c.req.param('id');
-    if (id !== undefined && who.kind === 'token' && who.sessionId !== id) {
-      throw new LiveopError('forbidden', 'this token is for another session');
-    }
-    c.set('who', who);
+    c.set('who', identify(c, this.deps.authenticator));
     await next();
   };
+
+  /**
+   * `auth` for a route that needs `right` on its `:id` session: the
+   * credential is checked for it once, here, before anything reveals whether
+   * that session exists (`SessionAccess.check`: a token for another session
+   * or without the scope is refused), and `c.get('access')` carries the
+   * outcome to the budget and the service, which check nothing again.
+   */
+  authFor(right: Right): MiddlewareHandler<RouteEnv> {
+    return async (c, next) => {
+      const who = identify(c, this.deps.authenticator);
+      c.set('who', who);
+      c.set('access', SessionAccess.check(c.req.param('id') ?? '', who, right));
+      await next();
+    };
+  }
 
   /** Counts a session this request creates against its owner's creation limit (or, with none, the client's address). */
   admit(c: Context): AdmitCreation {

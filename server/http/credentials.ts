@@ -5,11 +5,15 @@
  */
 import type { Context } from 'hono';
 import { LiveopError } from '../core/errors.ts';
-import type { Authenticator, Credential } from '../sessions/access.ts';
+import type { Authenticator, Credential, SessionAccess } from '../sessions/access.ts';
 import { requestHeader } from './node-bindings.ts';
 
-/** What the routes keep on the request: who is asking (set by `RouteContext.auth`). */
-export type RouteEnv = { Variables: { who: Credential } };
+/**
+ * What the routes keep on the request, set by `RouteContext.auth`: who is
+ * asking, and on a route that names its right, that right on the route's
+ * session, checked.
+ */
+export type RouteEnv = { Variables: { who: Credential; access: SessionAccess } };
 
 export function identify(c: Context, authenticator: Authenticator): Credential {
   const bearer = requestHeader(c, 'authorization')

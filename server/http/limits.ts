@@ -15,7 +15,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rat
 import { z } from 'zod';
 import { LiveopError } from '../core/errors.ts';
 import { describeIssues } from '../core/schemas.ts';
-import { type Credential, type Right, refuseUnheld } from '../sessions/access.ts';
+import type { Credential } from '../sessions/access.ts';
 import type { RateLimiterFactory } from '../store/session-store.ts';
 import type { RouteEnv } from './credentials.ts';
 import { clientAddress } from './node-bindings.ts';
@@ -163,28 +163,25 @@ export class Limits {
     }
   }
 
-  /**
-   * A middleware taking one point of `name` for whoever `c.get('who')` is.
-   * With `right`, a token that does not hold it on the route's session is
-   * refused first, so it cannot spend a budget it has no use for. Event posts
-   * count per session (its reporters share it), and each key in a share of
-   * its own, so another owner's key cannot lock the reporter out.
-   */
-  rate(name: Exclude<keyof RateLimits, 'create' | 'visitors'>, right?: Right): MiddlewareHandler<RouteEnv> {
+  /** A middleware taking one point of `name` for whoever `c.get('who')` is (after `RouteContext.auth`). */
+  rate(name: 'streams' | 'tokens' | 'lists'): MiddlewareHandler<RouteEnv> {
     return async (c, next) => {
-      const who = c.get('who');
-      const id = c.req.param('id') ?? '';
-      if (right !== undefined) refuseUnheld(who, right, id);
-      const key =
-        name !== 'events'
-          ? limitKey(who, clientAddress(c))
-          : who.kind === 'key'
-            ? `session:${id}:owner:${who.owner}`
-            : `session:${id}`;
-      await this.take(name, key);
+      await this.take(name, limitKey(c.get('who'), clientAddress(c)));
       await next();
     };
   }
+
+  /**
+   * The event budget of the session `c.get('access')` reports to (after
+   * `RouteContext.auth('report')`, so a token that may not report is refused
+   * before it is counted): its reporters share it, and each key counts in a
+   * share of its own, so another owner's key cannot lock the reporter out.
+   */
+  readonly events: MiddlewareHandler<RouteEnv> = async (c, next) => {
+    const { id, as } = c.get('access');
+    await this.take('events', as.kind === 'key' ? `session:${id}:owner:${as.owner}` : `session:${id}`);
+    await next();
+  };
 
   /**
    * Holds a stream slot for `address` until `release()` is called; throws

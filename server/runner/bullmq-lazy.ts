@@ -3,19 +3,22 @@
  * and ioredis are optional dependencies an app on the local runner need not
  * install.
  */
-import type { ProgressEvent } from '../../protocol/index.ts';
 import type { OperationRunner } from '../sessions/session-service.ts';
-import type { BullmqOptions, BullmqRunner } from './bullmq.ts';
+import type { BullmqOptions } from './bullmq-options.ts';
+import type { BullmqRunner } from './bullmq-runner.ts';
 import type { OperationRegistry } from './operations.ts';
+import type { Announce } from './waiting-line.ts';
 
 export class LazyBullmqRunner implements OperationRunner {
   readonly #runner: Promise<BullmqRunner>;
   constructor(
     private readonly operations: OperationRegistry,
     options: BullmqOptions,
-    announce: (id: string, events: ProgressEvent[]) => Promise<unknown>,
+    announce: Announce,
   ) {
-    this.#runner = import('./bullmq.ts').then(({ BullmqRunner }) => new BullmqRunner(operations, options, announce));
+    this.#runner = import('./bullmq-runner.ts').then(
+      ({ BullmqRunner }) => new BullmqRunner(operations, options, announce),
+    );
   }
   spec(name: string) {
     return this.operations.get(name);
@@ -28,8 +31,5 @@ export class LazyBullmqRunner implements OperationRunner {
   }
   async close(): Promise<void> {
     await (await this.#runner).close();
-  }
-  async queueWebhook(url: string, body: string): Promise<void> {
-    await (await this.#runner).queueWebhook(url, body);
   }
 }

@@ -70,8 +70,19 @@ export class OperationRegistry {
   }
 }
 
-/** The wait before attempt `next` (2, 3, …) of `definition`. */
-export function backoffMs(definition: OperationDefinition<unknown>, next: number): number {
-  const { type, delayMs } = definition.backoff ?? { type: 'exponential', delayMs: 1_000 };
-  return type === 'fixed' ? delayMs : delayMs * 2 ** (next - 2);
+/** How an operation is retried when its definition leaves it out, decided here for every runner. */
+export const OPERATION_DEFAULTS = {
+  attempts: 1,
+  backoff: { type: 'exponential', delayMs: 1_000 },
+} as const satisfies Required<Pick<OperationDefinition, 'attempts' | 'backoff'>>;
+
+/** An operation's attempts (at least one) and backoff, its defaults filled in. */
+export function retriesOf(definition: Pick<OperationDefinition, 'attempts' | 'backoff'>): {
+  attempts: number;
+  backoff: NonNullable<OperationDefinition['backoff']>;
+} {
+  return {
+    attempts: Math.max(1, definition.attempts ?? OPERATION_DEFAULTS.attempts),
+    backoff: definition.backoff ?? OPERATION_DEFAULTS.backoff,
+  };
 }

@@ -214,8 +214,8 @@ export class ProgressSession {
     return this.#run(taskId, fn, attempt < attempts);
   }
 
-  /** Called by the runner when a cancel request is heard. */
-  cancelled(): void {
+  /** Aborts its tasks (with `CancelledError`): the runner calls it when a cancel request is heard. */
+  abortTasks(): void {
     if (!this.#abort.signal.aborted) this.#abort.abort(new CancelledError());
   }
 

@@ -129,7 +129,7 @@ export class TaskHost {
 
   /** Aborts the tasks of a session running in this process (no-op otherwise). */
   abort(id: string): void {
-    this.#sessions.get(id)?.deref()?.cancelled();
+    this.#sessions.get(id)?.deref()?.abortTasks();
   }
 
   /** What it holds: sessions still referenced, and sessions with writes in hand (leak checks). */
@@ -141,7 +141,7 @@ export class TaskHost {
 
   close(): void {
     this.#unsubscribe();
-    for (const ref of this.#sessions.values()) ref.deref()?.cancelled();
+    for (const ref of this.#sessions.values()) ref.deref()?.abortTasks();
     this.#sessions.clear();
     this.#parallel.clear();
   }

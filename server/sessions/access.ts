@@ -225,26 +225,72 @@ export function authorize(
   right: Right,
   session: { id: string; owner: string | null; subject?: string | undefined },
 ): void {
-  switch (credential.kind) {
-    case 'open':
-    case 'system':
-      return;
-    case 'key':
-      if (credential.admin || session.owner === credential.owner) return;
-      throw new LiveopError('forbidden', 'this session belongs to another owner');
-    case 'token':
-      if (credential.sessionId !== session.id) throw new LiveopError('forbidden', 'this token is for another session');
-      if (right === 'own' ? credential.scope === 'report' : scopeAllows(credential.scope, right)) return;
-      throw new LiveopError('forbidden', `this token's scope (${credential.scope}) does not allow ${right}`);
-    case 'subject':
-      if (session.owner !== credential.owner || session.subject !== credential.subject) {
-        throw new LiveopError('forbidden', 'this session is not one of the subject token’s');
+  SessionAccess.check(session.id, credential, right).holdsOn(session);
+}
+
+/**
+ * A credential's `right` on one session, decided once per request. `check()`
+ * refuses, before anything is read (so nothing reveals whether the session
+ * exists), what the credential alone decides: a session token for another
+ * session or without the scope, a subject token asked to report or own.
+ * `holdsOn()` judges the rest once the session is read: a key's owner, a
+ * subject token's end user. The HTTP edge makes it and the service takes it,
+ * so no later step checks the credential again.
+ */
+export class SessionAccess {
+  private constructor(
+    readonly id: string,
+    readonly as: Credential,
+    readonly right: Right,
+  ) {}
+
+  static check(id: string, as: Credential, right: Right): SessionAccess {
+    if (as.kind === 'token') {
+      refuseOtherSession(as, id);
+      if (!(right === 'own' ? as.scope === 'report' : scopeAllows(as.scope, right))) {
+        throw new LiveopError('forbidden', `this token's scope (${as.scope}) does not allow ${right}`);
       }
-      if (right === 'view' || (right === 'cancel' && credential.scope === 'view+cancel')) return;
-      throw new LiveopError('forbidden', `this subject token's scope (${credential.scope}) does not allow ${right}`);
-    default:
-      throw new Error('unknown credential');
+    } else if (as.kind === 'subject') {
+      if (right === 'report' || right === 'own') {
+        throw new LiveopError('forbidden', `a subject token may not ${right === 'own' ? 'do that' : 'report'}`);
+      }
+      if (right === 'cancel' && as.scope !== 'view+cancel') {
+        throw new LiveopError('forbidden', `this subject token's scope (${as.scope}) does not allow ${right}`);
+      }
+    }
+    return new SessionAccess(id, as, right);
   }
+
+  /** Throws unless this access was checked for `right`: a step taking it for another right is a bug, not a refusal. */
+  expect(right: Right): this {
+    if (this.right !== right) throw new Error(`an access checked for ${this.right} was used to ${right}`);
+    return this;
+  }
+
+  /** Throws 403 unless the credential holds its right on `session`, read (a token's was decided by `check()`). */
+  holdsOn(session: { owner: string | null; subject?: string | undefined }): void {
+    const as = this.as;
+    switch (as.kind) {
+      case 'open':
+      case 'system':
+      case 'token':
+        return;
+      case 'key':
+        if (as.admin || session.owner === as.owner) return;
+        throw new LiveopError('forbidden', 'this session belongs to another owner');
+      case 'subject':
+        if (session.owner === as.owner && session.subject === as.subject) return;
+        throw new LiveopError('forbidden', 'this session is not one of the subject token’s');
+      default:
+        throw new Error('unknown credential');
+    }
+  }
+}
+
+/** A token for another session is refused before anything reveals whether this one exists. */
+function refuseOtherSession(as: Credential, id: string): void {
+  if (as.kind === 'token' && as.sessionId !== id)
+    throw new LiveopError('forbidden', 'this token is for another session');
 }
 
 /** Parses `KEY:OWNER[:admin],…` (the LIVEOP_API_KEYS format). */
@@ -260,25 +306,6 @@ export function parseApiKeys(spec: string | undefined): Record<string, ApiKey> {
     keys[key] = { owner, admin: flag === 'admin' };
   }
   return keys;
-}
-
-/**
- * Refuses, before anything is read, a token that cannot hold `right` on
- * session `id` whatever that session is: a session token for another session
- * or without the scope, a subject token asked to report or own. Keys and
- * open mode are judged against the session itself.
- */
-export function refuseUnheld(as: Credential, right: Right, id: string): void {
-  if (as.kind === 'token') authorize(as, right, { id, owner: null });
-  if (as.kind === 'subject' && (right === 'report' || right === 'own')) {
-    throw new LiveopError('forbidden', `a subject token may not ${right === 'own' ? 'do that' : 'report'}`);
-  }
-}
-
-/** A token for another session is refused before anything reveals whether this one exists. */
-export function checkTokenFor(as: Credential, id: string): void {
-  if (as.kind === 'token' && as.sessionId !== id)
-    throw new LiveopError('forbidden', 'this token is for another session');
 }
 
 /** Who owns a new session: the key's owner; another only for admin keys, open mode and this process. */

@@ -21,14 +21,15 @@ export interface ChainContext {
   viewerToken: (id: string) => string;
 }
 
+type ChainEvent = Extract<ProgressEvent, { type: 'chain' }>;
+
+/** The next sessions of a batch's `chain` events (at least one), by id. */
 export async function resolveChains(
-  events: readonly ProgressEvent[],
+  chains: readonly ChainEvent[],
   as: Credential,
   context: ChainContext,
 ): Promise<Map<string, NextSession>> {
   const nexts = new Map<string, NextSession>();
-  const chains = events.flatMap((e) => (e.type === 'chain' ? [e] : []));
-  if (chains.length === 0) return nexts;
   const current = await context.current();
   const prefix = context.base(current.base);
   for (const { next: nextId, token } of chains) {

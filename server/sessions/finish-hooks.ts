@@ -34,19 +34,19 @@ export interface FinishHooksOptions {
 const MAX_WAIT = 2 ** 31 - 1;
 
 export class FinishHooks {
-  readonly #o: FinishHooksOptions;
+  readonly #options: FinishHooksOptions;
   /** One timer per session this instance wrote last and that may end by the clock. */
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #told = new Set<string>();
 
   constructor(options: FinishHooksOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /** This instance wrote `after` over `before`: tell now, or when the clock may end it. */
   written(before: StoredSession | null, after: StoredSession): void {
     if (!this.#wanted(after)) return;
-    const now = this.#o.now();
+    const now = this.#options.now();
     clearTimeout(this.#timers.get(after.id));
     this.#timers.delete(after.id);
     if (before !== null && isFinal(before, now)) return; // ended before this write: told then
@@ -70,18 +70,18 @@ export class FinishHooks {
 
   #wanted(session: StoredSession): boolean {
     return (
-      this.#o.onFinish !== undefined ||
+      this.#options.onFinish !== undefined ||
       session.webhook !== undefined ||
-      (session.operation !== undefined && this.#o.operationHook(session.operation.name) !== undefined)
+      (session.operation !== undefined && this.#options.operationHook(session.operation.name) !== undefined)
     );
   }
 
   /** The time has come: tell, if this instance's write is still the last and the session has ended. */
   async #whenDue(id: string, version: number): Promise<void> {
     this.#timers.delete(id);
-    const session = await this.#o.store.get(id).catch(() => undefined);
+    const session = await this.#options.store.get(id).catch(() => undefined);
     if (session === undefined || session.version !== version) return; // gone, or someone wrote since: theirs
-    if (!isFinal(session, this.#o.now())) return this.written(null, session);
+    if (!isFinal(session, this.#options.now())) return this.written(null, session);
     await this.#tell(id, session);
   }
 
@@ -89,13 +89,13 @@ export class FinishHooks {
     if (this.#told.has(id)) return;
     if (this.#told.size >= 10_000) this.#told.clear();
     this.#told.add(id);
-    const log = this.#o.log ?? ((message) => console.warn(message));
-    const session = known ?? (await this.#o.store.get(id).catch(() => undefined));
+    const log = this.#options.log ?? ((message) => console.warn(message));
+    const session = known ?? (await this.#options.store.get(id).catch(() => undefined));
     if (session === undefined) return;
-    const snapshot = toSnapshot(session, this.#o.now());
+    const snapshot = toSnapshot(session, this.#options.now());
     const hooks = [
-      session.operation ? this.#o.operationHook(session.operation.name) : undefined,
-      this.#o.onFinish,
+      session.operation ? this.#options.operationHook(session.operation.name) : undefined,
+      this.#options.onFinish,
     ].filter((hook) => hook !== undefined);
     for (const hook of hooks) {
       try {
@@ -106,8 +106,8 @@ export class FinishHooks {
         );
       }
     }
-    if (session.webhook && this.#o.webhook) {
-      await this.#o.webhook(session.webhook, snapshot).catch((error: unknown) => {
+    if (session.webhook && this.#options.webhook) {
+      await this.#options.webhook(session.webhook, snapshot).catch((error: unknown) => {
         log(
           `liveop: the webhook of session ${id} was not delivered: ${error instanceof Error ? error.message : String(error)}`,
         );

@@ -26,12 +26,10 @@ import { sessionStatus } from '../core/status.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
   type Authenticator,
-  authorize,
   type Credential,
-  checkTokenFor,
   ownerFor,
   type Right,
-  refuseUnheld,
+  SessionAccess,
   type SubjectScope,
   type TokenSigner,
 } from './access.ts';
@@ -97,10 +95,10 @@ export const LIST_READ_MOST = 1_000;
 export const newSessionId = (): string => randomBytes(16).toString('base64url');
 
 export class SessionService {
-  readonly #o: SessionServiceOptions;
+  readonly #options: SessionServiceOptions;
 
   constructor(options: SessionServiceOptions) {
-    this.#o = options;
+    this.#options = options;
   }
 
   /**
@@ -117,11 +115,11 @@ export class SessionService {
   ): Promise<{ created: CreatedSession; session: StoredSession }> {
     const { viewerScope, ...input } = body;
     const owner = ownerFor(as, input.owner);
-    if (input.webhook !== undefined) checkWebhookUrl(input.webhook, this.#o.webhooks);
+    if (input.webhook !== undefined) checkWebhookUrl(input.webhook, this.#options.webhooks);
     await options.admit?.(owner);
-    const cap = this.#o.sessionsPerOwner;
-    if (cap !== undefined && (options.capped ?? as.kind !== 'system') && this.#o.store.countOwned) {
-      const held = await this.#o.store.countOwned(owner);
+    const cap = this.#options.sessionsPerOwner;
+    if (cap !== undefined && (options.capped ?? as.kind !== 'system') && this.#options.store.countOwned) {
+      const held = await this.#options.store.countOwned(owner);
       if (held >= cap) {
         throw new LiveopError(
           'rate_limited',
@@ -135,27 +133,31 @@ export class SessionService {
     const session = createSession(
       newSessionId(),
       { ...input, owner: owner ?? undefined },
-      this.#o.now(),
-      this.#o.sessionDefaults,
+      this.#options.now(),
+      this.#options.sessionDefaults,
     );
     const answerBase = this.#base(base);
     const storedBase = this.#storedBase(base);
     if (storedBase !== '') session.base = storedBase;
     if (options.operation) session.operation = options.operation;
-    await this.#o.store.create(session);
-    this.#o.hooks?.written(null, session);
+    await this.#options.store.create(session);
+    this.#options.hooks?.written(null, session);
     // Whoever the page is shown to holds the viewer token: with API keys it only
     // watches unless the creator asks for more; open mode (this machine) may cancel.
-    const scope = viewerScope ?? (this.#o.authenticator.open ? 'view+cancel' : 'view');
+    const scope = viewerScope ?? (this.#options.authenticator.open ? 'view+cancel' : 'view');
     return { created: this.answer(session, answerBase, scope), session };
   }
 
   /** A session the caller may see (`right`): not_found, forbidden or unauthorized otherwise. */
-  async read(id: string, as: Credential, right: Right = 'view'): Promise<StoredSession> {
-    checkTokenFor(as, id);
-    const session = await this.#o.store.get(id);
-    if (session === undefined) throw new LiveopError('not_found', `unknown session "${id}"`);
-    authorize(as, right, session);
+  read(id: string, as: Credential, right: Right = 'view'): Promise<StoredSession> {
+    return this.readWith(SessionAccess.check(id, as, right));
+  }
+
+  /** The session `access` is for, once it holds its right on it (checked when the access was made, by the caller). */
+  async readWith(access: SessionAccess): Promise<StoredSession> {
+    const session = await this.#options.store.get(access.id);
+    if (session === undefined) throw new LiveopError('not_found', `unknown session "${access.id}"`);
+    access.holdsOn(session);
     return session;
   }
 
@@ -182,11 +184,11 @@ export class SessionService {
     const filter =
       statuses || words || subject !== undefined
         ? (s: StoredSession) =>
-            (!statuses || statuses.includes(sessionStatus(s, this.#o.now()))) &&
+            (!statuses || statuses.includes(sessionStatus(s, this.#options.now()))) &&
             (!words || s.title.toLowerCase().includes(words)) &&
             (subject === undefined || s.subject === subject)
         : undefined;
-    return this.#o.store.list({
+    return this.#options.store.list({
       owner,
       limit: page.limit,
       cursor: page.cursor ?? null,
@@ -196,96 +198,96 @@ export class SessionService {
 
   /**
    * Applies a batch of events (validated where they came in, with
-   * `eventBatchSchema`) atomically. A `chain` is resolved first: the next
-   * session must exist, share the owner, and be one the reporter may report to.
+   * `eventBatchSchema`) atomically to the session `access` reports to (its
+   * `right`: `report`). A `chain` is resolved first: the next session must
+   * exist, share the owner, and be one the reporter may report to.
    */
   async report(
-    id: string,
+    access: SessionAccess,
     events: readonly ProgressEvent[],
-    as: Credential,
     options: {
       /** The URL prefix the reporter reached: asked for only when a chain needs the next session's URLs. */
       base?: () => string;
       idempotencyKey?: string;
     } = {},
   ): Promise<EventsAccepted> {
+    const { id, as } = access.expect('report');
     const key = options.idempotencyKey;
-    // Tokens are bound to their session and scope: decided before the update (a token for another
-    // session is refused here too). A key's owner is checked against the session inside it, so a
-    // post costs one store read.
-    refuseUnheld(as, 'report', id);
     let replayed: number | undefined;
     let before: StoredSession | null = null;
     // Chains are resolved (reads, a signed token) only in a batch that has one and was not applied before.
-    const chained = events.some((e) => e.type === 'chain') && !(key !== undefined && (await this.#replayOf(id, key)));
-    const nexts = !chained
-      ? NO_NEXTS
-      : await resolveChains(events, as, {
-          current: () => this.read(id, as, 'report'),
-          get: (nextId) => this.#o.store.get(nextId),
-          credentialOf: (token) => this.#o.authenticator.credentialOf(token),
-          base: (current) => this.#storedBase(current ?? options.base?.()),
-          viewerToken: (nextId) => this.#o.signer.sign(nextId, 'view', this.#o.viewerTokenTtlSeconds),
-        });
-    const session = await this.#o.store.update(id, (s) => {
-      if (as.kind === 'key') authorize(as, 'report', s);
+    const chains = events.flatMap((e) => (e.type === 'chain' ? [e] : []));
+    const nexts =
+      chains.length === 0 || (key !== undefined && (await this.#replayOf(id, key)))
+        ? NO_NEXTS
+        : await resolveChains(chains, as, {
+            current: () => this.readWith(access),
+            get: (nextId) => this.#options.store.get(nextId),
+            credentialOf: (token) => this.#options.authenticator.credentialOf(token),
+            base: (current) => this.#storedBase(current ?? options.base?.()),
+            viewerToken: (nextId) => this.#options.signer.sign(nextId, 'view', this.#options.viewerTokenTtlSeconds),
+          });
+    const session = await this.#options.store.update(id, (s) => {
+      // A key's owner is checked against the session here, inside the update, so a post costs one store read.
+      access.holdsOn(s);
       // A batch sent again with its key (a retry after a lost answer) is not applied twice. Checked
       // inside the atomic update, so two copies racing, on any instances, apply once.
       replayed = key === undefined ? undefined : replayedVersion(s, key);
       if (replayed !== undefined) return s;
       before = s;
-      const next = applyEvents(s, events, this.#o.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
+      const next = applyEvents(s, events, this.#options.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
       return key === undefined || next === s ? next : rememberBatch(next, key);
     });
-    if (before !== null && session !== before) this.#o.hooks?.written(before, session);
+    if (before !== null && session !== before) this.#options.hooks?.written(before, session);
     return { version: replayed ?? session.version, cancelRequested: session.cancelRequested };
   }
 
   /** Whether the session already applied the batch with this key (so a retried chain need not resolve again). */
   async #replayOf(id: string, key: string): Promise<boolean> {
-    const session = await this.#o.store.get(id);
+    const session = await this.#options.store.get(id);
     return session !== undefined && replayedVersion(session, key) !== undefined;
   }
 
   /** Asks the session's work to stop: in-process tasks are aborted, HTTP reporters see `cancelRequested`. */
-  async cancel(id: string, as: Credential): Promise<{ version: number; cancelRequested: true }> {
-    await this.read(id, as, 'cancel');
+  async cancel(access: SessionAccess): Promise<{ version: number; cancelRequested: true }> {
+    const { id } = access.expect('cancel');
+    await this.readWith(access);
     let before: StoredSession | null = null;
-    const session = await this.#o.store.update(id, (s) => {
+    const session = await this.#options.store.update(id, (s) => {
       before = s;
-      return requestCancel(s, this.#o.now());
+      return requestCancel(s, this.#options.now());
     });
-    if (before !== null && before !== session) this.#o.hooks?.written(before, session);
+    if (before !== null && before !== session) this.#options.hooks?.written(before, session);
     // Running work hears the cancel through the store; queued work is dequeued here.
-    if (session.operation) await this.#o.operations.cancel?.(id).catch(() => {});
+    if (session.operation) await this.#options.operations.cancel?.(id).catch(() => {});
     return { version: session.version, cancelRequested: true };
   }
 
   /** Removes it; its streams end with `gone`, its in-process tasks are aborted. */
-  async remove(id: string, as: Credential): Promise<void> {
-    await this.read(id, as, 'own');
-    await this.#o.store.delete(id);
+  async remove(access: SessionAccess): Promise<void> {
+    await this.readWith(access.expect('own'));
+    await this.#options.store.delete(access.id);
   }
 
   /** Mints another token for the session. */
   async mintToken(
-    id: string,
+    access: SessionAccess,
     request: { scope: TokenScope; ttlSeconds?: number | undefined },
-    as: Credential,
   ): Promise<{ token: string; scope: TokenScope; ttlSeconds: number }> {
-    const session = await this.read(id, as, 'own');
+    const { as } = access.expect('own');
+    const session = await this.readWith(access);
     const wanted =
       request.ttlSeconds ??
-      (request.scope === 'report' ? this.#o.reporterTokenTtlSeconds : this.#o.viewerTokenTtlSeconds);
+      (request.scope === 'report' ? this.#options.reporterTokenTtlSeconds : this.#options.viewerTokenTtlSeconds);
     // A token mints none that outlives it: a leaked reporter token cannot renew itself for good.
-    const left = as.kind === 'token' ? Math.max(1, as.exp - Math.floor(this.#o.now() / 1000)) : wanted;
+    const left = as.kind === 'token' ? Math.max(1, as.exp - Math.floor(this.#options.now() / 1000)) : wanted;
     const ttl = Math.min(wanted, left);
-    return { token: this.#o.signer.sign(session.id, request.scope, ttl), scope: request.scope, ttlSeconds: ttl };
+    return { token: this.#options.signer.sign(session.id, request.scope, ttl), scope: request.scope, ttlSeconds: ttl };
   }
 
   /** What is registered under `name`, if anything. */
   operation(name: string): OperationSpec | undefined {
-    return this.#o.operations.spec(name);
+    return this.#options.operations.spec(name);
   }
 
   /**
@@ -299,7 +301,8 @@ export class SessionService {
     base: string,
     options: { owner?: string | undefined; admit?: AdmitCreation } = {},
   ): Promise<CreatedSession> {
-    if (this.#o.operations.spec(name) === undefined) throw new LiveopError('not_found', `unknown operation "${name}"`);
+    if (this.#options.operations.spec(name) === undefined)
+      throw new LiveopError('not_found', `unknown operation "${name}"`);
     if (as.kind === 'token' || as.kind === 'subject')
       throw new LiveopError(
         'forbidden',
@@ -316,7 +319,7 @@ export class SessionService {
    * credential (the route counts them per client address).
    */
   async startForVisitor(name: string, input: unknown, base: string): Promise<VisitorSession> {
-    if (this.#o.operations.spec(name)?.visitors !== true) {
+    if (this.#options.operations.spec(name)?.visitors !== true) {
       throw new LiveopError('unauthorized', `operation "${name}" needs an API key: send Authorization: Bearer <key>`);
     }
     const { reporterToken: _reporterToken, ...answer } = await this.#launch(name, input, null, base, {
@@ -331,13 +334,14 @@ export class SessionService {
    * new session (liveops' restart). The new session counts against the
    * owner's cap and `admit`, as any other creation does, whoever asks.
    */
-  async restart(id: string, as: Credential, base: string, admit?: AdmitCreation): Promise<CreatedSession> {
-    const session = await this.read(id, as, 'own');
+  async restart(access: SessionAccess, base: string, admit?: AdmitCreation): Promise<CreatedSession> {
+    const { id, as } = access.expect('own');
+    const session = await this.readWith(access);
     if (!session.operation) throw new LiveopError('conflict', 'only sessions started as operations can be restarted');
-    const status = toSnapshot(session, this.#o.now()).status;
+    const status = toSnapshot(session, this.#options.now()).status;
     if (status === 'pending' || status === 'running')
       throw new LiveopError('conflict', `the session is still ${status}`);
-    if (this.#o.operations.spec(session.operation.name) === undefined) {
+    if (this.#options.operations.spec(session.operation.name) === undefined) {
       throw new LiveopError('conflict', `operation "${session.operation.name}" is not registered on this server`);
     }
     const created = await this.#launch(session.operation.name, session.operation.input, session.owner, base, {
@@ -347,7 +351,7 @@ export class SessionService {
     // In place: whoever still watches the old session follows the new attempt, as after a chain.
     const streamUrl = sessionStreamUrl(this.#storedBase(session.base ?? base), created.id);
     const next = { id: created.id, streamUrl, viewerToken: created.viewerToken };
-    await this.#o.store.update(id, (s) => pointTo(s, next, this.#o.now())).catch(() => {});
+    await this.#options.store.update(id, (s) => pointTo(s, next, this.#options.now())).catch(() => {});
     return created;
   }
 
@@ -359,7 +363,7 @@ export class SessionService {
     options: Pick<CreateOptions, 'admit' | 'capped'> & { viewerScope?: 'view+cancel' },
   ): Promise<CreatedSession> {
     const { viewerScope, ...creation } = options;
-    const spec = this.#o.operations.spec(name)!;
+    const spec = this.#options.operations.spec(name)!;
     const value = spec.input ? parse(spec.input, input) : input;
     const title = typeof spec.title === 'function' ? spec.title(value as never) : (spec.title ?? name);
     const body = parse(createSessionSchema, {
@@ -373,7 +377,7 @@ export class SessionService {
       ...creation,
       operation: { name, input: value },
     });
-    await this.#o.operations.run(name, created.id, value);
+    await this.#options.operations.run(name, created.id, value);
     return created;
   }
 
@@ -385,9 +389,9 @@ export class SessionService {
    */
   renewViewerToken(as: Credential): { token: string; exp: number } | null {
     if (as.kind !== 'token' || as.scope === 'report') return null;
-    const now = this.#o.now();
-    const ttl = renewalLifetime(as, this.#o.viewerTokenTtlSeconds);
-    const token = this.#o.signer.sign(as.sessionId, as.scope, ttl, now);
+    const now = this.#options.now();
+    const ttl = renewalLifetime(as, this.#options.viewerTokenTtlSeconds);
+    const token = this.#options.signer.sign(as.sessionId, as.scope, ttl, now);
     return { token, exp: Math.floor(now / 1000) + ttl };
   }
 
@@ -397,7 +401,7 @@ export class SessionService {
    */
   viewToken(id: string, as?: Credential): string {
     const scope = as?.kind === 'subject' ? as.scope : 'view';
-    return this.#o.signer.sign(id, scope, this.#o.viewerTokenTtlSeconds);
+    return this.#options.signer.sign(id, scope, this.#options.viewerTokenTtlSeconds);
   }
 
   /**
@@ -413,14 +417,14 @@ export class SessionService {
       throw new LiveopError('forbidden', 'subject tokens are minted with an API key');
     }
     const owner = ownerFor(as, request.owner);
-    const ttl = request.ttlSeconds ?? this.#o.viewerTokenTtlSeconds;
-    const token = this.#o.signer.signSubject(owner, request.subject, request.scope, ttl, this.#o.now());
+    const ttl = request.ttlSeconds ?? this.#options.viewerTokenTtlSeconds;
+    const token = this.#options.signer.signSubject(owner, request.subject, request.scope, ttl, this.#options.now());
     return { token, scope: request.scope, ttlSeconds: ttl };
   }
 
   /** The answer to a creation: ids, tokens and URLs. */
   answer(session: StoredSession, base: string, viewerScope: TokenScope = 'view+cancel'): CreatedSession {
-    const { signer, viewerTokenTtlSeconds, reporterTokenTtlSeconds } = this.#o;
+    const { signer, viewerTokenTtlSeconds, reporterTokenTtlSeconds } = this.#options;
     const viewerToken = signer.sign(session.id, viewerScope, viewerTokenTtlSeconds);
     return {
       id: session.id,
@@ -433,7 +437,7 @@ export class SessionService {
   }
 
   #base(base: string | undefined): string {
-    return (this.#o.publicUrl ?? base ?? '').replace(/\/$/, '');
+    return (this.#options.publicUrl ?? base ?? '').replace(/\/$/, '');
   }
 
   /**
@@ -442,7 +446,7 @@ export class SessionService {
    * of the caller's base, so no request's `Host` header reaches other viewers.
    */
   #storedBase(base: string | undefined): string {
-    if (this.#o.publicUrl !== undefined) return this.#base(undefined);
+    if (this.#options.publicUrl !== undefined) return this.#base(undefined);
     if (base === undefined || base === '') return '';
     return URL.canParse(base) ? new URL(base).pathname.replace(/\/$/, '') : base.replace(/\/$/, '');
   }

@@ -129,12 +129,18 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** How deliveries are retried, defaults filled in: here and on BullMQ's webhooks queue alike. */
+export function webhookRetries(options: WebhookOptions): { attempts: number; delayMs: number } {
+  return { attempts: Math.max(1, options.attempts ?? 8), delayMs: 1_000 };
+}
+
 /** Delivers with retries here, in this process (the local runners; BullMQ queues it instead). */
 export async function deliverWebhook(url: string, snapshot: Snapshot, options: WebhookOptions): Promise<void> {
   const body = webhookBody(snapshot);
+  const { attempts, delayMs } = webhookRetries(options);
   await pRetry(() => postWebhook(url, body, options), {
-    retries: (options.attempts ?? 8) - 1,
-    minTimeout: 1_000,
+    retries: attempts - 1,
+    minTimeout: delayMs,
     maxTimeout: 60_000,
     factor: 2,
   });

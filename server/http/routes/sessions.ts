@@ -13,7 +13,7 @@ import {
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
-import { snapshotJson } from '../unservable.ts';
+import { snapshotJson } from '../snapshot-json.ts';
 import { jsonBody, queryOf } from '../validate.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
@@ -41,12 +41,6 @@ export function sessionRoutes(r: RouteContext) {
   const limit = bodyLimit(config.maxBodyBytes);
   const { auth } = r;
   const { limits } = r.deps;
-  /**
-   * A session's event budget is its reporters': a token that may not report
-   * is refused before it is counted, and each key counts in a share of its
-   * own (a key's owner is checked inside the update, with no read).
-   */
-  const eventBudget = limits.rate('events', 'report');
   return new Hono<RouteEnv>()
     .post('/sessions', auth, limit, jsonBody(createSessionSchema), async (c) => {
       const { created } = await sessions.create(c.req.valid('json'), c.get('who'), r.base(c, '/sessions'), {
@@ -75,8 +69,8 @@ export function sessionRoutes(r: RouteContext) {
       );
       return c.body(`{"sessions":[${list.join(',')}],"cursor":${JSON.stringify(page.cursor)}}`, 200, JSON_TYPE);
     })
-    .get('/sessions/:id', auth, async (c) => {
-      const session = await sessions.read(c.req.param('id'), c.get('who'));
+    .get('/sessions/:id', r.authFor('view'), async (c) => {
+      const session = await sessions.readWith(c.get('access'));
       // An error's detail (a stack trace) and the end user are the owner's: keys (and open mode), never tokens.
       const { kind } = c.get('who');
       const owners = kind !== 'token' && kind !== 'subject';
@@ -89,8 +83,8 @@ export function sessionRoutes(r: RouteContext) {
     })
     .post(
       '/sessions/:id/events',
-      auth,
-      eventBudget,
+      r.authFor('report'),
+      limits.events,
       limit,
       jsonBody(eventBatchSchema, { prefix: 'events', events: true }),
       async (c) => {
@@ -102,32 +96,31 @@ export function sessionRoutes(r: RouteContext) {
         // The base costs a URL parse: made only if a chain asks for it.
         const base = () => r.base(c, `/sessions/${id}/events`);
         const options = idempotencyKey === undefined ? { base } : { base, idempotencyKey };
-        return c.json(await sessions.report(id, events, c.get('who'), options));
+        return c.json(await sessions.report(c.get('access'), events, options));
       },
     )
-    .post('/sessions/:id/cancel', auth, async (c) => {
-      return c.json(await sessions.cancel(c.req.param('id'), c.get('who')), 202);
+    .post('/sessions/:id/cancel', r.authFor('cancel'), async (c) => {
+      return c.json(await sessions.cancel(c.get('access')), 202);
     })
     .post('/tokens', auth, limits.rate('tokens'), limit, jsonBody(subjectTokenRequestSchema), async (c) => {
       return c.json(sessions.mintSubjectToken(c.req.valid('json'), c.get('who')), 201);
     })
     .post(
       '/sessions/:id/tokens',
-      auth,
-      limits.rate('tokens', 'own'),
+      r.authFor('own'),
+      limits.rate('tokens'),
       limit,
       jsonBody(tokenRequestSchema),
       async (c) => {
-        return c.json(await sessions.mintToken(c.req.param('id'), c.req.valid('json'), c.get('who')), 201);
+        return c.json(await sessions.mintToken(c.get('access'), c.req.valid('json')), 201);
       },
     )
-    .delete('/sessions/:id', auth, async (c) => {
-      await sessions.remove(c.req.param('id'), c.get('who'));
+    .delete('/sessions/:id', r.authFor('own'), async (c) => {
+      await sessions.remove(c.get('access'));
       return c.body(null, 204);
     })
-    .post('/sessions/:id/restart', auth, async (c) => {
-      const id = c.req.param('id');
-      const base = r.base(c, `/sessions/${id}/restart`);
-      return c.json(await sessions.restart(id, c.get('who'), base, r.admit(c)), 201);
+    .post('/sessions/:id/restart', r.authFor('own'), async (c) => {
+      const base = r.base(c, `/sessions/${c.req.param('id')}/restart`);
+      return c.json(await sessions.restart(c.get('access'), base, r.admit(c)), 201);
     });
 }

@@ -57,10 +57,10 @@ export function streamRoutes(r: RouteContext) {
     }
   };
   return new Hono<RouteEnv>()
-    .get('/sessions/:id/stream', r.auth, async (c) => {
+    .get('/sessions/:id/stream', r.authFor('view'), async (c) => {
       const id = c.req.param('id');
       const who = c.get('who');
-      await sessions.read(id, who);
+      await sessions.readWith(c.get('access'));
       await limits.take('streams', limitKey(who, clientAddress(c)));
       const cursor = cursorOf(c.req.query('after') ?? requestHeader(c, 'last-event-id'), c.req.query('logAfter'));
       return open(c, new Map([[id, cursor]]), [c.get('who')]);

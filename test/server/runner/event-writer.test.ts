@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../../protocol/index.ts';
 import { createSessionSchema, parse } from '../../../server/core/schemas.ts';
 import { EventWriter } from '../../../server/runner/event-writer.ts';
-import { createAuthenticator, TokenSigner } from '../../../server/sessions/access.ts';
+import { createAuthenticator, SessionAccess, TokenSigner } from '../../../server/sessions/access.ts';
 import { SessionService } from '../../../server/sessions/session-service.ts';
 import { MemorySessionStore } from '../../../server/store/memory-store.ts';
 
@@ -33,7 +33,7 @@ async function setUp(tasks: Record<string, string> = { a: 'A', b: 'B' }) {
   const writer = new EventWriter({
     report: (id, events) => {
       batches.push([...events]);
-      return service.report(id, events, { kind: 'system' });
+      return service.report(SessionAccess.check(id, { kind: 'system' }, 'report'), events);
     },
     log: (message) => logged.push(message),
   });

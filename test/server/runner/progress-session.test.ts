@@ -188,7 +188,7 @@ describe('the in-process API', () => {
     const snap = await session.snapshot();
     expect(snap.version).toBeLessThan(10);
     expect(snap.tasks[0]!.percent).toBe(99);
-    session.cancelled();
+    session.abortTasks();
   });
 
   it('mounts as a sub-app, and starts registered operations over HTTP with validated input', async () => {

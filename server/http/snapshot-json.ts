@@ -1,7 +1,8 @@
 /**
- * A stored session that cannot be snapshotted or encoded (written past the
- * limits by an older version) must not take a request, a stream or the
- * process down with it: it is served as an error, and logged once.
+ * A session's snapshot as the JSON the routes answer with. One that cannot be
+ * snapshotted or encoded (written past the limits by an older version) must
+ * not take a request, a stream or the process down with it: it is served as
+ * an error, and logged once.
  */
 import type { StoredSession } from '../core/model.ts';
 import { type SnapshotCursor, toSnapshot, unservableSnapshot } from '../core/snapshot.ts';

@@ -4,20 +4,17 @@
  * - `inline`: the caller awaits the whole run (tests, scripts, `runInTerminal`);
  * - `local` (the default): a queue in the server's own process, so `npm start`
  *   with no Redis still does everything; waiting sessions show their place.
- * BullMQ workers (server/runner/bullmq.ts) are the third.
+ * BullMQ workers (server/runner/bullmq-runner.ts) are the third.
  *
  * Retries between attempts use p-retry (a maintained retry loop with backoff
  * and abort support) rather than a hand-made one.
  */
 import PQueue from 'p-queue';
 import pRetry, { AbortError } from 'p-retry';
-import type { ProgressEvent } from '../../protocol/index.ts';
 import type { OperationRunner } from '../sessions/session-service.ts';
-import { backoffMs, type OperationRegistry } from './operations.ts';
+import { type OperationRegistry, retriesOf } from './operations.ts';
 import type { TaskHost } from './task-host.ts';
-
-/** Reports an event for a session, as the runner itself (queue positions). */
-export type Announce = (sessionId: string, events: ProgressEvent[]) => Promise<unknown>;
+import { type Announce, WaitingLine } from './waiting-line.ts';
 
 /** Runs every attempt of an operation here, waiting `backoff` between them; stops at a cancel. */
 async function runAllAttempts(
@@ -27,8 +24,7 @@ async function runAllAttempts(
   sessionId: string,
   input: unknown,
 ): Promise<void> {
-  const definition = operations.get(name)!;
-  const attempts = Math.max(1, definition.attempts ?? 1);
+  const { attempts, backoff } = retriesOf(operations.get(name)!);
   const session = host.session(sessionId);
   await pRetry(
     async (attempt) => {
@@ -42,8 +38,8 @@ async function runAllAttempts(
     {
       retries: attempts - 1,
       // The wait is the operation's own backoff: p-retry's timing set to exactly that.
-      minTimeout: backoffMs(definition, 2),
-      factor: (definition.backoff?.type ?? 'exponential') === 'fixed' ? 1 : 2,
+      minTimeout: backoff.delayMs,
+      factor: backoff.type === 'fixed' ? 1 : 2,
       randomize: false,
       signal: session.signal,
     },
@@ -74,16 +70,18 @@ export class InlineRunner implements OperationRunner {
  */
 export class LocalRunner implements OperationRunner {
   readonly #queue: PQueue;
-  /** Sessions waiting, in order, and the place each was last told. */
-  readonly #waiting: { id: string; told: number }[] = [];
+  /** Sessions waiting, first in line first. */
+  readonly #waiting: string[] = [];
+  readonly #line: WaitingLine;
 
   constructor(
     private readonly host: TaskHost,
     private readonly operations: OperationRegistry,
-    private readonly announce: Announce,
+    announce: Announce,
     concurrency = 8,
   ) {
     this.#queue = new PQueue({ concurrency });
+    this.#line = new WaitingLine(announce);
   }
 
   spec(name: string) {
@@ -91,34 +89,24 @@ export class LocalRunner implements OperationRunner {
   }
 
   async run(name: string, sessionId: string, input: unknown): Promise<void> {
-    const waiting = { id: sessionId, told: 0 };
-    this.#waiting.push(waiting);
+    this.#waiting.push(sessionId);
     void this.#queue.add(async () => {
-      const at = this.#waiting.indexOf(waiting);
+      const at = this.#waiting.indexOf(sessionId);
       if (at !== -1) this.#waiting.splice(at, 1);
-      this.#tellPlaces();
+      this.#line.tell(this.#waiting);
       await runAllAttempts(this.host, this.operations, name, sessionId, input);
     });
     // Still waiting after the queue took what it could: tell it where it stands.
-    this.#tellPlaces();
+    this.#line.tell(this.#waiting);
   }
 
-  /** A session cancelled while it waits: out of the line at once (its turn, when it comes, starts nothing). */
+  /** A session cancelled while it waits: out of the line at once. */
   async cancel(sessionId: string): Promise<void> {
-    const at = this.#waiting.findIndex((entry) => entry.id === sessionId);
+    const at = this.#waiting.indexOf(sessionId);
     if (at === -1) return;
     this.#waiting.splice(at, 1);
-    await this.announce(sessionId, [{ type: 'cancelled' }]).catch(() => {});
-    this.#tellPlaces();
-  }
-
-  /** Tells each waiting session its place, when it changed. */
-  #tellPlaces(): void {
-    this.#waiting.forEach((entry, i) => {
-      if (entry.told === i + 1) return;
-      entry.told = i + 1;
-      void this.announce(entry.id, [{ type: 'queued', position: i + 1 }]).catch(() => {});
-    });
+    await this.#line.leave(sessionId);
+    this.#line.tell(this.#waiting);
   }
 
   close(): void {
