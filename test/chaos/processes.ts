@@ -29,6 +29,8 @@ export class Managed {
   /** Starts that failed before ready (Redis down while an instance started, say) and were tried again. */
   retriedStarts = 0;
   maxRssKb = 0;
+  /** What it printed, over all its starts before the current one. */
+  #earlier = '';
 
   constructor(spec: Spec) {
     this.spec = spec;
@@ -46,6 +48,7 @@ export class Managed {
   async start(): Promise<void> {
     const deadline = Date.now() + 30_000;
     for (;;) {
+      if (this.#process) this.#earlier += this.#process.output();
       const started = startProcess(this.spec.command, this.spec.args, { env: this.spec.env ?? {} });
       this.#process = started;
       this.#expecting = true;
@@ -101,6 +104,14 @@ export class Managed {
     } catch {
       // exited meanwhile
     }
+  }
+
+  /** The lines it printed (in any of its runs) that mention `text`: what a process said about a stuck session. */
+  mentions(text: string): string[] {
+    return `${this.#earlier}${this.#process?.output() ?? ''}`
+      .split('\n')
+      .filter((line) => line.includes(text))
+      .map((line) => `${this.name}: ${line}`);
   }
 
   /** Stops it for good, at the end of the run. */

@@ -17,6 +17,8 @@ interface Pair {
 export class ChaosProxy {
   readonly #backends: number[];
   readonly #pairs = new Set<Pair>();
+  /** Every client connection still open, paired or not yet: closed with the proxy. */
+  readonly #clients = new Set<Socket>();
   #next = 0;
   #server: Server | null = null;
   port = 0;
@@ -35,6 +37,8 @@ export class ChaosProxy {
 
   #accept(client: Socket): void {
     this.connections++;
+    this.#clients.add(client);
+    client.once('close', () => this.#clients.delete(client));
     client.pause();
     client.on('error', () => {});
     const start = this.#next++;
@@ -89,10 +93,9 @@ export class ChaosProxy {
   }
 
   async close(): Promise<void> {
-    for (const pair of this.#pairs) {
-      pair.client.destroy();
-      pair.upstream.destroy();
-    }
-    await new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+    const closed = new Promise<void>((resolve) => this.#server?.close(() => resolve()) ?? resolve());
+    for (const pair of this.#pairs) pair.upstream.destroy();
+    for (const client of this.#clients) client.destroy();
+    await closed;
   }
 }

@@ -110,6 +110,12 @@ try {
     if (p.maxRssKb > maxRssKb) problems.push(`${p.name} grew to ${Math.round(p.maxRssKb / 1024)} MB of memory`);
   }
   const verdict = check(sessions, finals, viewers, injector.log);
+  // What the processes said about a session that did not end: where to start looking.
+  for (const session of sessions) {
+    const status = finals.get(session.id)?.status;
+    if (status === 'pending' || status === 'running')
+      problems.push(...system.all().flatMap((p) => p.mentions(session.id)));
+  }
   failed = printReport({
     seconds,
     seed,
@@ -126,7 +132,8 @@ try {
   failed = true;
 } finally {
   clearInterval(memory);
-  await system.stop();
+  // Bounded: whatever is left then is killed with its group as this process exits (test/support/processes.ts).
+  await Promise.race([system.stop(), new Promise((resolve) => setTimeout(resolve, 20_000).unref())]);
 }
 process.exit(failed ? 1 : 0);
 
