@@ -1,7 +1,7 @@
 /**
  * The run's randomness, all from one seed (pure-rand's xoroshiro128+), so a
- * failing run is repeated by passing its seed again. Only the choices the
- * harness makes come from here: what the processes do in between is timing.
+ * failing run is repeated by passing its seed again: the faults' schedule
+ * and the work are the same; what the processes do in between is timing.
  */
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
@@ -11,6 +11,11 @@ export class Random {
 
   constructor(seed: number) {
     this.#rng = xoroshiro128plus(seed);
+  }
+
+  /** A generator of its own for stream `n` of the same seed, so one part's draws (timed by the system) do not shift another's. */
+  static stream(seed: number, n: number): Random {
+    return new Random((seed + n * 0x9e3779b9) | 0);
   }
 
   /** A whole number from `min` to `max`, both included. */

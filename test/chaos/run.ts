@@ -43,7 +43,6 @@ function bounded(flag: string, text: string, min: number, max: number): number {
 
 process.chdir(new URL('../../', import.meta.url).pathname);
 console.log(`chaos: seed ${seed}, ${seconds} s (repeat with --seed ${seed})`);
-const random = new Random(seed);
 const system = await startSystem();
 const stopping = async () => {
   await system.stop();
@@ -78,7 +77,7 @@ const onSession = (session: ReportedSession) => {
 
 const faultsStop = new AbortController();
 const workStop = new AbortController();
-const injector = new FaultInjector(random, { ...system, viewers: () => viewers });
+const injector = new FaultInjector(Random.stream(seed, 0), { ...system, viewers: () => viewers });
 const memory = setInterval(() => {
   for (const p of system.all()) p.sampleMemory();
 }, 1_000);
@@ -87,9 +86,9 @@ let failed = false;
 try {
   const work = [
     ...Array.from({ length: reporterCount }, (_, i) =>
-      runReporter(baseUrl, `reporter ${i + 1}`, random, workStop.signal, onSession, problems),
+      runReporter(baseUrl, `reporter ${i + 1}`, Random.stream(seed, i + 2), workStop.signal, onSession, problems),
     ),
-    runOperations(baseUrl, random, workStop.signal, onSession),
+    runOperations(baseUrl, Random.stream(seed, 1), workStop.signal, onSession),
   ];
   const python = runPythonReporter(baseUrl, started + seconds * 1_000, seed, onSession, problems);
   const faulting = injector.run(faultsStop.signal);
