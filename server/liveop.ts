@@ -95,7 +95,13 @@ export class Liveop {
     this.#host = new TaskHost({
       store,
       report,
-      read: (id) => this.snapshot(id).catch(() => null),
+      // Only a session that is gone reads as null (the job then has nothing to do); a store that cannot
+      // answer fails the attempt, so the queue runs it again instead of leaving the session pending.
+      read: (id) =>
+        this.snapshot(id).catch((error: unknown) => {
+          if (error instanceof LiveopError && error.kind === 'not_found') return null;
+          throw error;
+        }),
       watch: (id, signal) => this.watch(id, { signal }),
       startNext: async (from, name, input) => {
         // The next session belongs to whoever owns this one.

@@ -9,6 +9,7 @@
  * 100,000 small jobs a day does not grow with them.
  */
 import PQueue from 'p-queue';
+import pRetry from 'p-retry';
 import { isTerminal, type Snapshot } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
 import type { SessionStore, StoreChange } from '../store/session-store.ts';
@@ -84,7 +85,7 @@ export class TaskHost {
     const definition = this.#options.operations.get(name);
     if (!definition) throw new Error(`operation "${name}" is not registered here`);
     // Cancelled (or deleted, or ended) while it waited: it never starts.
-    const now = await this.#options.read(sessionId);
+    const now = await this.#whenAvailable(() => this.#options.read(sessionId));
     if (now === null || isTerminal(now.status)) return;
     if (now.cancelRequested) {
       await this.#options.report(sessionId, [{ type: 'cancelled' }]);
@@ -119,11 +120,27 @@ export class TaskHost {
    * worker lost on the last attempt).
    */
   async fail(sessionId: string, message: string): Promise<void> {
-    const now = await this.#options.read(sessionId);
+    const now = await this.#whenAvailable(() => this.#options.read(sessionId));
     if (now === null || isTerminal(now.status)) return;
-    await this.#options.report(sessionId, [{ type: 'error', message }]).catch((error: unknown) => {
-      // Ended meanwhile (by its own last attempt, on another instance): nothing left to do.
-      if (!(error instanceof LiveopError && error.kind === 'conflict')) throw error;
+    await this.#whenAvailable(() => this.#options.report(sessionId, [{ type: 'error', message }])).catch(
+      (error: unknown) => {
+        // Ended meanwhile (by its own last attempt, on another instance): nothing left to do.
+        if (!(error instanceof LiveopError && error.kind === 'conflict')) throw error;
+      },
+    );
+  }
+
+  /**
+   * Waits out a store that is briefly unavailable (Redis restarting or
+   * paused: about 15 s of retries) rather than spending an attempt of the
+   * operation on it, or leaving a given-up job's session unended.
+   */
+  #whenAvailable<T>(call: () => Promise<T>): Promise<T> {
+    return pRetry(call, {
+      retries: 10,
+      minTimeout: 200,
+      maxTimeout: 2_000,
+      shouldRetry: ({ error }) => error instanceof LiveopError && error.kind === 'unavailable',
     });
   }
 

@@ -64,6 +64,8 @@ interface SessionState {
   watcher: Watcher;
   /** Last log seq this subscription has received. */
   logSeq: number;
+  /** Last version this subscription has (from its cursor, then from what it received). */
+  after: number;
   /** The generation it last received (null: none yet). */
   generation: Generation | null;
   done: boolean;
@@ -193,6 +195,9 @@ export class Subscription {
     }
     const generation = watcher.generation;
     if (generation === null || generation === state.generation) return null;
+    // Older than what the client has (it resumed here from an instance that heard of a change first):
+    // sending it would take its version back and, from its older log cursor, repeat log lines.
+    if (generation.snapshot.version < state.after || generation.snapshot.logSeq < state.logSeq) return null;
     let line: HubLine;
     if (generation.logBase === state.logSeq) {
       line = generation;
@@ -210,6 +215,7 @@ export class Subscription {
     }
     state.generation = generation;
     state.logSeq = generation.snapshot.logSeq;
+    state.after = generation.snapshot.version;
     if (generation.final) state.done = true;
     return line;
   }
@@ -262,17 +268,20 @@ export class StreamHub {
     for (const id of sessions.keys()) {
       const watcher = this.#watch(id);
       watcher.subscriptions.add(subscription);
-      subscription.sessions.set(id, { watcher, logSeq: 0, generation: null, done: false });
+      subscription.sessions.set(id, { watcher, logSeq: 0, after: 0, generation: null, done: false });
     }
     this.#subscriptions.add(subscription);
     this.#startHeartbeat();
     await Promise.all(
       [...subscription.sessions].map(async ([id, state]) => {
         const { watcher } = state;
-        if (watcher.session === null && !watcher.gone) await watcher.refresh();
+        const cursor = sessions.get(id)!;
+        // A cursor past what this instance has seen: read the store rather than wait for the notification.
+        const stale = (watcher.session?.version ?? 0) < (cursor.after ?? 0);
+        if ((watcher.session === null || stale) && !watcher.gone) await watcher.refresh();
         const session = watcher.session;
         if (session === null) return; // gone: take() says so
-        const cursor = sessions.get(id)!;
+        state.after = cursor.after ?? 0;
         state.logSeq = cursor.logAfter ?? (cursor.after === undefined ? 0 : logSeqAtVersion(session, cursor.after));
         // The first line is made for this subscriber (its own log cursor).
         if (watcher.generation === null) watcher.schedule(0);
