@@ -24,7 +24,8 @@ describe('text mode', () => {
     const a = (await post(`${server.url}/sessions`, { title: 'Step A', tasks: { a: 'Load' }, stages: ['Load'] })).body;
     const b = (await post(`${server.url}/sessions`, { title: 'Step B', tasks: { b: 'Save' } })).body;
     const watching = watch(a.streamUrl, a.viewerToken);
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // the child starts and connects
+    // The child has started and connected: from here on every line reaches it.
+    await expect.poll(() => server.liveop.stats().connections, { timeout: 15_000 }).toBe(1);
     const send = (s: typeof a, events: object[]) => post(`${s.snapshotUrl}/events`, events, bearer(s.reporterToken));
     await send(a, [
       { type: 'stage', name: 'Load' },
