@@ -1,0 +1,9 @@
+/**
+ * Soak scale: `npm run test:soak` (LIVEOP_SOAK=1) runs the long tests —
+ * thousands of fuzzed requests, tens of thousands of sessions — at full
+ * size; `npm test` runs the same tests at an everyday size.
+ */
+export const SOAK = process.env.LIVEOP_SOAK === '1';
+
+/** `full` under `npm run test:soak`, else `everyday`. */
+export const soakScale = (full: number, everyday: number): number => (SOAK ? full : everyday);
