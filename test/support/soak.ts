@@ -1,7 +1,8 @@
 /**
  * Soak scale: `npm run test:soak` (LIVEOP_SOAK=1) runs the long tests —
- * thousands of fuzzed requests, tens of thousands of sessions — at full
- * size; `npm test` runs the same tests at an everyday size.
+ * thousands of fuzzed requests, tens of thousands of sessions, the heaviest
+ * property tests' full runs — at full size; `npm test` runs the same tests
+ * at an everyday size.
  */
 export const SOAK = process.env.LIVEOP_SOAK === '1';
 
