@@ -13,7 +13,7 @@ import { isTerminal } from '../../protocol/index.ts';
 import { etaMs, type ProgressRate } from './eta.ts';
 import type { StoredSession, StoredTask } from './model.ts';
 import { easedPercent, SIMULATION_CAP, type SimulationOptions, stalledAt } from './simulation.ts';
-import { sessionStatus } from './status.ts';
+import { endsByClockAt, sessionStatus } from './status.ts';
 
 /** Float rounding in the inverse curves: wake this much before the computed instant. */
 const EARLY_MS = 1;
@@ -33,10 +33,7 @@ export function nextVisibleChangeAt(session: StoredSession, now: number): number
   if (isTerminal(status)) return Number.POSITIVE_INFINITY;
   const o = session.options;
   // The dead-worker rule and the end of the cancel grace change the status.
-  let next = session.lastEventAt + o.deadAfterMs;
-  if (session.cancelRequested && session.cancelRequestedAt !== null) {
-    next = Math.min(next, session.cancelRequestedAt + o.cancelGraceMs);
-  }
+  let next = endsByClockAt(session);
   if (status !== 'running') return next;
   next = Math.min(next, etaChangeAt(session.progress, now));
   for (const task of session.tasks) {

@@ -22,7 +22,10 @@ export function createApp(deps: AppDeps) {
   const app = new Hono();
   app.onError((error, c) => respondError(c, error));
   if (deps.authenticator.open) app.use('*', loopbackHostOnly);
-  app.use('*', cors(deps.config.corsOrigins, deps.authenticator.open));
+  app.use(
+    '*',
+    cors(deps.config.corsOrigins, deps.authenticator.open, undefined, () => deps.hub.now()),
+  );
   const routed = app
     .route('/', metaRoutes(context))
     .route('/', sessionRoutes(context))

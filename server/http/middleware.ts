@@ -42,9 +42,10 @@ export function cors(
   corsOrigins: string[] | '*',
   open: boolean,
   log: (message: string) => void = (message) => console.warn(message),
+  now: () => number = Date.now,
 ): MiddlewareHandler {
   const allowOrigin = originPolicy(corsOrigins, open);
-  const refused = refusedOrigins(log);
+  const refused = refusedOrigins(log, now);
   const preflight = honoCors({
     origin: corsOrigins === '*' ? '*' : (origin) => allowOrigin(origin),
     allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Idempotency-Key'],
@@ -81,11 +82,14 @@ export function cors(
  * origin every 10 minutes. Same-origin requests (Chromium sends `Origin` on
  * them too) are not refusals.
  */
-function refusedOrigins(log: (message: string) => void): (origin: string, host: string | undefined) => void {
+function refusedOrigins(
+  log: (message: string) => void,
+  clock: () => number,
+): (origin: string, host: string | undefined) => void {
   const told = new Map<string, number>();
   return (origin, host) => {
     if (host !== undefined && origin.replace(/^https?:\/\//, '') === host) return;
-    const now = Date.now();
+    const now = clock();
     if ((told.get(origin) ?? 0) > now - 600_000) return;
     if (told.size >= 1_000) told.clear();
     told.set(origin, now);

@@ -14,7 +14,7 @@
 import type { Snapshot } from '../../protocol/index.ts';
 import type { StoredSession } from '../core/model.ts';
 import { toSnapshot } from '../core/snapshot.ts';
-import { isFinal } from '../core/status.ts';
+import { endsByClockAt, isFinal } from '../core/status.ts';
 import type { SessionStore } from '../store/session-store.ts';
 
 export interface FinishHooksOptions {
@@ -54,7 +54,7 @@ export class FinishHooks {
       void this.#tell(after.id);
       return;
     }
-    const at = endsAt(after);
+    const at = endsByClockAt(after);
     const timer = setTimeout(
       () => void this.#whenDue(after.id, after.version),
       Math.min(MAX_WAIT, Math.max(0, at - now + 5)),
@@ -114,12 +114,4 @@ export class FinishHooks {
       });
     }
   }
-}
-
-/** When the clock alone would end the session (the cancel grace, the dead-worker rule). */
-function endsAt(session: StoredSession): number {
-  const { cancelGraceMs, deadAfterMs } = session.options;
-  const times = [session.lastEventAt + deadAfterMs];
-  if (session.cancelRequestedAt !== null) times.push(session.cancelRequestedAt + cancelGraceMs);
-  return Math.min(...times);
 }

@@ -2,7 +2,9 @@
  * The embedded default: sessions in one process's memory, through Keyv with
  * the `@cacheable/memory` adapter. Keyv's plain Map only drops an expired
  * entry when that key is read again; this adapter sweeps on an interval, so
- * memory does not grow with sessions nobody reads.
+ * memory does not grow with sessions nobody reads. The adapter's TTL runs on
+ * the wall clock; a session also expires on the store's own clock (`now`,
+ * the server's injected one), so that time decides alone.
  */
 import { KeyvCacheableMemory } from '@cacheable/memory';
 import Keyv from 'keyv';
@@ -69,6 +71,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async get(id: string): Promise<StoredSession | undefined> {
+    const entry = this.#index.get(id);
+    if (entry !== undefined && entry.expiresAt <= this.#now()) return undefined;
     return this.#keyv.get(id);
   }
 
@@ -79,7 +83,7 @@ export class MemorySessionStore implements SessionStore {
 
   update(id: string, change: (session: StoredSession) => StoredSession): Promise<StoredSession> {
     return this.#writing.run(id, async () => {
-      const current = await this.#keyv.get(id);
+      const current = await this.get(id);
       if (current === undefined) throw new SessionNotFound(id);
       const next = change(current);
       if (next === current) return current;
@@ -203,6 +207,10 @@ export class MemorySessionStore implements SessionStore {
 
   #sweepIndex(): void {
     const now = this.#now();
-    for (const [id, entry] of this.#index) if (entry.expiresAt <= now) this.#unindex(id);
+    for (const [id, entry] of this.#index) {
+      if (entry.expiresAt > now) continue;
+      this.#unindex(id);
+      void this.#keyv.delete(id);
+    }
   }
 }

@@ -2,8 +2,9 @@
  * liveop/client against the real server: a worker reports through a
  * RemoteSession, a viewer watches it, and what each sees is checked.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createClient, LiveopClientError, type Snapshot } from '../../client/index.ts';
+import { manualClock } from '../support/clock.ts';
 import { startServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -94,21 +95,21 @@ describe('batching', () => {
     await session.close();
   });
 
-  it('sends a thousand percent reports spread over a second as a handful of batches', async () => {
-    const client = createClient({ baseUrl: server.url });
+  it('sends a thousand percent reports spread over a while as a handful of batches', async () => {
+    const client = createClient({ baseUrl: server.url, flushIntervalMs: 50 });
     const session = await client.createSession({ tasks: { a: 'A', b: 'B' } });
     const started = Date.now();
     for (let i = 1; i <= 1000; i++) {
       session.percent('a', i / 20);
       session.steps('b', i, 1000);
-      if (i % 10 === 0) await sleep(10);
+      if (i % 10 === 0) await sleep(2); // the worker's pace: reports spread over several flush intervals
     }
     await session.flush();
     const elapsed = Date.now() - started;
     const snapshot = await session.snapshot();
-    // One batch per flush interval (200 ms), and one for the flush.
+    // One batch per flush interval (50 ms), and one for the flush.
     expect(snapshot.version - 1).toBeGreaterThanOrEqual(2);
-    expect(snapshot.version - 1).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 2);
+    expect(snapshot.version - 1).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
     expect(snapshot.tasks.find((t) => t.id === 'b')).toMatchObject({ done: 1000, total: 1000 });
     expect(snapshot.tasks.find((t) => t.id === 'a')!.percent).toBeGreaterThanOrEqual(50);
     await session.close();
@@ -158,21 +159,45 @@ describe('batching', () => {
 });
 
 describe('heartbeats', () => {
+  /** Time the server's clock can be moved on by hand: stalls and deadlines without waiting for them. */
+  async function serverWithClock() {
+    const clock = manualClock();
+    return { server: await startServer({ now: clock.now }), advance: clock.advance };
+  }
+
+  /** The session's version once the server has applied another batch (a heartbeat, when idle). */
+  const nextBatch = async (session: { snapshot(): Promise<Snapshot> }) => {
+    const { version } = await session.snapshot();
+    await vi.waitFor(async () => expect((await session.snapshot()).version).toBeGreaterThan(version), 5_000);
+  };
+
   it('sends heartbeats while idle, so a running task does not show stalled, and stops at close', async () => {
-    const counting = countingFetch();
-    const client = createClient({ baseUrl: server.url, heartbeatMs: 200, fetch: counting.fetch });
-    const session = await client.createSession({ tasks: { a: 'A' }, stallAfterMs: 1_000 });
-    session.start('a');
-    await session.flush();
-    await sleep(1_500);
-    const snapshot = await session.snapshot();
-    expect(snapshot.tasks[0]).toMatchObject({ status: 'running', stalled: false });
-    expect(counting.batches.length).toBeGreaterThanOrEqual(4);
-    expect(counting.batches.slice(1).every((b) => JSON.stringify(b) === '[{"type":"heartbeat"}]')).toBe(true);
-    await session.close();
-    const closedAt = counting.batches.length;
-    await sleep(600);
-    expect(counting.batches.length).toBe(closedAt);
+    const { server: clocked, advance } = await serverWithClock();
+    try {
+      const counting = countingFetch();
+      const client = createClient({ baseUrl: clocked.url, heartbeatMs: 20, fetch: counting.fetch });
+      const session = await client.createSession({ tasks: { a: 'A' }, stallAfterMs: 1_000 });
+      session.start('a');
+      await session.flush();
+      // Well past stallAfterMs on the server's clock, a heartbeat at each step.
+      for (let step = 0; step < 5; step++) {
+        advance(300);
+        await nextBatch(session);
+      }
+      const snapshot = await session.snapshot();
+      expect(snapshot.tasks[0]).toMatchObject({ status: 'running', stalled: false });
+      expect(counting.batches.length).toBeGreaterThanOrEqual(6);
+      expect(counting.batches.slice(1).every((b) => JSON.stringify(b) === '[{"type":"heartbeat"}]')).toBe(true);
+      // Without them, the same clock shows it stalled.
+      await session.close();
+      const closedAt = counting.batches.length;
+      advance(1_000);
+      expect((await session.snapshot()).tasks[0]).toMatchObject({ status: 'running', stalled: true });
+      await sleep(100); // only time passing shows that nothing more is sent: five heartbeat intervals
+      expect(counting.batches.length).toBe(closedAt);
+    } finally {
+      await clocked.close();
+    }
   });
 
   it('sends no heartbeat before the first report, and stops quietly once the session has ended', async () => {
@@ -180,18 +205,19 @@ describe('heartbeats', () => {
     const errors: LiveopClientError[] = [];
     const client = createClient({
       baseUrl: server.url,
-      heartbeatMs: 100,
+      heartbeatMs: 20,
       fetch: counting.fetch,
       onError: (error) => errors.push(error),
     });
     const session = await client.createSession({ tasks: { a: 'A' } });
-    await sleep(300);
+    await sleep(100); // only time passing shows that nothing is sent: five heartbeat intervals
     expect(counting.batches).toEqual([]);
     session.complete('a');
     await session.flush();
-    await sleep(1_000); // the session ended with the flush; the next heartbeat is refused with 409
+    // The session ended with the flush: the next heartbeat is refused with 409, and the reporter stops.
+    await vi.waitFor(() => expect(counting.batches.length).toBeGreaterThanOrEqual(2), 5_000);
     const sent = counting.batches.length;
-    await sleep(400);
+    await sleep(100); // five heartbeat intervals, to show that none follows
     expect(counting.batches.length).toBe(sent);
     expect(errors).toEqual([]);
     await expect(session.close()).resolves.toBeUndefined();
@@ -284,10 +310,11 @@ describe('refusals', () => {
   });
 
   it('rejects the next flush() with a refusal that happened while nobody was waiting', async () => {
-    const client = createClient({ baseUrl: server.url });
+    const refused: LiveopClientError[] = [];
+    const client = createClient({ baseUrl: server.url, onError: (error) => refused.push(error) });
     const session = await client.createSession({ tasks: { a: 'A' } });
     session.steps('a', 5, 2);
-    await sleep(300);
+    await vi.waitFor(() => expect(refused).toHaveLength(1), 5_000);
     await expect(session.flush()).rejects.toMatchObject({ status: 400, message: /done must not exceed total/ });
     await expect(session.flush()).resolves.toBeUndefined();
   });

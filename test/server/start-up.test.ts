@@ -5,10 +5,14 @@
  */
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { assertBuilt } from '../support/built.ts';
 import { type StartedProcess, startProcess } from '../support/processes.ts';
 import { REDIS_URL, redis } from '../support/requirements.ts';
 import { freePort, type SpawnedServer, spawnServer } from '../support/spawned-server.ts';
 import { freshPrefix, inspector, keysOf } from './store/redis-helpers.ts';
+
+/** The built CLI, what `npx liveop` runs. */
+const CLI = 'dist/lib/server/cli.js';
 
 const started: (SpawnedServer | StartedProcess)[] = [];
 afterEach(() => {
@@ -105,7 +109,8 @@ describe.skipIf(!req.available)('liveop worker', () => {
   });
 
   it('warns when it has no operations, and on SIGTERM says what it waits for (it has no streams)', async () => {
-    const worker = startProcess(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'worker'], {
+    assertBuilt(CLI, ['server', 'protocol', 'client']);
+    const worker = startProcess(process.execPath, [CLI, 'worker'], {
       env: { REDIS_URL, LIVEOP_REDIS_PREFIX: prefix, LIVEOP_OPERATIONS: '' },
     });
     started.push(worker);

@@ -59,10 +59,15 @@ export async function openPage(
   browser: Browser,
   origin: string,
   body: string,
-  options: { head?: string; lang?: string; colorScheme?: 'light' | 'dark'; before?: (page: Page) => void } = {},
+  options: {
+    head?: string;
+    lang?: string;
+    colorScheme?: 'light' | 'dark';
+    before?: (page: Page) => unknown;
+  } = {},
 ): Promise<{ page: Page; errors: Error[] }> {
   const page = await browser.newPage({ colorScheme: options.colorScheme ?? 'light' });
-  options.before?.(page);
+  await options.before?.(page);
   const errors: Error[] = [];
   page.on('pageerror', (error) => errors.push(error));
   const html = `<!doctype html><html lang="${options.lang ?? 'en'}"><head><meta charset="utf-8">${options.head ?? ''}

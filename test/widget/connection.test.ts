@@ -8,7 +8,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { chromium } from '../support/requirements.ts';
-import { attrs, elementSuite, openPage, recordEvents, recordedEvents, waitForShadowText } from './browser.ts';
+import {
+  attrs,
+  elementSuite,
+  openPage,
+  recordEvents,
+  recordedEvents,
+  shadowText,
+  waitForShadowText,
+} from './browser.ts';
 
 const req = chromium();
 
@@ -176,6 +184,8 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
   it('falls back to polling GET /sessions/:id when no stream line arrives (a buffering proxy)', async () => {
     const session = await suite.reporter.create({ title: 'Behind a buffering proxy', tasks: { t: 'Task' } });
     const page = await suite.browser.newPage();
+    // The page's timers run on a clock the test moves: the first-line deadline and the polls come when it says.
+    await page.clock.install();
     // The "proxy" holds every stream response back.
     await page.route(
       (url) => url.pathname.endsWith('/stream'),
@@ -193,37 +203,46 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
     );
     await page.goto(`${suite.server.url}/__page__`);
     await recordEvents(page);
-    await waitForShadowText(page, '[part~=title]', 'Behind a buffering proxy', 0, 8_000);
+    /** Moves the page's clock on, a poll interval's quarter at a time, until `selector` shows `text`. */
+    const advanceUntil = async (selector: string, text: string) => {
+      const end = Date.now() + 15_000;
+      while (!((await shadowText(page, selector)) ?? '').includes(text)) {
+        if (Date.now() > end) throw new Error(`${selector} never showed "${text}"`);
+        await page.clock.runFor(500);
+      }
+    };
+    await advanceUntil('[part~=title]', 'Behind a buffering proxy');
     expect(polls.length).toBeGreaterThanOrEqual(1);
-    await waitForShadowText(page, '[part~=meta]', 'Live updates delayed');
+    await advanceUntil('[part~=meta]', 'Live updates delayed');
 
     await suite.reporter.send(session, [
       { type: 'start', task: 't' },
       { type: 'log', lines: ['one', 'two'] },
     ]);
-    await waitForShadowText(page, '[part~=status]', 'Running', 0, 5_000);
+    await advanceUntil('[part~=status]', 'Running');
     await suite.reporter.send(session, [
       { type: 'log', line: 'three' },
       { type: 'complete', task: 't' },
     ]);
-    await waitForShadowText(page, '[part~=status]', 'Complete', 0, 5_000);
-    await waitForShadowText(page, '[part~=log-toggle]', 'Log (3)');
+    await advanceUntil('[part~=status]', 'Complete');
+    await advanceUntil('[part~=log-toggle]', 'Log (3)');
     expect((await recordedEvents(page)).map((e) => e.detail)).toContain('polling');
-    // Finished: the polling stops.
+    // Finished: the polling stops, however long the page stays open.
     const count = polls.length;
-    await page.waitForTimeout(2_500);
+    await page.clock.runFor(60_000);
     expect(polls.length).toBe(count);
     await page.close();
-    // ~11 s of its own waits (the fallback's deadline, the polls, the quiet after): room for a busy box.
-  }, 40_000);
+  });
 
   it('closes its connection and stops every timer when removed from the page', async () => {
     const session = await suite.reporter.create({ title: 'Leaving', tasks: { t: 'Task' } });
     await suite.reporter.send(session, [{ type: 'start', task: 't' }]);
+    // The page's timers run on a clock the test moves: "however long" is a minute in no time.
     const { page } = await openPage(
       suite.browser,
       suite.server.url,
       `<live-operation ${attrs(session)}></live-operation>`,
+      { before: (page) => page.clock.install() },
     );
     await waitForShadowText(page, '[part~=status]', 'Running');
     await until(() => suite.server.liveop.stats().connections === 1, 'the server to hold one stream');
@@ -234,7 +253,8 @@ describe.skipIf(!req.available)('<live-operation> connection', () => {
     await until(() => suite.server.liveop.stats().connections === 0, 'the server to see the stream closed');
     // Nothing comes back: no reconnect, no poll, however long we wait.
     await suite.reporter.send(session, [{ type: 'percent', task: 't', value: 50 }]);
-    await page.waitForTimeout(1_500);
+    // Past the silence limit (45 s), the longest backoff (30 s) and many poll intervals.
+    await page.clock.runFor(60_000);
     expect(requests).toEqual([]);
     await page.close();
   });

@@ -311,7 +311,8 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
       ),
     ).toBe('cancel-button');
     await page.keyboard.press('Enter');
-    await page.waitForTimeout(300);
+    await waitForShadowText(page, '[part~=cancel-button]', 'Cancel');
+    await page.waitForTimeout(100); // only time passing shows that no request follows
     expect(posted).toBe(0);
     expect(await shadowText(page, '[part~=cancel-button]')).toBe('Cancel');
     const state = await fetch(`${suite.server.url}/sessions/${session.id}`, {
@@ -382,7 +383,7 @@ describe.skipIf(!req.available)('<live-operation> in Chromium', () => {
     ]);
     await waitForShadowText(page, '[part~=status]', 'Complete');
     await page.locator('live-operation').locator('[part~=artifact]').click();
-    await page.waitForTimeout(200);
+    await page.waitForTimeout(100); // only time passing shows that the link ran nothing
     const seen = await page.evaluate(() => {
       const root = document.querySelector('live-operation')!.shadowRoot!;
       return {

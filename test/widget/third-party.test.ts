@@ -107,6 +107,7 @@ describe.skipIf(!req.available)('<live-operation> on a third-party page', () => 
     );
     expect(read).toBe('TypeError');
     // And the element never shows what it could not read.
+    // A refused read gives the page nothing to wait on: time for the element to have tried.
     await page.waitForTimeout(500);
     expect(await shadowText(page, '[part~=title]')).not.toBe('Payroll');
   });

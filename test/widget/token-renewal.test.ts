@@ -4,6 +4,7 @@
  * (`{"type":"token"}`) before the first expires, and it goes on with that one.
  */
 import { describe, expect, it } from 'vitest';
+import { manualClock } from '../support/clock.ts';
 import { chromium } from '../support/requirements.ts';
 import { attrs, elementSuite, openPage, shadowText, waitForShadowText } from './browser.ts';
 
@@ -14,8 +15,10 @@ const expiresAt = (token: string): number =>
   JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).exp * 1000;
 
 describe.skipIf(!req.available)('<live-operation> past its viewer token', () => {
-  // Viewer tokens live 4 s; the server renews a stream's 2 s before.
-  const suite = elementSuite(() => ({ viewerTokenTtlSeconds: 4 }));
+  // Viewer tokens live 4 s; the server renews a stream's 2 s before. Its
+  // clock is the test's: the token's life passes when the test moves it.
+  const clock = manualClock();
+  const suite = elementSuite(() => ({ viewerTokenTtlSeconds: 4, now: clock.now }));
 
   it('cancels with the token its stream renewed after the one it was given has expired', async () => {
     const session = await suite.reporter.create({ title: 'Long export', tasks: { export: 'Export' } });
@@ -28,11 +31,11 @@ describe.skipIf(!req.available)('<live-operation> past its viewer token', () => 
     await waitForShadowText(page, '[part~=status]', 'Running');
     const given = new URL(session.streamUrl).searchParams.get('token') ?? session.viewerToken;
     const held = () => page.evaluate(() => document.querySelector('live-operation')!.stream.token);
+    clock.advance(2_500); // past the renewal time (2 s before the expiry); the hub looks each second
     await expect.poll(held, { timeout: 5_000 }).not.toBe(given);
 
     // The token the element was given has expired: the server refuses it now.
-    const expiry = expiresAt(given);
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiry - Date.now()) + 1_000));
+    clock.advance(expiresAt(given) - clock.now() + 1_000);
     const refused = await fetch(`${suite.server.url}/sessions/${session.id}?token=${encodeURIComponent(given)}`);
     expect(refused.status).toBe(401);
 
@@ -43,7 +46,7 @@ describe.skipIf(!req.available)('<live-operation> past its viewer token', () => 
     await button.click(); // "Yes, cancel it"
     const renewed = new URL((await cancel).url()).searchParams.get('token')!;
     expect(renewed).not.toBe(given);
-    expect(expiresAt(renewed)).toBeGreaterThan(Date.now());
+    expect(expiresAt(renewed)).toBeGreaterThan(clock.now());
     expect((await answer).status()).toBe(202);
     await waitForShadowText(page, '[part~=status]', 'Cancelling…');
     // Still live on the renewed token: the reporter's answer reaches the page.

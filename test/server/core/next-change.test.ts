@@ -5,6 +5,7 @@ import { createSession, type StoredSession } from '../../../server/core/model.ts
 import { nextVisibleChangeAt } from '../../../server/core/next-change.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { toSnapshot, visiblyDifferent } from '../../../server/core/snapshot.ts';
+import { soakScale } from '../../support/soak.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -87,7 +88,7 @@ describe('the next visible change', () => {
           }
         }
       }),
-      { numRuns: 2_000 },
+      { numRuns: soakScale(2_000, 500) },
     );
   });
 

@@ -5,6 +5,7 @@ import { createSession, type StoredSession } from '../../../server/core/model.ts
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { SIMULATION_CAP, shownPercent } from '../../../server/core/simulation.ts';
 import { toSnapshot } from '../../../server/core/snapshot.ts';
+import { soakScale } from '../../support/soak.ts';
 
 const T0 = 1_700_000_000_000;
 const fresh = (expectedMs?: number) =>
@@ -95,6 +96,7 @@ describe('the eased simulation', () => {
           expect(met).toBe(true);
         },
       ),
+      { numRuns: soakScale(100, 30) },
     );
   });
 

@@ -64,7 +64,8 @@ describe('under load', () => {
     const changes = 10;
     for (let i = 1; i <= changes; i++) {
       await post(`${s.snapshotUrl}/events`, [{ type: 'log', line: `change ${i}` }], bearer(s.reporterToken));
-      await new Promise((resolve) => setTimeout(resolve, 120)); // past the throttle: each change seen on its own
+      // Each change seen on its own: every stream has it before the next is made.
+      await Promise.all(streams.map((r) => r.waitFor((l) => l.type === 'snapshot' && l.version === i + 1, 10_000)));
     }
     await Promise.all(streams.map((r) => r.waitFor((l) => l.type === 'snapshot' && l.version === changes + 1, 10_000)));
     const readsPerChange = (store.reads - before) / changes;

@@ -130,7 +130,7 @@ describe('the in-process API', () => {
           await sleep(10);
         }
       });
-      await sleep(100);
+      await expect.poll(async () => (await created.session.snapshot()).tasks[0]?.status).toBe('running');
       const cancel = await fetch(`${created.snapshotUrl}/cancel`, {
         method: 'POST',
         headers: bearer(created.viewerToken),
@@ -184,7 +184,7 @@ describe('the in-process API', () => {
       await session.flush();
       await new Promise((resolve) => task.signal.addEventListener('abort', resolve));
     });
-    await sleep(50);
+    await expect.poll(async () => (await session.snapshot()).tasks[0]!.percent).toBe(99);
     const snap = await session.snapshot();
     expect(snap.version).toBeLessThan(10);
     expect(snap.tasks[0]!.percent).toBe(99);

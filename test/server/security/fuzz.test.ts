@@ -8,7 +8,8 @@
  * bounded.
  *
  * Seeded and reproducible: `FUZZ_SEED` (a fixed one by default) and
- * `FUZZ_RUNS` (5,000 by default). A failure prints the seed to run it again.
+ * `FUZZ_RUNS` (1,000 by default; 5,000 under `npm run test:soak`). A
+ * failure prints the seed to run it again.
  */
 import { Agent, request } from 'node:http';
 import fc from 'fast-check';
@@ -24,10 +25,11 @@ import {
 } from '../../../protocol/index.ts';
 import { bearer, post } from '../../support/ndjson-client.ts';
 import { startServer, type TestServer } from '../../support/server.ts';
+import { soakScale } from '../../support/soak.ts';
 import { type FuzzRequest, fuzzRequest, type Part, type Slot } from './fuzz-requests.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_123);
-const RUNS = Number(process.env.FUZZ_RUNS ?? 5_000);
+const RUNS = Number(process.env.FUZZ_RUNS ?? soakScale(5_000, 1_000));
 const REQUEST_TIMEOUT_MS = 5_000;
 /**
  * How far memory may grow (the server runs in this process: its RSS is this

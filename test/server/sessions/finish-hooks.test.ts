@@ -64,7 +64,7 @@ describe('completion hooks', () => {
       });
       const created = (await post(`${server.url}/operations/job`, {})).body as CreatedSession;
       await expect.poll(() => seen.length, { timeout: 5_000 }).toBe(2);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // only time passing shows that no hook is told twice
       expect(seen).toEqual(['operation complete {"ok":true}', 'global complete 100']);
       expect(((await (await fetch(created.snapshotUrl)).json()) as Snapshot).status).toBe('complete');
       expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(
@@ -77,8 +77,9 @@ describe('completion hooks', () => {
 
   it('tells of a session failed by the clock — a silent worker — when its time comes', async () => {
     const seen: Snapshot[] = [];
-    server = await startServer({ onFinish: (s) => void seen.push(s) });
-    await post(`${server.url}/sessions`, { title: 'Silent', deadAfterMs: 1_000 });
+    // A server default below what a client may ask for (1 s), so the time comes soon.
+    server = await startServer({ onFinish: (s) => void seen.push(s), sessionDefaults: { deadAfterMs: 100 } });
+    await post(`${server.url}/sessions`, { title: 'Silent' });
     await expect.poll(() => seen.length, { timeout: 5_000 }).toBe(1);
     expect(seen[0]).toMatchObject({ status: 'error', error: { message: expect.stringMatching(/No worker started/) } });
   });
@@ -122,7 +123,7 @@ describe.each(WEBHOOKS)('webhooks delivered from %s', (where, options, available
           bearer(created.reporterToken),
         );
         await expect.poll(() => hook.got.length, { timeout: 15_000 }).toBe(2);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, 100)); // only time passing shows that no third comes
         expect(hook.got).toHaveLength(2);
         expect(hook.got[1]!.body).toBe(hook.got[0]!.body);
         for (const { body, signature } of hook.got) expect(verified(body, signature)).toBe(true);
