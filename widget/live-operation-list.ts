@@ -97,14 +97,12 @@ export class LiveOperationList extends LitElement {
     refreshInterval: { attribute: 'refresh-interval', type: Number },
     strings: { type: Object },
     theme: { reflect: true },
-    // The internal reactive state declared below: no attributes (spread, so the manifest lists none for it).
-    ...{
-      _sessions: { state: true },
-      _cursor: { state: true },
-      _open: { state: true },
-      _busy: { state: true },
-      _problem: { state: true },
-    },
+    // Internal reactive state (no attribute), declared below.
+    _sessions: { state: true },
+    _cursor: { state: true },
+    _open: { state: true },
+    _busy: { state: true },
+    _problem: { state: true },
   };
 
   /**

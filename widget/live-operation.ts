@@ -137,20 +137,18 @@ export class LiveOperation extends LitElement {
     maxLogLines: { attribute: 'max-log-lines', type: Number },
     strings: { type: Object },
     theme: { reflect: true },
-    // The internal reactive state declared below: no attributes (spread, so the manifest lists none for it).
-    ...{
-      _snapshot: { state: true },
-      _logs: { state: true },
-      _peaks: { state: true },
-      _etaAt: { state: true },
-      _announcement: { state: true },
-      _problem: { state: true },
-      _connection: { state: true },
-      _unreachable: { state: true },
-      _confirming: { state: true },
-      _cancelling: { state: true },
-      _cancelError: { state: true },
-    },
+    // Internal reactive state (no attribute), declared below.
+    _snapshot: { state: true },
+    _logs: { state: true },
+    _peaks: { state: true },
+    _etaAt: { state: true },
+    _announcement: { state: true },
+    _problem: { state: true },
+    _connection: { state: true },
+    _unreachable: { state: true },
+    _confirming: { state: true },
+    _cancelling: { state: true },
+    _cancelError: { state: true },
   };
 
   /**
