@@ -11,6 +11,7 @@ import { type LoadMode, MAX_LIMIT, merge, SessionListController } from './sessio
 import type { Fetch } from './shared-connection.ts';
 import { terminal } from './stream-controller.ts';
 import { fill } from './strings.ts';
+import { theme } from './theme.styles.ts';
 
 /** The status filter's choices, in its order ('' is all). */
 const FILTERS = ['', 'running', 'pending', 'complete', 'error', 'cancelled'] as const;
@@ -85,7 +86,7 @@ export class LiveOperationList extends LitElement {
     return LiveOperationList;
   }
 
-  static override styles = listStyles;
+  static override styles = [theme, listStyles];
 
   static override properties = {
     src: {},

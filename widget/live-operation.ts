@@ -20,6 +20,7 @@ import { styles } from './live-operation.styles.ts';
 import { NotifyController } from './notify-controller.ts';
 import { StreamController, type StreamSource, sourceFromUrl, terminal } from './stream-controller.ts';
 import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings.ts';
+import { theme } from './theme.styles.ts';
 
 /** Whether a token's scope allows cancelling, read from its payload. The server still enforces it. */
 function mayCancel(token: string): boolean {
@@ -122,7 +123,7 @@ export class LiveOperation extends LitElement {
     return LiveOperation;
   }
 
-  static override styles = styles;
+  static override styles = [theme, styles];
 
   static override properties = {
     src: {},
