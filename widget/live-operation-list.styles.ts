@@ -1,7 +1,7 @@
-import { unsafeCSS } from 'lit';
+import { css } from 'lit';
 
 /** `<live-operation-list>`'s own rules, on top of the shared theme (theme.styles.ts). */
-export const listStyles = unsafeCSS(`
+export const listStyles = css`
   .filters,
   .row {
     display: flex;
@@ -53,4 +53,4 @@ export const listStyles = unsafeCSS(`
   .more {
     justify-self: center;
   }
-`);
+`;

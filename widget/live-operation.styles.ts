@@ -1,7 +1,7 @@
-import { unsafeCSS } from 'lit';
+import { css } from 'lit';
 
 /** `<live-operation>`'s own rules, on top of the shared theme (theme.styles.ts). */
-export const styles = unsafeCSS(`
+export const styles = css`
   header,
   .overall,
   .meta,
@@ -119,4 +119,4 @@ export const styles = unsafeCSS(`
     overflow: hidden;
     clip-path: inset(50%);
   }
-`);
+`;

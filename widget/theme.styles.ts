@@ -1,4 +1,4 @@
-import { unsafeCSS } from 'lit';
+import { css, unsafeCSS } from 'lit';
 
 /*
  * The theme both elements start from (`<live-operation>` and
@@ -15,9 +15,10 @@ import { unsafeCSS } from 'lit';
 
 /**
  * Dark defaults (a dark page unless `theme=light`, or `theme=dark`): only the
- * fallbacks change, so public properties still win.
+ * fallbacks change, so public properties still win. (Declarations without a
+ * rule, which css`` cannot hold on their own: written once, used twice.)
  */
-const dark = `
+const dark = unsafeCSS(`
   --_fg: var(--live-operation-color, #e6edf3);
   --_muted: var(--live-operation-muted-color, #9198a1);
   --_bg: var(--live-operation-background, #0d1117);
@@ -28,10 +29,9 @@ const dark = `
   --_ok: var(--live-operation-success-color, #3fb950);
   --_err: var(--live-operation-error-color, #f85149);
   --_warn: var(--live-operation-warning-color, #d29922);
-`;
+`);
 
-// (`unsafeCSS` of a constant rather than the css`` tag: the same sheet, and the tag's code stays out of the bundle.)
-export const theme = unsafeCSS(`
+export const theme = css`
   :host {
     display: block;
     --_fg: var(--live-operation-color, #1f2328);
@@ -147,4 +147,4 @@ export const theme = unsafeCSS(`
       background: Highlight;
     }
   }
-`);
+`;
