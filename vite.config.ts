@@ -1,9 +1,13 @@
+import minifyHtmlLiterals from '@lit-labs/rollup-plugin-minify-html-literals';
 import { defineConfig } from 'vitest/config';
 
 // One config for the element's self-contained bundle (`npm run build`: dist/live-operation.js,
 // served at /widget.js) and the tests. Apps that bundle their own Lit import `liveop/element`.
 
 export default defineConfig({
+  // Lit's own minifier for what is inside the element's html`` and css`` templates (whitespace, comments); it
+  // leaves Lit's code alone. Only when building: the tests run the sources as they are.
+  plugins: [{ ...minifyHtmlLiterals({ include: ['widget/**/*.ts'], failOnError: true }), apply: 'build' }],
   build: {
     lib: {
       entry: 'widget/live-operation-define.ts',

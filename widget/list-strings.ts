@@ -57,6 +57,7 @@ export function formatAge(at: string, now: number, lang: string | undefined): st
   const s = Math.min(0, (Date.parse(at) - now) / 1000);
   const [value, unit] =
     s > -60 ? [s, 'second'] : s > -3600 ? [s / 60, 'minute'] : s > -86400 ? [s / 3600, 'hour'] : [s / 86400, 'day'];
-  ages[`${lang}`] ??= new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
-  return ages[`${lang}`]!.format(Math.trunc(value as number), unit as Intl.RelativeTimeFormatUnit);
+  const key = `${lang}`;
+  ages[key] ??= new Intl.RelativeTimeFormat(lang, { numeric: 'auto', style: 'short' });
+  return ages[key].format(Math.trunc(value as number), unit as Intl.RelativeTimeFormatUnit);
 }

@@ -11,6 +11,7 @@ import { type LoadMode, MAX_LIMIT, merge, SessionListController } from './sessio
 import type { Fetch } from './shared-connection.ts';
 import { terminal } from './stream-controller.ts';
 import { fill } from './strings.ts';
+import { theme } from './theme.styles.ts';
 
 /** The status filter's choices, in its order ('' is all). */
 const FILTERS = ['', 'running', 'pending', 'complete', 'error', 'cancelled'] as const;
@@ -85,7 +86,7 @@ export class LiveOperationList extends LitElement {
     return LiveOperationList;
   }
 
-  static override styles = listStyles;
+  static override styles = [theme, listStyles];
 
   static override properties = {
     src: {},
@@ -97,14 +98,12 @@ export class LiveOperationList extends LitElement {
     refreshInterval: { attribute: 'refresh-interval', type: Number },
     strings: { type: Object },
     theme: { reflect: true },
-    // The internal reactive state declared below: no attributes (spread, so the manifest lists none for it).
-    ...{
-      _sessions: { state: true },
-      _cursor: { state: true },
-      _open: { state: true },
-      _busy: { state: true },
-      _problem: { state: true },
-    },
+    // Internal reactive state (no attribute), declared below.
+    _sessions: { state: true },
+    _cursor: { state: true },
+    _open: { state: true },
+    _busy: { state: true },
+    _problem: { state: true },
   };
 
   /**

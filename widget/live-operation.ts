@@ -6,7 +6,6 @@ import {
   type Snapshot,
   scopeAllows,
   scopeOf,
-  type TaskSnapshot,
 } from '../protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
 import {
@@ -18,28 +17,23 @@ import {
 } from './events.ts';
 import { styles } from './live-operation.styles.ts';
 import { NotifyController } from './notify-controller.ts';
+import {
+  type BarView,
+  type OperationView,
+  operationView,
+  type Progress,
+  type TaskView,
+  track,
+} from './operation-view.ts';
 import { StreamController, type StreamSource, sourceFromUrl, terminal } from './stream-controller.ts';
-import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings.ts';
+import { defaultStrings, format, type LiveOperationStrings, translate } from './strings.ts';
+import { theme } from './theme.styles.ts';
 
 /** Whether a token's scope allows cancelling, read from its payload. The server still enforces it. */
 function mayCancel(token: string): boolean {
   const scope = scopeOf(token);
   return scope !== null && scopeAllows(scope, 'cancel');
 }
-
-/** Only http(s) links are rendered as links: a `javascript:` artifact URL stays text. */
-function safeUrl(url: string, base: string): string | undefined {
-  try {
-    const parsed = new URL(url, base);
-    return /^https?:$/.test(parsed.protocol) ? parsed.href : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const icons = { pending: '○', running: '●', complete: '✓', error: '✕', cancelled: '–' };
-
-const show = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
 
 /**
  * Shows a Liveop session live: title, overall and per-task progress, stages,
@@ -122,7 +116,7 @@ export class LiveOperation extends LitElement {
     return LiveOperation;
   }
 
-  static override styles = styles;
+  static override styles = [theme, styles];
 
   static override properties = {
     src: {},
@@ -137,20 +131,18 @@ export class LiveOperation extends LitElement {
     maxLogLines: { attribute: 'max-log-lines', type: Number },
     strings: { type: Object },
     theme: { reflect: true },
-    // The internal reactive state declared below: no attributes (spread, so the manifest lists none for it).
-    ...{
-      _snapshot: { state: true },
-      _logs: { state: true },
-      _peaks: { state: true },
-      _etaAt: { state: true },
-      _announcement: { state: true },
-      _problem: { state: true },
-      _connection: { state: true },
-      _unreachable: { state: true },
-      _confirming: { state: true },
-      _cancelling: { state: true },
-      _cancelError: { state: true },
-    },
+    // Internal reactive state (no attribute), declared below.
+    _snapshot: { state: true },
+    _logs: { state: true },
+    _progress: { state: true },
+    _etaAt: { state: true },
+    _announcement: { state: true },
+    _problem: { state: true },
+    _connection: { state: true },
+    _unreachable: { state: true },
+    _confirming: { state: true },
+    _cancelling: { state: true },
+    _cancelError: { state: true },
   };
 
   /**
@@ -261,8 +253,8 @@ export class LiveOperation extends LitElement {
   private declare _snapshot?: Snapshot;
   /** The log lines kept, oldest first. */
   private declare _logs: LogEntry[];
-  /** Highest percent shown per task id ('' for the overall bar) in the current stage and attempt: bars never go back. */
-  private declare _peaks: Record<string, number>;
+  /** The bars as shown so far (see `track`): they never go back within a stage and an attempt. */
+  private declare _progress?: Progress;
   /** When the ETA runs out (`etaMs` after the snapshot arrived). */
   private declare _etaAt?: number;
   /** What the polite live region says. */
@@ -283,11 +275,9 @@ export class LiveOperation extends LitElement {
    * `base-url` (set by the first update's willUpdate, before the stream
    * controller reads it).
    */
-  #source!: StreamSource | null;
+  #source: StreamSource | null = null;
   /** The language, derived once per update. */
   #language?: string;
-  /** How many stages have begun, and each task's attempt: when either changes, bars may go back. */
-  #run?: string;
   #ended?: string;
   /**
    * The closing ramp (docs/protocol.md): while a bar that just reached 100
@@ -297,7 +287,7 @@ export class LiveOperation extends LitElement {
   #closing?: Snapshot;
   #closingTimer?: ReturnType<typeof setTimeout>;
   /** The last quarter announced (reset when a session's first snapshot arrives). */
-  #milestone!: number;
+  #milestone = 0;
   /** The user scrolled the log away from its tail: stop following it. */
   #scrolledAway?: boolean;
 
@@ -310,7 +300,6 @@ export class LiveOperation extends LitElement {
     this.maxLogLines = 500;
     this.strings = {};
     this._logs = [];
-    this._peaks = {};
   }
 
   /**
@@ -347,9 +336,8 @@ export class LiveOperation extends LitElement {
     }
   }
 
-  #t(key: keyof LiveOperationStrings, values: Record<string, string | number> = {}): string {
-    // A status this element does not know (from a newer server) is shown as it is.
-    return fill(this.strings?.[key] ?? defaultStrings[key] ?? key, values);
+  #t(key: keyof LiveOperationStrings, values?: Record<string, string | number>): string {
+    return translate(this.strings, key, values);
   }
 
   #receive(line: SessionLine): void {
@@ -366,17 +354,8 @@ export class LiveOperation extends LitElement {
       this._problem = this._cancelError = '';
       this._cancelling = this._confirming = false;
     }
-    // Only a new stage or a new attempt starting may take bars back (to their own 0); a stage ending may not.
-    const run = `${line.stages.filter((s) => s.state !== 'pending').length} ${line.tasks.map((t) => t.attempt)}`;
-    const peaks = another || run !== this.#run ? {} : { ...this._peaks };
-    this.#run = run;
-    let closing = false;
-    for (const { id, percent } of [...line.tasks, { id: '', percent: line.percent }]) {
-      // Only completion takes a bar to 100.
-      closing ||= percent > 99 && (peaks[id] ?? 100) < 100;
-      peaks[id] = Math.max(peaks[id] ?? 0, percent);
-    }
-    this._peaks = peaks;
+    const { progress, closing } = track(this._progress, line);
+    this._progress = progress;
     if (closing) {
       this.#closing ??= previous;
       clearTimeout(this.#closingTimer);
@@ -389,10 +368,11 @@ export class LiveOperation extends LitElement {
     // Lines come in seq order, each once; drop any already seen all the same.
     this._logs = this._logs.concat(line.logs.filter((entry) => entry.seq > last)).slice(-this.maxLogLines);
     this._snapshot = line;
-    this._etaAt = Date.now() + line.etaMs!; // (null adds 0)
+    this._etaAt = line.etaMs === null ? undefined : Date.now() + line.etaMs;
 
     // The polite live region speaks on status changes and at each quarter, never every tick.
-    const milestone = peaks['']! - (peaks['']! % 25);
+    const overall = progress.peaks[''] ?? line.percent;
+    const milestone = overall - (overall % 25);
     const status = this.#t(line.status);
     const text =
       previous?.status !== line.status
@@ -448,87 +428,71 @@ export class LiveOperation extends LitElement {
     return false;
   }
 
-  #bar(part: string, label: string, percent: number, status: string, simulated?: boolean): TemplateResult {
-    const text = format(this.#language, percent, 'percent');
+  #bar(part: string, bar: BarView): TemplateResult {
     return html`<div
         part="bar ${part}-bar"
         class="bar"
         role="progressbar"
-        aria-label=${label}
+        aria-label=${bar.label}
         aria-valuemin="0"
         aria-valuemax="100"
-        aria-valuenow=${percent}
-        aria-valuetext=${this.#t(simulated ? 'estimate' : 'value', {
-          percent: text,
-          status: this.#t(status as keyof LiveOperationStrings),
-        })}
+        aria-valuenow=${bar.percent}
+        aria-valuetext=${bar.valueText}
       >
-        <div part="fill" class="fill" .style=${`width:${percent}%`}></div>
+        <div part="fill" class="fill" .style=${`width:${bar.percent}%`}></div>
       </div>
-      <span part="percent ${part}-percent" class="pct">${text}</span>`;
+      <span part="percent ${part}-percent" class="pct">${bar.text}</span>`;
   }
 
-  #task(task: TaskSnapshot): TemplateResult {
-    const lang = this.#language;
-    const details = [
-      task.total &&
-        `${this.#t('steps', { done: format(lang, task.done ?? 0), total: format(lang, task.total) })} ${task.unit ?? ''}`.trim(),
-      // A failed task's message is the error, which the error panel shows.
-      task.status !== 'error' && task.message,
-      task.attempt && this.#t('retry', { attempt: format(lang, task.attempt) }),
-      task.stalled && this.#t('stalled', { time: formatDuration(task.idleMs ?? 30_000, lang, true) }),
-    ].filter(Boolean);
+  #task({ task, icon, bar, detail }: TaskView): TemplateResult {
     return html`<li
       part="task"
       class="task ${task.status}${task.simulated ? ' simulated' : ''}${task.stalled ? ' stalled' : ''}"
     >
-      <span part="task-icon" class="icon" aria-hidden="true">${icons[task.status]}</span>
+      <span part="task-icon" class="icon" aria-hidden="true">${icon}</span>
       <span part="task-name">${task.name}</span>
-      ${this.#bar('task', task.name, this._peaks[task.id]!, task.status, task.simulated)}
-      ${details.length ? html`<span part="task-detail" class="detail ${task.level}">${details.join(' · ')}</span>` : nothing}
+      ${this.#bar('task', bar)}
+      ${detail ? html`<span part="task-detail" class="detail ${task.level}">${detail}</span>` : nothing}
     </li>`;
   }
 
-  #result({ status, result, artifacts }: Snapshot): TemplateResult | typeof nothing {
-    if (status !== 'complete' && result == null && !artifacts.length) return nothing;
-    const base = `${this.stream.base || location.origin}/`;
+  #result({ result }: OperationView): TemplateResult | typeof nothing {
+    if (!result) return nothing;
+    const { entries, text, artifacts } = result;
     return html`<div part="result" class="result">
       <slot name="result"
         >${
-          result == null
-            ? nothing
-            : typeof result === 'object'
-              ? html`<dl part="result-list">
-                ${Object.entries(result).map(([key, value]) => html`<dt>${key}</dt><dd>${show(value)}</dd>`)}
+          entries
+            ? html`<dl part="result-list">
+                ${entries.map(([key, value]) => html`<dt>${key}</dt><dd>${value}</dd>`)}
               </dl>`
-              : html`<span part="result-list">${show(result)}</span>`
+            : text === undefined
+              ? nothing
+              : html`<span part="result-list">${text}</span>`
         }</slot
       >
       ${
         artifacts.length
           ? html`<ul part="artifacts">
-            ${artifacts.map((artifact) => {
-              const url = artifact.url && safeUrl(artifact.url, base);
-              return html`<li>
+            ${artifacts.map(
+              ({ name, url, text }) => html`<li>
                 ${
                   url
-                    ? html`<a part="artifact" href=${url} target="_blank" rel="noopener">${artifact.name}</a>`
-                    : html`<span part="artifact">${artifact.name}</span>`
+                    ? html`<a part="artifact" href=${url} target="_blank" rel="noopener">${name}</a>`
+                    : html`<span part="artifact">${name}</span>`
                 }
-                ${artifact.text ? html`<pre>${artifact.text}</pre>` : nothing}
-              </li>`;
-            })}
+                ${text ? html`<pre>${text}</pre>` : nothing}
+              </li>`,
+            )}
           </ul>`
           : nothing
       }
     </div>`;
   }
 
-  #log(): TemplateResult | typeof nothing {
-    const logs = this._logs;
-    const newestFirst = this.logOrder === 'newest-first';
-    if (!logs.length) return nothing;
-    if (this.logMode === 'latest') return html`<p part="log log-line" class="lines">${logs.at(-1)!.line}</p>`;
+  #log({ log }: OperationView): TemplateResult | typeof nothing {
+    if (!log) return nothing;
+    if (log.kind === 'latest') return html`<p part="log log-line" class="lines">${log.line}</p>`;
     return html`<div part="log">
       <button
         part="log-toggle"
@@ -539,7 +503,7 @@ export class LiveOperation extends LitElement {
           this.#scrolledAway = false;
         }}
       >
-        ${this.logOpen ? '▾' : '▸'} ${this.#t('log', { count: logs.length })}
+        ${this.logOpen ? '▾' : '▸'} ${log.toggle}
       </button>
       ${
         this.logOpen
@@ -549,39 +513,38 @@ export class LiveOperation extends LitElement {
             class="lines"
             tabindex="0"
             @scroll=${({ target: el }: { target: HTMLElement }) => {
-              this.#scrolledAway = newestFirst
+              this.#scrolledAway = log.newestFirst
                 ? el.scrollTop > 4
                 : el.scrollHeight - el.scrollTop - el.clientHeight > 4;
             }}
           >
-            ${(newestFirst ? [...logs].reverse() : logs).map((entry) => html`<li part="log-line">${entry.line}</li>`)}
+            ${log.lines.map((line) => html`<li part="log-line">${line}</li>`)}
           </ol>`
           : nothing
       }
     </div>`;
   }
 
-  #actions(snapshot: Snapshot): TemplateResult | typeof nothing {
-    if (terminal(snapshot.status) || this._problem || !(this.cancelable || mayCancel(this.stream.token)))
-      return nothing;
+  #actions({ actions }: OperationView): TemplateResult | typeof nothing {
+    if (!actions) return nothing;
     // The cancel button stays the same element while it asks for confirmation, so focus stays on it.
     return html`<div part="actions" class="actions">
       ${
-        this._cancelling || snapshot.cancelRequested
-          ? html`<span part="cancelling">${this.#t('cancelling')}</span>`
+        actions.kind === 'cancelling'
+          ? html`<span part="cancelling">${actions.label}</span>`
           : html`<button
               part="cancel-button"
-              class=${this._confirming ? 'danger' : ''}
+              class=${actions.kind === 'confirm' ? 'danger' : ''}
               @click=${() => {
                 if (this._confirming) this.cancel();
                 else this._confirming = true;
               }}
             >
-              ${this.#t(this._confirming ? 'confirm' : 'cancel')}
+              ${actions.label}
             </button>
             ${
-              this._confirming
-                ? html`<button part="keep-button" @click=${() => (this._confirming = false)}>${this.#t('keep')}</button>`
+              actions.kind === 'confirm'
+                ? html`<button part="keep-button" @click=${() => (this._confirming = false)}>${actions.keep}</button>`
                 : nothing
             }`
       }
@@ -589,82 +552,63 @@ export class LiveOperation extends LitElement {
   }
 
   protected override render(): TemplateResult {
-    const truth = this._snapshot;
+    const latest = this._snapshot;
+    const view = operationView(
+      {
+        snapshot: this.#closing ?? latest,
+        latest,
+        peaks: this._progress?.peaks ?? {},
+        logs: this._logs,
+        etaAt: this._etaAt,
+        problem: this._problem,
+        connection: this._connection,
+        unreachable: this._unreachable,
+        mayCancel: this.cancelable || mayCancel(this.stream.token),
+        confirming: this._confirming,
+        cancelling: this._cancelling,
+        cancelError: this._cancelError,
+        logOrder: this.logOrder,
+        logMode: this.logMode,
+        base: `${this.stream.base || location.origin}/`,
+      },
+      this.#clock.now,
+      this.strings,
+      this.#language,
+    );
     // Refused before any snapshot: there is no title, status or percent to show beside why.
-    if (!truth && this._problem) {
-      return html`<div part="base" class="base"><p part="problem" class="problem">${this._problem}</p></div>`;
+    if (view.problemOnly) {
+      return html`<div part="base" class="base"><p part="problem" class="problem">${view.problem}</p></div>`;
     }
-    const lang = this.#language;
-    const now = this.#clock.now;
-    const snapshot = this.#closing ?? truth;
-    const status = snapshot?.status ?? 'pending';
-    const title = snapshot?.title || this.#t('untitled');
-    const left = this._etaAt! - now; // set with every snapshot, read only while one runs
-    const connection = this._connection;
-    const meta = [
-      snapshot?.startedAt &&
-        this.#t('elapsed', {
-          time: formatDuration(
-            (snapshot.finishedAt ? Date.parse(snapshot.finishedAt) : now) - Date.parse(snapshot.startedAt),
-            lang,
-          ),
-        }),
-      status === 'running' && left > 0 && !this._problem && this.#t('eta', { time: formatDuration(left, lang, true) }),
-      (connection === 'reconnecting' || connection === 'polling') &&
-        this.#t(this._unreachable ? 'unreachable' : connection),
-      this._cancelError,
-    ].filter(Boolean);
-    const message = snapshot?.message;
-    const problem = this._problem || snapshot?.error?.message;
-    return html`<div part="base" class="base" aria-busy=${!snapshot}>
+    const { message } = view;
+    return html`<div part="base" class="base" aria-busy=${view.busy}>
       <header part="header">
-        <span part="title" class="title">${title}</span>
-        <span part="status" class="badge ${status}"
-          >${
-            snapshot?.queuePosition
-              ? this.#t('queued', { position: format(lang, snapshot.queuePosition) })
-              : this.#t(snapshot?.cancelRequested && !terminal(status) ? 'cancelling' : status)
-          }</span
-        >
+        <span part="title" class="title">${view.title}</span>
+        <span part="status" class="badge ${view.status}">${view.badge}</span>
       </header>
-      <div part="overall" class="overall ${status}">
-        ${this.#bar('overall', title, this._peaks[''] ?? 0, status)}
-      </div>
+      <div part="overall" class="overall ${view.status}">${this.#bar('overall', view.overall)}</div>
       ${
-        snapshot?.stages.length
+        view.stages.length
           ? html`<ol part="stages" class="stages">
-            ${snapshot.stages.map(
+            ${view.stages.map(
               (stage) =>
-                html`<li
-                  part="stage stage-${stage.state}"
-                  class=${stage.state}
-                  aria-current=${stage.state === 'active' ? 'step' : nothing}
-                >
+                html`<li part="stage stage-${stage.state}" class=${stage.state} aria-current=${stage.state === 'active' ? 'step' : nothing}>
                   ${stage.name}
                 </li>`,
             )}
           </ol>`
           : nothing
       }
+      ${view.tasks.length ? html`<ul part="tasks">${view.tasks.map((task) => this.#task(task))}</ul>` : nothing}
       ${
-        snapshot?.tasks.length
-          ? html`<ul part="tasks">
-            ${snapshot.tasks.map((task) => this.#task(task))}
-          </ul>`
-          : nothing
-      }
-      ${
-        // The latest message, unless a task row or the error already says it, or it went stale with a failure.
-        message && !problem && !snapshot?.tasks.some((task) => task.message === message.text)
+        message
           ? html`<p part="message" class=${message.level}>
-            ${message.level === 'info' ? nothing : html`<strong>${this.#t(message.level)}: </strong>`}${message.text}
+            ${message.label ? html`<strong>${message.label}:</strong> ${message.text}` : message.text}
           </p>`
           : nothing
       }
-      ${problem ? html`<p part="problem" class="problem">${problem}</p>` : nothing}
-      ${snapshot ? this.#result(snapshot) : nothing}
-      ${meta.length ? html`<div part="meta" class="meta">${meta.join(' · ')}</div>` : nothing}
-      ${truth ? this.#actions(truth) : nothing} ${this.#log()}
+      ${view.problem ? html`<p part="problem" class="problem">${view.problem}</p>` : nothing}
+      ${this.#result(view)} ${view.meta ? html`<div part="meta" class="meta">${view.meta}</div>` : nothing}
+      ${this.#actions(view)} ${this.#log(view)}
       <div class="sr" role="status" aria-live="polite">${this._announcement}</div>
     </div>`;
   }

@@ -30,6 +30,13 @@ export interface SessionListCallbacks {
   busy(mode: LoadMode | undefined): void;
 }
 
+/** A list request the server (or the host's backend) answered with an error status. */
+class ListResponseError extends Error {
+  constructor(readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
 /** Relative ages ("3 min. ago") are redrawn this often while nothing is refreshed. */
 const AGE_TICK = 30_000;
 
@@ -130,13 +137,15 @@ export class SessionListController implements ReactiveController {
       const { token } = this.#host;
       const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
       const response = await this.#host.fetch(url, headers ? { signal, headers } : { signal });
-      if (!response.ok) throw response.status;
+      if (!response.ok) throw new ListResponseError(response.status);
       const page = (await response.json()) as SessionList;
       // (A backend's answer of another shape, say a login page's JSON, is a failure too.)
       if (!Array.isArray(page?.sessions)) throw new Error('not a list of sessions');
       if (!signal.aborted) this.#callbacks.page(page, mode);
     } catch (error) {
-      if (!signal.aborted) this.#callbacks.fail(error instanceof Error ? error.message : (error as number), mode);
+      const reason =
+        error instanceof ListResponseError ? error.status : error instanceof Error ? error.message : `${error}`;
+      if (!signal.aborted) this.#callbacks.fail(reason, mode);
     } finally {
       if (!signal.aborted) {
         this.#busy = undefined;

@@ -167,9 +167,10 @@ export class SharedConnection {
       if (!response.ok) {
         // Refused (bad token, unknown session, no multiplexing here): polling sorts it out per session.
         next = follower.refused(response.status, response.headers.get('retry-after'), Date.now());
-      } else {
-        const reader = response
-          .body!.pipeThrough(new TextDecoderStream())
+      } else if (response.body) {
+        // (A success without a body, a proxy's 204 say, is a stream that broke off: see below.)
+        const reader = response.body
+          .pipeThrough(new TextDecoderStream())
           .pipeThrough(new NdjsonParseStream<StreamLine>())
           .getReader();
         for (;;) {

@@ -55,6 +55,16 @@ export type LiveOperationStrings = typeof defaultStrings;
 export const fill = (template: string, values: Record<string, string | number>): string =>
   template.replace(/\{(\w+)\}/g, (whole, key: string) => (values[key] ?? whole) as string); // (replace makes it a string)
 
+/**
+ * `key`'s string from `strings` (else the default), placeholders filled. A key
+ * with no string (a status from a newer server) is shown as it is.
+ */
+export const translate = (
+  strings: Partial<LiveOperationStrings> | undefined,
+  key: keyof LiveOperationStrings,
+  values: Record<string, string | number> = {},
+): string => fill(strings?.[key] ?? defaultStrings[key] ?? key, values);
+
 const formats: Record<string, Intl.NumberFormat> = {};
 
 /**
