@@ -8,6 +8,7 @@
  * the tenths it crosses print as it goes, then "complete".
  */
 import { CLOSING_RAMP_MS, closingFrame, isTerminal, type Snapshot } from '../../protocol/index.ts';
+import { outputLines } from './output-lines.ts';
 
 /** How often the text view draws a closing ramp: a few steps, each one a tenth or more. */
 const CLOSING_STEP_MS = 100;
@@ -91,7 +92,11 @@ export async function printSnapshots(
 ): Promise<Snapshot | null> {
   let previous: Snapshot | null = null;
   let last: Snapshot | null = null;
+  const partial: Record<string, string> = {};
   for await (const snapshot of snapshots) {
+    // A stream's text prints before the progress lines of the snapshot that carried it (and before the end).
+    const text = outputLines(partial, snapshot.outputs, isTerminal(snapshot.status));
+    if (text.length > 0) write(`${text.join('\n')}\n`);
     for (const [i, frame] of textFrames(previous, snapshot).entries()) {
       if (i > 0) await sleep(CLOSING_STEP_MS);
       const lines = textLines(previous, frame);
