@@ -5,6 +5,7 @@
 export * from './closing-ramp.ts';
 export * from './follower.ts';
 export * from './limits.ts';
+export * from './locales.ts';
 export * from './messages.ts';
 export * from './ndjson.ts';
 export * from './outputs.ts';

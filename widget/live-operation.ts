@@ -9,6 +9,7 @@ import {
   type TaskSnapshot,
 } from '../protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
+import { ContentController } from './content-controller.ts';
 import {
   type ConnectionState,
   LiveOperationCancelEvent,
@@ -17,6 +18,7 @@ import {
   type SnapshotEventName,
 } from './events.ts';
 import { styles } from './live-operation.styles.ts';
+import { LocaleController } from './locale-controller.ts';
 import { NotifyController } from './notify-controller.ts';
 import { StreamController, type StreamSource, sourceFromUrl, terminal } from './stream-controller.ts';
 import { defaultStrings, fill, format, formatDuration, type LiveOperationStrings } from './strings.ts';
@@ -62,7 +64,9 @@ const show = (value: unknown): string => (typeof value === 'string' ? value : JS
  * @fires {LiveOperationConnectionEvent} live-operation-connection - The connection changed state; `detail` is `connecting`, `live`, `reconnecting`, `polling` or `closed`.
  * @fires {LiveOperationCancelEvent} live-operation-cancel - Cancelable; fired before the cancel request, `preventDefault()` stops it.
  *
- * @slot result - Replaces the default key/value list of the session's result.
+ * @slot result - Replaces the default key/value list of the session's result. A `<template slot="result">` instead renders the result through it: each element with `data-field="name"` gets that field as text, one with `data-href="name"` its http(s) URL as `href`.
+ * @slot item - A `<template slot="item">`: each log entry that carries `data` is rendered through it (as for `result`; `line` and `at` are fields too), in the `items` slot.
+ * @slot outputs - Where the page places output streams: an element with `stream="NAME"` in it shows that stream's text, grown in place.
  *
  * @csspart base - The whole card.
  * @csspart header - The title and status badge row.
@@ -90,6 +94,8 @@ const show = (value: unknown): string => (typeof value === 'string' ? value : JS
  * @csspart cancel-button - The cancel button.
  * @csspart confirm-button - The button that confirms cancelling.
  * @csspart keep-button - The button that dismisses the confirmation.
+ * @csspart outputs - The output streams and items.
+ * @csspart output - One output stream the page did not place (also `output-NAME`).
  * @csspart log - The log panel.
  * @csspart log-toggle - The button that shows or hides the log.
  * @csspart log-lines - The list of log lines.
@@ -256,6 +262,10 @@ export class LiveOperation extends LitElement {
     () => this.isConnected && this._snapshot?.status === 'running' && !this._problem,
   );
   readonly #notifier = new NotifyController(this);
+  /** Output streams, items and the result through the page's templates. */
+  readonly #content = new ContentController(this, () => this.maxLogLines);
+  /** The shipped words for the element's language. */
+  readonly #locale = new LocaleController(this, () => this.#lang);
 
   /** The latest snapshot. */
   private declare _snapshot?: Snapshot;
@@ -349,7 +359,7 @@ export class LiveOperation extends LitElement {
 
   #t(key: keyof LiveOperationStrings, values: Record<string, string | number> = {}): string {
     // A status this element does not know (from a newer server) is shown as it is.
-    return fill(this.strings?.[key] ?? defaultStrings[key] ?? key, values);
+    return fill(this.strings?.[key] ?? this.#locale.strings?.[key] ?? defaultStrings[key] ?? key, values);
   }
 
   #receive(line: SessionLine): void {
@@ -389,6 +399,7 @@ export class LiveOperation extends LitElement {
     // Lines come in seq order, each once; drop any already seen all the same.
     this._logs = this._logs.concat(line.logs.filter((entry) => entry.seq > last)).slice(-this.maxLogLines);
     this._snapshot = line;
+    this.#content.receive(line);
     this._etaAt = Date.now() + line.etaMs!; // (null adds 0)
 
     // The polite live region speaks on status changes and at each quarter, never every tick.
@@ -657,10 +668,11 @@ export class LiveOperation extends LitElement {
         // The latest message, unless a task row or the error already says it, or it went stale with a failure.
         message && !problem && !snapshot?.tasks.some((task) => task.message === message.text)
           ? html`<p part="message" class=${message.level}>
-            ${message.level === 'info' ? nothing : html`<strong>${this.#t(message.level)}: </strong>`}${message.text}
+            ${message.level === 'info' ? nothing : html`<strong>${this.#t(message.level)}: </strong>`}${this.#content.message(message, this.#locale.lang)}
           </p>`
           : nothing
       }
+      ${this.#content.render()}
       ${problem ? html`<p part="problem" class="problem">${problem}</p>` : nothing}
       ${snapshot ? this.#result(snapshot) : nothing}
       ${meta.length ? html`<div part="meta" class="meta">${meta.join(' · ')}</div>` : nothing}

@@ -51,9 +51,7 @@ export const defaultStrings = {
 
 export type LiveOperationStrings = typeof defaultStrings;
 
-/** Fills `{name}` placeholders. */
-export const fill = (template: string, values: Record<string, string | number>): string =>
-  template.replace(/\{(\w+)\}/g, (whole, key: string) => (values[key] ?? whole) as string); // (replace makes it a string)
+export { fill } from '../protocol/index.ts';
 
 const formats: Record<string, Intl.NumberFormat> = {};
 
