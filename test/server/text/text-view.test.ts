@@ -154,3 +154,23 @@ describe('output streams in text mode', () => {
     expect(printedOutput).toEqual(['  answer> Hello, world.', '  rows> {"n":1}', '  answer> Second line']);
   });
 });
+
+describe('the text view in another language', () => {
+  it('says statuses in the catalogue’s words and counts in the language’s numbers', async () => {
+    const { default: de } = await import('../../../protocol/locales/de.ts');
+    const snapshots = run(
+      [{ type: 'steps', task: 'a', done: 4500, total: 10000 }],
+      [{ type: 'retry', task: 'a', attempt: 2 }],
+      [{ type: 'complete', task: 'a' }],
+    );
+    let previous: Snapshot | null = null;
+    const lines = snapshots.flatMap((current) => {
+      const out = textLines(previous, current, { lang: 'de', catalogue: de });
+      previous = current;
+      return out;
+    });
+    expect(lines.join('\n')).toContain(`Load rows: ${de.running} 4.500/10.000`);
+    expect(lines.join('\n')).toContain('(Versuch 2)');
+    expect(lines.join('\n')).toContain(`${de.complete.toUpperCase()} 100%`);
+  });
+});
