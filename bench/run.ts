@@ -15,7 +15,8 @@
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
- * Scenarios: fan-out, burst, connections, ingest, store-reads, element.
+ * Scenarios: fan-out, burst, connections, ingest, store-reads, element, outputs
+ *   (npm run bench -- outputs --rate 2000 --seconds 10 --viewers 100).
  * `--compare DIR` (burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
  */
@@ -31,9 +32,10 @@ import { runConnections } from './scenarios/connections.ts';
 import { runElement } from './scenarios/element.ts';
 import { runFanOut } from './scenarios/fan-out.ts';
 import { type Framing, runIngest } from './scenarios/ingest.ts';
+import { runOutputs } from './scenarios/outputs.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
 
-const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element'] as const;
+const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element', 'outputs'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values, positionals } = parseArgs({
@@ -47,6 +49,7 @@ const { values, positionals } = parseArgs({
     viewers: { type: 'string' },
     hz: { type: 'string' },
     seconds: { type: 'string' },
+    rate: { type: 'string' },
     // fan-out
     baseline: { type: 'string' },
     // burst
@@ -183,6 +186,15 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
       return runStoreReads({ viewers: quick ? [1, 100] : [1, 100, 1_000], changes: 10, redisUrl }, log);
     case 'element':
       return runElement({ updatesPerSecond: num(values.updates, 60), seconds: quick ? 3 : 5, tasks: 100 }, log);
+    case 'outputs':
+      return runOutputs(
+        {
+          rate: num(values.rate, 2_000),
+          seconds: num(values.seconds, quick ? 3 : 10),
+          viewers: num(values.viewers, 100),
+        },
+        log,
+      );
     default:
       throw new Error(`unknown scenario ${scenario satisfies never}`);
   }
