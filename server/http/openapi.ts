@@ -93,41 +93,12 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
             etaMs: { type: ['integer', 'null'] },
             tasks: { type: 'array', items: { type: 'object' } },
             stages: { type: 'array', items: { type: 'object' } },
-            logs: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  seq: { type: 'integer' },
-                  at: { type: 'string' },
-                  line: { type: 'string' },
-                  data: { type: 'object' },
-                },
-              },
-            },
-            outputs: {
-              description:
-                'Output streams by name, when the session has any: on a read all that each retains, on a stream line only what that connection lacks. Place each chunk at its offset.',
-              type: 'object',
-              additionalProperties: {
-                type: 'object',
-                required: ['offset'],
-                properties: {
-                  offset: {
-                    type: 'integer',
-                    description: 'Where text (or data) starts in the whole stream (UTF-16 code units, or chunks)',
-                  },
-                  text: { type: 'string' },
-                  data: { type: 'array' },
-                  dropped: {
-                    type: 'integer',
-                    description: 'How much of the oldest the server dropped past the bounds',
-                  },
-                },
-              },
-            },
+            logs: { type: 'array', items: { type: 'object' }, description: 'Each {seq, at, line, data?}' },
+            outputs: { $ref: '#/components/schemas/Outputs' },
           },
         },
+        // Output streams by name: all each retains on a read, what is new on a stream line (placed at `offset`).
+        Outputs: { type: 'object', additionalProperties: { type: 'object', required: ['offset'] } },
         Error: {
           type: 'object',
           required: ['error'],
