@@ -23,7 +23,9 @@ export default defineConfig({
     reportCompressedSize: false,
     rolldownOptions: {
       // Vite keeps whitespace in ES library builds; this file goes straight to browsers, so minify fully.
-      output: { minify: true, comments: false },
+      // Each language the element ships is a chunk of its own, loaded only by a page in that language;
+      // the server hands them out beside the bundle (/widget-chunks/…).
+      output: { minify: true, comments: false, chunkFileNames: 'widget-chunks/[name]-[hash].js' },
     },
   },
   test: {

@@ -17,7 +17,8 @@
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
- * Scenarios: fan-out, burst, connections, ingest, store-reads, element, write-path.
+ * Scenarios: fan-out, burst, connections, ingest, store-reads, element, write-path, outputs
+ *   (npm run bench -- outputs --rate 2000 --seconds 10 --viewers 100).
  * `--compare DIR` (fan-out, burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
  */
@@ -34,10 +35,20 @@ import { runElement } from './scenarios/element.ts';
 import { type FanOutOptions, runFanOut } from './scenarios/fan-out.ts';
 import { runFanOutCompare } from './scenarios/fan-out-compare.ts';
 import { type Framing, runIngest } from './scenarios/ingest.ts';
+import { runOutputs } from './scenarios/outputs.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
 import { runWritePath } from './scenarios/write-path.ts';
 
-const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element', 'write-path'] as const;
+const SCENARIOS = [
+  'fan-out',
+  'burst',
+  'connections',
+  'ingest',
+  'store-reads',
+  'element',
+  'write-path',
+  'outputs',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values, positionals } = parseArgs({
@@ -51,6 +62,7 @@ const { values, positionals } = parseArgs({
     viewers: { type: 'string' },
     hz: { type: 'string' },
     seconds: { type: 'string' },
+    rate: { type: 'string' },
     // fan-out
     baseline: { type: 'string' },
     // burst
@@ -190,6 +202,15 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
       return runElement({ updatesPerSecond: num(values.updates, 60), seconds: quick ? 3 : 5, tasks: 100 }, log);
     case 'write-path':
       return runWritePath({ viewers: num(values.viewers, quick ? 500 : 2_000), bursts: num(values.rounds, 40) }, log);
+    case 'outputs':
+      return runOutputs(
+        {
+          rate: num(values.rate, 2_000),
+          seconds: num(values.seconds, quick ? 3 : 10),
+          viewers: num(values.viewers, 100),
+        },
+        log,
+      );
     default:
       throw new Error(`unknown scenario ${scenario satisfies never}`);
   }

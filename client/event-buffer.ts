@@ -69,7 +69,8 @@ export class EventBuffer {
 
   /** Adds a report; throws (and adds nothing) when it cannot be encoded as JSON. */
   push(event: ProgressEvent): void {
-    const log = event.type === 'log' && isPlainLog(event);
+    // A line with `data` travels as it is: lines are joined only when they are plain text.
+    const log = event.type === 'log' && event.data === undefined && isPlainLog(event);
     const json = log ? null : JSON.stringify(event);
     if (json === undefined) throw new TypeError(`a ${event.type} event must be a JSON object`);
     const copy: ProgressEvent = log ? { type: 'log', lines: [...lines(event)] } : event;

@@ -2,7 +2,9 @@
 import {
   type Artifact,
   isTerminal,
+  LIMITS,
   type MessageLevel,
+  type MessageParams,
   type ProgressEvent,
   type Snapshot,
   type StageState,
@@ -13,6 +15,7 @@ import {
 import { LiveopClientError } from './errors.ts';
 import { request } from './http.ts';
 import type { ResolvedOptions } from './options.ts';
+import { pipe } from './pipe.ts';
 import { Reporter } from './reporter.ts';
 import { shortenError, shortenLine, shortenMessage } from './shorten.ts';
 import { type WatchOptions, watchStream } from './watch.ts';
@@ -48,6 +51,16 @@ export interface MessageOptions {
    * ```
    */
   level?: MessageLevel;
+  /**
+   * A translation key a page renders from its own catalogue (the text is the fallback), and its parameters.
+   * @default undefined
+   * @example
+   * ```ts
+   * session.message('Row 4,500 of 10,000', { key: 'import.row', params: { row: 4500, total: 10000 } });
+   * ```
+   */
+  key?: string;
+  params?: MessageParams;
 }
 
 /**
@@ -141,6 +154,33 @@ export class RemoteSession {
   /** Appends lines to the session's log. Every line is sent, once, in order; one past 2,000 characters is shortened. */
   log(...lines: string[]): void {
     if (lines.length > 0) this.emit({ type: 'log', lines: lines.map(shortenLine) });
+  }
+
+  /** Appends a log line with a structured item beside it (a JSON object of up to 8 KiB), which a page may render through its own template. */
+  item(line: string, data: Record<string, unknown>): void {
+    this.emit({ type: 'log', line: shortenLine(line), data });
+  }
+
+  /** Appends text to the output stream `stream` (an answer token by token): every chunk is sent, once, in order. */
+  output(stream: string, text: string): void {
+    if (text === '') return;
+    for (let at = 0; at < text.length; at += LIMITS.outputLength) {
+      this.emit({ type: 'output', stream, text: text.slice(at, at + LIMITS.outputLength) });
+    }
+  }
+
+  /** Appends one JSON chunk to the data stream `stream`. */
+  outputData(stream: string, data: unknown): void {
+    this.emit({ type: 'output', stream, data });
+  }
+
+  /**
+   * Pipes an (async) iterable into the output stream `stream`: strings and bytes as text, anything
+   * else as data chunks. Resolves once the source has ended and everything is sent.
+   * @example await session.pipe('answer', llm.stream(prompt));
+   */
+  pipe(stream: string, source: Iterable<unknown> | AsyncIterable<unknown>): Promise<void> {
+    return pipe(this, stream, source);
   }
 
   /** Enters a stage (the active one becomes `done`); with `state`, sets only that stage's state. */

@@ -16,6 +16,7 @@
  * the randomness come in as arguments, so every rule is tested in Node with
  * plain numbers.
  */
+import { outputsAfter } from './outputs.ts';
 import { isTerminal, type Snapshot } from './wire.ts';
 
 export interface FollowPolicy {
@@ -192,11 +193,13 @@ export interface Cursor {
  * One session's place in its stream. `accept()` takes each snapshot line as
  * it comes and answers what to show: nothing for a version older than one
  * already had (a resumed stream may repeat), else the snapshot with only the
- * log lines not delivered before.
+ * log lines and output text not delivered before.
  */
 export class SessionCursor implements Cursor {
   after = 0;
   logAfter = 0;
+  /** Each output stream's end as delivered so far. */
+  readonly outputEnds: Record<string, number> = {};
   /** The last snapshot accepted. */
   last: Snapshot | null = null;
 
@@ -215,7 +218,12 @@ export class SessionCursor implements Cursor {
     this.after = Math.max(this.after, snapshot.version);
     const logs = snapshot.logs.filter((entry) => entry.seq > this.logAfter);
     for (const entry of logs) this.logAfter = Math.max(this.logAfter, entry.seq);
-    const fresh = logs.length === snapshot.logs.length ? snapshot : { ...snapshot, logs };
+    let fresh = logs.length === snapshot.logs.length ? snapshot : { ...snapshot, logs };
+    if (snapshot.outputs !== undefined) {
+      const { outputs: _, ...rest } = fresh;
+      const outputs = outputsAfter(this.outputEnds, snapshot.outputs);
+      fresh = outputs === undefined ? rest : { ...rest, outputs };
+    }
     this.last = fresh;
     return fresh;
   }

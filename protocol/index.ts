@@ -4,6 +4,10 @@
  */
 export * from './closing-ramp.ts';
 export * from './follower.ts';
+export * from './limits.ts';
+export * from './locales.ts';
+export * from './messages.ts';
 export * from './ndjson.ts';
+export * from './outputs.ts';
 export * from './urls.ts';
 export * from './wire.ts';

@@ -6,6 +6,9 @@
  * checked at compile time to produce exactly these types.
  */
 
+import type { MessageParams } from './messages.ts';
+import type { OutputChunk } from './outputs.ts';
+
 export const PROTOCOL_VERSION = 1;
 
 export const TASK_STATUSES = ['pending', 'running', 'complete', 'error', 'cancelled'] as const;
@@ -34,61 +37,6 @@ export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
  */
 export const isTerminal = (status: string): status is TerminalStatus =>
   (TERMINAL_STATUSES as readonly string[]).includes(status);
-
-// ---------------------------------------------------------------- limits ---
-
-/**
- * Bounds on what a client may send and a session may hold, so that no
- * reporter — careless or hostile — can exhaust memory, stall the event loop
- * or store a value the server cannot encode again. Each is checked where the
- * value enters (a 400 naming the field), and docs/protocol.md states them.
- */
-export const LIMITS = {
-  /** Task ids, and a `chain`'s `next`. */
-  idLength: 128,
-  /** Titles, task names, stage names, artifact names. */
-  nameLength: 500,
-  /** A `steps` event's `unit`. */
-  unitLength: 40,
-  /** Status messages (`message`, `complete` and `retry` messages). */
-  messageLength: 2_000,
-  /** Error messages (`error`). */
-  errorLength: 10_000,
-  /** One log line; the session keeps the newest `logLimit` (1,000) lines. */
-  logLineLength: 2_000,
-  /** An artifact's URL. */
-  urlLength: 4_000,
-  /** An artifact's inline text. */
-  artifactTextLength: 10_000,
-  /** Tasks a session has (both forms of `tasks`). */
-  tasks: 1_000,
-  /** Stages a session has, declared at creation or added by `stage` events. */
-  stages: 100,
-  /** Artifacts a session holds, across all `result` events. */
-  artifacts: 100,
-  /** Events in one batch (and lines in one `log` event). */
-  eventsPerBatch: 10_000,
-  /** An `Idempotency-Key`: printable ASCII, no spaces. */
-  idempotencyKeyLength: 200,
-  /** Idempotency keys a session remembers (its last batches'). */
-  idempotencyKeys: 100,
-  /** How deep any JSON body (and so a result's `data`) may nest. */
-  jsonDepth: 32,
-  /** A result's `data`, in characters of JSON. */
-  resultLength: 64 * 1024,
-  /** `retry`'s attempt number. */
-  attempts: 1_000,
-  /** The largest duration a session may ask for (`deadAfterMs`, `stallAfterMs`, `expectedMs`): 7 days. */
-  durationMs: 7 * 24 * 3600 * 1000,
-  /** The longest a session may be kept after its last change (`ttlSeconds`): 30 days. */
-  ttlSeconds: 30 * 24 * 3600,
-} as const;
-
-/**
- * Ids that JavaScript objects treat specially: as a key of a plain object,
- * `__proto__` would vanish instead of naming a task.
- */
-export const RESERVED_IDS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 
 // ------------------------------------------------------------ create body ---
 
@@ -144,8 +92,12 @@ export type ProgressEvent =
   | { type: 'percent'; task: string; value: number }
   /** `unit`: what is counted (`rows`, `files`), shown beside the count. */
   | { type: 'steps'; task: string; done: number; total: number; unit?: string }
-  | { type: 'message'; task?: string; text: string; level?: MessageLevel }
-  | { type: 'log'; line?: string; lines?: string[] }
+  /** `key` and `params`: a translation key a viewer renders from its catalogue (`text`: the fallback). */
+  | { type: 'message'; task?: string; text: string; level?: MessageLevel; key?: string; params?: MessageParams }
+  /** `data`: a JSON object beside the line (one `line` only), which a page may render through its own template. */
+  | { type: 'log'; line?: string; lines?: string[]; data?: Record<string, unknown> }
+  /** Appends `text`, or one JSON chunk `data`, to the output stream `stream` (a stream holds one kind). */
+  | { type: 'output'; stream: string; text?: string; data?: unknown }
   | { type: 'stage'; name: string; state?: StageState }
   | { type: 'complete'; task: string; message?: string }
   /** `detail` (a stack trace, say) is kept for the owner and admins: viewers see only `message`. */
@@ -198,6 +150,17 @@ export interface LogEntry {
   seq: number;
   at: string;
   line: string;
+  /** The structured item the reporter sent beside the line. */
+  data?: Record<string, unknown>;
+}
+
+/** The session's latest status message. */
+export interface StatusMessage {
+  text: string;
+  level: MessageLevel;
+  /** The message as a translation key (`text` is the fallback), with its parameters. */
+  key?: string;
+  params?: MessageParams;
 }
 
 export interface NextSession {
@@ -221,8 +184,10 @@ export interface Snapshot {
   etaMs: number | null;
   tasks: TaskSnapshot[];
   stages: StageSnapshot[];
-  message: { text: string; level: MessageLevel } | null;
+  message: StatusMessage | null;
   logs: LogEntry[];
+  /** Output streams by name, when there are any: all that is retained on a read, what is new on a stream line. */
+  outputs?: Record<string, OutputChunk>;
   /** Highest log seq the session holds (lets a client see what it may have missed). */
   logSeq: number;
   result: unknown;

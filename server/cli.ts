@@ -14,6 +14,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { loadLocale, localeFor } from '../protocol/index.ts';
 import { follow, SessionGone } from './text/follow.ts';
 import { printSnapshots } from './text/text-view.ts';
 
@@ -22,7 +23,9 @@ const HELP = `liveop — live progress of long-running work
 usage:
   liveop serve                          start the server
   liveop worker                         run queued operations (BullMQ on REDIS_URL)
-  liveop watch <stream URL> [--token T] follow a session in this terminal
+  liveop watch <stream URL> [--token T] [--lang L]
+                                        follow a session in this terminal (L: de, fr, es,
+                                        pt-BR, ja, zh-CN; English otherwise)
   liveop --help | --version
 
 liveop serve reads its settings from the environment:
@@ -57,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       token: { type: 'string', short: 't' },
+      lang: { type: 'string', short: 'l' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -77,7 +81,9 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'watch' && url) {
     try {
-      const last = await printSnapshots(follow(url, values.token));
+      const locale = localeFor(values.lang);
+      const words = { lang: values.lang, catalogue: locale === null ? undefined : await loadLocale(locale) };
+      const last = await printSnapshots(follow(url, values.token), undefined, undefined, words);
       return last === null ? 1 : ({ complete: 0, error: 1, cancelled: 2 }[last.status as 'complete'] ?? 1);
     } catch (error) {
       if (error instanceof SessionGone) {

@@ -7,4 +7,5 @@ import { LiveOperation } from './live-operation.ts';
 LiveOperation.define();
 
 export * from './events.ts';
+export { registerMessages } from './locale-controller.ts';
 export { LiveOperation };

@@ -8,6 +8,7 @@ import {
   scopeOf,
 } from '../protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
+import { ContentController } from './content-controller.ts';
 import {
   type ConnectionState,
   LiveOperationCancelEvent,
@@ -16,6 +17,7 @@ import {
   type SnapshotEventName,
 } from './events.ts';
 import { styles } from './live-operation.styles.ts';
+import { LocaleController } from './locale-controller.ts';
 import { NotifyController } from './notify-controller.ts';
 import {
   type BarView,
@@ -56,7 +58,9 @@ function mayCancel(token: string): boolean {
  * @fires {LiveOperationConnectionEvent} live-operation-connection - The connection changed state; `detail` is `connecting`, `live`, `reconnecting`, `polling` or `closed`.
  * @fires {LiveOperationCancelEvent} live-operation-cancel - Cancelable; fired before the cancel request, `preventDefault()` stops it.
  *
- * @slot result - Replaces the default key/value list of the session's result.
+ * @slot result - Replaces the default key/value list of the session's result. A `<template slot="result">` instead renders the result through it: each element with `data-field="name"` gets that field as text, one with `data-href="name"` its http(s) URL as `href`.
+ * @slot item - A `<template slot="item">`: each log entry that carries `data` is rendered through it (as for `result`; `line` and `at` are fields too), in the `items` slot.
+ * @slot outputs - Where the page places output streams: an element with `stream="NAME"` in it shows that stream's text, grown in place.
  *
  * @csspart base - The whole card.
  * @csspart header - The title and status badge row.
@@ -84,6 +88,8 @@ function mayCancel(token: string): boolean {
  * @csspart cancel-button - The cancel button.
  * @csspart confirm-button - The button that confirms cancelling.
  * @csspart keep-button - The button that dismisses the confirmation.
+ * @csspart outputs - The output streams and items.
+ * @csspart output - One output stream the page did not place (also `output-NAME`).
  * @csspart log - The log panel.
  * @csspart log-toggle - The button that shows or hides the log.
  * @csspart log-lines - The list of log lines.
@@ -248,6 +254,10 @@ export class LiveOperation extends LitElement {
     () => this.isConnected && this._snapshot?.status === 'running' && !this._problem,
   );
   readonly #notifier = new NotifyController(this);
+  /** Output streams, items and the result through the page's templates. */
+  readonly #content = new ContentController(this, () => this.maxLogLines);
+  /** The shipped words for the element's language. */
+  readonly #locale = new LocaleController(this, () => this.#pageLanguage);
 
   /** The latest snapshot. */
   private declare _snapshot?: Snapshot;
@@ -336,8 +346,13 @@ export class LiveOperation extends LitElement {
     }
   }
 
+  /** The page's strings over the shipped words of the element's language. */
+  get #strings(): Partial<LiveOperationStrings> {
+    return { ...this.#locale.strings, ...this.strings };
+  }
+
   #t(key: keyof LiveOperationStrings, values?: Record<string, string | number>): string {
-    return translate(this.strings, key, values);
+    return translate(this.#strings, key, values);
   }
 
   #receive(line: SessionLine): void {
@@ -368,6 +383,7 @@ export class LiveOperation extends LitElement {
     // Lines come in seq order, each once; drop any already seen all the same.
     this._logs = this._logs.concat(line.logs.filter((entry) => entry.seq > last)).slice(-this.maxLogLines);
     this._snapshot = line;
+    this.#content.receive(line);
     this._etaAt = line.etaMs === null ? undefined : Date.now() + line.etaMs;
 
     // The polite live region speaks on status changes and at each quarter, never every tick.
@@ -572,7 +588,7 @@ export class LiveOperation extends LitElement {
         base: `${this.stream.base || location.origin}/`,
       },
       this.#clock.now,
-      this.strings,
+      this.#strings,
       this.#language,
     );
     // Refused before any snapshot: there is no title, status or percent to show beside why.
@@ -602,10 +618,11 @@ export class LiveOperation extends LitElement {
       ${
         message
           ? html`<p part="message" class=${message.level}>
-            ${message.label ? html`<strong>${message.label}:</strong> ${message.text}` : message.text}
+            ${message.label ? html`<strong>${message.label}:</strong> ${this.#content.message(message, this.#locale.lang)}` : this.#content.message(message, this.#locale.lang)}
           </p>`
           : nothing
       }
+      ${this.#content.render()}
       ${view.problem ? html`<p part="problem" class="problem">${view.problem}</p>` : nothing}
       ${this.#result(view)} ${view.meta ? html`<div part="meta" class="meta">${view.meta}</div>` : nothing}
       ${this.#actions(view)} ${this.#log(view)}

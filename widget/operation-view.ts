@@ -6,7 +6,15 @@
  * view model its template renders — every label already in words, every
  * value from the server still a plain string.
  */
-import type { LogEntry, SessionStatus, Snapshot, StageSnapshot, TaskSnapshot, TaskStatus } from '../protocol/index.ts';
+import type {
+  LogEntry,
+  SessionStatus,
+  Snapshot,
+  StageSnapshot,
+  StatusMessage,
+  TaskSnapshot,
+  TaskStatus,
+} from '../protocol/index.ts';
 import { isTerminal } from '../protocol/index.ts';
 import type { ConnectionState } from './events.ts';
 import { format, formatDuration, type LiveOperationStrings, translate } from './strings.ts';
@@ -121,7 +129,7 @@ export interface OperationView {
   stages: StageSnapshot[];
   tasks: TaskView[];
   /** The latest message, unless a task row or the error already says it. */
-  message?: { text: string; level: string; label?: string | undefined } | undefined;
+  message?: (StatusMessage & { label?: string | undefined }) | undefined;
   /** The error, or why the session cannot be shown. */
   problem?: string | undefined;
   result?: ResultView | undefined;

@@ -51,9 +51,9 @@ export const defaultStrings = {
 
 export type LiveOperationStrings = typeof defaultStrings;
 
-/** Fills `{name}` placeholders. */
-export const fill = (template: string, values: Record<string, string | number>): string =>
-  template.replace(/\{(\w+)\}/g, (whole, key: string) => (values[key] ?? whole) as string); // (replace makes it a string)
+import { fill } from '../protocol/index.ts';
+
+export { fill };
 
 /**
  * `key`'s string from `strings` (else the default), placeholders filled. A key

@@ -11,6 +11,7 @@ import type {
   NextSession,
   SessionError,
   StageState,
+  StatusMessage,
   TaskStatus,
 } from '../../protocol/index.ts';
 import { LiveopError } from './errors.ts';
@@ -49,8 +50,30 @@ export interface StoredLog {
   seq: number;
   at: number;
   line: string;
+  /** The structured item sent beside the line. */
+  data?: Record<string, unknown>;
   /** The session version that added it: a stream resumed `after` a version knows its log cursor. */
   v: number;
+}
+
+/** One output stream as stored (outputs.ts appends, bounds and reads it). */
+export interface StoredOutput {
+  /** A text stream's retained text. */
+  text?: string;
+  /** A data stream's retained chunks, and their size as JSON. */
+  data?: unknown[];
+  size?: number;
+  /** Characters (or chunks) dropped from the front past the bounds. */
+  dropped: number;
+  /** The version that created the stream. */
+  since: number;
+  /** The version that last appended to it (this batch's draft when it is the batch's version). */
+  v: number;
+  /**
+   * `[version, end]` after each of the last batches that appended to it: a
+   * stream resumed `after` a version starts where that version left it.
+   */
+  marks: [number, number][];
 }
 
 export interface SessionOptions {
@@ -95,9 +118,11 @@ export interface StoredSession {
   options: SessionOptions;
   tasks: StoredTask[];
   stages: { name: string; state: StageState }[];
-  message: { text: string; level: MessageLevel } | null;
+  message: StatusMessage | null;
   logs: StoredLog[];
   logSeq: number;
+  /** Output streams by name (outputs.ts); absent until the first `output` event. */
+  outputs?: Record<string, StoredOutput>;
   result: unknown;
   artifacts: Artifact[];
   error: SessionError | null;

@@ -10,6 +10,7 @@ import { reportedOverall } from './aggregate.ts';
 import { LiveopError } from './errors.ts';
 import { observe } from './eta.ts';
 import type { StoredSession, StoredTask, StoredTaskStatus } from './model.ts';
+import { appendChunk, settleOutputs } from './outputs.ts';
 import { resumed, shownPercent } from './simulation.ts';
 import { sessionStatus } from './status.ts';
 
@@ -54,6 +55,7 @@ export function applyEvents(
   next.lastEventAt = now;
   next.progress = observe(next.progress, reportedOverall(next), now);
   if (next.logs.length > next.options.logLimit) next.logs = next.logs.slice(-next.options.logLimit);
+  settleOutputs(next, version);
   return next;
 }
 
@@ -112,15 +114,21 @@ function applyEvent(
       });
     case 'message': {
       const level = event.level ?? 'info';
-      const withMessage = { ...s, message: { text: event.text, level } };
+      const keyed = event.key === undefined ? {} : { key: event.key, ...(event.params && { params: event.params }) };
+      const withMessage = { ...s, message: { text: event.text, level, ...keyed } };
       if (event.task === undefined) return withMessage;
       return updateTask(withMessage, event.task, now, (t) => ({ ...t, message: event.text, level }));
     }
     case 'log': {
       const lines = event.lines ?? (event.line === undefined ? [] : [event.line]);
-      const logs = s.logs.concat(lines.map((line, i) => ({ seq: s.logSeq + i + 1, at: now, line, v: version })));
+      const data = event.data === undefined ? {} : { data: event.data };
+      const logs = s.logs.concat(
+        lines.map((line, i) => ({ seq: s.logSeq + i + 1, at: now, line, ...data, v: version })),
+      );
       return { ...s, logs, logSeq: s.logSeq + lines.length };
     }
+    case 'output':
+      return appendChunk(s, event, version);
     case 'stage':
       return enterStage(s, event.name, event.state, now);
     case 'complete':

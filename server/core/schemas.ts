@@ -37,8 +37,10 @@ const duration = z.number().int().positive().max(LIMITS.durationMs);
  * characters once encoded. The depth is checked first, without recursion, so the size check
  * (which encodes) can never overflow the stack.
  */
-export const jsonValue = (maxLength: number) =>
-  z.unknown().superRefine((value, ctx) => {
+export const jsonValue = (maxLength: number) => z.unknown().superRefine(withinJson(maxLength));
+
+function withinJson(maxLength: number) {
+  return (value: unknown, ctx: z.RefinementCtx) => {
     const deep = findTooDeep(value, LIMITS.jsonDepth);
     if (deep !== null) {
       ctx.addIssue({ code: 'custom', message: `${deep.problem}${deep.path ? ` (at ${deep.path})` : ''}` });
@@ -49,7 +51,11 @@ export const jsonValue = (maxLength: number) =>
     if (length > maxLength) {
       ctx.addIssue({ code: 'custom', message: `is ${length} characters as JSON; at most ${maxLength}` });
     }
-  });
+  };
+}
+
+/** A JSON object (or other shape) of at most `LIMITS.dataLength` characters once encoded. */
+const boundedJson = <S extends z.ZodType>(shape: S) => shape.superRefine(withinJson(LIMITS.dataLength));
 
 export const taskSpecSchema = z.object({
   id: taskId,
@@ -120,17 +126,43 @@ export const eventSchema = z.discriminatedUnion('type', [
     })
     .strict()
     .refine((e) => e.done <= e.total, { message: 'done must not exceed total', path: ['done'] }),
-  z.object({ type: z.literal('message'), task: taskId.optional(), text, level: level.optional() }).strict(),
+  z
+    .object({
+      type: z.literal('message'),
+      task: taskId.optional(),
+      text,
+      level: level.optional(),
+      key: z.string().min(1).max(LIMITS.messageKeyLength).optional(),
+      params: boundedJson(z.record(z.string(), z.union([z.string(), z.number()]))).optional(),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('log'),
       line: z.string().max(LIMITS.logLineLength).optional(),
       lines: z.array(z.string().max(LIMITS.logLineLength)).max(LIMITS.eventsPerBatch).optional(),
+      data: boundedJson(z.record(z.string(), z.unknown())).optional(),
     })
     .strict()
     .refine((e) => (e.line === undefined) !== (e.lines === undefined), {
       message: 'give exactly one of line or lines',
       path: ['line'],
+    })
+    .refine((e) => e.data === undefined || e.lines === undefined, {
+      message: 'data goes with one line, not lines',
+      path: ['data'],
+    }),
+  z
+    .object({
+      type: z.literal('output'),
+      stream: taskId,
+      text: z.string().max(LIMITS.outputLength).optional(),
+      data: jsonValue(LIMITS.dataLength).optional(),
+    })
+    .strict()
+    .refine((e) => (e.text === undefined) !== (e.data === undefined), {
+      message: 'give exactly one of text or data',
+      path: ['text'],
     }),
   z.object({ type: z.literal('stage'), name, state: z.enum(STAGE_STATES).optional() }).strict(),
   z.object({ type: z.literal('complete'), task: taskId, message: text.optional() }).strict(),

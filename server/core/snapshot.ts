@@ -8,12 +8,15 @@ import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from
 import { overallPercent } from './aggregate.ts';
 import { etaMs } from './eta.ts';
 import type { StoredSession, StoredTask } from './model.ts';
+import { outputsFor } from './outputs.ts';
 import { shownPercent } from './simulation.ts';
 import { deadMessage, finishedAt, isDead, retentionMs, sessionStatus } from './status.ts';
 
 export interface SnapshotCursor {
   /** Only log lines with a greater seq are included (0: the whole retained tail). */
   logAfter?: number;
+  /** Each output stream's end as the viewer holds it: only text past it is included (left out: all retained). */
+  outputAfter?: Readonly<Record<string, number>>;
 }
 
 /** The latest instant a Date can hold: a stored time past it (or not a number) is shown as this. */
@@ -55,6 +58,7 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
   // Every task under way has gone quiet: nobody may be working, so no time left is promised.
   const silent = tasks.some((t) => t.stalled) && !tasks.some((t) => t.status === 'running' && !t.stalled);
   const logAfter = cursor.logAfter ?? 0;
+  const outputs = outputsFor(session, cursor.outputAfter);
   return {
     type: 'snapshot',
     id: session.id,
@@ -78,6 +82,7 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
     message: dead ? { text: deadMessage(session), level: 'error' } : session.message,
     logs: logsAfter(session, logAfter),
     logSeq: session.logSeq,
+    ...(outputs === undefined ? {} : { outputs }),
     result: session.result ?? null,
     artifacts: session.artifacts,
     error: dead ? { message: deadMessage(session) } : session.error,
@@ -138,7 +143,13 @@ export function logsAfter(session: StoredSession, logAfter: number): LogEntry[] 
   // Lines are in seq order: find the first one after the cursor from the end.
   let start = logs.length;
   while (start > 0 && logs[start - 1]!.seq > logAfter) start -= 1;
-  return logs.slice(start).map((l) => ({ seq: l.seq, at: iso(l.at), line: l.line }));
+  return logs
+    .slice(start)
+    .map((l) =>
+      l.data === undefined
+        ? { seq: l.seq, at: iso(l.at), line: l.line }
+        : { seq: l.seq, at: iso(l.at), line: l.line, data: l.data },
+    );
 }
 
 /** The log cursor a client has after receiving `version` (each log line records its version). */

@@ -93,9 +93,12 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
             etaMs: { type: ['integer', 'null'] },
             tasks: { type: 'array', items: { type: 'object' } },
             stages: { type: 'array', items: { type: 'object' } },
-            logs: { type: 'array', items: { type: 'object' } },
+            logs: { type: 'array', items: { type: 'object' }, description: 'Each {seq, at, line, data?}' },
+            outputs: { $ref: '#/components/schemas/Outputs' },
           },
         },
+        // Output streams by name: all each retains on a read, what is new on a stream line (placed at `offset`).
+        Outputs: { type: 'object', additionalProperties: { type: 'object', required: ['offset'] } },
         Error: {
           type: 'object',
           required: ['error'],

@@ -19,8 +19,15 @@ export interface WidgetAsset {
   integrity: string;
 }
 
-/** `element`: `<live-operation>`; `list`: `<live-operation-list>` (with `<live-operation>` inside). */
-export type WidgetBundle = 'element' | 'list';
+/**
+ * `element`: `<live-operation>`; `list`: `<live-operation-list>` (with `<live-operation>` inside);
+ * `{ chunk }`: a part the bundles load only when a page needs it (a language, output streams),
+ * by its content-hashed file name in dist/widget-chunks/.
+ */
+export type WidgetBundle = 'element' | 'list' | { chunk: string };
+
+/** A chunk's file name as the build makes it (`de-EvLpxWh1.js`): nothing else is read. */
+export const CHUNK_FILE = /^[A-Za-z0-9_-]{1,80}\.js$/;
 
 export function describeWidget(bytes: Uint8Array, name = 'widget'): WidgetAsset {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -54,5 +61,17 @@ function fileLoader(path: string, name: string): () => Promise<WidgetAsset | nul
 export function widgetLoader(path: string): (bundle?: WidgetBundle) => Promise<WidgetAsset | null> {
   const element = fileLoader(path, 'widget');
   const list = fileLoader(join(dirname(path), 'live-operation-list.js'), 'widget-list');
-  return (bundle = 'element') => (bundle === 'list' ? list() : element());
+  const chunks = new Map<string, () => Promise<WidgetAsset | null>>();
+  const chunk = (file: string) => {
+    if (!CHUNK_FILE.test(file)) return Promise.resolve(null);
+    let load = chunks.get(file);
+    if (load === undefined) {
+      load = fileLoader(join(dirname(path), 'widget-chunks', file), 'widget-chunks');
+      // A few dozen files at most; one loader each, kept.
+      if (chunks.size < 200) chunks.set(file, load);
+    }
+    return load();
+  };
+  return (bundle = 'element') =>
+    typeof bundle === 'object' ? chunk(bundle.chunk) : bundle === 'list' ? list() : element();
 }

@@ -11,17 +11,18 @@
  *   subscription that is caught up gets the generation itself (its JSON and
  *   framed bytes shared with every other caught-up one); one that fell behind
  *   (slow reader, new, resuming) gets a line of its own from the latest state
- *   with every log line it lacks. So a slow reader holds a flag, not a queue,
- *   gets the newest state, and never loses or repeats a log line.
+ *   with every log line and all the output it lacks. So a slow reader holds a
+ *   flag, not a queue, gets the newest state, and never loses or repeats either.
  * - One hub-wide interval marks heartbeats due after `heartbeatMs` of
  *   silence; there are no per-subscription timers.
  * - One clock, injected, for everything.
  */
 
 import type { StreamLine } from '../../protocol/index.ts';
+import { outputEndsAtVersion } from '../core/outputs.ts';
 import { logSeqAtVersion } from '../core/snapshot.ts';
 import type { SessionStore } from '../store/session-store.ts';
-import { type Generation, Watcher, type WatcherContext } from './watcher.ts';
+import { type Generation, NO_OUTPUTS, sameOutputEnds, Watcher, type WatcherContext } from './watcher.ts';
 
 export interface StreamHubOptions {
   store: SessionStore;
@@ -66,6 +67,8 @@ interface SessionState {
   logSeq: number;
   /** Last version this subscription has (from its cursor, then from what it received). */
   after: number;
+  /** Each output stream's end as this subscription has received it. */
+  outputs: Readonly<Record<string, number>>;
   /** The generation it last received (null: none yet). */
   generation: Generation | null;
   done: boolean;
@@ -199,14 +202,15 @@ export class Subscription {
     // sending it would take its version back and, from its older log cursor, repeat log lines.
     if (generation.snapshot.version < state.after || generation.snapshot.logSeq < state.logSeq) return null;
     let line: HubLine;
-    if (generation.logBase === state.logSeq) {
+    if (generation.logBase === state.logSeq && sameOutputEnds(generation.outputBase, state.outputs)) {
       line = generation;
     } else {
-      // Behind (or new): a line with every log line it lacks, shared by the
-      // connections behind at the same cursor — many readers that stalled
-      // together (a burst of new viewers, a network hiccup) cost one line, not one each.
+      // Behind (or new): a line with every log line and all the output it
+      // lacks, shared by the connections behind at the same cursor — many
+      // readers that stalled together (a burst of new viewers, a network
+      // hiccup) cost one line, not one each.
       try {
-        line = watcher.catchUp(generation, state.logSeq);
+        line = watcher.catchUp(generation, state.logSeq, state.outputs);
       } catch (error) {
         watcher.fail(error);
         state.done = true;
@@ -216,6 +220,7 @@ export class Subscription {
     state.generation = generation;
     state.logSeq = generation.snapshot.logSeq;
     state.after = generation.snapshot.version;
+    state.outputs = generation.outputEnds;
     if (generation.final) state.done = true;
     return line;
   }
@@ -268,7 +273,14 @@ export class StreamHub {
     for (const id of sessions.keys()) {
       const watcher = this.#watch(id);
       watcher.subscriptions.add(subscription);
-      subscription.sessions.set(id, { watcher, logSeq: 0, after: 0, generation: null, done: false });
+      subscription.sessions.set(id, {
+        watcher,
+        logSeq: 0,
+        after: 0,
+        outputs: NO_OUTPUTS,
+        generation: null,
+        done: false,
+      });
     }
     this.#subscriptions.add(subscription);
     this.#startHeartbeat();
@@ -283,6 +295,7 @@ export class StreamHub {
         if (session === null) return; // gone: take() says so
         state.after = cursor.after ?? 0;
         state.logSeq = cursor.logAfter ?? (cursor.after === undefined ? 0 : logSeqAtVersion(session, cursor.after));
+        if (cursor.after !== undefined) state.outputs = outputEndsAtVersion(session, cursor.after);
         // The first line is made for this subscriber (its own log cursor).
         if (watcher.generation === null) watcher.schedule(0);
       }),

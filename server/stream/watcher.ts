@@ -16,6 +16,7 @@ import {
 } from '../../protocol/index.ts';
 import type { StoredSession } from '../core/model.ts';
 import { nextVisibleChangeAt } from '../core/next-change.ts';
+import { outputEnds, outputsFor } from '../core/outputs.ts';
 import { logsAfter, toSnapshot, visiblyDifferent } from '../core/snapshot.ts';
 import type { SessionStore, StoreChange } from '../store/session-store.ts';
 
@@ -46,6 +47,23 @@ export interface CatchUpLine {
 /** Catch-up lines a generation keeps, by cursor: enough for the cursors in play, bounded. */
 const CATCH_UPS_KEPT = 16;
 
+/** Output ends of a session without output streams (shared, never changed). */
+export const NO_OUTPUTS: Readonly<Record<string, number>> = Object.freeze({});
+
+/** Whether two viewers stand at the same place in every output stream (a missing stream is at 0). */
+export function sameOutputEnds(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  if (a === b) return true;
+  for (const name in a) if ((a[name] ?? 0) !== (b[name] ?? 0)) return false;
+  for (const name in b) if (!(name in a) && b[name] !== 0) return false;
+  return true;
+}
+
+/** A catch-up line's cache key: the log cursor, and the output ends when there are any. */
+function cursorKey(logSeq: number, outputs: Readonly<Record<string, number>>): number | string {
+  const names = Object.keys(outputs);
+  return names.length === 0 ? logSeq : `${logSeq} ${names.map((n) => `${n}=${outputs[n]}`).join(' ')}`;
+}
+
 export class Generation {
   readonly json: string;
   /** Framed bytes by transport format, filled by whoever frames them. */
@@ -57,13 +75,17 @@ export class Generation {
    */
   readonly line: Snapshot;
   readonly shared: Generation = this;
-  /** Lines for connections behind this generation, by their log cursor (`Watcher.catchUp()` fills it). */
-  readonly catchUps = new Map<number, CatchUpLine>();
+  /** Lines for connections behind this generation, by their cursor (`Watcher.catchUp()` fills it). */
+  readonly catchUps = new Map<number | string, CatchUpLine>();
   constructor(
     readonly snapshot: Snapshot,
     /** The log cursor a connection must have had for this line to be complete for it. */
     readonly logBase: number,
     readonly final: boolean,
+    /** The output ends a connection must have had for this line to be complete for it. */
+    readonly outputBase: Readonly<Record<string, number>> = NO_OUTPUTS,
+    /** Each output stream's end once this line is received. */
+    readonly outputEnds: Readonly<Record<string, number>> = NO_OUTPUTS,
   ) {
     this.line = snapshot;
     this.json = JSON.stringify(snapshot);
@@ -178,10 +200,17 @@ export class Watcher {
     const now = this.hub.now();
     const previous = this.generation;
     const logBase = previous?.snapshot.logSeq ?? 0;
-    const snapshot = toSnapshot(session, now, { logAfter: logBase });
+    const outputBase = previous?.outputEnds ?? NO_OUTPUTS;
+    const snapshot = toSnapshot(session, now, { logAfter: logBase, outputAfter: outputBase });
     const final = isTerminal(snapshot.status);
-    if (previous === null || snapshot.logs.length > 0 || visiblyDifferent(previous.snapshot, snapshot)) {
-      this.generation = new Generation(snapshot, logBase, final);
+    if (
+      previous === null ||
+      snapshot.logs.length > 0 ||
+      snapshot.outputs !== undefined ||
+      visiblyDifferent(previous.snapshot, snapshot)
+    ) {
+      const ends = session.outputs === undefined ? NO_OUTPUTS : outputEnds(session);
+      this.generation = new Generation(snapshot, logBase, final, outputBase, ends);
       this.#lastBroadcastAt = now;
       this.hub.pending(this);
     }
@@ -195,15 +224,23 @@ export class Watcher {
 
   /**
    * The line for a connection behind `generation` (its log cursor at
-   * `logSeq`): the snapshot with every log line it lacks, made once for all
-   * the connections behind at that cursor.
+   * `logSeq`, its output ends at `outputs`): the snapshot with every log line
+   * and all the output it lacks, made once for all the connections behind at
+   * that cursor.
    */
-  catchUp(generation: Generation, logSeq: number): CatchUpLine {
-    const kept = generation.catchUps.get(logSeq);
+  catchUp(generation: Generation, logSeq: number, outputs: Readonly<Record<string, number>> = NO_OUTPUTS): CatchUpLine {
+    const key = cursorKey(logSeq, outputs);
+    const kept = generation.catchUps.get(key);
     if (kept !== undefined) return kept;
-    const line: StreamLine = { ...generation.snapshot, logs: this.logsAfter(logSeq, generation.snapshot.logSeq) };
+    const { outputs: _, ...snapshot } = generation.snapshot;
+    const lacking = this.session === null ? undefined : outputsFor(this.session, outputs, generation.outputEnds);
+    const line: StreamLine = {
+      ...snapshot,
+      logs: this.logsAfter(logSeq, generation.snapshot.logSeq),
+      ...(lacking === undefined ? {} : { outputs: lacking }),
+    };
     const made = { line, json: JSON.stringify(line), shared: { framed: {} } };
-    if (generation.catchUps.size < CATCH_UPS_KEPT) generation.catchUps.set(logSeq, made);
+    if (generation.catchUps.size < CATCH_UPS_KEPT) generation.catchUps.set(key, made);
     return made;
   }
 

@@ -7,7 +7,15 @@
  * the server completed eases to 100 first (the closing ramp, closing-ramp.ts):
  * the tenths it crosses print as it goes, then "complete".
  */
-import { CLOSING_RAMP_MS, closingFrame, isTerminal, type Snapshot } from '../../protocol/index.ts';
+import {
+  type Catalogue,
+  CLOSING_RAMP_MS,
+  closingFrame,
+  fill,
+  isTerminal,
+  type Snapshot,
+} from '../../protocol/index.ts';
+import { outputLines } from './output-lines.ts';
 
 /** How often the text view draws a closing ramp: a few steps, each one a tenth or more. */
 const CLOSING_STEP_MS = 100;
@@ -17,8 +25,16 @@ const bar = (percent: number, width = 20): string => {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
 };
 
-export function textLines(last: Snapshot | null, current: Snapshot): string[] {
+/** The viewer's language: its status words (the views' catalogue; none: English) and numbers. */
+export interface Words {
+  lang?: string | undefined;
+  catalogue?: Catalogue | undefined;
+}
+
+export function textLines(last: Snapshot | null, current: Snapshot, words: Words = {}): string[] {
   const out: string[] = [];
+  const said = (status: string) => words.catalogue?.[status] ?? status;
+  const number = (n: number) => (words.lang ? n.toLocaleString(words.lang) : String(n));
   // A chained session starts afresh.
   const previous = last?.id === current.id ? last : null;
   if (previous === null) out.push(`${current.title || 'Operation'} (${current.id})`);
@@ -36,11 +52,14 @@ export function textLines(last: Snapshot | null, current: Snapshot): string[] {
     const before = previous?.tasks.find((t) => t.id === task.id);
     const crossed = before === undefined || Math.floor(task.percent / 10) !== Math.floor(before.percent / 10);
     if (before?.status !== task.status || (crossed && task.status === 'running')) {
-      const steps = task.total !== undefined ? ` ${task.done ?? 0}/${task.total}` : '';
-      const retry = task.attempt !== undefined ? ` (retry ${task.attempt})` : '';
+      const steps = task.total !== undefined ? ` ${number(task.done ?? 0)}/${number(task.total)}` : '';
+      const retry =
+        task.attempt !== undefined
+          ? ` (${fill(words.catalogue?.retry ?? 'retry {attempt}', { attempt: number(task.attempt) })})`
+          : '';
       const note = task.message ? ` — ${task.message}` : '';
       out.push(
-        `  ${bar(task.percent)} ${String(task.percent).padStart(3)}% ${task.name}: ${task.status}${steps}${retry}${note}`,
+        `  ${bar(task.percent)} ${String(task.percent).padStart(3)}% ${task.name}: ${said(task.status)}${steps}${retry}${note}`,
       );
     }
   }
@@ -51,7 +70,7 @@ export function textLines(last: Snapshot | null, current: Snapshot): string[] {
   }
   for (const log of current.logs) out.push(`  | ${log.line}`);
   if (current.status !== previous?.status && isTerminal(current.status)) {
-    out.push('', `${current.status.toUpperCase()} ${current.percent}%`);
+    out.push('', `${said(current.status).toUpperCase()} ${current.percent}%`);
     if (current.error) out.push(`  error: ${current.error.message}`);
     if (current.result !== null && current.result !== undefined) {
       if (typeof current.result === 'object' && !Array.isArray(current.result)) {
@@ -88,13 +107,18 @@ export async function printSnapshots(
   snapshots: AsyncIterable<Snapshot>,
   write: (text: string) => void = (text) => process.stdout.write(text),
   sleep: (ms: number) => Promise<unknown> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  words: Words = {},
 ): Promise<Snapshot | null> {
   let previous: Snapshot | null = null;
   let last: Snapshot | null = null;
+  const partial: Record<string, string> = {};
   for await (const snapshot of snapshots) {
+    // A stream's text prints before the progress lines of the snapshot that carried it (and before the end).
+    const text = outputLines(partial, snapshot.outputs, isTerminal(snapshot.status));
+    if (text.length > 0) write(`${text.join('\n')}\n`);
     for (const [i, frame] of textFrames(previous, snapshot).entries()) {
       if (i > 0) await sleep(CLOSING_STEP_MS);
-      const lines = textLines(previous, frame);
+      const lines = textLines(previous, frame, words);
       if (lines.length > 0) write(`${lines.join('\n')}\n`);
       previous = frame;
     }

@@ -61,6 +61,25 @@ class ReporterTest(unittest.TestCase):
         self.assertEqual([stage["state"] for stage in snapshot["stages"]], ["done", "done"])
         self.assertEqual(self.errors, [])
 
+    def test_pipes_an_iterable_into_an_output_stream_and_sends_items_and_keyed_messages(self):
+        s = self.reporter.create_session("Answer")
+        with s:
+            s.pipe("answer", (f"t{i} " for i in range(300)))
+            s.pipe("bytes", ["é".encode()[:1], "é".encode()[1:] + "✓".encode()])
+            s.pipe("rows", [{"sku": "A-1"}, [1, 2]])
+            s.item("Imported A-1", {"sku": "A-1", "qty": 3})
+            s.message("Row 3 of 9", key="import.row", params={"row": 3, "total": 9})
+            s.flush()
+            read = s.snapshot()
+            s.complete()
+        self.assertEqual(read["outputs"]["answer"], {"offset": 0, "text": "".join(f"t{i} " for i in range(300))})
+        self.assertEqual(read["outputs"]["bytes"], {"offset": 0, "text": "é✓"})
+        self.assertEqual(read["outputs"]["rows"], {"offset": 0, "data": [{"sku": "A-1"}, [1, 2]]})
+        self.assertEqual(read["logs"][-1]["data"], {"sku": "A-1", "qty": 3})
+        self.assertEqual(read["message"]["key"], "import.row")
+        self.assertEqual(read["message"]["params"], {"row": 3, "total": 9})
+        self.assertEqual(self.errors, [])
+
     def test_sends_tasks_as_a_list_and_options_in_the_wires_camel_case(self):
         s = self.reporter.create_session(
             tasks=[{"id": "a", "name": "A", "weight": 3, "expected_ms": 5_000}, {"id": "b", "name": "B"}],

@@ -53,6 +53,17 @@ export function metaRoutes(r: RouteContext) {
       { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' },
     );
   };
+  /** A lazily loaded part of a bundle (a language, output streams): named by its content hash, so immutable. */
+  const chunk = async (c: Context) => {
+    const file = c.req.param('file') ?? '';
+    const widget = await r.deps.widget({ chunk: file });
+    if (widget === null) throw new ApiError(404, `no such part of the element: ${file}`);
+    return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
+      ...SCRIPT_HEADERS,
+      'Cache-Control': 'public, max-age=31536000, immutable',
+      ETag: widget.etag,
+    });
+  };
   let made: { base: string; doc: Record<string, unknown> } | null = null;
   /** Made once per base URL (almost always one). */
   const document = (base: string) => {
@@ -78,6 +89,10 @@ export function metaRoutes(r: RouteContext) {
       // <live-operation-list> (with <live-operation> inside), served the same way.
       .get('/widget-list.js', stable(list, '/widget-list.js'))
       .get('/widget-list/:file{[0-9a-f]{12}\\.js}', immutable(list, 'see /widget-list.json'))
+      // The parts the bundles load when a page needs them, relative to whichever URL the bundle came from.
+      .get('/widget-chunks/:file{[A-Za-z0-9_-]+\\.js}', chunk)
+      .get('/widget/widget-chunks/:file{[A-Za-z0-9_-]+\\.js}', chunk)
+      .get('/widget-list/widget-chunks/:file{[A-Za-z0-9_-]+\\.js}', chunk)
       // What a server-rendered page needs for its <script> tag, for each bundle.
       .get('/widget.json', describe(element, '/widget.json'))
       .get('/widget-list.json', describe(list, '/widget-list.json'))

@@ -2,6 +2,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { LIMITS, sessionStreamUrl } from '../../../protocol/index.ts';
+import { outputEnds } from '../../core/outputs.ts';
 import {
   createSessionSchema,
   eventBatchSchema,
@@ -58,7 +59,7 @@ export function sessionRoutes(r: RouteContext) {
         snapshotJson(
           s,
           now,
-          { logAfter: s.logSeq },
+          { logAfter: s.logSeq, outputAfter: outputEnds(s) },
           {
             owner: s.owner,
             ...(s.subject === undefined ? {} : { subject: s.subject }),

@@ -117,3 +117,60 @@ describe('the text view', () => {
     expect(chained.at(-1)).toBe('  continues in s2');
   });
 });
+
+describe('output streams in text mode', () => {
+  it('prints a stream a whole line at a time under its name, the rest of the last line at the end', async () => {
+    let session = createSession('s1', { title: 'Answer' }, T0);
+    const snapshots: Snapshot[] = [];
+    let ends: Record<string, number> = {};
+    for (const events of [
+      [{ type: 'output', stream: 'answer', text: 'Hello, ' }],
+      [
+        { type: 'output', stream: 'answer', text: 'world.\nSecond' },
+        { type: 'output', stream: 'rows', data: { n: 1 } },
+      ],
+      [
+        { type: 'output', stream: 'answer', text: ' line' },
+        { type: 'complete', task: 'main' },
+      ],
+    ] as ProgressEvent[][]) {
+      session = applyEvents(session, events, T0);
+      snapshots.push(toSnapshot(session, T0, { outputAfter: ends }));
+      ends = Object.fromEntries(
+        Object.entries(session.outputs!).map(([n, o]) => [n, o.dropped + (o.text ?? o.data!).length]),
+      );
+    }
+    let out = '';
+    await printSnapshots(
+      (async function* () {
+        yield* snapshots;
+      })(),
+      (text) => {
+        out += text;
+      },
+      async () => {},
+    );
+    const printedOutput = out.split('\n').filter((line) => line.includes('> '));
+    expect(printedOutput).toEqual(['  answer> Hello, world.', '  rows> {"n":1}', '  answer> Second line']);
+  });
+});
+
+describe('the text view in another language', () => {
+  it('says statuses in the catalogue’s words and counts in the language’s numbers', async () => {
+    const { default: de } = await import('../../../protocol/locales/de.ts');
+    const snapshots = run(
+      [{ type: 'steps', task: 'a', done: 4500, total: 10000 }],
+      [{ type: 'retry', task: 'a', attempt: 2 }],
+      [{ type: 'complete', task: 'a' }],
+    );
+    let previous: Snapshot | null = null;
+    const lines = snapshots.flatMap((current) => {
+      const out = textLines(previous, current, { lang: 'de', catalogue: de });
+      previous = current;
+      return out;
+    });
+    expect(lines.join('\n')).toContain(`Load rows: ${de.running} 4.500/10.000`);
+    expect(lines.join('\n')).toContain('(Versuch 2)');
+    expect(lines.join('\n')).toContain(`${de.complete.toUpperCase()} 100%`);
+  });
+});

@@ -177,7 +177,7 @@ class Channel:
         lines: Optional[List[str]] = None
         while self._buffer:
             seq, event = self._buffer[0]
-            if event["type"] == "log":
+            if event["type"] == "log" and "data" not in event:
                 cost = len(dumps(event["line"])) + 1
                 if lines is not None and len(lines) < MAX_EVENTS_PER_BATCH and size + cost <= MAX_BATCH_BYTES:
                     lines.append(event["line"])

@@ -17,6 +17,7 @@ MAX_MESSAGE = 2_000
 MAX_ERROR = 10_000
 MAX_NAME = 500
 MAX_UNIT = 40
+MAX_OUTPUT_CHUNK = 256 * 1024  # what one output stream retains
 
 RETRIED_STATUSES = (429, 502, 503, 504)
 TERMINAL = ("complete", "error", "cancelled")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import math
 import time
 import traceback
@@ -16,6 +17,7 @@ from ._wire import (
     MAX_LOG_LINE,
     MAX_MESSAGE,
     MAX_NAME,
+    MAX_OUTPUT_CHUNK,
     MAX_UNIT,
     STAGE_STATES,
     TERMINAL,
@@ -167,9 +169,24 @@ class Session:
             raise ValueError("percent must be a number, got NaN")
         self._channel.push({"type": "percent", "task": task, "value": min(max(value, 0.0), 100.0)})
 
-    def message(self, text: str, task: Optional[str] = None, level: Optional[str] = None) -> None:
-        """The status line (``level``: ``info``, ``warning`` or ``error``); with ``task``, that task's too."""
+    def message(
+        self,
+        text: str,
+        task: Optional[str] = None,
+        level: Optional[str] = None,
+        key: Optional[str] = None,
+        params: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        """The status line (``level``: ``info``, ``warning`` or ``error``); with ``task``, that task's too.
+
+        ``key`` and ``params``: the message as a translation key, which a page
+        renders from its own catalogue (``text`` is the fallback).
+        """
         event: Dict[str, Any] = {"type": "message", "text": clip(text, MAX_MESSAGE)}
+        if key is not None:
+            event["key"] = key
+            if params:
+                event["params"] = json_copy(dict(params))
         if task is not None:
             event["task"] = task
         if level is not None:
@@ -182,6 +199,37 @@ class Session:
         """Appends log lines (each shortened to 2,000 characters). Never coalesced or dropped."""
         for line in lines:
             self._channel.push({"type": "log", "line": clip(line, MAX_LOG_LINE)})
+
+    def item(self, line: Any, data: Mapping[str, Any]) -> None:
+        """Appends a log line with a structured item beside it (a JSON object), for a page's own template."""
+        self._channel.push({"type": "log", "line": clip(line, MAX_LOG_LINE), "data": json_copy(dict(data))})
+
+    def output(self, stream: str, text: str) -> None:
+        """Appends text to the output stream ``stream`` (an answer token by token): every chunk once, in order."""
+        text = str(text)
+        for at in range(0, len(text), MAX_OUTPUT_CHUNK // 2):
+            self._channel.push({"type": "output", "stream": stream, "text": text[at : at + MAX_OUTPUT_CHUNK // 2]})
+
+    def output_data(self, stream: str, data: Any) -> None:
+        """Appends one JSON chunk to the data stream ``stream``."""
+        self._channel.push({"type": "output", "stream": stream, "data": json_copy(data)})
+
+    def pipe(self, stream: str, source: Iterable[Any]) -> None:
+        """Sends each item of ``source`` to ``stream`` as it comes (str and bytes as text, anything else as
+        data chunks), then flushes.
+
+        Example: ``session.pipe("answer", llm.stream(prompt))``
+        """
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        for chunk in source:
+            if isinstance(chunk, str):
+                self.output(stream, chunk)
+            elif isinstance(chunk, (bytes, bytearray)):
+                self.output(stream, decoder.decode(bytes(chunk)))
+            else:
+                self.output_data(stream, chunk)
+        self.output(stream, decoder.decode(b"", final=True))
+        self.flush()
 
     def stage(self, name: str, state: Optional[str] = None) -> "Stage":
         """Enters a stage (the active one becomes ``done``); with ``state``, only sets that stage's state.

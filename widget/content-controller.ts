@@ -1,0 +1,60 @@
+import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
+import type { Snapshot, StatusMessage } from '../protocol/index.ts';
+import type { ContentView } from './content-view.ts';
+
+type Host = ReactiveControllerHost & HTMLElement;
+
+/**
+ * Output streams, items and templated results, loaded only when a page
+ * shows them: most pages have none, so the view (content-view.ts) is a chunk
+ * of its own, fetched the first time a snapshot carries output streams or
+ * the page gives the element a `<template>` (or a message comes as a key). Snapshots that arrive while it
+ * loads are handed to it once it is there.
+ */
+export class ContentController implements ReactiveController {
+  #view?: ContentView;
+  #loading = false;
+  #waiting: Snapshot[] = [];
+
+  constructor(
+    private readonly host: Host,
+    private readonly keep: () => number,
+  ) {
+    host.addController(this);
+  }
+
+  receive(line: Snapshot): void {
+    if (this.#view) {
+      this.#view.receive(line);
+      return;
+    }
+    if (
+      !line.outputs &&
+      !line.message?.key &&
+      !this.#waiting.length &&
+      !this.host.querySelector(':scope > template[slot]')
+    )
+      return;
+    this.#waiting.push(line);
+    if (this.#loading) return;
+    this.#loading = true;
+    import('./content-view.ts').then(({ ContentView }) => {
+      this.#view = new ContentView(this.host, this.keep, { html, nothing });
+      for (const waiting of this.#waiting.splice(0)) this.#view.receive(waiting);
+      this.host.requestUpdate();
+    });
+  }
+
+  /** A status message in `lang` (a keyed one from the page's catalogues once the view has loaded), else its text. */
+  message(message: StatusMessage, lang: string): string {
+    return this.#view?.message(message, lang) ?? message.text;
+  }
+
+  hostUpdated(): void {
+    this.#view?.hostUpdated();
+  }
+
+  render(): TemplateResult | typeof nothing {
+    return (this.#view?.render() as TemplateResult | undefined) ?? nothing;
+  }
+}
