@@ -1,6 +1,7 @@
 import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { Snapshot, StatusMessage } from '../protocol/index.ts';
 import type { ContentView } from './content-view.ts';
+import type { ResultView } from './operation-view.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
 
@@ -36,6 +37,10 @@ export class ContentController implements ReactiveController {
     )
       return;
     this.#waiting.push(line);
+    this.#load();
+  }
+
+  #load(): void {
     if (this.#loading) return;
     this.#loading = true;
     import('./content-view.ts').then(({ ContentView }) => {
@@ -43,6 +48,16 @@ export class ContentController implements ReactiveController {
       for (const waiting of this.#waiting.splice(0)) this.#view.receive(waiting);
       this.host.requestUpdate();
     });
+  }
+
+  /** The result's default rendering, from the chunk: a result shows once, at the end, so it loads then. */
+  result(result: ResultView | undefined): TemplateResult | typeof nothing {
+    if (!result) return nothing;
+    if (!this.#view) {
+      this.#load();
+      return nothing;
+    }
+    return this.#view.result(result);
   }
 
   /** A status message in `lang` (a keyed one from the page's catalogues once the view has loaded), else its text. */

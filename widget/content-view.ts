@@ -4,6 +4,7 @@ import { appendOutputs, type OutputChunk } from '../protocol/outputs.ts';
 import type { LogEntry, Snapshot, StatusMessage } from '../protocol/wire.ts';
 import { fillTemplate } from './fill-template.ts';
 import { registered } from './locale-controller.ts';
+import type { ResultView } from './operation-view.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
 
@@ -23,6 +24,9 @@ interface Placed {
  * light DOM (slots `items` and `result`), so the page's styles apply; every
  * value is written as text.
  */
+/** The key/value list's layout, set here (through the CSSOM, as CSP allows) because the list renders only from this chunk. */
+const RESULT_LIST_STYLE = 'display:grid;grid-template-columns:auto 1fr;gap:2px 16px';
+
 export class ContentView {
   /** Each stream as held so far. */
   outputs: Record<string, OutputChunk> = {};
@@ -86,6 +90,41 @@ export class ContentView {
           html`<pre part="output output-${name}" data-stream=${name}>${chunk.dropped ? '… ' : ''}${textOf(chunk)}</pre>`,
       )}
       ${items ? html`<slot name="items" part="items"></slot>` : nothing}
+    </div>`;
+  }
+
+  /** The result's default rendering (the page's `result` slot or template replaces it): key/value pairs or text, and the artifacts. */
+  result(result: ResultView): TemplateResult {
+    const { html, nothing } = this.lit;
+    const { entries, text, artifacts } = result;
+    return html`<div part="result" class="result">
+      <slot name="result"
+        >${
+          entries
+            ? html`<dl part="result-list" .style=${RESULT_LIST_STYLE}>
+                ${entries.map(([key, value]) => html`<dt>${key}</dt><dd>${value}</dd>`)}
+              </dl>`
+            : text === undefined
+              ? nothing
+              : html`<span part="result-list">${text}</span>`
+        }</slot
+      >
+      ${
+        artifacts.length
+          ? html`<ul part="artifacts">
+            ${artifacts.map(
+              ({ name, url, text }) => html`<li>
+                ${
+                  url
+                    ? html`<a part="artifact" href=${url} target="_blank" rel="noopener">${name}</a>`
+                    : html`<span part="artifact">${name}</span>`
+                }
+                ${text ? html`<pre>${text}</pre>` : nothing}
+              </li>`,
+            )}
+          </ul>`
+          : nothing
+      }
     </div>`;
   }
 

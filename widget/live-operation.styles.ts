@@ -88,11 +88,6 @@ export const styles = css`
   .problem {
     border-inline-start: 3px solid;
   }
-  dl {
-    display: grid;
-    grid-template-columns: auto 1fr;
-    gap: 2px 16px;
-  }
   a {
     color: var(--_accent);
   }

@@ -6,6 +6,7 @@ import {
   type Snapshot,
   scopeAllows,
   scopeOf,
+  sessionUrl,
 } from '../protocol/index.ts';
 import { ClockController } from './clock-controller.ts';
 import { ContentController } from './content-controller.ts';
@@ -18,7 +19,6 @@ import {
 } from './events.ts';
 import { styles } from './live-operation.styles.ts';
 import { LocaleController } from './locale-controller.ts';
-import { NotifyController } from './notify-controller.ts';
 import {
   type BarView,
   type OperationView,
@@ -253,7 +253,6 @@ export class LiveOperation extends LitElement {
     this,
     () => this.isConnected && this._snapshot?.status === 'running' && !this._problem,
   );
-  readonly #notifier = new NotifyController(this);
   /** Output streams, items and the result through the page's templates. */
   readonly #content = new ContentController(this, () => this.maxLogLines);
   /** The shipped words for the element's language. */
@@ -286,8 +285,6 @@ export class LiveOperation extends LitElement {
    * controller reads it).
    */
   #source: StreamSource | null = null;
-  /** The language, derived once per update. */
-  #language?: string;
   #ended?: string;
   /**
    * The closing ramp (docs/protocol.md): while a bar that just reached 100
@@ -325,14 +322,15 @@ export class LiveOperation extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('src') || changed.has('token') || changed.has('sessionId') || changed.has('baseUrl')) {
-      const src = this.src || (this.sessionId && `${this.baseUrl}/sessions/${encodeURIComponent(this.sessionId)}`);
+      const src = this.src || (this.sessionId && sessionUrl(this.baseUrl, this.sessionId));
       this.#source = src ? sourceFromUrl(src, this.token, document.baseURI) : null;
       this._problem = src && !this.#source ? this.#t('failed', { reason: 'src' }) : '';
     }
-    this.#language = this.#pageLanguage;
   }
 
-  protected override updated(): void {
+  protected override updated(changed: PropertyValues<this>): void {
+    // Turning `notify` on asks for permission (once the user has not answered yet); the code is a chunk of its own.
+    if (changed.has('notify') && this.notify) import('./notify.ts').then(({ ask }) => ask());
     const lines = this.renderRoot.querySelector('ol.lines');
     if (lines && !this.#scrolledAway) lines.scrollTop = this.logOrder === 'newest-first' ? 0 : lines.scrollHeight;
   }
@@ -410,7 +408,8 @@ export class LiveOperation extends LitElement {
         if (stream.id) stream.watch({ id: next.id, token: next.viewerToken ?? stream.token, base: stream.base });
       } else {
         this.#fire(`live-operation-${line.status}`, line);
-        this.#notifier.show(this.#t('announce', { title, text: status }), line.error?.message);
+        const body = this.#t('announce', { title, text: status });
+        if (this.notify) import('./notify.ts').then(({ show }) => show(body, line.error?.message));
       }
     }
   }
@@ -470,40 +469,6 @@ export class LiveOperation extends LitElement {
       ${this.#bar('task', bar)}
       ${detail ? html`<span part="task-detail" class="detail ${task.level}">${detail}</span>` : nothing}
     </li>`;
-  }
-
-  #result({ result }: OperationView): TemplateResult | typeof nothing {
-    if (!result) return nothing;
-    const { entries, text, artifacts } = result;
-    return html`<div part="result" class="result">
-      <slot name="result"
-        >${
-          entries
-            ? html`<dl part="result-list">
-                ${entries.map(([key, value]) => html`<dt>${key}</dt><dd>${value}</dd>`)}
-              </dl>`
-            : text === undefined
-              ? nothing
-              : html`<span part="result-list">${text}</span>`
-        }</slot
-      >
-      ${
-        artifacts.length
-          ? html`<ul part="artifacts">
-            ${artifacts.map(
-              ({ name, url, text }) => html`<li>
-                ${
-                  url
-                    ? html`<a part="artifact" href=${url} target="_blank" rel="noopener">${name}</a>`
-                    : html`<span part="artifact">${name}</span>`
-                }
-                ${text ? html`<pre>${text}</pre>` : nothing}
-              </li>`,
-            )}
-          </ul>`
-          : nothing
-      }
-    </div>`;
   }
 
   #log({ log }: OperationView): TemplateResult | typeof nothing {
@@ -589,7 +554,8 @@ export class LiveOperation extends LitElement {
       },
       this.#clock.now,
       this.#strings,
-      this.#language,
+      // The language, derived once per update (by the locale controller, before render).
+      this.#locale.lang || undefined,
     );
     // Refused before any snapshot: there is no title, status or percent to show beside why.
     if (view.problemOnly) {
@@ -624,7 +590,7 @@ export class LiveOperation extends LitElement {
       }
       ${this.#content.render()}
       ${view.problem ? html`<p part="problem" class="problem">${view.problem}</p>` : nothing}
-      ${this.#result(view)} ${view.meta ? html`<div part="meta" class="meta">${view.meta}</div>` : nothing}
+      ${this.#content.result(view.result)} ${view.meta ? html`<div part="meta" class="meta">${view.meta}</div>` : nothing}
       ${this.#actions(view)} ${this.#log(view)}
       <div class="sr" role="status" aria-live="polite">${this._announcement}</div>
     </div>`;
