@@ -8,6 +8,7 @@ import type { LogEntry, SessionStatus, Snapshot, TaskSnapshot, TaskStatus } from
 import { overallPercent } from './aggregate.ts';
 import { etaMs } from './eta.ts';
 import type { StoredSession, StoredTask } from './model.ts';
+import { childCounts } from './rollup.ts';
 import { shownPercent } from './simulation.ts';
 import { deadMessage, finishedAt, isDead, retentionMs, sessionStatus } from './status.ts';
 
@@ -84,6 +85,9 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
     cancelRequested: session.cancelRequested,
     next: session.next,
     ...(session.queuePosition !== undefined && status === 'pending' ? { queuePosition: session.queuePosition } : {}),
+    ...(session.tags === undefined ? {} : { tags: session.tags }),
+    ...(session.parent === undefined ? {} : { parent: session.parent }),
+    ...(session.children === undefined ? {} : { children: childCounts(session.children) }),
     createdAt: iso(session.createdAt),
     startedAt: iso(session.startedAt),
     finishedAt: iso(finished),
