@@ -4,6 +4,7 @@
  */
 export * from './closing-ramp.ts';
 export * from './follower.ts';
+export * from './grouping.ts';
 export * from './ndjson.ts';
 export * from './urls.ts';
 export * from './wire.ts';

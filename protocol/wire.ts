@@ -6,6 +6,8 @@
  * checked at compile time to produce exactly these types.
  */
 
+import { GROUPING_LIMITS, type GroupingInput, type GroupingSnapshot } from './grouping.ts';
+
 export const PROTOCOL_VERSION = 1;
 
 export const TASK_STATUSES = ['pending', 'running', 'complete', 'error', 'cancelled'] as const;
@@ -82,14 +84,7 @@ export const LIMITS = {
   durationMs: 7 * 24 * 3600 * 1000,
   /** The longest a session may be kept after its last change (`ttlSeconds`): 30 days. */
   ttlSeconds: 30 * 24 * 3600,
-  /** Tags a session has (`tags` on create). */
-  tags: 20,
-  /** A tag's key: `[A-Za-z0-9_.-]`. */
-  tagKeyLength: 64,
-  /** A tag's value. */
-  tagValueLength: 200,
-  /** Children a parent expects (`expectedChildren`), and children it may have. */
-  children: 100_000,
+  ...GROUPING_LIMITS,
 } as const;
 
 /**
@@ -112,7 +107,7 @@ export interface TaskSpec {
 }
 
 /** The body of `POST /sessions`. */
-export interface CreateSessionInput {
+export interface CreateSessionInput extends GroupingInput {
   title?: string;
   /** `{id: name}` or `[{id, name, weight?, expectedMs?}]`; left out: one task, `main`. */
   tasks?: Record<string, string> | TaskSpec[];
@@ -136,19 +131,6 @@ export interface CreateSessionInput {
   viewerScope?: 'view' | 'view+cancel';
   /** An http(s) URL that receives the final snapshot, signed, once the session has ended. */
   webhook?: string;
-  /**
-   * Labels to find it by (`GET /sessions?tag=batch:b1`): up to `LIMITS.tags`,
-   * keys `[A-Za-z0-9_.-]`. Shown in its snapshots and lists.
-   * @example { batch: 'b1', customer: 'acme' }
-   */
-  tags?: Record<string, string>;
-  /**
-   * Makes it a parent of this many children (sessions created with `parent`):
-   * its bar and status roll theirs up, and cancelling it cancels them.
-   */
-  expectedChildren?: number;
-  /** Makes it a child of this parent (same owner; the parent's reporter token may create it). */
-  parent?: string;
 }
 
 // ---------------------------------------------------------------- events ---
@@ -232,18 +214,7 @@ export interface SessionError {
   task?: string;
 }
 
-/** A parent's children on its snapshot: how many it expects, has, and in each status. */
-export interface ChildCounts {
-  expected: number;
-  total: number;
-  pending: number;
-  running: number;
-  complete: number;
-  error: number;
-  cancelled: number;
-}
-
-export interface Snapshot {
+export interface Snapshot extends GroupingSnapshot {
   type: 'snapshot';
   id: string;
   version: number;
@@ -264,12 +235,6 @@ export interface Snapshot {
   next: NextSession | null;
   /** While the work waits in a queue: how many jobs are ahead of it, plus one (1: next). */
   queuePosition?: number;
-  /** Its tags, as created. */
-  tags?: Record<string, string>;
-  /** A child's parent. */
-  parent?: string;
-  /** A parent's children, counted by status: its percent and status roll theirs up. */
-  children?: ChildCounts;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;

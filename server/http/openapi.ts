@@ -12,7 +12,7 @@ import {
   subjectTokenRequestSchema,
   tokenRequestSchema,
 } from '../core/schemas.ts';
-import { listQuerySchema } from './routes/sessions.ts';
+import { listQuerySchema } from './list-query.ts';
 
 const schema = (zod: z.ZodType) => {
   const { $schema: _, ...json } = z.toJSONSchema(zod, { io: 'input', unrepresentable: 'any' }) as Record<

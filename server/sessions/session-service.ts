@@ -18,11 +18,11 @@ import {
   type VisitorSession,
 } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
+import { filters, type ListQuery, matches } from '../core/list-query.ts';
 import { createSession, type SessionOptions, type StoredSession } from '../core/model.ts';
 import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
 import { createSessionSchema, parse } from '../core/schemas.ts';
 import { toSnapshot } from '../core/snapshot.ts';
-import { sessionStatus } from '../core/status.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
   type Authenticator,
@@ -38,6 +38,7 @@ import {
 import { resolveChains } from './chains.ts';
 import type { FinishHooks } from './finish-hooks.ts';
 import type { OperationRunner, OperationSpec } from './operation-spec.ts';
+import { Parents } from './parents.ts';
 import { checkWebhookUrl } from './webhook-guard.ts';
 
 export type { OperationRunner, OperationSpec } from './operation-spec.ts';
@@ -98,9 +99,11 @@ export const newSessionId = (): string => randomBytes(16).toString('base64url');
 
 export class SessionService {
   readonly #o: SessionServiceOptions;
+  readonly #parents: Parents;
 
   constructor(options: SessionServiceOptions) {
     this.#o = options;
+    this.#parents = new Parents({ store: options.store, now: options.now, hooks: options.hooks });
   }
 
   /**
@@ -116,7 +119,11 @@ export class SessionService {
     options: CreateOptions = {},
   ): Promise<{ created: CreatedSession; session: StoredSession }> {
     const { viewerScope, ...input } = body;
-    const owner = ownerFor(as, input.owner);
+    // A child has its parent's owner and subject, and the parent's reporter token may create it.
+    const family =
+      input.parent === undefined ? undefined : await this.#parents.admitChild(input.parent, as, input.owner);
+    const owner = family ? family.owner : ownerFor(as, input.owner);
+    if (family?.subject !== undefined) input.subject ??= family.subject;
     if (input.webhook !== undefined) checkWebhookUrl(input.webhook, this.#o.webhooks);
     await options.admit?.(owner);
     const cap = this.#o.sessionsPerOwner;
@@ -144,6 +151,7 @@ export class SessionService {
     if (options.operation) session.operation = options.operation;
     await this.#o.store.create(session);
     this.#o.hooks?.written(null, session);
+    await this.#parents.rollUp(null, session);
     // Whoever the page is shown to holds the viewer token: with API keys it only
     // watches unless the creator asks for more; open mode (this machine) may cancel.
     const scope = viewerScope ?? (this.#o.authenticator.open ? 'view+cancel' : 'view');
@@ -159,39 +167,40 @@ export class SessionService {
     return session;
   }
 
-  /** The caller's sessions, newest first (an admin key's or this process's: everyone's). */
+  /**
+   * The caller's sessions that `query` asks for, newest first (an admin
+   * key's or this process's: everyone's). A subject token lists its own end
+   * user's sessions, and no one else's.
+   */
   async list(
     as: Credential,
-    page: {
-      limit: number;
-      cursor?: string | null | undefined;
-      status?: string | undefined;
-      q?: string | undefined;
-      subject?: string | undefined;
-    },
+    page: { limit: number; cursor?: string | null | undefined } & ListQuery,
   ): Promise<SessionPage> {
+    const { limit, cursor, ...asked } = page;
+    const query = this.listQuery(as, asked);
+    const now = this.#o.now();
+    return this.#o.store.list({
+      owner: this.#listOwner(as),
+      ...(query.parent === undefined ? {} : { parent: query.parent }),
+      limit,
+      cursor: cursor ?? null,
+      ...(filters(query) ? { filter: (s: StoredSession) => matches(s, query, now), readMost: LIST_READ_MOST } : {}),
+    });
+  }
+
+  /** The query as the caller may ask it: refused for session tokens, held to its subject for subject tokens. */
+  listQuery(as: Credential, query: ListQuery): ListQuery {
     if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key or a subject token');
-    // A subject token lists its own end user's sessions, and no one else's.
-    if (as.kind === 'subject' && page.subject !== undefined && page.subject !== as.subject) {
+    if (as.kind !== 'subject') return query;
+    if (query.subject !== undefined && query.subject !== as.subject) {
       throw new LiveopError('forbidden', 'subject: a subject token lists only its own subject');
     }
-    const owner = as.kind === 'subject' ? as.owner : as.kind === 'key' && !as.admin ? as.owner : undefined;
-    const statuses = page.status?.split(',');
-    const words = page.q?.trim().toLowerCase();
-    const subject = as.kind === 'subject' ? as.subject : page.subject;
-    const filter =
-      statuses || words || subject !== undefined
-        ? (s: StoredSession) =>
-            (!statuses || statuses.includes(sessionStatus(s, this.#o.now()))) &&
-            (!words || s.title.toLowerCase().includes(words)) &&
-            (subject === undefined || s.subject === subject)
-        : undefined;
-    return this.#o.store.list({
-      owner,
-      limit: page.limit,
-      cursor: page.cursor ?? null,
-      ...(filter ? { filter, readMost: LIST_READ_MOST } : {}),
-    });
+    return { ...query, subject: as.subject };
+  }
+
+  /** Whose sessions the caller lists: undefined for everyone's. */
+  #listOwner(as: Credential): string | null | undefined {
+    return as.kind === 'subject' ? as.owner : as.kind === 'key' && !as.admin ? as.owner : undefined;
   }
 
   /**
@@ -237,7 +246,10 @@ export class SessionService {
       const next = applyEvents(s, events, this.#o.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
       return key === undefined || next === s ? next : rememberBatch(next, key);
     });
-    if (before !== null && session !== before) this.#o.hooks?.written(before, session);
+    if (before !== null && session !== before) {
+      this.#o.hooks?.written(before, session);
+      await this.#parents.rollUp(before, session);
+    }
     return { version: replayed ?? session.version, cancelRequested: session.cancelRequested };
   }
 
@@ -258,6 +270,7 @@ export class SessionService {
     if (before !== null && before !== session) this.#o.hooks?.written(before, session);
     // Running work hears the cancel through the store; queued work is dequeued here.
     if (session.operation) await this.#o.operations.cancel?.(id).catch(() => {});
+    await this.#parents.cancelChildren(session, (child) => this.cancel(child, { kind: 'system' }));
     return { version: session.version, cancelRequested: true };
   }
 
