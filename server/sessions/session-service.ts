@@ -198,6 +198,18 @@ export class SessionService {
     return { ...query, subject: as.subject };
   }
 
+  /** Whether a session belongs on the caller's list of `query` at the time (a list's live stream asks, session by session). */
+  listed(as: Credential, query: ListQuery): (session: StoredSession) => boolean {
+    const asked = this.listQuery(as, query);
+    const owner = this.#listOwner(as);
+    return (s) => (owner === undefined || s.owner === owner) && matches(s, asked, this.#o.now());
+  }
+
+  /** Where a list's live stream hears of changes to any session and reads the ones it may add. */
+  changes(): Pick<SessionStore, 'subscribe' | 'get'> {
+    return this.#o.store;
+  }
+
   /** Whose sessions the caller lists: undefined for everyone's. */
   #listOwner(as: Credential): string | null | undefined {
     return as.kind === 'subject' ? as.owner : as.kind === 'key' && !as.admin ? as.owner : undefined;

@@ -11,6 +11,7 @@ import {
 } from '../../core/schemas.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
 import { listQuerySchema, toListQuery } from '../list-query.ts';
+import { listStream, wantsStream } from '../list-stream-response.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
 import { snapshotJson } from '../unservable.ts';
@@ -39,6 +40,7 @@ export function sessionRoutes(r: RouteContext) {
     .get('/sessions', auth, limits.rate('lists'), queryOf(listQuerySchema), async (c) => {
       const { limit, cursor, ...query } = c.req.valid('query');
       const page = await sessions.list(c.get('who'), { limit, cursor, ...toListQuery(query) });
+      if (wantsStream(c)) return listStream(r, c, page.sessions, toListQuery(query));
       const now = r.deps.hub.now();
       const base = r.base(c, '/sessions');
       // Each entry with what a list page needs to open it live: its stream URL and a view-only token.
