@@ -54,3 +54,49 @@ export interface GroupingSnapshot {
   /** A parent's children, counted by status: its percent and status roll theirs up. */
   children?: ChildCounts;
 }
+
+/** What `GET /sessions` (and its live stream) asks for; every filter optional, all of them combined. */
+export interface SessionListQuery {
+  /** Only this parent's children. */
+  parent?: string;
+  /** Only sessions with these tags, each `{key: value}` (all must match). */
+  tags?: Record<string, string>;
+  /** Only sessions of this registered operation. */
+  operation?: string;
+  /** Only sessions in these statuses; `retrying` is running again after a retry. */
+  status?: readonly ('pending' | 'running' | 'retrying' | 'complete' | 'error' | 'cancelled')[];
+  /** Only sessions created at or after / before these times. */
+  since?: Date | string;
+  until?: Date | string;
+  /** Only sessions whose title contains this (any case). */
+  q?: string;
+  /** Only the sessions of this end user. */
+  subject?: string;
+  /** Sessions a page (at most 100). @default 20 */
+  limit?: number;
+  /** The previous page's `cursor`. */
+  cursor?: string;
+}
+
+/**
+ * The URL of a list query: `base` is where the API is (`/sessions` is added).
+ * @example
+ * sessionListUrl('https://x.example', { parent: 'abc', tags: { batch: 'b1' } })
+ * // 'https://x.example/sessions?parent=abc&tag=batch%3Ab1'
+ */
+export function sessionListUrl(base: string, query: SessionListQuery = {}): string {
+  const params = new URLSearchParams();
+  const time = (value: Date | string) => (typeof value === 'string' ? value : value.toISOString());
+  if (query.parent !== undefined) params.append('parent', query.parent);
+  for (const [key, value] of Object.entries(query.tags ?? {})) params.append('tag', `${key}:${value}`);
+  if (query.operation !== undefined) params.append('operation', query.operation);
+  if (query.status !== undefined && query.status.length > 0) params.append('status', query.status.join(','));
+  if (query.since !== undefined) params.append('since', time(query.since));
+  if (query.until !== undefined) params.append('until', time(query.until));
+  if (query.q !== undefined && query.q !== '') params.append('q', query.q);
+  if (query.subject !== undefined) params.append('subject', query.subject);
+  if (query.limit !== undefined) params.append('limit', String(query.limit));
+  if (query.cursor !== undefined) params.append('cursor', query.cursor);
+  const search = params.toString();
+  return `${base.replace(/\/$/, '')}/sessions${search ? `?${search}` : ''}`;
+}

@@ -391,6 +391,7 @@ export class SessionService {
       title,
       ...(spec.tasks ? { tasks: spec.tasks } : {}),
       ...(spec.stages ? { stages: spec.stages } : {}),
+      ...(spec.ttlSeconds === undefined ? {} : { ttlSeconds: spec.ttlSeconds }),
       ...(owner === null ? {} : { owner }),
       ...(viewerScope ? { viewerScope } : {}),
     });
