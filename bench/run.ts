@@ -15,7 +15,7 @@
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
- * Scenarios: fan-out, burst, connections, ingest, store-reads, element.
+ * Scenarios: fan-out, burst, connections, ingest, store-reads, element, parents.
  * `--compare DIR` (burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
  */
@@ -31,9 +31,10 @@ import { runConnections } from './scenarios/connections.ts';
 import { runElement } from './scenarios/element.ts';
 import { runFanOut } from './scenarios/fan-out.ts';
 import { type Framing, runIngest } from './scenarios/ingest.ts';
+import { runParents } from './scenarios/parents.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
 
-const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element'] as const;
+const SCENARIOS = ['fan-out', 'burst', 'connections', 'ingest', 'store-reads', 'element', 'parents'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values, positionals } = parseArgs({
@@ -179,6 +180,8 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
         },
         log,
       );
+    case 'parents':
+      return runParents({ children: quick ? 1_000 : 10_000, viewers: 100, rounds: quick ? 2 : 4 }, log);
     case 'store-reads':
       return runStoreReads({ viewers: quick ? [1, 100] : [1, 100, 1_000], changes: 10, redisUrl }, log);
     case 'element':
