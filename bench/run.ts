@@ -17,7 +17,7 @@
  *   npm run bench -- --profile fan-out     # also write server CPU profiles to bench/results/profiles/
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
- * Scenarios: fan-out, burst, connections, ingest, store-reads, element, write-path, outputs
+ * Scenarios: fan-out, burst, connections, ingest, store-reads, element, write-path, outputs, parents
  *   (npm run bench -- outputs --rate 2000 --seconds 10 --viewers 100).
  * `--compare DIR` (fan-out, burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
@@ -36,6 +36,7 @@ import { type FanOutOptions, runFanOut } from './scenarios/fan-out.ts';
 import { runFanOutCompare } from './scenarios/fan-out-compare.ts';
 import { type Framing, runIngest } from './scenarios/ingest.ts';
 import { runOutputs } from './scenarios/outputs.ts';
+import { runParents } from './scenarios/parents.ts';
 import { runStoreReads } from './scenarios/store-reads.ts';
 import { runWritePath } from './scenarios/write-path.ts';
 
@@ -48,6 +49,7 @@ const SCENARIOS = [
   'element',
   'write-path',
   'outputs',
+  'parents',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -196,6 +198,8 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
         },
         log,
       );
+    case 'parents':
+      return runParents({ children: quick ? 1_000 : 10_000, viewers: 100, rounds: quick ? 2 : 4 }, log);
     case 'store-reads':
       return runStoreReads({ viewers: quick ? [1, 100] : [1, 100, 1_000], changes: 10, redisUrl }, log);
     case 'element':

@@ -1,5 +1,11 @@
 /** createClient(): a Liveop server as a worker or a page talks to it, over fetch. */
-import type { CreatedSession, CreateSessionInput } from '../protocol/index.ts';
+import {
+  type CreatedSession,
+  type CreateSessionInput,
+  type SessionList,
+  type SessionListQuery,
+  sessionListUrl,
+} from '../protocol/index.ts';
 import { request } from './http.ts';
 import { type ClientOptions, resolveOptions } from './options.ts';
 import { RemoteSession } from './remote-session.ts';
@@ -28,6 +34,22 @@ export interface SessionTokens {
   viewerToken?: string;
 }
 
+/** How `createSession()` creates. */
+export interface CreateOptions {
+  /**
+   * A parent's reporter token, to create one of its children (`parent` in
+   * the input) with instead of the API key: a worker holding only that token
+   * can fan out.
+   *
+   * @default undefined (the client's API key)
+   * @example
+   * ```ts
+   * await client.createSession({ parent: job.parentId, title: file }, { token: job.parentReporterToken });
+   * ```
+   */
+  token?: string;
+}
+
 export interface LiveopClient {
   /**
    * Creates a session (`POST /sessions`). Retried on `429`, `503` and a
@@ -39,7 +61,17 @@ export interface LiveopClient {
    * const session = await client.createSession({ title: 'Import', tasks: { rows: 'Rows' } });
    * ```
    */
-  createSession(input?: CreateSessionInput): Promise<RemoteSession>;
+  createSession(input?: CreateSessionInput, options?: CreateOptions): Promise<RemoteSession>;
+  /**
+   * A page of the sessions the client's API key may list (`GET /sessions`),
+   * newest first, that `query` asks for; pass its `cursor` back for the next.
+   *
+   * @example
+   * ```ts
+   * const { sessions, cursor } = await client.listSessions({ parent: batch.id, status: ['error'] });
+   * ```
+   */
+  listSessions(query?: SessionListQuery): Promise<SessionList>;
   /**
    * Attaches to an existing session, e.g. in a worker handed its id and
    * reporter token by the web request that created it. Sends nothing.
@@ -67,16 +99,25 @@ export interface LiveopClient {
 export function createClient(options: ClientOptions): LiveopClient {
   const resolved = resolveOptions(options);
   return {
-    async createSession(input: CreateSessionInput = {}) {
+    async createSession(input: CreateSessionInput = {}, options: CreateOptions = {}) {
       const created = await request<CreatedSession>(resolved, {
         method: 'POST',
         url: `${resolved.baseUrl}/sessions`,
-        credential: resolved.apiKey,
+        credential: options.token ?? resolved.apiKey,
         body: JSON.stringify(input),
         repeatable: false,
         what: 'POST /sessions',
       });
       return new RemoteSession(resolved, created);
+    },
+    listSessions(query: SessionListQuery = {}) {
+      return request<SessionList>(resolved, {
+        method: 'GET',
+        url: sessionListUrl(resolved.baseUrl, query),
+        credential: resolved.apiKey,
+        repeatable: true,
+        what: 'GET /sessions',
+      });
     },
     session(id: string, tokens: SessionTokens = {}) {
       if (typeof id !== 'string' || id === '') throw new TypeError('client.session: give the session id');

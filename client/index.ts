@@ -5,14 +5,18 @@
  */
 export type {
   Artifact,
+  ChildCounts,
   CreateSessionInput,
+  ListedSession,
   MessageLevel,
   ProgressEvent,
+  SessionList,
+  SessionListQuery,
   Snapshot,
   StageState,
   TaskSnapshot,
 } from '../protocol/index.ts';
-export { createClient, type LiveopClient, type SessionTokens } from './client.ts';
+export { type CreateOptions, createClient, type LiveopClient, type SessionTokens } from './client.ts';
 export { LiveopClientError } from './errors.ts';
 export type { ClientOptions, RetryOptions } from './options.ts';
 export type { MessageOptions, RemoteSession } from './remote-session.ts';

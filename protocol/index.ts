@@ -4,6 +4,7 @@
  */
 export * from './closing-ramp.ts';
 export * from './follower.ts';
+export * from './grouping.ts';
 export * from './limits.ts';
 export * from './locales.ts';
 export * from './messages.ts';

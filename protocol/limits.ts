@@ -2,6 +2,8 @@
  * The protocol's bounds (`LIMITS`) and the ids it reserves. No dependencies.
  */
 
+import { GROUPING_LIMITS } from './grouping.ts';
+
 /**
  * Bounds on what a client may send and a session may hold, so that no
  * reporter — careless or hostile — can exhaust memory, stall the event loop
@@ -57,6 +59,7 @@ export const LIMITS = {
   dataLength: 8 * 1024,
   /** A message's `key`. */
   messageKeyLength: 200,
+  ...GROUPING_LIMITS,
 } as const;
 
 /**

@@ -6,6 +6,7 @@
  * checked at compile time to produce exactly these types.
  */
 
+import type { GroupingInput, GroupingSnapshot } from './grouping.ts';
 import type { MessageParams } from './messages.ts';
 import type { OutputChunk } from './outputs.ts';
 
@@ -52,7 +53,7 @@ export interface TaskSpec {
 }
 
 /** The body of `POST /sessions`. */
-export interface CreateSessionInput {
+export interface CreateSessionInput extends GroupingInput {
   title?: string;
   /** `{id: name}` or `[{id, name, weight?, expectedMs?}]`; left out: one task, `main`. */
   tasks?: Record<string, string> | TaskSpec[];
@@ -174,7 +175,7 @@ export interface SessionError {
   task?: string;
 }
 
-export interface Snapshot {
+export interface Snapshot extends GroupingSnapshot {
   type: 'snapshot';
   id: string;
   version: number;

@@ -6,6 +6,7 @@
  */
 import type {
   Artifact,
+  ChildCounts,
   CreateSessionInput,
   MessageLevel,
   NextSession,
@@ -99,6 +100,15 @@ export const DEFAULT_SESSION_OPTIONS: SessionOptions = {
 
 export const DEFAULT_TTL_SECONDS = 300;
 
+/** A new parent's rollup, but for how many children it expects. */
+const NO_CHILDREN = { total: 0, pending: 0, running: 0, complete: 0, error: 0, cancelled: 0, sum: 0 };
+
+/** What a parent keeps of its children (rollup.ts changes it). */
+export interface ChildRollup extends ChildCounts {
+  /** The children's whole percents, summed (each 0..100). */
+  sum: number;
+}
+
 export interface StoredSession {
   id: string;
   owner: string | null;
@@ -148,9 +158,16 @@ export interface StoredSession {
   base?: string;
   /** The registered operation (and its input) this session runs, so it can be restarted. */
   operation?: { name: string; input: unknown };
+  /** Labels to find it by (`?tag=k:v`). */
+  tags?: Record<string, string>;
+  /** A child's parent. */
+  parent?: string;
+  /** A parent's children, rolled up (rollup.ts). */
+  children?: ChildRollup;
 }
 
-export interface NewSession extends Omit<CreateSessionInput, 'tasks'> {
+export interface NewSession extends Omit<CreateSessionInput, 'tasks' | 'expectedChildren'> {
+  expectedChildren?: number | undefined;
   tasks?: CreateSessionInput['tasks'];
 }
 
@@ -177,6 +194,9 @@ export function createSession(
     ...(input.subject === undefined ? {} : { subject: input.subject }),
     title: input.title ?? '',
     ...(input.webhook === undefined ? {} : { webhook: input.webhook }),
+    ...(input.tags === undefined ? {} : { tags: input.tags }),
+    ...(input.parent === undefined ? {} : { parent: input.parent }),
+    ...(input.expectedChildren === undefined ? {} : { children: { expected: input.expectedChildren, ...NO_CHILDREN } }),
     version: 1,
     createdAt: now,
     startedAt: null,

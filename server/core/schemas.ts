@@ -57,6 +57,33 @@ function withinJson(maxLength: number) {
 /** A JSON object (or other shape) of at most `LIMITS.dataLength` characters once encoded. */
 const boundedJson = <S extends z.ZodType>(shape: S) => shape.superRefine(withinJson(LIMITS.dataLength));
 
+/** zod's record drops a `__proto__` key without a word: refuse reserved keys before it sees them. */
+function noReservedKeys<S extends z.ZodType>(what: string, record: S) {
+  return z.preprocess((value, ctx) => {
+    if (value !== null && typeof value === 'object') {
+      for (const id of RESERVED_IDS) {
+        if (Object.hasOwn(value, id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a ${what}` });
+      }
+    }
+    return value;
+  }, record);
+}
+
+/** A tag's key: `[A-Za-z0-9_.-]` (no `:`, which separates key and value in `?tag=k:v`). */
+export const tagKey = z
+  .string()
+  .min(1)
+  .max(LIMITS.tagKeyLength)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits and _ . - only');
+export const tagValue = z.string().min(1).max(LIMITS.tagValueLength);
+
+export const tagsSchema = noReservedKeys(
+  'tag',
+  z
+    .record(tagKey, tagValue)
+    .refine((tags) => Object.keys(tags).length <= LIMITS.tags, { message: `at most ${LIMITS.tags} tags` }),
+);
+
 export const taskSpecSchema = z.object({
   id: taskId,
   name,
@@ -69,16 +96,8 @@ export const createSessionSchema = z
     title: z.string().max(LIMITS.nameLength).optional(),
     tasks: z
       .union([
-        // zod's record drops a `__proto__` key without a word: refuse reserved ids before it sees them.
-        z.preprocess(
-          (tasks, ctx) => {
-            if (tasks !== null && typeof tasks === 'object') {
-              for (const id of RESERVED_IDS) {
-                if (Object.hasOwn(tasks, id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a task id` });
-              }
-            }
-            return tasks;
-          },
+        noReservedKeys(
+          'task id',
           z
             .record(taskId, name)
             .refine((tasks) => Object.keys(tasks).length <= LIMITS.tasks, { message: `at most ${LIMITS.tasks} tasks` }),
@@ -98,8 +117,15 @@ export const createSessionSchema = z
       .url({ protocol: /^https?$/, error: 'an http or https URL' })
       .max(LIMITS.urlLength)
       .optional(),
+    tags: tagsSchema.optional(),
+    expectedChildren: z.number().int().min(1).max(LIMITS.children).optional(),
+    parent: z.string().min(1).max(LIMITS.idLength).optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => body.parent === undefined || body.expectedChildren === undefined, {
+    message: 'a session is a parent (expectedChildren) or a child (parent), not both',
+    path: ['parent'],
+  });
 
 // ---------------------------------------------------------------- events ---
 

@@ -9,6 +9,7 @@ import { overallPercent } from './aggregate.ts';
 import { etaMs } from './eta.ts';
 import type { StoredSession, StoredTask } from './model.ts';
 import { outputsFor } from './outputs.ts';
+import { childCounts } from './rollup.ts';
 import { shownPercent } from './simulation.ts';
 import { deadMessage, finishedAt, isDead, retentionMs, sessionStatus } from './status.ts';
 
@@ -89,6 +90,9 @@ export function toSnapshot(session: StoredSession, now: number, cursor: Snapshot
     cancelRequested: session.cancelRequested,
     next: session.next,
     ...(session.queuePosition !== undefined && status === 'pending' ? { queuePosition: session.queuePosition } : {}),
+    ...(session.tags === undefined ? {} : { tags: session.tags }),
+    ...(session.parent === undefined ? {} : { parent: session.parent }),
+    ...(session.children === undefined ? {} : { children: childCounts(session.children) }),
     createdAt: iso(session.createdAt),
     startedAt: iso(session.startedAt),
     finishedAt: iso(finished),

@@ -12,7 +12,7 @@ import {
   subjectTokenRequestSchema,
   tokenRequestSchema,
 } from '../core/schemas.ts';
-import { listQuerySchema } from './routes/sessions.ts';
+import { listQuerySchema } from './list-query.ts';
 
 const schema = (zod: z.ZodType) => {
   const { $schema: _, ...json } = z.toJSONSchema(zod, { io: 'input', unrepresentable: 'any' }) as Record<
@@ -126,13 +126,20 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
           responses: { '201': json('CreatedSession', 'created'), ...errors(400, 401, 403, 413, 415, 429, 503) },
         },
         get: {
-          summary: "List the caller's sessions, newest first",
+          summary: "List the caller's sessions, newest first; or, asked as a stream, follow them live",
+          description:
+            'Filters combine: `parent` (its children), `tag=key:value` (repeatable: all must match), `operation`, ' +
+            '`status` (comma-separated; `retrying` is a session running again after a `retry`, and counts as `running`), ' +
+            '`since` / `until` (ISO 8601, on `createdAt`), `q` (in the title), `subject`. With `Accept: application/x-ndjson` ' +
+            '(or `text/event-stream`) the same query is a live stream: a snapshot line for each listed session, then for ' +
+            'each session as it appears (or, with `status`, comes to match), changes and ends; it does not end on its own, ' +
+            'and a `reconnect` line asks the client to open it again (and list afresh).',
           security: [{ bearer: [] }],
           parameters: Object.entries(listQuery.properties).map(([name, s]) => ({ name, in: 'query', schema: s })),
           responses: {
             '200': {
               description:
-                'a page. With `status` or `q`, one call reads at most 1,000 sessions: the page may then be short, ' +
+                'a page. With a filter other than `parent`, one call reads at most 1,000 sessions: the page may then be short, ' +
                 'even empty, with a `cursor` that goes on from there (null once nothing is left)',
               content: {
                 'application/json': {
@@ -144,6 +151,8 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
                     },
                   },
                 },
+                'application/x-ndjson': { schema: { $ref: '#/components/schemas/Snapshot' } },
+                'text/event-stream': { schema: { type: 'string' } },
               },
             },
             ...errors(400, 401, 403, 429, 503),

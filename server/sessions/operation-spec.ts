@@ -13,6 +13,12 @@ export interface OperationSpec {
   tasks?: Record<string, string>;
   stages?: string[];
   /**
+   * How long its sessions are kept after they end, in seconds (the
+   * server's `LIVEOP_TTL_SECONDS` / `sessionDefaults.ttlSeconds` otherwise).
+   * @example 7 * 86_400 // a nightly import's report stays a week
+   */
+  ttlSeconds?: number;
+  /**
    * Anyone may start it over HTTP with no credential at all (`POST
    * /operations/:name` from a button on a public page), each client address
    * within the `visitors` rate limit (10 a minute by default). Such a session

@@ -18,11 +18,11 @@ import {
   type VisitorSession,
 } from '../../protocol/index.ts';
 import { LiveopError } from '../core/errors.ts';
+import { filters, type ListQuery, matches } from '../core/list-query.ts';
 import { createSession, type SessionOptions, type StoredSession } from '../core/model.ts';
 import { applyEvents, pointTo, rememberBatch, replayedVersion, requestCancel } from '../core/reducer.ts';
 import { createSessionSchema, parse } from '../core/schemas.ts';
 import { toSnapshot } from '../core/snapshot.ts';
-import { sessionStatus } from '../core/status.ts';
 import type { SessionPage, SessionStore } from '../store/session-store.ts';
 import {
   type Authenticator,
@@ -36,6 +36,7 @@ import {
 import { resolveChains } from './chains.ts';
 import type { FinishHooks } from './finish-hooks.ts';
 import type { OperationRunner, OperationSpec } from './operation-spec.ts';
+import { Parents } from './parents.ts';
 import { checkWebhookUrl } from './webhook-guard.ts';
 
 export type { OperationRunner, OperationSpec } from './operation-spec.ts';
@@ -96,9 +97,11 @@ export const newSessionId = (): string => randomBytes(16).toString('base64url');
 
 export class SessionService {
   readonly #options: SessionServiceOptions;
+  readonly #parents: Parents;
 
   constructor(options: SessionServiceOptions) {
     this.#options = options;
+    this.#parents = new Parents({ store: options.store, now: options.now, hooks: options.hooks });
   }
 
   /**
@@ -114,7 +117,11 @@ export class SessionService {
     options: CreateOptions = {},
   ): Promise<{ created: CreatedSession; session: StoredSession }> {
     const { viewerScope, ...input } = body;
-    const owner = ownerFor(as, input.owner);
+    // A child has its parent's owner and subject, and the parent's reporter token may create it.
+    const family =
+      input.parent === undefined ? undefined : await this.#parents.admitChild(input.parent, as, input.owner);
+    const owner = family ? family.owner : ownerFor(as, input.owner);
+    if (family?.subject !== undefined) input.subject ??= family.subject;
     if (input.webhook !== undefined) checkWebhookUrl(input.webhook, this.#options.webhooks);
     await options.admit?.(owner);
     const cap = this.#options.sessionsPerOwner;
@@ -142,6 +149,7 @@ export class SessionService {
     if (options.operation) session.operation = options.operation;
     await this.#options.store.create(session);
     this.#options.hooks?.written(null, session);
+    await this.#parents.rollUp(null, session);
     // Whoever the page is shown to holds the viewer token: with API keys it only
     // watches unless the creator asks for more; open mode (this machine) may cancel.
     const scope = viewerScope ?? (this.#options.authenticator.open ? 'view+cancel' : 'view');
@@ -161,39 +169,52 @@ export class SessionService {
     return session;
   }
 
-  /** The caller's sessions, newest first (an admin key's or this process's: everyone's). */
+  /**
+   * The caller's sessions that `query` asks for, newest first (an admin
+   * key's or this process's: everyone's). A subject token lists its own end
+   * user's sessions, and no one else's.
+   */
   async list(
     as: Credential,
-    page: {
-      limit: number;
-      cursor?: string | null | undefined;
-      status?: string | undefined;
-      q?: string | undefined;
-      subject?: string | undefined;
-    },
+    page: { limit: number; cursor?: string | null | undefined } & ListQuery,
   ): Promise<SessionPage> {
+    const { limit, cursor, ...asked } = page;
+    const query = this.listQuery(as, asked);
+    const now = this.#options.now();
+    return this.#options.store.list({
+      owner: this.#listOwner(as),
+      ...(query.parent === undefined ? {} : { parent: query.parent }),
+      limit,
+      cursor: cursor ?? null,
+      ...(filters(query) ? { filter: (s: StoredSession) => matches(s, query, now), readMost: LIST_READ_MOST } : {}),
+    });
+  }
+
+  /** The query as the caller may ask it: refused for session tokens, held to its subject for subject tokens. */
+  listQuery(as: Credential, query: ListQuery): ListQuery {
     if (as.kind === 'token') throw new LiveopError('forbidden', 'listing sessions needs an API key or a subject token');
-    // A subject token lists its own end user's sessions, and no one else's.
-    if (as.kind === 'subject' && page.subject !== undefined && page.subject !== as.subject) {
+    if (as.kind !== 'subject') return query;
+    if (query.subject !== undefined && query.subject !== as.subject) {
       throw new LiveopError('forbidden', 'subject: a subject token lists only its own subject');
     }
-    const owner = as.kind === 'subject' ? as.owner : as.kind === 'key' && !as.admin ? as.owner : undefined;
-    const statuses = page.status?.split(',');
-    const words = page.q?.trim().toLowerCase();
-    const subject = as.kind === 'subject' ? as.subject : page.subject;
-    const filter =
-      statuses || words || subject !== undefined
-        ? (s: StoredSession) =>
-            (!statuses || statuses.includes(sessionStatus(s, this.#options.now()))) &&
-            (!words || s.title.toLowerCase().includes(words)) &&
-            (subject === undefined || s.subject === subject)
-        : undefined;
-    return this.#options.store.list({
-      owner,
-      limit: page.limit,
-      cursor: page.cursor ?? null,
-      ...(filter ? { filter, readMost: LIST_READ_MOST } : {}),
-    });
+    return { ...query, subject: as.subject };
+  }
+
+  /** Whether a session belongs on the caller's list of `query` at the time (a list's live stream asks, session by session). */
+  listed(as: Credential, query: ListQuery): (session: StoredSession) => boolean {
+    const asked = this.listQuery(as, query);
+    const owner = this.#listOwner(as);
+    return (s) => (owner === undefined || s.owner === owner) && matches(s, asked, this.#options.now());
+  }
+
+  /** Where a list's live stream hears of changes to any session and reads the ones it may add. */
+  changes(): Pick<SessionStore, 'subscribe' | 'get'> {
+    return this.#options.store;
+  }
+
+  /** Whose sessions the caller lists: undefined for everyone's. */
+  #listOwner(as: Credential): string | null | undefined {
+    return as.kind === 'subject' ? as.owner : as.kind === 'key' && !as.admin ? as.owner : undefined;
   }
 
   /**
@@ -238,7 +259,10 @@ export class SessionService {
       const next = applyEvents(s, events, this.#options.now(), { resolveNext: (nextId) => nexts.get(nextId)! });
       return key === undefined || next === s ? next : rememberBatch(next, key);
     });
-    if (before !== null && session !== before) this.#options.hooks?.written(before, session);
+    if (before !== null && session !== before) {
+      this.#options.hooks?.written(before, session);
+      await this.#parents.rollUp(before, session);
+    }
     return { version: replayed ?? session.version, cancelRequested: session.cancelRequested };
   }
 
@@ -260,6 +284,9 @@ export class SessionService {
     if (before !== null && before !== session) this.#options.hooks?.written(before, session);
     // Running work hears the cancel through the store; queued work is dequeued here.
     if (session.operation) await this.#options.operations.cancel?.(id).catch(() => {});
+    await this.#parents.cancelChildren(session, (child) =>
+      this.cancel(SessionAccess.check(child, { kind: 'system' }, 'cancel')),
+    );
     return { version: session.version, cancelRequested: true };
   }
 
@@ -370,6 +397,7 @@ export class SessionService {
       title,
       ...(spec.tasks ? { tasks: spec.tasks } : {}),
       ...(spec.stages ? { stages: spec.stages } : {}),
+      ...(spec.ttlSeconds === undefined ? {} : { ttlSeconds: spec.ttlSeconds }),
       ...(owner === null ? {} : { owner }),
       ...(viewerScope ? { viewerScope } : {}),
     });

@@ -34,6 +34,7 @@ export interface MemoryStoreOptions {
 
 interface IndexEntry {
   owner: string | null;
+  parent: string | undefined;
   createdAt: number;
   expiresAt: number;
 }
@@ -101,11 +102,23 @@ export class MemorySessionStore implements SessionStore {
     return existed;
   }
 
-  async list({ owner, limit, cursor, filter, readMost = Number.POSITIVE_INFINITY }: ListOptions): Promise<SessionPage> {
+  async list({
+    owner,
+    parent,
+    limit,
+    cursor,
+    filter,
+    readMost = Number.POSITIVE_INFINITY,
+  }: ListOptions): Promise<SessionPage> {
     const now = this.#now();
     // Newest first; the cursor is the id of the last session of the previous page.
     const ids = [...this.#index.entries()]
-      .filter(([, e]) => e.expiresAt > now && (owner === undefined || e.owner === owner))
+      .filter(
+        ([, e]) =>
+          e.expiresAt > now &&
+          (owner === undefined || e.owner === owner) &&
+          (parent === undefined || e.parent === parent),
+      )
       .sort((a, b) => b[1].createdAt - a[1].createdAt || (a[0] < b[0] ? 1 : -1))
       .map(([id]) => id);
     const start = cursor ? ids.indexOf(cursor) + 1 : 0;
@@ -182,7 +195,12 @@ export class MemorySessionStore implements SessionStore {
       entry.expiresAt = now + ttl;
       return;
     }
-    this.#index.set(session.id, { owner: session.owner, createdAt: session.createdAt, expiresAt: now + ttl });
+    this.#index.set(session.id, {
+      owner: session.owner,
+      parent: session.parent,
+      createdAt: session.createdAt,
+      expiresAt: now + ttl,
+    });
     this.#owned.set(session.owner, (this.#owned.get(session.owner) ?? 0) + 1);
   }
 

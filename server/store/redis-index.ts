@@ -55,8 +55,15 @@ export class RedisIndex {
     return this.#connection.run(() =>
       this.#connection.script(
         scripts.index,
-        [keys.all, keys.owner(session.owner), keys.expiry, keys.owners],
-        [session.id, String(session.createdAt), String(expiresAt), ownerTag(session.owner)],
+        [
+          keys.all,
+          keys.owner(session.owner),
+          keys.expiry,
+          keys.owners,
+          keys.parents,
+          keys.parent(session.parent ?? ''),
+        ],
+        [session.id, String(session.createdAt), String(expiresAt), ownerTag(session.owner), session.parent ?? ''],
       ),
     );
   }
@@ -92,7 +99,11 @@ export class RedisIndex {
   async unindex(ids: string[]): Promise<void> {
     const keys = this.#keys;
     await this.#connection.run(() =>
-      this.#connection.script(scripts.unindex, [keys.all, keys.expiry, keys.owners], [keys.ownerPrefix, ...ids]),
+      this.#connection.script(
+        scripts.unindex,
+        [keys.all, keys.expiry, keys.owners, keys.parents],
+        [keys.ownerPrefix, keys.parentPrefix, ...ids],
+      ),
     );
   }
 
@@ -102,10 +113,23 @@ export class RedisIndex {
   }
 
   /** Sessions newest first (equal `createdAt` by id), after `cursor` (`createdAt:id`). */
-  async list({ owner, limit, cursor, filter, readMost = Number.POSITIVE_INFINITY }: ListOptions): Promise<SessionPage> {
+  async list({
+    owner,
+    parent,
+    limit,
+    cursor,
+    filter: wanted,
+    readMost = Number.POSITIVE_INFINITY,
+  }: ListOptions): Promise<SessionPage> {
     if (limit <= 0) return { sessions: [], cursor: null };
     const after = decodeCursor(cursor);
-    const key = owner === undefined ? this.#keys.all : this.#keys.owner(owner);
+    // A parent's children are listed from its own index (they share its owner, checked as they are read).
+    const key =
+      parent !== undefined ? this.#keys.parent(parent) : owner === undefined ? this.#keys.all : this.#keys.owner(owner);
+    const filter =
+      parent !== undefined && owner !== undefined
+        ? (s: StoredSession) => s.owner === owner && (!wanted || wanted(s))
+        : wanted;
     await this.#connection.run(() => this.#prune(this.#now(), BATCH));
     const found: StoredSession[] = [];
     const chunk = Math.min(Math.max(limit + 1, 20), 500);
@@ -188,8 +212,8 @@ export class RedisIndex {
     const keys = this.#keys;
     const pruned = await this.#connection.script(
       scripts.prune,
-      [keys.all, keys.expiry, keys.owners],
-      [keys.ownerPrefix, String(now), String(batch)],
+      [keys.all, keys.expiry, keys.owners, keys.parents],
+      [keys.ownerPrefix, keys.parentPrefix, String(now), String(batch)],
     );
     return Number(pruned);
   }

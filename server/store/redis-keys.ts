@@ -27,6 +27,12 @@ export interface RedisKeys {
   owner(owner: string | null): string;
   /** What `owner()` puts before an owner tag (the scripts build owner keys from it). */
   readonly ownerPrefix: string;
+  /** Each indexed child's parent (hash id → parent id), to find its parent index when pruning. */
+  readonly parents: string;
+  /** One parent's children: sorted set, member id, score createdAt. */
+  parent(id: string): string;
+  /** What `parent()` puts before a parent id. */
+  readonly parentPrefix: string;
   /** The pub/sub channel every instance listens on. */
   readonly channel: string;
   /** SCAN patterns that cover every key of this prefix. */
@@ -51,6 +57,9 @@ export function redisKeys(prefix: string): RedisKeys {
     owners: `${tagged}:owners`,
     owner: (owner) => `${tagged}:owner:${ownerTag(owner)}`,
     ownerPrefix: `${tagged}:owner:`,
+    parents: `${tagged}:parents`,
+    parent: (id) => `${tagged}:parent:${id}`,
+    parentPrefix: `${tagged}:parent:`,
     channel: `${prefix}:changes`,
     patterns: [`${prefix}:*`, `{${prefix}}:*`],
   };

@@ -60,14 +60,19 @@ return removed
 `);
 
 /**
- * Adds a new session to the listing indexes.
- * KEYS: all, owner index, expiry, owners. ARGV: id, createdAt, expiresAt, owner tag.
+ * Adds a new session to the listing indexes (a child to its parent's too).
+ * KEYS: all, owner index, expiry, owners, parents, parent index.
+ * ARGV: id, createdAt, expiresAt, owner tag, parent id or ''.
  */
 export const index = lua(`
 redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[1], ARGV[5])
+  redis.call('ZADD', KEYS[6], 'NX', ARGV[2], ARGV[1])
+end
 return 1
 `);
 
@@ -75,27 +80,30 @@ const forget = `
 local function forget(id)
   local tag = redis.call('HGET', KEYS[3], id)
   if tag then redis.call('ZREM', ARGV[1] .. tag, id) end
+  local parent = redis.call('HGET', KEYS[4], id)
+  if parent then redis.call('ZREM', ARGV[2] .. parent, id) end
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZREM', KEYS[2], id)
   redis.call('HDEL', KEYS[3], id)
+  redis.call('HDEL', KEYS[4], id)
 end
 `;
 
 /**
- * Removes sessions from every index (their owner index found through the owners hash).
- * KEYS: all, expiry, owners. ARGV: owner key prefix, ids…
+ * Removes sessions from every index (their owner and parent indexes found through the hashes).
+ * KEYS: all, expiry, owners, parents. ARGV: owner key prefix, parent key prefix, ids…
  */
 export const unindex = lua(`${forget}
-for i = 2, #ARGV do forget(ARGV[i]) end
-return #ARGV - 1
+for i = 3, #ARGV do forget(ARGV[i]) end
+return #ARGV - 2
 `);
 
 /**
  * Drops at most `batch` index entries whose sessions have expired; answers how many.
- * KEYS: all, expiry, owners. ARGV: owner key prefix, now, batch.
+ * KEYS: all, expiry, owners, parents. ARGV: owner key prefix, parent key prefix, now, batch.
  */
 export const prune = lua(`${forget}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, id in ipairs(ids) do forget(id) end
 return #ids
 `);

@@ -22,6 +22,8 @@ export interface StoreChange {
 export interface ListOptions {
   /** Only this owner's sessions; `undefined` lists every owner's (admin). */
   owner?: string | null;
+  /** Only this parent's children (from an index of its own: no other session is read). */
+  parent?: string;
   limit: number;
   cursor?: string | null;
   /** Only sessions this keeps (a status, a title search); the page is still `limit` long when enough match. */

@@ -101,10 +101,13 @@ export class Subscription {
     this.#onPending = listener;
   }
 
+  /** A list's stream: sessions join as they appear, so it is not done when those it has ended. */
+  live = false;
+
   /** True once every session has ended (or the hub is shutting down): nothing more will come after what take() returns. */
   get done(): boolean {
     if (this.#closing || this.#closed) return true;
-    if (this.#own.length > 0) return false;
+    if (this.#own.length > 0 || this.live) return false;
     for (const state of this.sessions.values()) if (!state.done) return false;
     return true;
   }
@@ -270,7 +273,16 @@ export class StreamHub {
    */
   async subscribe(sessions: ReadonlyMap<string, Cursor>): Promise<Subscription> {
     const subscription = new Subscription(this, this.#now());
-    for (const id of sessions.keys()) {
+    this.#subscriptions.add(subscription);
+    this.#startHeartbeat();
+    await this.join(subscription, sessions);
+    return subscription;
+  }
+
+  /** Adds sessions to a subscription (a list's stream, as they appear), each from its cursor. */
+  async join(subscription: Subscription, sessions: ReadonlyMap<string, Cursor>): Promise<void> {
+    const ids = [...sessions.keys()].filter((id) => !subscription.sessions.has(id));
+    for (const id of ids) {
       const watcher = this.#watch(id);
       watcher.subscriptions.add(subscription);
       subscription.sessions.set(id, {
@@ -282,10 +294,9 @@ export class StreamHub {
         done: false,
       });
     }
-    this.#subscriptions.add(subscription);
-    this.#startHeartbeat();
     await Promise.all(
-      [...subscription.sessions].map(async ([id, state]) => {
+      ids.map(async (id) => {
+        const state = subscription.sessions.get(id)!;
         const { watcher } = state;
         const cursor = sessions.get(id)!;
         // A cursor past what this instance has seen: read the store rather than wait for the notification.
@@ -298,9 +309,9 @@ export class StreamHub {
         if (cursor.after !== undefined) state.outputs = outputEndsAtVersion(session, cursor.after);
         // The first line is made for this subscriber (its own log cursor).
         if (watcher.generation === null) watcher.schedule(0);
+        else subscription.notify();
       }),
     );
-    return subscription;
   }
 
   /** Ends every subscription with a line telling clients to reconnect (elsewhere). */

@@ -1,7 +1,6 @@
 /** Sessions: create, list, read, report, cancel, mint tokens, delete, restart. */
 import { Hono } from 'hono';
-import { z } from 'zod';
-import { LIMITS, sessionStreamUrl } from '../../../protocol/index.ts';
+import { sessionStreamUrl } from '../../../protocol/index.ts';
 import { outputEnds } from '../../core/outputs.ts';
 import {
   createSessionSchema,
@@ -12,30 +11,14 @@ import {
   tokenRequestSchema,
 } from '../../core/schemas.ts';
 import type { RouteContext, RouteEnv } from '../context.ts';
+import { listQuerySchema, toListQuery } from '../list-query.ts';
+import { listStream, wantsStream } from '../list-stream-response.ts';
 import { bodyLimit } from '../middleware.ts';
 import { requestHeader } from '../node-bindings.ts';
 import { snapshotJson } from '../snapshot-json.ts';
 import { jsonBody, queryOf } from '../validate.ts';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
-
-export const listQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(200).optional(),
-  /** Only sessions in these statuses (comma-separated): `running,pending`. */
-  status: z
-    .string()
-    .max(100)
-    .regex(
-      /^(pending|running|complete|error|cancelled)(,(pending|running|complete|error|cancelled))*$/,
-      'statuses, comma-separated',
-    )
-    .optional(),
-  /** Only sessions whose title contains this (any case). */
-  q: z.string().max(200).optional(),
-  /** Only the sessions created for this end user (`subject` on create). */
-  subject: z.string().min(1).max(LIMITS.idLength).optional(),
-});
 
 export function sessionRoutes(r: RouteContext) {
   const { sessions, config } = r.deps;
@@ -50,7 +33,9 @@ export function sessionRoutes(r: RouteContext) {
       return c.json(created, 201);
     })
     .get('/sessions', auth, limits.rate('lists'), queryOf(listQuerySchema), async (c) => {
-      const page = await sessions.list(c.get('who'), c.req.valid('query'));
+      const { limit, cursor, ...query } = c.req.valid('query');
+      const page = await sessions.list(c.get('who'), { limit, cursor, ...toListQuery(query) });
+      if (wantsStream(c)) return listStream(r, c, page.sessions, toListQuery(query));
       const now = r.deps.hub.now();
       const base = r.base(c, '/sessions');
       // Each entry with what a list page needs to open it live: its stream URL and a view-only token.

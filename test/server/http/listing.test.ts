@@ -72,3 +72,34 @@ describe.each(STORES)('listing sessions on the %s store', (_, options, available
     expect((await refused.json()).error.message).toMatch(/^query\.status: /);
   });
 });
+
+describe('tags', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('are kept as created and shown in the snapshot, its stream and the list; past the limits they are refused', async () => {
+    server = await startServer();
+    const tags = { batch: 'b1', customer: 'Acme Inc.' };
+    const made: CreatedSession = (await post(`${server.url}/sessions`, { title: 'Tagged', tags })).body;
+    expect(((await (await fetch(made.snapshotUrl)).json()) as Snapshot).tags).toEqual(tags);
+    const listed = (await (await fetch(`${server.url}/sessions`)).json()) as { sessions: Snapshot[] };
+    expect(listed.sessions.find((s) => s.id === made.id)?.tags).toEqual(tags);
+    const untagged: CreatedSession = (await post(`${server.url}/sessions`, { title: 'Plain' })).body;
+    expect((await (await fetch(untagged.snapshotUrl)).json()) as Snapshot).not.toHaveProperty('tags');
+
+    const refused = async (body: object) => {
+      const answer = await post(`${server!.url}/sessions`, body);
+      expect(answer.status).toBe(400);
+      return (answer.body as { error: { message: string } }).error.message;
+    };
+    const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v']));
+    expect(await refused({ tags: many })).toMatch(/^tags: at most 20 tags/);
+    expect(await refused({ tags: { 'a:b': 'v' } })).toMatch(/^tags/);
+    expect(await refused({ tags: { k: 'v'.repeat(201) } })).toMatch(/^tags\.k: /);
+    expect(await refused({ tags: { k: '' } })).toMatch(/^tags\.k: /);
+    expect(await refused(JSON.parse('{"tags":{"__proto__":"x"}}'))).toMatch(/"__proto__" is not a tag/);
+  });
+});

@@ -7,6 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { LiveopError } from '../../../server/core/errors.ts';
 import { createSession } from '../../../server/core/model.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
+import { applyChildChange, childState } from '../../../server/core/rollup.ts';
 import { SessionNotFound, type SessionStore, type StoreChange } from '../../../server/store/session-store.ts';
 
 export function storeContract(name: string, makeStore: () => Promise<SessionStore>): void {
@@ -143,6 +144,61 @@ export function storeContract(name: string, makeStore: () => Promise<SessionStor
       expect(pages[0]).toEqual([]);
       expect(pages.length).toBeGreaterThanOrEqual(3);
       expect(pages.length).toBeLessThanOrEqual(4);
+      await store.close();
+    });
+
+    it('lists a parent’s children from its own index, newest first, page by page, and forgets them when purged', async () => {
+      const store = await makeStore();
+      const t = Date.now();
+      const parent = createSession(randomUUID(), { expectedChildren: 3, owner: 'ann' }, t);
+      await store.create(parent);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const child = createSession(randomUUID(), { parent: parent.id, owner: 'ann' }, t + 1 + i);
+        ids.push(child.id);
+        await store.create(child);
+      }
+      await store.create(createSession(randomUUID(), { owner: 'ann' }, t + 10));
+      const first = await store.list({ parent: parent.id, owner: 'ann', limit: 2 });
+      const second = await store.list({ parent: parent.id, owner: 'ann', limit: 2, cursor: first.cursor });
+      expect([...first.sessions, ...second.sessions].map((s) => s.id)).toEqual(ids.slice().reverse());
+      expect(second.cursor).toBeNull();
+      expect((await store.list({ parent: parent.id, owner: 'bob', limit: 10 })).sessions).toEqual([]);
+      await store.delete(ids[0]!);
+      expect((await store.list({ parent: parent.id, limit: 10 })).sessions.map((s) => s.id)).toEqual(
+        ids.slice(1).reverse(),
+      );
+      await store.close();
+    });
+
+    it('counts 100 children’s changes in their parent at once, none lost', async () => {
+      const store = await makeStore();
+      const now = Date.now();
+      const parent = createSession(randomUUID(), { expectedChildren: 100 }, now);
+      await store.create(parent);
+      const children = Array.from({ length: 100 }, () => createSession(randomUUID(), { parent: parent.id }, now));
+      const roll = (from: Parameters<typeof applyChildChange>[1], to: Parameters<typeof applyChildChange>[2]) =>
+        store.update(parent.id, (p) => applyChildChange(p, from, to, Date.now()));
+      await Promise.all(children.map((c) => roll(null, childState(c, now))));
+      await Promise.all(
+        children.map((c, i) => {
+          const events =
+            i % 2
+              ? [{ type: 'complete' as const, task: 'main' }]
+              : [{ type: 'percent' as const, task: 'main', value: 40 }];
+          return roll(childState(c, now), childState(applyEvents(c, events, now), now));
+        }),
+      );
+      const read = await store.get(parent.id);
+      expect(read?.children).toMatchObject({
+        expected: 100,
+        total: 100,
+        pending: 0,
+        running: 50,
+        complete: 50,
+        sum: 50 * 140,
+      });
+      expect(read?.version).toBe(201);
       await store.close();
     });
 
