@@ -1,6 +1,8 @@
 import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { Snapshot, StatusMessage } from '../protocol/index.ts';
+import { messageText } from '../protocol/messages.ts';
 import type { ContentView } from './content-view.ts';
+import { registered } from './locale-controller.ts';
 import type { ResultView } from './operation-view.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
@@ -9,7 +11,7 @@ type Host = ReactiveControllerHost & HTMLElement;
  * Output streams, items and templated results, loaded only when a page
  * shows them: most pages have none, so the view (content-view.ts) is a chunk
  * of its own, fetched the first time a snapshot carries output streams or
- * the page gives the element a `<template>` (or a message comes as a key). Snapshots that arrive while it
+ * the page gives the element a `<template>`. Snapshots that arrive while it
  * loads are handed to it once it is there.
  */
 export class ContentController implements ReactiveController {
@@ -29,13 +31,7 @@ export class ContentController implements ReactiveController {
       this.#view.receive(line);
       return;
     }
-    if (
-      !line.outputs &&
-      !line.message?.key &&
-      !this.#waiting.length &&
-      !this.host.querySelector(':scope > template[slot]')
-    )
-      return;
+    if (!line.outputs && !this.#waiting.length && !this.host.querySelector(':scope > template[slot]')) return;
     this.#waiting.push(line);
     this.#load();
   }
@@ -60,9 +56,12 @@ export class ContentController implements ReactiveController {
     return this.#view.result(result);
   }
 
-  /** A status message in `lang` (a keyed one from the page's catalogues once the view has loaded), else its text. */
+  /** A status message in `lang`: the page's words for its key (its language's, its base language's, any), else its text. */
   message(message: StatusMessage, lang: string): string {
-    return this.#view?.message(message, lang) ?? message.text;
+    if (message.key === undefined) return message.text;
+    const key = message.key;
+    const found = [lang, lang.split('-')[0]!, ''].find((l) => key in (registered[l] ?? {}));
+    return messageText(message, found === undefined ? undefined : registered[found]);
   }
 
   hostUpdated(): void {

@@ -1,9 +1,7 @@
 import type { html as litHtml, nothing as litNothing, ReactiveControllerHost, TemplateResult } from 'lit';
-import { messageText } from '../protocol/messages.ts';
 import { appendOutputs, type OutputChunk } from '../protocol/outputs.ts';
-import type { LogEntry, Snapshot, StatusMessage } from '../protocol/wire.ts';
+import type { LogEntry, Snapshot } from '../protocol/wire.ts';
 import { fillTemplate } from './fill-template.ts';
-import { registered } from './locale-controller.ts';
 import type { ResultView } from './operation-view.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
@@ -62,12 +60,6 @@ export class ContentView {
       this.#itemSeq = fresh.at(-1)!.seq;
     }
     this.#result = line.result;
-  }
-
-  /** A status message in `lang`: the page's words for its key (its language's, its base language's, any), else its text. */
-  message(message: StatusMessage, lang: string): string {
-    const found = [lang, lang.split('-')[0]!, ''].find((l) => message.key! in (registered[l] ?? {}));
-    return messageText(message, found === undefined ? undefined : registered[found]);
   }
 
   hostUpdated(): void {

@@ -304,8 +304,13 @@ export class StreamHub {
         if ((watcher.session === null || stale) && !watcher.gone) await watcher.refresh();
         const session = watcher.session;
         if (session === null) return; // gone: take() says so
-        state.after = cursor.after ?? 0;
-        state.logSeq = cursor.logAfter ?? (cursor.after === undefined ? 0 : logSeqAtVersion(session, cursor.after));
+        // Read from the store, the session is the truth: a cursor still past it (made up, or from a
+        // write the store lost) gets the session as it is, not silence until it catches up.
+        state.after = Math.min(cursor.after ?? 0, session.version);
+        state.logSeq = Math.min(
+          cursor.logAfter ?? (cursor.after === undefined ? 0 : logSeqAtVersion(session, cursor.after)),
+          session.logSeq,
+        );
         if (cursor.after !== undefined) state.outputs = outputEndsAtVersion(session, cursor.after);
         // The first line is made for this subscriber (its own log cursor).
         if (watcher.generation === null) watcher.schedule(0);

@@ -13,6 +13,11 @@ const SCRIPT_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
 };
 
+/** Where a bundle's lazily loaded parts are, relative to it. */
+const CHUNKS = 'widget-chunks/';
+/** A bundle's immutable file (its hash), or one of its parts relative to it. */
+const BUNDLE_FILE = '(?:widget-chunks/[A-Za-z0-9_-]+|[0-9a-f]{12})\\.js';
+
 export function metaRoutes(r: RouteContext) {
   const element = () => r.deps.widget();
   const list = () => r.deps.widget('list');
@@ -34,6 +39,8 @@ export function metaRoutes(r: RouteContext) {
   };
   /** This build's own URL, for <script integrity>: never changes, cached for a year. */
   const immutable = (load: () => Promise<WidgetAsset | null>, see: string) => async (c: Context) => {
+    // The bundle's chunks share its folder's pattern (two patterns under one folder would cost the RegExpRouter).
+    if (c.req.param('file')?.startsWith(CHUNKS)) return chunk(c);
     const widget = await built(load);
     if (c.req.path.slice(-widget.file.length - 1) !== `/${widget.file}`) {
       throw new ApiError(404, `this build of the element is gone; the current one is ${widget.file} (${see})`);
@@ -55,7 +62,7 @@ export function metaRoutes(r: RouteContext) {
   };
   /** A lazily loaded part of a bundle (a language, output streams): named by its content hash, so immutable. */
   const chunk = async (c: Context) => {
-    const file = c.req.param('file') ?? '';
+    const file = (c.req.param('file') ?? '').replace(CHUNKS, '');
     const widget = await r.deps.widget({ chunk: file });
     if (widget === null) throw new ApiError(404, `no such part of the element: ${file}`);
     return c.body(widget.bytes as Uint8Array<ArrayBuffer>, 200, {
@@ -85,14 +92,13 @@ export function metaRoutes(r: RouteContext) {
       // Under a folder of their own: a pattern beside the static routes at the top would
       // make Hono fall back from its RegExpRouter to the TrieRouter for every request
       // (~8% of an event post's CPU in the ingest bench).
-      .get('/widget/:file{[0-9a-f]{12}\\.js}', immutable(element, 'see /widget.json'))
+      .get(`/widget/:file{${BUNDLE_FILE}}`, immutable(element, 'see /widget.json'))
       // <live-operation-list> (with <live-operation> inside), served the same way.
       .get('/widget-list.js', stable(list, '/widget-list.js'))
-      .get('/widget-list/:file{[0-9a-f]{12}\\.js}', immutable(list, 'see /widget-list.json'))
-      // The parts the bundles load when a page needs them, relative to whichever URL the bundle came from.
+      .get(`/widget-list/:file{${BUNDLE_FILE}}`, immutable(list, 'see /widget-list.json'))
+      // The parts the bundles load when a page needs them, relative to whichever URL the bundle
+      // came from: here for /widget.js and /widget-list.js, in the patterns above for the immutable URLs.
       .get('/widget-chunks/:file{[A-Za-z0-9_-]+\\.js}', chunk)
-      .get('/widget/widget-chunks/:file{[A-Za-z0-9_-]+\\.js}', chunk)
-      .get('/widget-list/widget-chunks/:file{[A-Za-z0-9_-]+\\.js}', chunk)
       // What a server-rendered page needs for its <script> tag, for each bundle.
       .get('/widget.json', describe(element, '/widget.json'))
       .get('/widget-list.json', describe(list, '/widget-list.json'))

@@ -75,4 +75,16 @@ describe('a stream resumed on an instance that is behind', () => {
     early.close();
     resumed.close();
   });
+
+  it('sends the session as the store has it to a cursor past it (made up, or from a write the store lost), at once', async () => {
+    store = new MemorySessionStore();
+    await store.create(createSession('s1', { tasks: { a: 'A' } }, Date.now()));
+    await store.update('s1', (s) => applyEvents(s, [{ type: 'log', line: 'one' }], Date.now()));
+    // A heartbeat a minute away: the first line must not wait for it (fuzzing found a stream that answered nothing).
+    hub = new StreamHub({ store, throttleHz: 1_000, heartbeatMs: 60_000 });
+    const ahead = await hub.subscribe(new Map([['s1', { after: 3, logAfter: 7 }]]));
+    const [line] = await collect(ahead, (got) => got.length > 0);
+    expect(line).toMatchObject({ version: 2, logSeq: 1 });
+    ahead.close();
+  });
 });
