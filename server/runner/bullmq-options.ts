@@ -4,8 +4,6 @@
  * finished jobs are kept. bullmq and ioredis are optional dependencies,
  * loaded only when a queue or a worker is made.
  */
-import type { Redis } from 'ioredis';
-
 export interface BullmqOptions {
   /** The Redis BullMQ keeps its queues in (the sessions' Redis is fine). @example 'redis://127.0.0.1:6379' */
   url: string;
@@ -49,9 +47,3 @@ export function queuesOf(options: BullmqOptions): { operations: string; webhooks
 
 /** Finished jobs are kept an hour, failed ones a day (to look into), then BullMQ removes them. */
 export const KEEP_JOBS = { removeOnComplete: { age: 3_600 }, removeOnFail: { age: 86_400 } } as const;
-
-/** A connection: a worker's blocks on Redis, and BullMQ asks for no per-command retry limit there. */
-export async function connect(url: string, forWorker: boolean): Promise<Redis> {
-  const { Redis } = await import('ioredis');
-  return new Redis(url, forWorker ? { maxRetriesPerRequest: null } : {});
-}

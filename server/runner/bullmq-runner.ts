@@ -8,7 +8,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OperationRunner } from '../sessions/session-service.ts';
-import { type BullmqOptions, connect, KEEP_JOBS, type OperationJob, queuesOf } from './bullmq-options.ts';
+import { connect } from './bullmq-connection.ts';
+import { type BullmqOptions, KEEP_JOBS, type OperationJob, queuesOf } from './bullmq-options.ts';
 import { type OperationRegistry, retriesOf } from './operations.ts';
 import { type Announce, WaitingLine } from './waiting-line.ts';
 

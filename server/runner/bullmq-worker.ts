@@ -3,7 +3,8 @@
  * the queued operations in this process until closed, through its task host.
  */
 import type { Worker } from 'bullmq';
-import { type BullmqOptions, connect, type OperationJob, queuesOf } from './bullmq-options.ts';
+import { connect } from './bullmq-connection.ts';
+import { type BullmqOptions, type OperationJob, queuesOf } from './bullmq-options.ts';
 import { type OperationRegistry, retriesOf } from './operations.ts';
 import type { TaskHost } from './task-host.ts';
 

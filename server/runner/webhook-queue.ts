@@ -5,7 +5,8 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type BullmqOptions, connect, KEEP_JOBS, queuesOf, type WebhookJob } from './bullmq-options.ts';
+import { connect } from './bullmq-connection.ts';
+import { type BullmqOptions, KEEP_JOBS, queuesOf, type WebhookJob } from './bullmq-options.ts';
 
 /** How a delivery is retried: attempts in all, exponential backoff from `delayMs`. */
 export interface WebhookRetries {

@@ -5,7 +5,8 @@
  */
 import type { Worker } from 'bullmq';
 import { AbortError } from 'p-retry';
-import { type BullmqOptions, connect, queuesOf, type WebhookJob } from './bullmq-options.ts';
+import { connect } from './bullmq-connection.ts';
+import { type BullmqOptions, queuesOf, type WebhookJob } from './bullmq-options.ts';
 
 /**
  * Sends one delivery, signed (the facade's, with the webhook secret):
