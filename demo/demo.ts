@@ -86,7 +86,7 @@ export async function startDemoSession(liveop: Liveop, base: string, options: De
 }
 
 /** What the demo page may start without an API key (demo/operations.ts). */
-const DEMO_OPERATIONS = new Set(['demo-import', 'demo-flaky', 'demo-chain']);
+const DEMO_OPERATIONS = new Set(['demo-import', 'demo-flaky', 'demo-chain', 'demo-answer']);
 
 /**
  * The demo's routes: the page, and a way for it to start sessions. Anyone who

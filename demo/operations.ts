@@ -9,6 +9,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Liveop } from '../server/liveop.ts';
 
+/** What the demo's answer says, a word at a time (an LLM's answer would come token by token). */
+const ANSWER =
+  'Liveop keeps a progress session per job and streams it to every page that watches it. ' +
+  'Output streams like this one carry text that arrives in pieces: each viewer gets what is new ' +
+  'once per tick, and one who arrives late gets the whole text so far.';
+
+/** Items the answer cites: log entries with data, rendered by the page's own template. */
+const SOURCES = [
+  { title: 'The wire protocol', url: 'https://example.com/liveop/protocol' },
+  { title: 'The element', url: 'https://example.com/liveop/element' },
+];
+
 export default function registerDemoOperations(liveop: Liveop): void {
   liveop.operation('demo-import', {
     input: z.object({
@@ -25,6 +37,21 @@ export default function registerDemoOperations(liveop: Liveop): void {
         if (row % 10 === 0) task.log(`row ${row} imported`);
       }
       task.result({ imported: rows });
+    },
+  });
+
+  liveop.operation('demo-answer', {
+    title: 'An answer, streamed word by word',
+    tasks: { answer: 'Write the answer' },
+    run: async (task) => {
+      const words = ANSWER.split(/(?<= )/);
+      for (const [i, word] of words.entries()) {
+        await sleep(60, undefined, { signal: task.signal });
+        task.output('answer', word);
+        task.percent(((i + 1) / words.length) * 100);
+      }
+      for (const source of SOURCES) task.item(`source: ${source.title}`, source);
+      task.result({ words: words.length, sources: SOURCES.length });
     },
   });
 

@@ -20,6 +20,14 @@ export interface TaskContext {
   percent(value: number): void;
   message(text: string, level?: MessageLevel): void;
   log(...lines: string[]): void;
+  /**
+   * Appends `text` to the session's output stream `stream` (an answer token by
+   * token, a report row by row): viewers get what is new once per tick, a
+   * late one the whole text so far.
+   */
+  output(stream: string, text: string): void;
+  /** A log line carrying `data` (a JSON object), which a page's `<template slot="item">` renders field by field. */
+  item(line: string, data: Record<string, unknown>): void;
   /** Runs `fn` as a named stage: active while it runs, done after, failed or cancelled if it throws. */
   stage<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   /**
@@ -295,6 +303,8 @@ export class ProgressSession {
         emit({ type: 'steps', task: taskId, done: Math.min(done, total), total, ...(unit ? { unit } : {}) }),
       message: (text, level = 'info') => emit({ type: 'message', task: taskId, text, level }),
       log: (...lines) => emit({ type: 'log', lines }),
+      output: (stream, text) => emit({ type: 'output', stream, text }),
+      item: (line, data) => emit({ type: 'log', line, data }),
       heartbeat: () => emit({ type: 'heartbeat', task: taskId }),
       result: (data, artifacts) => emit({ type: 'result', data, ...(artifacts ? { artifacts } : {}) }),
       throwIfCancelled,

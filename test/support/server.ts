@@ -4,6 +4,7 @@
 
 import { Hono } from 'hono';
 import { demoRoutes } from '../../demo/demo.ts';
+import registerDemoOperations from '../../demo/operations.ts';
 import { withContractErrors } from '../../server/http/app.ts';
 import { createLiveop, type Liveop, type LiveopOptions } from '../../server/liveop.ts';
 import { MemorySessionStore } from '../../server/store/memory-store.ts';
@@ -25,7 +26,10 @@ export async function startServer(
   const liveop = createLiveop({ ...liveopOptions, store });
   const app = withContractErrors(new Hono());
   app.route('/', liveop.routes());
-  if (demo) app.route('/', demoRoutes(liveop, { speed: demoSpeed ?? 1 }));
+  if (demo) {
+    registerDemoOperations(liveop);
+    app.route('/', demoRoutes(liveop, { speed: demoSpeed ?? 1 }));
+  }
   const listening = await liveop.listen(0, '127.0.0.1', app);
   return {
     url: listening.url,
