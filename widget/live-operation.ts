@@ -393,7 +393,9 @@ export class LiveOperation extends LitElement {
         ? line.error
           ? `${status}. ${line.error.message}`
           : status
-        : milestone > this.#milestone && milestone < 100 && format(this.#pageLanguage, milestone, 'percent');
+        : milestone > this.#milestone &&
+          milestone < 100 &&
+          format(this.#locale.lang || undefined, milestone, 'percent');
     if (previous && text) this._announcement = this.#t('announce', { title, text });
     this.#milestone = Math.max(this.#milestone, milestone);
 
