@@ -1,12 +1,17 @@
 /**
  * One row of `<live-operation-list>`: a button that opens the session (its
- * title), the status badge, a bar with the percent, the age, and when open
- * the session's `<live-operation>`. A template of what the list element
- * hands it (`RowView`); its state and events stay on the element.
+ * title), the status badge, a bar with the percent, the age, the actions the
+ * list's credential allows (cancel, restart, delete) with what went wrong,
+ * for a parent the roll-up of its children (failures first) on a button
+ * that opens them in a nested list, and when open the session's
+ * `<live-operation>`. A template of what the list element hands it
+ * (`RowView`); its state and events stay on the element.
  */
 import { html, nothing, type TemplateResult } from 'lit';
-import type { ListedSession } from '../protocol/index.ts';
+import type { ChildCounts } from '../protocol/index.ts';
 import type { LiveOperationSnapshotEvent } from './events.ts';
+import type { ListAction } from './list-actions.ts';
+import type { ListRow } from './list-rows.ts';
 import { formatAge, type LiveOperationListStrings } from './list-strings.ts';
 import { format } from './strings.ts';
 
@@ -17,6 +22,14 @@ export interface Opened {
   token: string;
 }
 
+/** A row's action: the one in flight, or why the last one failed. */
+export interface Acting {
+  busy?: ListAction;
+  error?: string;
+}
+
+type Translate = (key: keyof LiveOperationListStrings, values?: Record<string, string | number>) => string;
+
 /** What every row of one render shares. */
 export interface RowView {
   /** The open session, if any. */
@@ -25,22 +38,49 @@ export interface RowView {
   /** The time the ages are counted to. */
   now: number;
   theme: 'light' | 'dark' | undefined;
-  t(key: keyof LiveOperationListStrings, values?: Record<string, string | number>): string;
+  t: Translate;
   /** The row's button was pressed. */
-  toggle(session: ListedSession): void;
+  toggle(session: ListRow): void;
   /** The open `<live-operation>` received a snapshot. */
   patch(event: LiveOperationSnapshotEvent): void;
+  /** The actions a row offers now. */
+  actions(session: ListRow): ListAction[];
+  /** What its actions are doing, or did wrong. */
+  acting(session: ListRow): Acting | undefined;
+  act(session: ListRow, action: ListAction): void;
+  /** Whether a parent's children are shown. */
+  childrenOpen(session: ListRow): boolean;
+  toggleChildren(session: ListRow): void;
+  /** The nested list of a parent's children (an element). */
+  nested(session: ListRow): HTMLElement;
 }
 
-export function sessionRow(
-  session: ListedSession,
-  { opened, lang, now, theme, t, toggle, patch }: RowView,
-): TemplateResult {
-  const { status, percent, createdAt } = session;
+/** A parent's children by status, failures first: what its row says, each with its count. */
+export function rollup(children: ChildCounts, t: Translate): { status: string; text: string }[] {
+  const expected = Math.max(children.expected, children.total);
+  const counts = [
+    ['error', 'childrenError'],
+    ['cancelled', 'childrenCancelled'],
+    ['running', 'childrenRunning'],
+    ['pending', 'childrenPending'],
+  ] as const;
+  return [
+    ...counts
+      .filter(([status]) => children[status] > 0)
+      .map(([status, key]) => ({ status, text: t(key, { count: children[status] }) })),
+    { status: 'complete', text: t('childrenComplete', { count: children.complete, expected }) },
+  ];
+}
+
+export function sessionRow(session: ListRow, view: RowView): TemplateResult {
+  const { opened, lang, now, theme, t, toggle, patch } = view;
+  const { status, percent, createdAt, children } = session;
   const title = session.title || t('untitled');
   const open = opened?.id === session.id ? opened : undefined;
   const text = format(lang, percent, 'percent');
-  return html`<li part="item${open ? ' item-open' : ''}">
+  const acting = view.acting(session);
+  const nested = children && view.childrenOpen(session);
+  return html`<li part="item${open ? ' item-open' : ''}${children ? ' item-parent' : ''}">
     <div part="row" class="row">
       <button
         part="toggle"
@@ -48,7 +88,8 @@ export function sessionRow(
         aria-expanded=${!!open}
         aria-controls=${open ? 'open' : nothing}
         aria-label=${t('toggle', { title })}
-        @click=${() => toggle(session)}
+        aria-disabled=${session.streamUrl === undefined}
+        @click=${() => session.streamUrl !== undefined && toggle(session)}
       >
         <span class="chevron" aria-hidden="true">${open ? '▾' : '▸'}</span><span part="title">${title}</span>
       </button>
@@ -69,7 +110,37 @@ export function sessionRow(
       <time part="age" class="age" datetime=${createdAt} title=${new Date(createdAt).toLocaleString(lang)}
         >${t('age', { time: formatAge(createdAt, now, lang) })}</time
       >
+      ${
+        children
+          ? html`<button
+            part="children-toggle"
+            class="children"
+            aria-expanded=${!!nested}
+            @click=${() => view.toggleChildren(session)}
+          >
+            <span class="sr">${t('children', { title })}</span>
+            <span class="chevron" aria-hidden="true">${nested ? '▾' : '▸'}</span>
+            ${rollup(children, t).map(
+              ({ status, text }) =>
+                html`<span part="child-count child-${status}" class="count ${status}">${text}</span>`,
+            )}
+          </button>`
+          : nothing
+      }
+      ${view.actions(session).map((action) => {
+        const label = t(action);
+        return html`<button
+          part="action ${action}-action"
+          class="action"
+          aria-label=${t('actionLabel', { action: label, title })}
+          aria-disabled=${!!acting?.busy}
+          @click=${() => acting?.busy || view.act(session, action)}
+        >
+          ${acting?.busy === action ? t('loading') : label}
+        </button>`;
+      })}
     </div>
+    ${acting?.error ? html`<p part="row-problem" class="problem" role="alert">${acting.error}</p>` : nothing}
     ${
       open
         ? html`<live-operation
@@ -82,5 +153,6 @@ export function sessionRow(
         ></live-operation>`
         : nothing
     }
+    ${nested ? view.nested(session) : nothing}
   </li>`;
 }

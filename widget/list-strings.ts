@@ -17,6 +17,8 @@ export const defaultListStrings = {
   complete: defaultStrings.complete,
   error: defaultStrings.error,
   cancelled: defaultStrings.cancelled,
+  /** The status filter's option for sessions running a task again after a retry (`?status=retrying`). */
+  retrying: 'Retrying',
   /** The title search's label. */
   search: 'Search titles',
   /** A row's button, which shows or hides the session's live progress (it has `aria-expanded`). */
@@ -27,6 +29,23 @@ export const defaultListStrings = {
   age: '{time}',
   /** Title of an untitled session. */
   untitled: defaultStrings.untitled,
+  /** A row's action buttons (each named "{action}: {title}" for a screen reader, with `actionLabel`). */
+  cancel: 'Cancel',
+  restart: 'Restart',
+  delete: 'Delete',
+  /** `aria-label` of a row's action button: `{action}` is its text, `{title}` the session's. */
+  actionLabel: '{action}: {title}',
+  /** An action the server refused or that failed, shown in its row: `{reason}` is the server's message. */
+  actionFailed: '{action} failed: {reason}',
+  /** A parent row's button that shows or hides its children, a nested list (it has `aria-expanded`). */
+  children: 'Children of {title}',
+  /** A parent's children by status, failures first; each shown only when there are any, but `childrenComplete`. */
+  childrenError: '{count} failed',
+  childrenCancelled: '{count} cancelled',
+  childrenRunning: '{count} running',
+  childrenPending: '{count} waiting',
+  /** `{expected}`: the children it expects, or it has if more. */
+  childrenComplete: '{count} of {expected} complete',
   /** The button that loads the next page. */
   more: 'Load more',
   /** What the list and the "Load more" button say while a page loads. */

@@ -53,4 +53,24 @@ export const listStyles = css`
   .more {
     justify-self: center;
   }
+  /* A parent's roll-up: each count in its status's colour, failures first. */
+  .children {
+    display: flex;
+    flex-wrap: wrap;
+    gap: 2px 8px;
+    font-size: 0.85em;
+  }
+  .count {
+    color: var(--_c);
+  }
+  .action {
+    font-size: 0.85em;
+  }
+  .problem {
+    margin-top: 4px;
+  }
+  [part~='children'] {
+    display: block;
+    margin: 8px 0 0 16px;
+  }
 `;

@@ -107,11 +107,4 @@ export const styles = css`
     max-height: 14em;
     overflow: auto;
   }
-  .sr {
-    position: absolute;
-    width: 1px;
-    height: 1px;
-    overflow: hidden;
-    clip-path: inset(50%);
-  }
 `;

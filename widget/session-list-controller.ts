@@ -2,28 +2,37 @@
  * `<live-operation-list>`'s link to the server, as a Lit `ReactiveController`:
  * it loads the first page of the list URL its host names (read before each
  * update: a new URL is loaded afresh, and an answer for an older one is
- * dropped), loads further pages on request, refreshes what is listed every
- * `interval()` ms while the host says something listed may still change —
- * only while the element is in the page and the tab is visible — and holds
- * the search box's debounce. In `hostDisconnected` it aborts its requests and
- * clears every timer: no fetch or timer outlives the element.
+ * dropped), then follows the same URL as a live stream (list-stream.ts), so
+ * sessions appear, change and end on the list with no polling; it loads
+ * further pages on request, and the listed ones again when the stream shows
+ * a session no page has listed yet (for its entry) or comes back after a
+ * break. Only where the URL does not stream does it refresh what is listed
+ * every `interval()` ms while something listed may still change — while the
+ * element is in the page and the tab is visible. It holds the search box's
+ * debounce. In `hostDisconnected` it closes the stream, aborts its requests
+ * and clears every timer: no fetch or timer outlives the element.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ListedSession, SessionList } from '../protocol/index.ts';
+import type { SessionList, Snapshot } from '../protocol/index.ts';
+import type { LoadMode } from './list-rows.ts';
+import { ListStream } from './list-stream.ts';
 import type { Fetch } from './shared-connection.ts';
-
-/** `first`: a new list (replaces what is shown); `more`: the next page (appended); `refresh`: the listed ones again. */
-export type LoadMode = 'first' | 'more' | 'refresh';
 
 export interface SessionListCallbacks {
   /** The first page's URL for the host's settings (null: nothing to list), read before each update. */
   url(): string | null;
-  /** The URL that lists again what is listed, or null when nothing listed may change (then no refresh). */
+  /** The URL that lists again what is listed (`limit` raised to cover it). */
   refresh(): string | null;
-  /** How long to wait between refreshes, in ms (0: never refresh). */
+  /** Whether something listed may still change: only then does a list that cannot stream refresh. */
+  changing(): boolean;
+  /** How long to wait between refreshes where the list cannot stream, in ms (0: never refresh). */
   interval(): number;
   /** A page arrived for the current URL. */
   page(page: SessionList, mode: LoadMode): void;
+  /** The stream sent a session's snapshot: answers whether it is one no page has listed (then one is asked for). */
+  snapshot(snapshot: Snapshot): boolean;
+  /** The stream says a listed session was deleted or expired. */
+  gone(id: string): void;
   /** A request failed: the HTTP status, or the browser's error message. */
   fail(reason: number | string, mode: LoadMode): void;
   /** A request went out (its mode), or none is in flight any more (undefined). */
@@ -40,27 +49,6 @@ class ListResponseError extends Error {
 /** Relative ages ("3 min. ago") are redrawn this often while nothing is refreshed. */
 const AGE_TICK = 30_000;
 
-/** The server's largest page: what one refresh can list again. */
-export const MAX_LIMIT = 100;
-
-/**
- * What is listed once `page` arrived for `mode`: `first` replaces, `more`
- * appends (leaving out any already listed), `refresh` replaces too, but past
- * the server's largest page keeps the sessions one refresh cannot list again
- * (and the cursor after them).
- */
-export function merge(listed: ListedSession[], cursor: string | null, page: SessionList, mode: LoadMode): SessionList {
-  if (mode === 'more') {
-    const seen = new Set(listed.map((s) => s.id));
-    return { sessions: listed.concat(page.sessions.filter((s) => !seen.has(s.id))), cursor: page.cursor };
-  }
-  if (mode === 'refresh' && listed.length > MAX_LIMIT) {
-    const fresh = new Set(page.sessions.map((s) => s.id));
-    return { sessions: page.sessions.concat(listed.slice(MAX_LIMIT).filter((s) => !fresh.has(s.id))), cursor };
-  }
-  return page;
-}
-
 export class SessionListController implements ReactiveController {
   /** The host's `fetch` makes every request (a host adds credentials there). */
   readonly #host: ReactiveControllerHost & { fetch: Fetch; token?: string };
@@ -71,6 +59,12 @@ export class SessionListController implements ReactiveController {
   #requests = new AbortController();
   /** The request in flight. */
   #busy?: LoadMode;
+  /** A refresh was asked for while another request was in flight: it runs once that one is done. */
+  #again?: boolean;
+  /** The live stream of the current URL (none: not opened yet, or it cannot stream). */
+  #stream?: ListStream;
+  /** The current URL cannot stream: what is listed is refreshed instead. */
+  #polling?: boolean;
   #timer?: ReturnType<typeof setTimeout>;
   /** What `#timer` will do: refresh (true) or only redraw the ages (false). */
   #refreshing?: boolean;
@@ -79,7 +73,7 @@ export class SessionListController implements ReactiveController {
     this.#stop();
     if (document.hidden) return;
     // Back in view: what changed while the tab was hidden is fetched at once (else the ages are redrawn).
-    if (this.#callbacks.refresh()) this.load('refresh');
+    if (this.#polls()) this.load('refresh');
     else this.#host.requestUpdate();
   };
 
@@ -87,6 +81,11 @@ export class SessionListController implements ReactiveController {
     this.#host = host;
     this.#callbacks = callbacks;
     host.addController(this);
+  }
+
+  /** Whether the list is followed by a live stream now. */
+  get live(): boolean {
+    return !!this.#stream && !this.#stream.closed;
   }
 
   hostConnected(): void {
@@ -101,6 +100,7 @@ export class SessionListController implements ReactiveController {
     document.removeEventListener('visibilitychange', this.#visibility);
     this.#url = undefined;
     this.#abort();
+    this.#close();
     this.#stop();
     this.#debounce = clearTimeout(this.#debounce) as undefined;
   }
@@ -110,6 +110,7 @@ export class SessionListController implements ReactiveController {
     if (this.#connected && url !== this.#url) {
       this.#url = url;
       this.#abort();
+      this.#close();
       if (url) this.load('first');
     }
   }
@@ -120,12 +121,14 @@ export class SessionListController implements ReactiveController {
 
   /**
    * Loads a page of the current URL (`url` defaults to it; `more` passes the
-   * cursor's). A refresh in flight gives way to a load the user asked for;
-   * any other request in flight makes this one a no-op.
+   * cursor's). A refresh in flight gives way to a load the user asked for; a
+   * refresh asked for during another request runs after it; any other
+   * request in flight makes this one a no-op.
    */
   async load(mode: LoadMode, url = mode === 'refresh' ? this.#callbacks.refresh() : this.#url): Promise<void> {
     if (!url || !this.#connected) return;
     if (this.#busy) {
+      if (mode === 'refresh') this.#again = true;
       if (this.#busy !== 'refresh' || mode === 'refresh') return;
       this.#abort();
     }
@@ -133,15 +136,15 @@ export class SessionListController implements ReactiveController {
     const { signal } = this.#requests;
     this.#busy = mode;
     this.#callbacks.busy(mode);
+    let loaded = false;
     try {
-      const { token } = this.#host;
-      const headers = token ? { Authorization: `Bearer ${token}` } : undefined;
-      const response = await this.#host.fetch(url, headers ? { signal, headers } : { signal });
+      const response = await this.#host.fetch(url, { signal, headers: this.#headers() });
       if (!response.ok) throw new ListResponseError(response.status);
       const page = (await response.json()) as SessionList;
       // (A backend's answer of another shape, say a login page's JSON, is a failure too.)
       if (!Array.isArray(page?.sessions)) throw new Error('not a list of sessions');
       if (!signal.aborted) this.#callbacks.page(page, mode);
+      loaded = true;
     } catch (error) {
       const reason =
         error instanceof ListResponseError ? error.status : error instanceof Error ? error.message : `${error}`;
@@ -150,12 +153,17 @@ export class SessionListController implements ReactiveController {
       if (!signal.aborted) {
         this.#busy = undefined;
         this.#callbacks.busy(undefined);
-        this.#schedule();
+        // The list is shown: from now on the stream keeps it current.
+        if (loaded && mode === 'first') this.#open();
+        if (this.#again) {
+          this.#again = false;
+          this.load('refresh');
+        } else this.#schedule();
       }
     }
   }
 
-  /** Loads the current URL afresh, dropping any request in flight. */
+  /** Loads the current URL afresh, dropping any request in flight (the stream stays). */
   reload(): Promise<void> {
     this.#abort();
     return this.load('first');
@@ -168,21 +176,58 @@ export class SessionListController implements ReactiveController {
     else action();
   }
 
+  #headers(): Record<string, string> {
+    const { token } = this.#host;
+    return token ? { Authorization: `Bearer ${token}` } : {};
+  }
+
+  /** Follows the current URL live, unless it is followed already (or cannot be). */
+  #open(): void {
+    const url = this.#url;
+    if (!url || this.#polling || this.#stream?.url === url) return;
+    this.#close();
+    this.#stream = new ListStream(url, this.#host.fetch, this.#headers(), {
+      snapshot: (snapshot) => {
+        if (this.#callbacks.snapshot(snapshot)) this.load('refresh');
+      },
+      gone: (id) => this.#callbacks.gone(id),
+      // Deletions while no connection was open, and rows' entries: the listed ones again.
+      resumed: () => this.load('refresh'),
+      unavailable: () => {
+        this.#polling = true;
+        this.#schedule();
+      },
+    });
+  }
+
+  #close(): void {
+    this.#stream?.close();
+    this.#stream = undefined;
+    this.#polling = false;
+  }
+
   #abort(): void {
     this.#requests.abort();
     this.#requests = new AbortController();
     if (this.#busy) this.#callbacks.busy(undefined);
     this.#busy = undefined;
+    this.#again = false;
+  }
+
+  /** Whether what is listed is to be fetched again by timer: the URL cannot stream and something may change. */
+  #polls(): boolean {
+    return !!this.#polling && this.#callbacks.changing() && this.#callbacks.interval() > 0;
   }
 
   /**
    * Keeps one timer while the element is in the page and the tab visible:
-   * a refresh in `interval()` ms while something listed may change, else a
-   * redraw of the ages. A timer already set for the same purpose is kept, so
-   * frequent updates (an open row's stream) do not put the refresh off.
+   * where the list cannot stream, a refresh in `interval()` ms while
+   * something listed may change; else a redraw of the ages. A timer already
+   * set for the same purpose is kept, so frequent updates (an open row's
+   * stream) do not put the refresh off.
    */
   #schedule(): void {
-    const refresh = !!this.#callbacks.refresh() && this.#callbacks.interval() > 0;
+    const refresh = this.#polls();
     if (this.#timer && refresh === this.#refreshing) return;
     this.#stop();
     if (!this.#connected || document.hidden || this.#busy) return;

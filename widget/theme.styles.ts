@@ -113,6 +113,14 @@ export const theme = css`
     text-align: end;
     font-variant-numeric: tabular-nums;
   }
+  /* Read by screen readers, not shown. */
+  .sr {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+  }
   .problem {
     color: var(--_err);
   }

@@ -2,10 +2,13 @@
  * `<live-operation-list>` in real Chromium against the real server, loaded
  * as a list page loads it — one script tag, `/widget-list.js`, with Lit and
  * `<live-operation>` inside: what it lists and in which order, the filters
- * and the requests they make, refreshing while something runs (and only
- * then), rows that open a live `<live-operation>`, paging, and titles
- * rendered as text. Each test lists only its own sessions, by a title search
- * for a word of its own.
+ * and query attributes and the requests they make, live through the list
+ * stream (a session created after it opened appears within a second, with
+ * nothing running before), refreshing only behind a backend that cannot
+ * stream (and only while something runs), row actions, a parent's roll-up
+ * and nested children, rows that open a live `<live-operation>`, paging, and
+ * titles rendered as text. Each test lists only its own sessions, by a title
+ * search, tag or parent of its own.
  */
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
@@ -31,8 +34,10 @@ interface Row {
 interface ListPage {
   page: Page;
   errors: Error[];
-  /** The query strings of the page's requests to the list URL, in order. */
+  /** The query strings of the page's requests for a page of the list URL (JSON), in order. */
   requests: string[];
+  /** The query strings of the list streams the server answered (NDJSON asked for), in order. */
+  streams: string[];
 }
 
 /**
@@ -44,10 +49,16 @@ async function openList(suite: ElementSuite, body: string, listPath = '/sessions
   const page = await suite.browser.newPage({ colorScheme: 'light' });
   const errors: Error[] = [];
   const requests: string[] = [];
+  const streams: string[] = [];
+  const streamed = (headers: Record<string, string>) => /ndjson/.test(headers.accept ?? '');
   page.on('pageerror', (error) => errors.push(error));
   page.on('request', (request) => {
     const url = new URL(request.url());
-    if (url.pathname === listPath) requests.push(url.search);
+    if (url.pathname === listPath && !streamed(request.headers())) requests.push(url.search);
+  });
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (url.pathname === listPath && streamed(response.request().headers()) && response.ok()) streams.push(url.search);
   });
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <script type="module" src="${origin}/widget-list.js"></script></head><body>${body}
@@ -58,20 +69,23 @@ async function openList(suite: ElementSuite, body: string, listPath = '/sessions
   await page.waitForFunction(
     () => customElements.get('live-operation-list') !== undefined && customElements.get('live-operation') !== undefined,
   );
-  return { page, errors, requests };
+  return { page, errors, requests, streams };
 }
 
-function rows(page: Page): Promise<Row[]> {
-  return page.evaluate(() =>
-    [...document.querySelector('live-operation-list')!.shadowRoot!.querySelectorAll('li[part~=item]')].map((li) => ({
+/** The rows of the page's (first) list, or of the list `selector` finds through the first one's shadow root. */
+function rows(page: Page, nested = false): Promise<Row[]> {
+  return page.evaluate((nested) => {
+    let root = document.querySelector('live-operation-list')!.shadowRoot!;
+    if (nested) root = root.querySelector('[part~=children]')!.shadowRoot!;
+    return [...root.querySelectorAll('[part~=base] > ul > li[part~=item]')].map((li) => ({
       title: li.querySelector('[part~=title]')!.textContent!,
       status: li.querySelector('[part~=status]')!.textContent!.trim(),
       percent: li.querySelector('[part~=percent]')!.textContent!.trim(),
       valueNow: li.querySelector('[role=progressbar]')!.getAttribute('aria-valuenow'),
       age: li.querySelector('[part~=age]')!.textContent!.trim(),
       expanded: li.querySelector('button[part~=toggle]')!.getAttribute('aria-expanded'),
-    })),
-  );
+    }));
+  }, nested);
 }
 
 /** `expect.poll` with room for a refresh and a slow machine. */
@@ -188,14 +202,56 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     expect(await titles(page)).toEqual([]);
   });
 
-  it("moves a running session's percent without a reload, and stops refreshing once nothing runs", async () => {
+  it("moves a running session's percent and status live, from the list's stream, with no further request", async () => {
     const w = word();
     const session = await create(`${w} import`);
     await run(session, 30);
-    const { page, requests } = await openList(
+    const { page, requests, streams } = await openList(
       suite,
       `<live-operation-list query="${w}" refresh-interval="100"></live-operation-list>`,
     );
+    await poll(() => rows(page)).toMatchObject([{ status: 'Running', percent: '30%' }]);
+    await poll(() => streams.length).toBe(1);
+    expect(new URLSearchParams(streams[0]).get('q')).toBe(w);
+
+    await suite.reporter.send(session, [{ type: 'percent', task: 'work', value: 70 }]);
+    await poll(async () => Number.parseInt((await rows(page))[0]!.percent, 10)).toBeGreaterThanOrEqual(70);
+    await finish(session);
+    await poll(() => rows(page)).toMatchObject([{ status: 'Complete', percent: '100%' }]);
+    // One page, one stream: the refresh interval applies only to a list that cannot stream.
+    expect(requests).toHaveLength(1);
+    expect(streams).toHaveLength(1);
+  });
+
+  /**
+   * A backend list route that answers JSON whatever it is asked (it does not
+   * pass the stream on): the list falls back to refreshing.
+   */
+  const jsonOnlyBackend = (page: Page, path: string) =>
+    page.route(`${suite.server.url}${path}?*`, async (route) => {
+      const url = new URL(route.request().url());
+      const answer = await route.fetch({ url: `${suite.server.url}/sessions${url.search}`, headers: {} });
+      await route.fulfill({ response: answer });
+    });
+
+  /** A list of the sessions titled with `w`, refreshing every 100 ms, behind `jsonOnlyBackend`. */
+  const openJsonOnly = async (w: string) => {
+    const list = await openList(suite, '', '/json-only');
+    await jsonOnlyBackend(list.page, '/json-only');
+    await list.page.evaluate((w) => {
+      document.body.insertAdjacentHTML(
+        'beforeend',
+        `<live-operation-list src="/json-only" query="${w}" refresh-interval="100"></live-operation-list>`,
+      );
+    }, w);
+    return list;
+  };
+
+  it('behind a backend that cannot stream, refreshes while something runs, and stops once nothing does', async () => {
+    const w = word();
+    const session = await create(`${w} import`);
+    await run(session, 30);
+    const { page, requests } = await openJsonOnly(w);
     await poll(() => rows(page)).toMatchObject([{ status: 'Running', percent: '30%' }]);
 
     await suite.reporter.send(session, [{ type: 'percent', task: 'work', value: 70 }]);
@@ -209,13 +265,10 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     expect(requests.length).toBe(settled);
   });
 
-  it('pauses refreshing while the tab is hidden, catches up when it is shown, and stops when the element leaves', async () => {
+  it('behind a backend that cannot stream, pauses refreshing while the tab is hidden, catches up when shown, and stops when the element leaves', async () => {
     const w = word();
     await run(await create(`${w} long job`), 10);
-    const { page, requests } = await openList(
-      suite,
-      `<live-operation-list query="${w}" refresh-interval="100"></live-operation-list>`,
-    );
+    const { page, requests } = await openJsonOnly(w);
     await poll(() => requests.length).toBeGreaterThan(2);
 
     const visibility = (hidden: boolean) =>
