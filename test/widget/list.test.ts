@@ -88,6 +88,16 @@ function rows(page: Page, nested = false): Promise<Row[]> {
   }, nested);
 }
 
+/** The title the `<live-operation>` an open row shows. */
+const openedTitle = (page: Page) =>
+  page.evaluate(
+    () =>
+      document
+        .querySelector('live-operation-list')!
+        .shadowRoot!.querySelector('live-operation')
+        ?.shadowRoot?.querySelector('[part~=title]')?.textContent,
+  );
+
 /** `expect.poll` with room for a refresh and a slow machine. */
 const poll = <T>(check: () => T | Promise<T>) => expect.poll(check, { timeout: 10_000 });
 const titles = async (page: Page) => (await rows(page)).map((row) => row.title);
@@ -291,6 +301,179 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     expect(requests.length).toBe(gone);
   });
 
+  it('takes its query as attributes — tags, parent, operation, status, since, until, limit — and reloads when one changes', async () => {
+    const w = word();
+    const tagged = (title: string, tags: Record<string, string>) =>
+      suite.reporter.create({ title: `${w} ${title}`, tags, tasks: [{ id: 'work', name: 'Work' }] });
+    for (const n of [1, 2]) await tagged(`b1 ${n}`, { batch: `${w}b1` });
+    for (const n of [3, 4]) await tagged(`b1 ${n} c42`, { batch: `${w}b1`, customer: '42' });
+    for (const n of [5, 6]) await tagged(`b2 ${n}`, { batch: `${w}b2`, customer: '42' });
+    const { page, requests, streams, errors } = await openList(
+      suite,
+      `<live-operation-list tags="batch:${w}b1"></live-operation-list>`,
+    );
+    await poll(async () => (await titles(page)).sort()).toEqual([
+      `${w} b1 1`,
+      `${w} b1 2`,
+      `${w} b1 3 c42`,
+      `${w} b1 4 c42`,
+    ]);
+    expect(new URLSearchParams(requests[0]).getAll('tag')).toEqual([`batch:${w}b1`]);
+    await poll(() => streams.length).toBe(1);
+    expect(new URLSearchParams(streams[0]).getAll('tag')).toEqual([`batch:${w}b1`]);
+
+    // Both tags must match; the list is asked again, its stream too.
+    await page.evaluate(
+      (w) => document.querySelector('live-operation-list')!.setAttribute('tags', `batch:${w}b1 customer:42`),
+      w,
+    );
+    await poll(async () => (await titles(page)).sort()).toEqual([`${w} b1 3 c42`, `${w} b1 4 c42`]);
+    expect(new URLSearchParams(requests.at(-1)).getAll('tag')).toEqual([`batch:${w}b1`, 'customer:42']);
+    await poll(() => streams.length).toBe(2);
+
+    // Every other filter goes into the query as GET /sessions takes it.
+    const filters = {
+      parent: 'p-1',
+      operation: 'import',
+      status: 'running,retrying',
+      since: '2026-01-01T00:00:00Z',
+      until: '2026-02-01T00:00:00Z',
+      limit: '5',
+    };
+    await page.evaluate((filters) => {
+      const list = document.querySelector('live-operation-list')!;
+      list.removeAttribute('tags');
+      for (const [name, value] of Object.entries(filters)) list.setAttribute(name, value);
+    }, filters);
+    await poll(() => new URLSearchParams(requests.at(-1)).get('until')).toBe(filters.until);
+    expect(Object.fromEntries(new URLSearchParams(requests.at(-1)))).toEqual(filters);
+    await poll(() => titles(page)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  /** The row action button `action` of the row titled `title`. */
+  const actionButton = (page: Page, title: string, action: string) =>
+    page.locator('live-operation-list li[part~=item]', { hasText: title }).locator(`button[part~=${action}-action]`);
+  const snapshotOf = async (session: CreatedSession) => {
+    const response = await fetch(`${session.snapshotUrl}?token=${session.viewerToken}`);
+    return response.status === 200 ? ((await response.json()) as { status: string; cancelRequested: boolean }) : null;
+  };
+
+  it('cancels a running session and deletes an ended one from their rows, each button labelled with its session', async () => {
+    const w = word();
+    const running = await create(`${w} running`);
+    await run(running, 20);
+    const done = await create(`${w} done`);
+    await run(done, 50);
+    await finish(done);
+    const { page, errors } = await openList(suite, `<live-operation-list query="${w}"></live-operation-list>`);
+    await poll(() => titles(page)).toEqual([`${w} done`, `${w} running`]);
+    // A running session offers cancel, an ended one restart (but not after completing) and delete.
+    const labels = () =>
+      page.evaluate(() =>
+        [...document.querySelector('live-operation-list')!.shadowRoot!.querySelectorAll('button[part~=action]')].map(
+          (button) => button.getAttribute('aria-label'),
+        ),
+      );
+    expect(await labels()).toEqual([`Delete: ${w} done`, `Cancel: ${w} running`]);
+
+    await actionButton(page, `${w} running`, 'cancel').click();
+    await poll(async () => (await snapshotOf(running))?.cancelRequested).toBe(true);
+    // No half state: once the server took it, the button is gone (a cancel is asked for once).
+    await poll(labels).toEqual([`Delete: ${w} done`]);
+
+    await actionButton(page, `${w} done`, 'delete').click();
+    await poll(() => titles(page)).toEqual([`${w} running`]);
+    expect(await snapshotOf(done)).toBeNull();
+    expect(errors).toEqual([]);
+  });
+
+  it('restarts a failed operation (the new session appears on the list), and shows in the row why an action was refused', async () => {
+    const w = word();
+    let runs = 0;
+    suite.server.liveop.operation(w, {
+      run: () => {
+        runs++;
+        if (runs === 1) throw new Error('the first run fails');
+      },
+    });
+    const started = await fetch(`${suite.server.url}/operations/${w}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(started.status).toBe(201);
+    const failed = (await started.json()) as CreatedSession;
+    await poll(async () => (await snapshotOf(failed))?.status).toBe('error');
+    // A plain session (not an operation) that failed: the server refuses to restart it.
+    const plain = await create(`${w} plain`);
+    await suite.reporter.send(plain, [{ type: 'error', message: 'broke' }]);
+    await poll(async () => (await snapshotOf(plain))?.status).toBe('error');
+
+    const { page, errors } = await openList(suite, `<live-operation-list query="${w}"></live-operation-list>`);
+    await poll(() => rows(page)).toMatchObject([{ title: `${w} plain` }, { title: w, status: 'Failed' }]);
+    await actionButton(page, `${w} plain`, 'restart').click();
+    const problem = page
+      .locator('live-operation-list li[part~=item]', { hasText: `${w} plain` })
+      .locator('[part~=row-problem]');
+    await poll(() => problem.textContent()).toMatch(/^Restart failed: .*operation/);
+    expect(await problem.getAttribute('role')).toBe('alert');
+    expect(await actionButton(page, `${w} plain`, 'restart').getAttribute('aria-disabled')).toBe('false');
+
+    await page
+      .locator('live-operation-list li[part~=item]', { hasText: /^((?!plain).)*$/ })
+      .locator('button[part~=restart-action]')
+      .click();
+    // The restarted run is a new session, on the list at once, and completes.
+    await poll(() => rows(page)).toMatchObject([
+      { title: w, status: 'Complete' },
+      { title: `${w} plain` },
+      { title: w, status: 'Failed' },
+    ]);
+    expect(runs).toBe(2);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows a parent as a roll-up of its children, failures first, and opens them in a nested list that is live too', async () => {
+    const w = word();
+    const parent = await suite.reporter.create({ title: `${w} batch`, expectedChildren: 4 });
+    const child = (n: number) =>
+      suite.reporter.create({ title: `${w} child ${n}`, parent: parent.id, tasks: [{ id: 'work', name: 'Work' }] });
+    const [one, two] = [await child(1), await child(2)];
+    await child(3);
+    await suite.reporter.send(one!, [{ type: 'complete', task: 'work' }]);
+    await suite.reporter.send(two!, [{ type: 'error', task: 'work', message: 'bad row' }]);
+    const { page, errors } = await openList(suite, `<live-operation-list query="${w} batch"></live-operation-list>`);
+    const counts = () =>
+      page.evaluate(() =>
+        [...document.querySelector('live-operation-list')!.shadowRoot!.querySelectorAll('[part~=child-count]')].map(
+          (count) => count.textContent!.trim(),
+        ),
+      );
+    await poll(counts).toEqual(['1 failed', '1 waiting', '1 of 4 complete']);
+    const toggle = page.locator('live-operation-list button[part~=children-toggle]');
+    expect(await toggle.getAttribute('aria-expanded')).toBe('false');
+    expect(await toggle.textContent()).toContain(`Children of ${w} batch`);
+
+    await toggle.click();
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    await poll(async () => (await rows(page, true)).map((row) => `${row.title}: ${row.status}`)).toEqual([
+      `${w} child 3: Waiting to start`,
+      `${w} child 2: Failed`,
+      `${w} child 1: Complete`,
+    ]);
+    // A child created now shows in the nested list and in the roll-up, with no reload.
+    const four = await child(4);
+    await run(four, 10);
+    await poll(async () => (await rows(page, true)).map((row) => row.title)[0]).toBe(`${w} child 4`);
+    await poll(counts).toEqual(['1 failed', '1 running', '1 waiting', '1 of 4 complete']);
+    // The nested list has no filters of its own.
+    expect(await page.locator('live-operation-list [part~=children] [part~=filters]').count()).toBe(0);
+    await toggle.click();
+    expect(await page.locator('live-operation-list [part~=children]').count()).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
   it('opens a row as a live <live-operation> of its session, one at a time, and fires live-operation-list-open', async () => {
     const w = word();
     const first = await create(`${w} first`);
@@ -374,15 +557,7 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     const { page, errors } = await openList(suite, `<live-operation-list query="${w}"></live-operation-list>`);
     await poll(() => titles(page)).toEqual([hostile]);
     await page.locator('live-operation-list button[part~=toggle]').click();
-    await poll(() =>
-      page.evaluate(
-        () =>
-          document
-            .querySelector('live-operation-list')!
-            .shadowRoot!.querySelector('live-operation')
-            ?.shadowRoot?.querySelector('[part~=title]')?.textContent,
-      ),
-    ).toBe(hostile);
+    await poll(() => openedTitle(page)).toBe(hostile);
     const injected = await page.evaluate(() => {
       const root = document.querySelector('live-operation-list')!.shadowRoot!;
       return {
@@ -392,6 +567,36 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
       };
     });
     expect(injected).toEqual({ elements: 0, inner: 0, pwned: null });
+    expect(errors).toEqual([]);
+  });
+});
+
+describe.skipIf(!req.available)('<live-operation-list> on a server with nothing on it', () => {
+  const suite = elementSuite();
+
+  it('shows a session created after it opened within a second, with nothing running before', async () => {
+    const { page, streams, errors } = await openList(suite, '<live-operation-list></live-operation-list>');
+    await poll(() =>
+      page.evaluate(
+        () => document.querySelector('live-operation-list')!.shadowRoot!.querySelector('[part~=empty]')?.textContent,
+      ),
+    ).toBe('No operations');
+    await poll(() => streams.length).toBe(1);
+
+    const created = Date.now();
+    await suite.reporter.create({ title: 'Created after the list opened' });
+    await page.waitForFunction(
+      () =>
+        [...document.querySelector('live-operation-list')!.shadowRoot!.querySelectorAll('[part~=title]')].some(
+          (title) => title.textContent === 'Created after the list opened',
+        ),
+      undefined,
+      { timeout: Math.max(1, 1_000 - (Date.now() - created)) },
+    );
+    expect(Date.now() - created).toBeLessThan(1_000);
+    // Its entry follows: the row opens the session's <live-operation>.
+    await page.locator('live-operation-list button[part~=toggle][aria-disabled=false]').click();
+    await poll(() => openedTitle(page)).toBe('Created after the list opened');
     expect(errors).toEqual([]);
   });
 });
@@ -434,6 +639,9 @@ describe.skipIf(!req.available)('<live-operation-list> on a keyed server', () =>
       `<live-operation-list query="${w}" token="${token}"></live-operation-list>`,
     );
     await poll(() => titles(page)).toEqual([`${w} mine`]);
+    // The subject token may cancel, never restart or delete: only that action is offered.
+    expect(await page.locator('live-operation-list [part~=action]').count()).toBe(1);
+    expect(await page.locator('live-operation-list [part~=cancel-action]').count()).toBe(1);
     // The row opens a live <live-operation> whose token may cancel, as the subject token may.
     await page.locator('live-operation-list button[part~=toggle]').first().click();
     const opened = page.locator('live-operation-list live-operation');
