@@ -9,7 +9,9 @@ import { LiveOperationList } from './live-operation-list.ts';
 LiveOperationList.define();
 
 export * from './events.ts';
+export type { ListAction } from './list-actions.ts';
 export * from './list-events.ts';
+export type { ListRow } from './list-rows.ts';
 export { defaultListStrings, type LiveOperationListStrings } from './list-strings.ts';
 export { LiveOperation } from './live-operation.ts';
 export { LiveOperationList };

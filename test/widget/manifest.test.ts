@@ -46,7 +46,24 @@ describe('the custom elements manifest', () => {
     ],
     [
       'live-operation-list',
-      ['src', 'base-url', 'token', 'status', 'query', 'limit', 'refresh-interval', 'strings', 'theme'],
+      [
+        'src',
+        'base-url',
+        'token',
+        'parent',
+        'tags',
+        'operation',
+        'status',
+        'query',
+        'since',
+        'until',
+        'limit',
+        'actions',
+        'no-filters',
+        'refresh-interval',
+        'strings',
+        'theme',
+      ],
     ],
   ])('lists <%s>’s public properties as its attributes, and only those', (tag, attributes) => {
     const declaration = element(tag);

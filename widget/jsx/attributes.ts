@@ -3,7 +3,7 @@
  * (widget/jsx/react.ts, widget/jsx/vue.ts): one list, taken from the class.
  */
 import type { LiveOperationCancelEvent, LiveOperationConnectionEvent, LiveOperationSnapshotEvent } from '../events.ts';
-import type { LiveOperationListOpenEvent } from '../list-events.ts';
+import type { LiveOperationListActionEvent, LiveOperationListOpenEvent } from '../list-events.ts';
 import type { LiveOperation } from '../live-operation.ts';
 
 /** Its attributes (strings, as in HTML; `strings` is JSON). */
@@ -37,15 +37,26 @@ export interface LiveOperationEvents {
 export interface LiveOperationListAttributes {
   src?: string;
   'base-url'?: string;
+  token?: string;
+  parent?: string;
+  /** `key:value` pairs separated by spaces: `batch:b1 customer:42`. */
+  tags?: string;
+  operation?: string;
   status?: string;
   query?: string;
+  since?: string;
+  until?: string;
   limit?: number;
+  /** Space-separated: `cancel restart delete`. */
+  actions?: string;
+  'no-filters'?: boolean;
   'refresh-interval'?: number;
   strings?: string;
   theme?: 'light' | 'dark';
 }
 
-/** `<live-operation-list>`'s own event (the `<live-operation>` a row opens fires its own, which bubble out). */
+/** `<live-operation-list>`'s own events (the `<live-operation>` a row opens fires its own, which bubble out). */
 export interface LiveOperationListEvents {
   'live-operation-list-open': LiveOperationListOpenEvent;
+  'live-operation-list-action': LiveOperationListActionEvent;
 }
