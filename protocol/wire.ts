@@ -274,6 +274,8 @@ export interface ListedSession extends Snapshot {
   streamUrl: string;
   /** A view-only token for `streamUrl`. */
   viewerToken: string;
+  /** The registered operation it runs, when it was started as one: such a session can be restarted once it ended. */
+  operation?: string;
 }
 
 /** `GET /sessions`: a page of sessions, newest first; `cursor` asks for the next page (null: no more). */

@@ -32,13 +32,15 @@ export function allowedActions(wanted: readonly ListAction[], token: string): Li
 
 /**
  * The actions a row offers now: cancel while its session may still run (and
- * no cancel was asked for yet); once it ended, restart after a failure or a
- * cancel, and delete.
+ * no cancel was asked for yet); once it ended, delete, and restart after a
+ * failure or a cancel when it was started as an operation (the server can
+ * run only those again).
  */
 export function rowActions(allowed: readonly ListAction[], row: ListRow): ListAction[] {
   const ended = isTerminal(row.status);
+  const again = row.operation !== undefined && row.status !== 'complete';
   return allowed.filter((action) =>
-    action === 'cancel' ? !ended && !row.cancelRequested : ended && (action === 'delete' || row.status !== 'complete'),
+    action === 'cancel' ? !ended && !row.cancelRequested : ended && (action === 'delete' || again),
   );
 }
 

@@ -12,7 +12,7 @@ import type { ListedSession, SessionList, Snapshot } from '../protocol/index.ts'
  * next page brings them.
  */
 export type ListRow = Omit<ListedSession, 'streamUrl' | 'viewerToken' | 'owner'> &
-  Partial<Pick<ListedSession, 'streamUrl' | 'viewerToken' | 'owner'>>;
+  Partial<Pick<ListedSession, 'streamUrl' | 'viewerToken' | 'owner' | 'operation'>>;
 
 /** The rows and the next page's cursor (null: no more). */
 export interface Rows {
@@ -36,8 +36,8 @@ function later(had: ListRow | undefined, fresh: ListRow): ListRow {
   return { ...had, ...pick(fresh) };
 }
 
-const pick = ({ streamUrl, viewerToken, owner }: ListRow) =>
-  streamUrl === undefined ? {} : { streamUrl, viewerToken, owner };
+const pick = ({ streamUrl, viewerToken, owner, operation }: ListRow) =>
+  streamUrl === undefined ? {} : { streamUrl, viewerToken, owner, operation };
 
 /**
  * What is listed once `page` arrived for `mode`: `first` replaces, `more`

@@ -90,14 +90,17 @@ describe('list actions', () => {
     expect(allowedActions(all, 'not a token')).toEqual([]);
   });
 
-  it('offers cancel while a session may run, restart after a failure or a cancel, delete once it ended', () => {
+  it("offers cancel while a session may run, delete once it ended, restart after an operation's failure or cancel", () => {
     const all = parseActions('cancel restart delete');
-    const offered = (fields: Partial<Snapshot>) => rowActions(all, snapshot('s', 1, fields));
+    const offered = (fields: Partial<Snapshot>, operation?: string) =>
+      rowActions(all, { ...snapshot('s', 1, fields), ...(operation ? { operation } : {}) });
     expect(offered({ status: 'running' })).toEqual(['cancel']);
     expect(offered({ status: 'pending', cancelRequested: true })).toEqual([]);
-    expect(offered({ status: 'error' })).toEqual(['restart', 'delete']);
-    expect(offered({ status: 'cancelled' })).toEqual(['restart', 'delete']);
-    expect(offered({ status: 'complete' })).toEqual(['delete']);
+    expect(offered({ status: 'error' }, 'import')).toEqual(['restart', 'delete']);
+    expect(offered({ status: 'cancelled' }, 'import')).toEqual(['restart', 'delete']);
+    expect(offered({ status: 'complete' }, 'import')).toEqual(['delete']);
+    // Not started as an operation: the server cannot run it again.
+    expect(offered({ status: 'error' })).toEqual(['delete']);
   });
 
   it('sends each action beside the list URL', () => {

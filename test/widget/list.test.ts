@@ -388,7 +388,7 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('restarts a failed operation (the new session appears on the list), and shows in the row why an action was refused', async () => {
+  it('restarts a failed operation, whose new run appears on the list; a session that is no operation offers no restart', async () => {
     const w = word();
     let runs = 0;
     suite.server.liveop.operation(w, {
@@ -405,25 +405,17 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     expect(started.status).toBe(201);
     const failed = (await started.json()) as CreatedSession;
     await poll(async () => (await snapshotOf(failed))?.status).toBe('error');
-    // A plain session (not an operation) that failed: the server refuses to restart it.
     const plain = await create(`${w} plain`);
     await suite.reporter.send(plain, [{ type: 'error', message: 'broke' }]);
     await poll(async () => (await snapshotOf(plain))?.status).toBe('error');
 
     const { page, errors } = await openList(suite, `<live-operation-list query="${w}"></live-operation-list>`);
     await poll(() => rows(page)).toMatchObject([{ title: `${w} plain` }, { title: w, status: 'Failed' }]);
-    await actionButton(page, `${w} plain`, 'restart').click();
-    const problem = page
-      .locator('live-operation-list li[part~=item]', { hasText: `${w} plain` })
-      .locator('[part~=row-problem]');
-    await poll(() => problem.textContent()).toMatch(/^Restart failed: .*operation/);
-    expect(await problem.getAttribute('role')).toBe('alert');
-    expect(await actionButton(page, `${w} plain`, 'restart').getAttribute('aria-disabled')).toBe('false');
-
-    await page
-      .locator('live-operation-list li[part~=item]', { hasText: /^((?!plain).)*$/ })
-      .locator('button[part~=restart-action]')
-      .click();
+    const item = (n: number) => page.locator('live-operation-list li[part~=item]').nth(n);
+    expect((await item(0).locator('button[part~=action]').allTextContents()).map((text) => text.trim())).toEqual([
+      'Delete',
+    ]);
+    await item(1).locator('button[part~=restart-action]').click();
     // The restarted run is a new session, on the list at once, and completes.
     await poll(() => rows(page)).toMatchObject([
       { title: w, status: 'Complete' },
@@ -691,5 +683,44 @@ describe.skipIf(!req.available)('<live-operation-list> on a keyed server', () =>
     expect(new URLSearchParams(requests[0]).get('q')).toBe(w);
     const html = await page.content();
     expect(html).not.toContain(KEY);
+  });
+  it("shows in the row why the host's backend refused an action, the buttons enabled again", async () => {
+    const w = word();
+    const made = await fetch(`${suite.server.url}/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ title: `${w} guarded`, tasks: [{ id: 'work', name: 'Work', expectedMs: 3_600_000 }] }),
+    });
+    const session = (await made.json()) as CreatedSession;
+    const { page, errors } = await openList(suite, '', ADMIN_LIST);
+    // The backend: lists with the key, and refuses every action (its own policy), in the contract's error format.
+    const actions: string[] = [];
+    await page.route(`${suite.server.url}${ADMIN_LIST}**`, async (route) => {
+      const url = new URL(route.request().url());
+      if (route.request().method() !== 'GET') {
+        actions.push(`${route.request().method()} ${url.pathname}`);
+        return route.fulfill({ status: 403, json: { error: { code: 'forbidden', message: 'operators only' } } });
+      }
+      const answer = await route.fetch({
+        url: `${suite.server.url}/sessions${url.search}`,
+        headers: { authorization: `Bearer ${KEY}` },
+      });
+      await route.fulfill({ response: answer });
+    });
+    await page.evaluate(
+      ([src, w]) => document.body.insertAdjacentHTML('beforeend', `<live-operation-list src="${src}" query="${w}">`),
+      [ADMIN_LIST, w] as const,
+    );
+    await poll(() => titles(page)).toEqual([`${w} guarded`]);
+    const cancel = page.locator('live-operation-list button[part~=cancel-action]');
+    await cancel.click();
+    const problem = page.locator('live-operation-list [part~=row-problem]');
+    await poll(() => problem.textContent()).toBe('Cancel failed: operators only');
+    expect(await problem.getAttribute('role')).toBe('alert');
+    expect(await cancel.getAttribute('aria-disabled')).toBe('false');
+    expect(actions).toEqual([`POST ${ADMIN_LIST}/${session.id}/cancel`]);
+    const snapshot = await fetch(session.snapshotUrl, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(((await snapshot.json()) as { cancelRequested: boolean }).cancelRequested).toBe(false);
+    expect(errors).toEqual([]);
   });
 });

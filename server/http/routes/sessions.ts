@@ -48,6 +48,8 @@ export function sessionRoutes(r: RouteContext) {
           {
             owner: s.owner,
             ...(s.subject === undefined ? {} : { subject: s.subject }),
+            // A list offers restart only for what the server can run again.
+            ...(s.operation === undefined ? {} : { operation: s.operation.name }),
             streamUrl: sessionStreamUrl(base, s.id),
             viewerToken: sessions.viewToken(s.id, c.get('who')),
           },

@@ -73,6 +73,28 @@ describe.each(STORES)('listing sessions on the %s store', (_, options, available
   });
 });
 
+describe('list entries', () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it("name the operation a session was started as (what a list may restart), and nothing for a reporter's own", async () => {
+    server = await startServer();
+    server.liveop.operation('nightly-export', { run: () => {} });
+    const started = await post(`${server.url}/operations/nightly-export`, {});
+    expect(started.status).toBe(201);
+    const plain = await post(`${server.url}/sessions`, { title: 'Reported' });
+    const { sessions } = (await (await fetch(`${server.url}/sessions`)).json()) as {
+      sessions: { id: string; operation?: string }[];
+    };
+    const operationOf = (id: string) => sessions.find((s) => s.id === id) ?? null;
+    expect(operationOf(started.body.id)).toMatchObject({ operation: 'nightly-export' });
+    expect(operationOf(plain.body.id)).not.toHaveProperty('operation');
+  });
+});
+
 describe('tags', () => {
   let server: TestServer | undefined;
   afterEach(async () => {
