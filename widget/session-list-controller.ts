@@ -153,8 +153,8 @@ export class SessionListController implements ReactiveController {
       if (!signal.aborted) {
         this.#busy = undefined;
         this.#callbacks.busy(undefined);
-        // The list is shown: from now on the stream keeps it current.
-        if (loaded && mode === 'first') this.#open();
+        // The list is shown: from now on the stream keeps it current (after "Load more", what it lists now).
+        if (loaded && mode !== 'refresh') this.#open(mode === 'more' ? this.#callbacks.refresh() : this.#url);
         if (this.#again) {
           this.#again = false;
           this.load('refresh');
@@ -181,9 +181,8 @@ export class SessionListController implements ReactiveController {
     return token ? { Authorization: `Bearer ${token}` } : {};
   }
 
-  /** Follows the current URL live, unless it is followed already (or cannot be). */
-  #open(): void {
-    const url = this.#url;
+  /** Follows `url` (the current query) live, unless it is followed already (or cannot be). */
+  #open(url: string | null | undefined): void {
     if (!url || this.#polling || this.#stream?.url === url) return;
     this.#close();
     this.#stream = new ListStream(url, this.#host.fetch, this.#headers(), {

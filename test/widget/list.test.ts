@@ -517,15 +517,16 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     expect(errors).toEqual([]);
   });
 
-  it('pages with "Load more" and the cursor, newest first throughout', async () => {
+  it('pages with "Load more" and the cursor, newest first throughout, and follows the rows it loaded live too', async () => {
     const w = word();
     const created: string[] = [];
+    const sessions: CreatedSession[] = [];
     for (let i = 1; i <= 5; i++) {
       created.unshift(`${w} batch ${i}`);
-      await create(`${w} batch ${i}`);
+      sessions.push(await create(`${w} batch ${i}`));
       await sleep(5);
     }
-    const { page, requests } = await openList(
+    const { page, requests, streams } = await openList(
       suite,
       `<live-operation-list query="${w}" limit="2"></live-operation-list>`,
     );
@@ -539,6 +540,12 @@ describe.skipIf(!req.available)('<live-operation-list> in Chromium', () => {
     const cursors = requests.map((query) => new URLSearchParams(query).get('cursor')).filter(Boolean);
     expect(cursors).toHaveLength(2);
     expect(requests.every((query) => new URLSearchParams(query).get('limit') === '2')).toBe(true);
+    // The stream now covers every listed row: the oldest, from the last page, moves without a request.
+    await poll(() => new URLSearchParams(streams.at(-1)).get('limit')).toBe('5');
+    const asked = requests.length;
+    await run(sessions[0]!, 35);
+    await poll(async () => (await rows(page)).at(-1)?.percent).toBe('35%');
+    expect(requests).toHaveLength(asked);
   });
 
   it('renders hostile titles as text, in the row and in the opened element', async () => {

@@ -123,7 +123,7 @@ class ViewsTest(unittest.TestCase):
         html = Template("{% load liveop %}{% live_operation_list %}").render(Context({}))
         described = widget("widget-list")
         self.assertIn(f'integrity="{described["integrity"]}"', html)
-        self.assertTrue(html.endswith('<live-operation-list src="/operations/sessions"></live-operation-list>'), html)
+        self.assertTrue(html.endswith('<live-operation-list src="/operations/sessions" actions=""></live-operation-list>'), html)
 
     def client_for(self, user):
         from django.test import Client

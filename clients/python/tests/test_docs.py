@@ -146,7 +146,7 @@ class DocsTest(unittest.TestCase):
         page = client.get(answer["Location"]).content.decode()
         self.assertIn(f'<live-operation src="https://progress.example.com/sessions/{session_id}/stream"', page)
         html = render_to_string("imports/dashboard.html", {"started": session_id})
-        self.assertIn('<live-operation-list src="/operations/sessions"></live-operation-list>', html)
+        self.assertIn('<live-operation-list src="/operations/sessions" actions=""></live-operation-list>', html)
         self.assertIn(" cancelable log-open></live-operation>", html)
         self.assertEqual(html.count("<script"), 1)  # the list's script brings both elements
         feed = client.get("/operations/sessions").json()

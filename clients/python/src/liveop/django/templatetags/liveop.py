@@ -74,8 +74,13 @@ def live_operation(context: template.Context, started: Any, cancelable: bool = T
 
 @register.simple_tag(takes_context=True)
 def live_operation_list(context: template.Context, **options: Any) -> SafeString:
-    """``<live-operation-list>`` of the signed-in user's own operations (fed by ``liveop.django.urls``), with its script."""
+    """``<live-operation-list>`` of the signed-in user's own operations (fed by ``liveop.django.urls``), with its script.
+
+    With no row actions (``actions=""``): the feed lists, it does not cancel, restart or delete.
+    """
     element = format_html(
-        '<live-operation-list src="{}"{}></live-operation-list>', reverse("liveop:sessions"), _attributes(options)
+        '<live-operation-list src="{}"{}></live-operation-list>',
+        reverse("liveop:sessions"),
+        _attributes({"actions": "", **options}),
     )
     return format_html("{}{}", _script(context, "widget-list"), element)
