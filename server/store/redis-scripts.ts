@@ -99,11 +99,29 @@ return #ARGV - 2
 `);
 
 /**
- * Drops at most `batch` index entries whose sessions have expired; answers how many.
+ * Looks at most `batch` index entries whose sessions have expired and drops
+ * them, but for children whose parent's entry has not expired: those are
+ * left for the caller, who keeps them as long as their parent's session
+ * (its key is on another Cluster slot). Answers how many entries it looked
+ * at, the children it dropped (their keys outlive their own expiry, so the
+ * caller removes them), and the held children as id, parent, parent's entry
+ * expiry.
  * KEYS: all, expiry, owners, parents. ARGV: owner key prefix, parent key prefix, now, batch.
  */
 export const prune = lua(`${forget}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
-for _, id in ipairs(ids) do forget(id) end
-return #ids
+local dropped, held = {}, {}
+for _, id in ipairs(ids) do
+  local parent = redis.call('HGET', KEYS[4], id)
+  local until_ = parent and redis.call('ZSCORE', KEYS[2], parent)
+  if until_ and tonumber(until_) > tonumber(ARGV[3]) then
+    table.insert(held, id)
+    table.insert(held, parent)
+    table.insert(held, until_)
+  else
+    forget(id)
+    if parent then table.insert(dropped, id) end
+  end
+end
+return {#ids, dropped, held}
 `);
