@@ -16,10 +16,10 @@
  *   parent, watched by 100 viewers too: the fan-out's measure, same load.
  */
 import { cpus, loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { CreatedSession } from '../../protocol/index.ts';
 import { machineBusyPercent, machineCpu } from '../lib/machine.ts';
-import { PacedReporters, type PacedSession } from '../lib/paced-reporters.ts';
+import { PacedReportersProcess, type PacedSpec } from '../lib/paced-reporters-process.ts';
 import {
   numberAfter,
   openStream,
@@ -80,10 +80,10 @@ export async function runParents(o: ParentsOptions, log: (line: string) => void)
   const target = targetOf(server.url);
   const pool = Array.from({ length: 32 }, () => new RawConnection(target));
   const watchers: Watcher[] = [];
-  const reporters = new PacedReporters(target, o.connections);
+  let reporters: PacedReportersProcess | undefined;
   const prober = new RawConnection(target);
   try {
-    await Promise.all([...pool.map((c) => c.ready), reporters.ready(), prober.ready]);
+    await Promise.all([...pool.map((c) => c.ready), prober.ready]);
     const create = async (connection: RawConnection, body: object, token?: string) => {
       const headers = token ? { ...JSON_HEADERS, Authorization: `Bearer ${token}` } : JSON_HEADERS;
       const answer = await connection.request(
@@ -165,19 +165,18 @@ export async function runParents(o: ParentsOptions, log: (line: string) => void)
     await waitUntil(() => watchers.every((w) => w.lines > 0), 30_000);
     log(`  ${watchers.filter((w) => w.lines > 0).length} of ${watchers.length} viewers streaming`);
 
-    // Each post raises its session's whole percent by one: every child event changes its parent.
-    const paced = (sessions: CreatedSession[], from: number): PacedSession[] => {
-      const sent = new Array<number>(sessions.length).fill(0);
-      return sessions.slice(from).map((s, i) => ({
+    // The first children are the probes (each completes once); the rest report, in a process of their own.
+    const probeCount = Math.min(o.children - 1, Math.ceil(PROBES_PER_SECOND * o.seconds * o.rounds * 1.2));
+    const specs = (sessions: CreatedSession[]): PacedSpec[] =>
+      sessions.slice(probeCount).map((s) => ({
         url: `${s.snapshotUrl}/events`,
         headers: { ...JSON_HEADERS, Authorization: `Bearer ${s.reporterToken}` },
-        body: () => `[{"type":"percent","task":"main","value":${Math.min(99, ++sent[i]!)}}]`,
       }));
-    };
-    // The first children are the probes (each completes once); the rest report.
-    const probeCount = Math.min(o.children - 1, Math.ceil(PROBES_PER_SECOND * o.seconds * o.rounds * 1.2));
-    const childReporters = paced(children, probeCount);
-    const plainReporters = paced(plain, probeCount);
+    const paced = await PacedReportersProcess.start(target, o.connections, {
+      parent: specs(children),
+      plain: specs(plain),
+    });
+    reporters = paced;
     let parentProbes = 0;
     let plainVersion = 1;
     const probe = async (kind: Phase['kind'], endAt: number) => {
@@ -212,10 +211,9 @@ export async function runParents(o: ParentsOptions, log: (line: string) => void)
       const before = await server.stats();
       const machineBefore = machineCpu();
       if (measured) await server.profileStart();
-      const startAt = performance.now() + 50;
-      const endAt = startAt + seconds * 1000;
+      const endAt = performance.now() + seconds * 1000;
       const [run] = await Promise.all([
-        reporters.run(kind === 'parent' ? childReporters : plainReporters, o.hz, startAt, endAt),
+        paced.run(kind, o.hz, seconds),
         measured ? probe(kind, endAt) : Promise.resolve(),
       ]);
       const after = await server.stats();
@@ -238,6 +236,9 @@ export async function runParents(o: ParentsOptions, log: (line: string) => void)
     };
 
     await phase('plain', Math.min(3, o.seconds), false); // warm-up: JIT, caches
+    // The viewers' own event loop: its delays add to the latency measured.
+    const clientLoop = monitorEventLoopDelay({ resolution: 5 });
+    clientLoop.enable();
     const phases: Phase[] = [];
     for (let r = 0; r < o.rounds; r++) {
       phases.push(await phase('plain', o.seconds, true));
@@ -245,6 +246,7 @@ export async function runParents(o: ParentsOptions, log: (line: string) => void)
     }
 
     // Drain: every viewer of the parent on its last version.
+    clientLoop.disable();
     // A fresh connection: the creation pool's have idled past the server's keep-alive timeout.
     const answer = await fetch(parent.snapshotUrl, { headers: { Authorization: `Bearer ${parent.viewerToken}` } });
     const last = ((await answer.json()) as { version: number }).version;
@@ -326,6 +328,8 @@ export async function runParents(o: ParentsOptions, log: (line: string) => void)
         `latency: ${parentMs.count} probe sightings with a parent (a child completed, ${parentProbes} probes × viewers), ` +
           `${plainMs.count} without (a post to a session without a parent, also watched by ${o.viewers}); both include ` +
           'waiting behind the reporters’ posts on a saturated server, and the throttle (a line at most every 100 ms per stream)',
+        `the viewers' process (reporters in another): event-loop delay p99 ${(clientLoop.percentile(99) / 1e6).toFixed(0)} ms, ` +
+          `max ${(clientLoop.max / 1e6).toFixed(0)} ms (5 ms resolution): it adds to the latency measured`,
         `machine busy during the phases (% of one core, ${cpus().length} cores, all processes): ` +
           `${phases.map((p) => p.machineBusyPercent.toFixed(0)).join(', ')}; load average before ${loadBefore
             .map((l) => l.toFixed(1))
@@ -336,7 +340,7 @@ export async function runParents(o: ParentsOptions, log: (line: string) => void)
   } finally {
     for (const w of watchers) w.handle.close();
     for (const c of pool) c.close();
-    reporters.close();
+    reporters?.stop();
     prober.close();
     await server.stop();
   }
