@@ -29,9 +29,10 @@ export const FOREIGN = -3;
 
 /**
  * Creates (expected version '') or compare-and-sets one session, sets its
- * native expiry, and publishes the change, all at once.
+ * native expiry, and publishes the change, all at once. With `keep` '1' (a
+ * child, which its parent may keep) the expiry is never shortened.
  * KEYS: session. ARGV: expected version or '', new stored value, ttl ms,
- * channel, change message.
+ * channel, change message, keep.
  */
 export const write = lua(`
 local current = redis.call('GET', KEYS[1])
@@ -43,7 +44,9 @@ else
   if not version then return ${FOREIGN} end
   if version ~= ARGV[1] then return ${CONFLICT} end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+local ttl = tonumber(ARGV[3])
+if ARGV[6] == '1' and current then ttl = math.max(ttl, redis.call('PTTL', KEYS[1])) end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return ${WRITTEN}
 `);

@@ -257,7 +257,10 @@ export class RedisSessionStore implements SessionStore {
     throw new StoreUnavailable(new Error(`gave up updating "${id}" after ${this.#maxAttempts} conflicting writes`));
   }
 
-  /** A key's native expiry: its entry's, and for a child a hold more (redis-index.ts keeps it while its parent is). */
+  /**
+   * A key's native expiry: its entry's, and for a child a hold more, never
+   * shortened by its own writes (redis-index.ts keeps it while its parent is).
+   */
   #keyTtl(session: StoredSession, ttl: number): number {
     return session.parent === undefined ? ttl : ttl + this.#holdMs;
   }
@@ -281,7 +284,7 @@ export class RedisSessionStore implements SessionStore {
           this.#connection.script(
             scripts.write,
             [this.keys.session(session.id)],
-            [expected, value, String(ttl), this.keys.channel, message],
+            [expected, value, String(ttl), this.keys.channel, message, session.parent === undefined ? '' : '1'],
           ),
         ),
       );
