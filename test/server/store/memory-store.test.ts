@@ -6,7 +6,7 @@ import { SessionNotFound } from '../../../server/store/session-store.ts';
 import { manualClock } from '../../support/clock.ts';
 import { storeContract } from './contract.ts';
 
-storeContract('memory', async () => new MemorySessionStore({ sweepIntervalMs: 200 }));
+storeContract('memory', async (options) => new MemorySessionStore({ sweepIntervalMs: 200, ...options }));
 
 describe('the memory store', () => {
   it('forgets a session when its own clock says, whatever the wall clock says', async () => {
