@@ -18,7 +18,9 @@
  *   npm run bench -- profile-top FILE.cpuprofile   # the heaviest functions of a profile
  *
  * Scenarios: fan-out, burst, connections, ingest, store-reads, element, write-path, outputs, parents
- *   (npm run bench -- outputs --rate 2000 --seconds 10 --viewers 100).
+ *   (npm run bench -- outputs --rate 2000 --seconds 10 --viewers 100;
+ *    npm run bench -- parents --sessions 10000 --viewers 100 --hz 2 --seconds 10 --rounds 3 --concurrency 100:
+ *    children of one parent, its viewers, phases each way, reporters' keep-alive connections).
  * `--compare DIR` (fan-out, burst, ingest): DIR is a checkout of an earlier commit with its
  * node_modules; its server runs as `before` in the same interleaved rounds.
  */
@@ -199,7 +201,18 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult | null> {
         log,
       );
     case 'parents':
-      return runParents({ children: quick ? 1_000 : 10_000, viewers: 100, rounds: quick ? 2 : 4 }, log);
+      return runParents(
+        {
+          children: num(values.sessions, quick ? 1_000 : 10_000),
+          viewers: num(values.viewers, 100),
+          hz: num(values.hz, 2),
+          seconds: num(values.seconds, quick ? 4 : 10),
+          rounds: num(values.rounds, quick ? 2 : 3),
+          connections: num(values.concurrency, 100),
+          ...(profileDir ? { profileDir } : {}),
+        },
+        log,
+      );
     case 'store-reads':
       return runStoreReads({ viewers: quick ? [1, 100] : [1, 100, 1_000], changes: 10, redisUrl }, log);
     case 'element':

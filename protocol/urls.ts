@@ -7,17 +7,15 @@
 import type { Cursor } from './follower.ts';
 import type { TokenScope } from './wire.ts';
 
-const at = (base: string, id: string) => `${base}/sessions/${encodeURIComponent(id)}`;
-
 /** `GET` a session's snapshot (`POST …/events`, `…/cancel`, `…/tokens`, `…/restart` hang from it). */
-export const sessionUrl = (base: string, id: string): string => at(base, id);
+export const sessionUrl = (base: string, id: string): string => `${base}/sessions/${encodeURIComponent(id)}`;
 
 /** A session's stream. */
-export const sessionStreamUrl = (base: string, id: string): string => `${at(base, id)}/stream`;
+export const sessionStreamUrl = (base: string, id: string): string => `${sessionUrl(base, id)}/stream`;
 
 /** An action on a session: `events`, `cancel`, `tokens`, `restart`. */
 export const sessionActionUrl = (base: string, id: string, action: 'events' | 'cancel' | 'tokens' | 'restart') =>
-  `${at(base, id)}/${action}`;
+  `${sessionUrl(base, id)}/${action}`;
 
 /** One session of a multiplexed stream, with its credential and cursor. */
 export interface StreamedSession {

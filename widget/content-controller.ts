@@ -3,7 +3,7 @@ import type { Snapshot, StatusMessage } from '../protocol/index.ts';
 import { messageText } from '../protocol/messages.ts';
 import type { ContentView } from './content-view.ts';
 import { registered } from './locale-controller.ts';
-import type { ResultView } from './operation-view.ts';
+import type { ResultSource } from './operation-view.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
 
@@ -47,7 +47,7 @@ export class ContentController implements ReactiveController {
   }
 
   /** The result's default rendering, from the chunk: a result shows once, at the end, so it loads then. */
-  result(result: ResultView | undefined): TemplateResult | typeof nothing {
+  result(result: ResultSource | undefined): TemplateResult | typeof nothing {
     if (!result) return nothing;
     if (!this.#view) {
       this.#load();

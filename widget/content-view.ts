@@ -2,7 +2,8 @@ import type { html as litHtml, nothing as litNothing, ReactiveControllerHost, Te
 import { appendOutputs, type OutputChunk } from '../protocol/outputs.ts';
 import type { LogEntry, Snapshot } from '../protocol/wire.ts';
 import { fillTemplate } from './fill-template.ts';
-import type { ResultView } from './operation-view.ts';
+import type { ResultSource } from './operation-view.ts';
+import { resultView } from './result-view.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
 
@@ -86,9 +87,9 @@ export class ContentView {
   }
 
   /** The result's default rendering (the page's `result` slot or template replaces it): key/value pairs or text, and the artifacts. */
-  result(result: ResultView): TemplateResult {
+  result(result: ResultSource): TemplateResult {
     const { html, nothing } = this.lit;
-    const { entries, text, artifacts } = result;
+    const { entries, text, artifacts } = resultView(result);
     return html`<div part="result" class="result">
       <slot name="result"
         >${

@@ -95,13 +95,14 @@ export interface TaskView {
   detail: string;
 }
 
-export interface ResultView {
-  /** An object result as key/value pairs (values that are not strings as JSON). */
-  entries?: [string, string][];
-  /** Any other result, as text. */
-  text?: string;
-  /** `url` only for http(s) links: a `javascript:` artifact URL stays text. */
-  artifacts: { name: string; url?: string | undefined; text?: string | undefined }[];
+/**
+ * The snapshot whose result panel shows, and the URL its artifact links
+ * resolve against. The panel's own view model (result-view.ts) is made in
+ * the chunk that draws it: a result shows once, at the end.
+ */
+export interface ResultSource {
+  snapshot: Snapshot;
+  base: string;
 }
 
 /** The cancel controls: the button (asking to confirm, with a keep button), or that cancelling is under way. */
@@ -132,7 +133,8 @@ export interface OperationView {
   message?: (StatusMessage & { label?: string | undefined }) | undefined;
   /** The error, or why the session cannot be shown. */
   problem?: string | undefined;
-  result?: ResultView | undefined;
+  /** The result and artifacts to show, once complete or as soon as the session carries any. */
+  result?: ResultSource | undefined;
   /** Elapsed time, ETA, connection state and a failed cancel, joined ('' for none). */
   meta: string;
   actions?: ActionsView | undefined;
@@ -140,17 +142,6 @@ export interface OperationView {
 }
 
 const icons: Record<TaskStatus, string> = { pending: '○', running: '●', complete: '✓', error: '✕', cancelled: '–' };
-
-const show = (value: unknown): string => (typeof value === 'string' ? value : JSON.stringify(value));
-
-function safeUrl(url: string, base: string): string | undefined {
-  try {
-    const parsed = new URL(url, base);
-    return /^https?:$/.test(parsed.protocol) ? parsed.href : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The view model of `state` at `now`, in `strings` (overrides of the
@@ -211,7 +202,10 @@ export function operationView(
         ? { ...message, label: message.level === 'info' ? undefined : t(message.level) }
         : undefined,
     problem,
-    result: snapshot && resultView(snapshot, state.base),
+    result:
+      snapshot && (status === 'complete' || snapshot.result != null || snapshot.artifacts.length > 0)
+        ? { snapshot, base: state.base }
+        : undefined,
     meta: [
       snapshot?.startedAt &&
         t('elapsed', {
@@ -235,18 +229,6 @@ export function operationView(
             : { kind: 'cancel', label: t('cancel') }
         : undefined,
     log: logView(state, t),
-  };
-}
-
-function resultView({ status, result, artifacts }: Snapshot, base: string): ResultView | undefined {
-  if (status !== 'complete' && result == null && !artifacts.length) return undefined;
-  return {
-    ...(result == null
-      ? {}
-      : typeof result === 'object'
-        ? { entries: Object.entries(result).map(([key, value]): [string, string] => [key, show(value)]) }
-        : { text: show(result) }),
-    artifacts: artifacts.map(({ name, url, text }) => ({ name, url: url ? safeUrl(url, base) : undefined, text })),
   };
 }
 

@@ -11,7 +11,7 @@
  * in time (a proxy buffering the stream) or the stream is refused.
  */
 
-import type { ErrorBody, SessionLine, Snapshot, StreamLine, TokenLine } from '../protocol/index.ts';
+import type { SessionLine, StreamLine, TokenLine } from '../protocol/index.ts';
 import {
   type FollowAction,
   NdjsonParseStream,
@@ -61,10 +61,6 @@ export const timing = {
   poll: 2_000,
   backoffMax: 30_000,
 };
-
-/** An answer's `Retry-After` (429, 503) in milliseconds, seconds or a date; 0 without one. */
-const retryAfter = (response: Response): number =>
-  parseRetryAfter(response.headers.get('retry-after'), Date.now()) ?? 0;
 
 const connections = new WeakMap<Fetch, Map<string, SharedConnection>>();
 
@@ -207,22 +203,11 @@ export class SharedConnection {
 
   async #poll(subs: Subscriber[], signal: AbortSignal): Promise<void> {
     this.#state('polling');
-    let wait = timing.poll;
-    await Promise.all(
-      subs.map(async (sub) => {
-        const url = withToken(sessionUrl(sub.base, sub.id), sub.token);
-        try {
-          const response = await this.#fetch(url, { signal, cache: 'no-store' });
-          const status = response.status;
-          if (response.ok) this.#route([sub], (await response.json()) as Snapshot);
-          else if (status > 399 && status < 500 && status !== 429) {
-            const body = (await response.json().catch(() => null)) as ErrorBody | null;
-            this.#subs.has(sub) && sub.fail(status, body?.error?.code);
-          } else wait = Math.max(wait, retryAfter(response));
-        } catch {
-          // offline or aborted: try again next round
-        }
-      }),
+    const round = { subs, listening: this.#subs, fetch: this.#fetch, signal, wait: timing.poll };
+    const wait = await import('./poll.ts').then(
+      ({ poll }) => poll(round, { sessionUrl, withToken, parseRetryAfter }),
+      // The chunk did not load (offline): try again next round.
+      () => timing.poll,
     );
     if (this.#abort?.signal === signal) this.#schedule(wait);
   }

@@ -16,19 +16,20 @@ import { css, unsafeCSS } from 'lit';
 /**
  * Dark defaults (a dark page unless `theme=light`, or `theme=dark`): only the
  * fallbacks change, so public properties still win. (Declarations without a
- * rule, which css`` cannot hold on their own: written once, used twice.)
+ * rule, which css`` cannot hold on their own: written once, used twice, and
+ * written as they ship, since the template minifier does not read this string.)
  */
 const dark = unsafeCSS(`
-  --_fg: var(--live-operation-color, #e6edf3);
-  --_muted: var(--live-operation-muted-color, #9198a1);
-  --_bg: var(--live-operation-background, #0d1117);
-  --_subtle: var(--live-operation-subtle-background, #151b23);
-  --_border: var(--live-operation-border-color, #3d444d);
-  --_track: var(--live-operation-track-color, #3d444d);
-  --_accent: var(--live-operation-bar-color, #4493f8);
-  --_ok: var(--live-operation-success-color, #3fb950);
-  --_err: var(--live-operation-error-color, #f85149);
-  --_warn: var(--live-operation-warning-color, #d29922);
+  --_fg:var(--live-operation-color,#e6edf3);
+  --_muted:var(--live-operation-muted-color,#9198a1);
+  --_bg:var(--live-operation-background,#0d1117);
+  --_subtle:var(--live-operation-subtle-background,#151b23);
+  --_border:var(--live-operation-border-color,#3d444d);
+  --_track:var(--live-operation-track-color,#3d444d);
+  --_accent:var(--live-operation-bar-color,#4493f8);
+  --_ok:var(--live-operation-success-color,#3fb950);
+  --_err:var(--live-operation-error-color,#f85149);
+  --_warn:var(--live-operation-warning-color,#d29922);
 `);
 
 export const theme = css`

@@ -294,10 +294,15 @@ export class RawConnection {
 
 /** The version of a snapshot line, read from the bytes (-1 when the line has none). */
 export function versionOf(line: Buffer): number {
-  const at = line.indexOf('"version":');
+  return numberAfter(line, '"version":');
+}
+
+/** The whole number right after `key` (its first occurrence from `from`), read from the bytes; -1 without one. */
+export function numberAfter(line: Buffer, key: string, from = 0): number {
+  const at = line.indexOf(key, from);
   if (at < 0) return -1;
   let v = 0;
-  for (let i = at + 10; i < line.length; i++) {
+  for (let i = at + key.length; i < line.length; i++) {
     const c = line[i]!;
     if (c < 0x30 || c > 0x39) break;
     v = v * 10 + (c - 0x30);

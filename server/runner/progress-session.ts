@@ -98,6 +98,12 @@ export interface ProgressSessionDeps {
   watch: (signal: AbortSignal) => AsyncIterable<Snapshot>;
   /** Starts operation `name` as the session this one chains to (same owner); answers its id. */
   startNext?: (name: string, input: unknown) => Promise<string>;
+  /**
+   * Holds the session strongly while one of its tasks runs (answers the
+   * release). A task may wait on nothing but its signal, and nothing else
+   * would keep the session (and so the signal) from being collected.
+   */
+  hold?: (session: ProgressSession) => () => void;
 }
 
 /** An operation's run, as the runner hands it to the session: which attempt of how many. */
@@ -250,6 +256,7 @@ export class ProgressSession {
       if (!this.#failed) this.#emit({ type: 'cancelled' });
       throw signal.reason;
     }
+    const release = this.#deps.hold?.(this);
     this.start(taskId);
     try {
       const value = await fn(this.#context(taskId));
@@ -285,6 +292,8 @@ export class ProgressSession {
         this.#abort.abort(new CancelledError());
       }
       throw error;
+    } finally {
+      release?.();
     }
   }
 

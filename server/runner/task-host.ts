@@ -6,7 +6,9 @@
  *
  * It holds sessions weakly: a handle the caller dropped, whose tasks have all
  * settled, is collected with everything it held, so a process that runs
- * 100,000 small jobs a day does not grow with them.
+ * 100,000 small jobs a day does not grow with them. While a task runs, its
+ * session is held strongly: a task waiting on nothing but its signal is
+ * reachable from nothing else, and collected, its cancel would go unheard.
  */
 import PQueue from 'p-queue';
 import pRetry from 'p-retry';
@@ -43,6 +45,8 @@ export class TaskHost {
     if (this.#sessions.get(id)?.deref() === undefined) this.#sessions.delete(id);
   });
   readonly #unsubscribe: () => void;
+  /** Sessions with tasks under way, held strongly (see the module comment), with how many. */
+  readonly #running = new Map<ProgressSession, number>();
 
   constructor(options: TaskHostOptions) {
     this.#options = options;
@@ -70,10 +74,23 @@ export class TaskHost {
       read: () => this.#options.read(id),
       watch: (signal) => this.#options.watch(id, signal),
       startNext: (name, input) => this.#options.startNext(id, name, input),
+      hold: (held) => this.#hold(held),
     });
     this.#sessions.set(id, new WeakRef(session));
     this.#forget.register(session, id);
     return session;
+  }
+
+  #hold(session: ProgressSession): () => void {
+    this.#running.set(session, (this.#running.get(session) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.#running.get(session) ?? 1) - 1;
+      if (left === 0) this.#running.delete(session);
+      else this.#running.set(session, left);
+    };
   }
 
   /**

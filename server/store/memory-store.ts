@@ -5,6 +5,10 @@
  * memory does not grow with sessions nobody reads. The adapter's TTL runs on
  * the wall clock; a session also expires on the store's own clock (`now`,
  * the server's injected one), so that time decides alone.
+ *
+ * A child is kept while its parent is (docs/protocol.md, Retention): its
+ * own expiry passed, it still counts as there as long as its parent does,
+ * checked when it is read or swept, so a child's change costs nothing more.
  */
 import { KeyvCacheableMemory } from '@cacheable/memory';
 import Keyv from 'keyv';
@@ -73,7 +77,7 @@ export class MemorySessionStore implements SessionStore {
 
   async get(id: string): Promise<StoredSession | undefined> {
     const entry = this.#index.get(id);
-    if (entry !== undefined && entry.expiresAt <= this.#now()) return undefined;
+    if (entry !== undefined && !this.#kept(entry, this.#now())) return undefined;
     return this.#keyv.get(id);
   }
 
@@ -115,7 +119,7 @@ export class MemorySessionStore implements SessionStore {
     const ids = [...this.#index.entries()]
       .filter(
         ([, e]) =>
-          e.expiresAt > now &&
+          this.#kept(e, now) &&
           (owner === undefined || e.owner === owner) &&
           (parent === undefined || e.parent === parent),
       )
@@ -189,7 +193,8 @@ export class MemorySessionStore implements SessionStore {
   async #write(session: StoredSession): Promise<void> {
     const now = this.#now();
     const ttl = retentionMs(session, now);
-    await this.#keyv.set(session.id, session, ttl);
+    // A child may outlive its own expiry (its parent keeps it): the index sweep removes it, not the adapter.
+    await this.#keyv.set(session.id, session, session.parent === undefined ? ttl : undefined);
     const entry = this.#index.get(session.id);
     if (entry !== undefined) {
       entry.expiresAt = now + ttl;
@@ -223,10 +228,20 @@ export class MemorySessionStore implements SessionStore {
     for (const listener of this.#listeners) listener(change);
   }
 
+  /** Whether the session is still there at `now`: its own expiry to come, or (a child) its parent still there. */
+  #kept(entry: IndexEntry, now: number): boolean {
+    // A parent exists before its children, so this walks up a finite chain.
+    for (let at: IndexEntry | undefined = entry; at !== undefined; ) {
+      if (at.expiresAt > now) return true;
+      at = at.parent === undefined ? undefined : this.#index.get(at.parent);
+    }
+    return false;
+  }
+
   #sweepIndex(): void {
     const now = this.#now();
     for (const [id, entry] of this.#index) {
-      if (entry.expiresAt > now) continue;
+      if (this.#kept(entry, now)) continue;
       this.#unindex(id);
       void this.#keyv.delete(id);
     }

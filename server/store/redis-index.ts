@@ -8,6 +8,12 @@
  *
  * An entry's expiry is only ever raised (`ZADD GT`), so an entry never
  * leaves before its session; `list()` skips sessions already gone.
+ *
+ * A child is kept while its parent is: its key outlives its own expiry by
+ * `holdMs`, and when its entry comes up the prune either renews both to its
+ * parent's remaining time (the parent still there) or drops them (the
+ * parent gone). Each child costs one renewal per parent lifetime seen, none
+ * per change.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StoredSession } from '../core/model.ts';
@@ -35,16 +41,25 @@ export class RedisIndex {
   readonly #keys: RedisKeys;
   readonly #sessions: IndexedSessions;
   readonly #now: () => number;
+  readonly #holdMs: number;
   /** How far this instance last raised each session's entry in the expiry index. */
   readonly #raised = new Map<string, number>();
   #purger: NodeJS.Timeout | undefined;
   #purging: Promise<unknown> | undefined;
 
-  constructor(connection: RedisConnection, keys: RedisKeys, sessions: IndexedSessions, now: () => number) {
+  /** `holdMs`: how long a child's key outlives the expiry its entry has, so the prune renews it in time. */
+  constructor(
+    connection: RedisConnection,
+    keys: RedisKeys,
+    sessions: IndexedSessions,
+    now: () => number,
+    holdMs: number,
+  ) {
     this.#connection = connection;
     this.#keys = keys;
     this.#sessions = sessions;
     this.#now = now;
+    this.#holdMs = holdMs;
     // Redis may have lost what it held: guess nothing about the expiry index.
     connection.onResync(() => this.#raised.clear());
   }
@@ -208,14 +223,46 @@ export class RedisIndex {
     await this.#purging?.catch(() => {});
   }
 
+  /** Prunes one batch (see scripts.prune); answers how many entries it looked at. */
   async #prune(now: number, batch: number): Promise<number> {
     const keys = this.#keys;
-    const pruned = await this.#connection.script(
+    const [looked, dropped, held] = (await this.#connection.script(
       scripts.prune,
       [keys.all, keys.expiry, keys.owners, keys.parents],
       [keys.ownerPrefix, keys.parentPrefix, String(now), String(batch)],
+    )) as [number, string[], string[]];
+    const orphans: string[] = [];
+    const byParent = new Map<string, { until: number; children: string[] }>();
+    for (let i = 0; i + 2 < held.length; i += 3) {
+      const [child, parent, until] = [held[i] as string, held[i + 1] as string, Number(held[i + 2])];
+      const group = byParent.get(parent) ?? { until, children: [] };
+      group.children.push(child);
+      byParent.set(parent, group);
+    }
+    await Promise.all(
+      [...byParent].map(async ([parent, { until, children }]) => {
+        const left = await this.#connection.client.pTTL(keys.session(parent));
+        if (left === -2) {
+          orphans.push(...children);
+          return;
+        }
+        // Until the parent's key goes (-1: it has no expiry; its entry's then); the entry is found then.
+        const to = left === -1 ? until : Math.min(until, now + left);
+        await Promise.all(children.map((child) => this.#hold(child, to, now)));
+      }),
     );
-    return Number(pruned);
+    await Promise.all([...dropped, ...orphans].map((id) => this.#sessions.remove(id)));
+    if (orphans.length > 0) await this.unindex(orphans);
+    return Number(looked);
+  }
+
+  /** Keeps a child until `to`: its entry comes up then, its key a hold later (neither ever shortened). */
+  #hold(child: string, to: number, now: number): Promise<unknown> {
+    const client = this.#connection.client;
+    return Promise.all([
+      client.zAdd(this.#keys.expiry, { score: to, value: child }, { GT: true }),
+      client.pExpire(this.#keys.session(child), to - now + this.#holdMs, 'GT'),
+    ]);
   }
 
   #periodicPurge(maxAgeMs: number | undefined): void {

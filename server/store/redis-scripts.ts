@@ -29,9 +29,10 @@ export const FOREIGN = -3;
 
 /**
  * Creates (expected version '') or compare-and-sets one session, sets its
- * native expiry, and publishes the change, all at once.
+ * native expiry, and publishes the change, all at once. With `keep` '1' (a
+ * child, which its parent may keep) the expiry is never shortened.
  * KEYS: session. ARGV: expected version or '', new stored value, ttl ms,
- * channel, change message.
+ * channel, change message, keep.
  */
 export const write = lua(`
 local current = redis.call('GET', KEYS[1])
@@ -43,7 +44,9 @@ else
   if not version then return ${FOREIGN} end
   if version ~= ARGV[1] then return ${CONFLICT} end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+local ttl = tonumber(ARGV[3])
+if ARGV[6] == '1' and current then ttl = math.max(ttl, redis.call('PTTL', KEYS[1])) end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return ${WRITTEN}
 `);
@@ -99,11 +102,29 @@ return #ARGV - 2
 `);
 
 /**
- * Drops at most `batch` index entries whose sessions have expired; answers how many.
+ * Looks at most `batch` index entries whose sessions have expired and drops
+ * them, but for children whose parent's entry has not expired: those are
+ * left for the caller, who keeps them as long as their parent's session
+ * (its key is on another Cluster slot). Answers how many entries it looked
+ * at, the children it dropped (their keys outlive their own expiry, so the
+ * caller removes them), and the held children as id, parent, parent's entry
+ * expiry.
  * KEYS: all, expiry, owners, parents. ARGV: owner key prefix, parent key prefix, now, batch.
  */
 export const prune = lua(`${forget}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
-for _, id in ipairs(ids) do forget(id) end
-return #ids
+local dropped, held = {}, {}
+for _, id in ipairs(ids) do
+  local parent = redis.call('HGET', KEYS[4], id)
+  local until_ = parent and redis.call('ZSCORE', KEYS[2], parent)
+  if until_ and tonumber(until_) > tonumber(ARGV[3]) then
+    table.insert(held, id)
+    table.insert(held, parent)
+    table.insert(held, until_)
+  else
+    forget(id)
+    if parent then table.insert(dropped, id) end
+  end
+end
+return {#ids, dropped, held}
 `);

@@ -66,6 +66,7 @@ export interface RedisStoreOptions {
 
 type Listener = (change: StoreChange) => void;
 
+const PURGE_INTERVAL_MS = 60_000;
 /** How many of its own writes an instance keeps in hand for its own notifications. */
 const RECENT = 256;
 /** Sessions whose last write by this instance is remembered as the next update's first guess. */
@@ -79,6 +80,8 @@ export class RedisSessionStore implements SessionStore {
   readonly #keyv: Keyv<StoredSession>;
   readonly #now: () => number;
   readonly #maxAttempts: number;
+  /** How long a child's key outlives its own expiry, for the prune to keep it while its parent is kept. */
+  readonly #holdMs: number;
   readonly #log: (message: string) => void;
   readonly #listeners = new Set<Listener>();
   /** One update at a time per session in this process (the compare-and-set handles other instances). */
@@ -98,7 +101,10 @@ export class RedisSessionStore implements SessionStore {
     this.#maxAttempts = options.maxAttempts ?? 50;
     this.#log = options.log ?? ((message) => console.warn(message));
     const sessions = { read: (ids: string[]) => this.#keyv.getMany(ids), remove: (id: string) => this.#remove(id) };
-    this.#index = new RedisIndex(connection, keys, sessions, this.#now);
+    // A child's key outlives its entry by more than the entry's slack (≤ 60 s) and two prune rounds,
+    // so the prune finds it while it is still there.
+    this.#holdMs = 60_000 + 2 * (options.purgeIntervalMs ?? PURGE_INTERVAL_MS);
+    this.#index = new RedisIndex(connection, keys, sessions, this.#now, this.#holdMs);
     // Redis may have lost what it held, or missed writes while we were away: guess nothing.
     // (Added before any subscriber's onResync, so it runs first.)
     connection.onResync(() => this.#written.clear());
@@ -122,7 +128,7 @@ export class RedisSessionStore implements SessionStore {
     const store = new RedisSessionStore(connection, keys, options);
     try {
       await connection.subscribe(keys.channel, (message) => store.#hear(message));
-      store.#index.startPurging(options.purgeIntervalMs ?? 60_000, options.maxAgeMs);
+      store.#index.startPurging(options.purgeIntervalMs ?? PURGE_INTERVAL_MS, options.maxAgeMs);
       return store;
     } catch (error) {
       await store.close();
@@ -139,7 +145,10 @@ export class RedisSessionStore implements SessionStore {
     const ttl = ttlOf(session, now);
     // Index first (sent together, in this order): an index entry without its session is skipped by
     // list() and pruned; a session without its entry would be missing from lists.
-    const [, answer] = await Promise.all([this.#index.add(session, now + ttl), this.#write(session, '', ttl)]);
+    const [, answer] = await Promise.all([
+      this.#index.add(session, now + ttl),
+      this.#write(session, '', this.#keyTtl(session, ttl)),
+    ]);
     if (answer === scripts.EXISTS) throw new Error(`session "${session.id}" already exists`);
     if (answer !== scripts.WRITTEN) throw new Error(`unexpected answer ${answer} creating "${session.id}"`);
   }
@@ -231,7 +240,9 @@ export class RedisSessionStore implements SessionStore {
       if (next.version <= current.version) throw new Error(`an update must raise the version of "${id}"`);
       const now = this.#now();
       const ttl = ttlOf(next, now);
-      const answer = await this.#index.withExpiry(id, now, ttl, () => this.#write(next, String(current.version), ttl));
+      const answer = await this.#index.withExpiry(id, now, ttl, () =>
+        this.#write(next, String(current.version), this.#keyTtl(next, ttl)),
+      );
       if (answer === scripts.WRITTEN) {
         keepBounded(this.#written, id, next, WRITTEN_CACHE);
         return next;
@@ -244,6 +255,14 @@ export class RedisSessionStore implements SessionStore {
       await sleep(Math.random() * Math.min(2 ** attempt, 50));
     }
     throw new StoreUnavailable(new Error(`gave up updating "${id}" after ${this.#maxAttempts} conflicting writes`));
+  }
+
+  /**
+   * A key's native expiry: its entry's, and for a child a hold more, never
+   * shortened by its own writes (redis-index.ts keeps it while its parent is).
+   */
+  #keyTtl(session: StoredSession, ttl: number): number {
+    return session.parent === undefined ? ttl : ttl + this.#holdMs;
   }
 
   /** The write script: creates (`expected` '') or compare-and-sets one session, and publishes the change. */
@@ -265,7 +284,7 @@ export class RedisSessionStore implements SessionStore {
           this.#connection.script(
             scripts.write,
             [this.keys.session(session.id)],
-            [expected, value, String(ttl), this.keys.channel, message],
+            [expected, value, String(ttl), this.keys.channel, message, session.parent === undefined ? '' : '1'],
           ),
         ),
       );

@@ -228,11 +228,14 @@ describe.skipIf(!req.available)('operations on worker processes', () => {
   });
 
   it('refuses to start with a LIVEOP_STALLED_MS that is not a whole number of milliseconds, naming it', async () => {
-    for (const value of ['soon', '0', '1500.5']) {
-      const worker = await spawned(spawnWorker({ ...env, LIVEOP_STALLED_MS: value }));
+    const values = ['soon', '0', '1500.5'];
+    const workers = await Promise.all(
+      values.map((value) => spawned(spawnWorker({ ...env, LIVEOP_STALLED_MS: value }))),
+    );
+    for (const [i, worker] of workers.entries()) {
       expect(await worker.exited).not.toBe(0);
       expect(worker.output()).toContain(
-        `LIVEOP_STALLED_MS: "${value}" is not a whole number of milliseconds, 100 or more`,
+        `LIVEOP_STALLED_MS: "${values[i]}" is not a whole number of milliseconds, 100 or more`,
       );
     }
   }, 60_000);

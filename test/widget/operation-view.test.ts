@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionStatus, Snapshot, TaskSnapshot } from '../../protocol/index.ts';
 import { operationView, type Progress, track, type ViewState } from '../../widget/operation-view.ts';
+import { resultView } from '../../widget/result-view.ts';
 import { snapshot as fed } from './browser.ts';
 
 const NOW = Date.UTC(2026, 11, 3, 12, 0, 0);
@@ -290,11 +291,17 @@ describe('the bars from snapshot to snapshot', () => {
 });
 
 describe('the result and the log', () => {
+  /** The result panel as the chunk that draws it sees it (none: no panel). */
+  const result = (shown: Snapshot) => {
+    const source = view(shown).result;
+    return source && resultView(source);
+  };
+
   it('lists an object result as keys and values, values that are not strings as JSON', () => {
-    const shown = view(
+    const shown = result(
       snapshot({ status: 'complete', percent: 100, result: { rows: 42, file: 'a.csv', tags: ['x'] } }),
     );
-    expect(shown.result).toEqual({
+    expect(shown).toEqual({
       entries: [
         ['rows', '42'],
         ['file', 'a.csv'],
@@ -305,12 +312,12 @@ describe('the result and the log', () => {
   });
 
   it('shows any other result as text, and no result panel while there is none', () => {
-    expect(view(snapshot({ status: 'complete', percent: 100, result: 42 })).result).toEqual({
+    expect(result(snapshot({ status: 'complete', percent: 100, result: 42 }))).toEqual({
       text: '42',
       artifacts: [],
     });
-    expect(view(snapshot({ status: 'complete', percent: 100 })).result).toEqual({ artifacts: [] });
-    expect(view(snapshot()).result).toBeUndefined();
+    expect(result(snapshot({ status: 'complete', percent: 100 }))).toEqual({ artifacts: [] });
+    expect(result(snapshot())).toBeUndefined();
   });
 
   it('links only http(s) artifacts, resolved against the server', () => {
@@ -319,7 +326,7 @@ describe('the result and the log', () => {
       { name: 'evil', url: 'javascript:alert(1)' },
       { name: 'notes', text: 'line 1' },
     ];
-    expect(view(snapshot({ artifacts })).result?.artifacts).toEqual([
+    expect(result(snapshot({ artifacts }))?.artifacts).toEqual([
       { name: 'report', url: 'https://liveop.example/files/report.pdf', text: undefined },
       { name: 'evil', url: undefined, text: undefined },
       { name: 'notes', url: undefined, text: 'line 1' },
@@ -368,7 +375,10 @@ describe('strings', () => {
     expect(shown.message?.text).toBe(hostile);
     expect(shown.tasks[0]).toMatchObject({ task: { name: hostile }, detail: `${hostile}!`, bar: { label: hostile } });
     expect(shown.stages[0]?.name).toBe(hostile);
-    expect(shown.result).toEqual({ entries: [[hostile, hostile]], artifacts: [{ name: hostile, text: hostile }] });
+    expect(shown.result && resultView(shown.result)).toEqual({
+      entries: [[hostile, hostile]],
+      artifacts: [{ name: hostile, text: hostile }],
+    });
     expect(shown.log).toMatchObject({ lines: [hostile] });
   });
 

@@ -73,3 +73,33 @@ describe('memory over many sessions', () => {
     120_000,
   );
 });
+
+describe('what the host holds while a task runs', () => {
+  it.skipIf(!gc)(
+    'hears a cancel for a task that waits on nothing but its signal, though a collection ran meanwhile',
+    async () => {
+      // The server's clock stands still: only the task's own answer can end the session, not the cancel grace.
+      const clock = manualClock();
+      liveop = createLiveop({ now: clock.now, runner: 'local' });
+      liveop.operation('watch-for-cancel', {
+        run: (task) =>
+          new Promise<void>((_, reject) =>
+            task.signal.addEventListener('abort', () => reject(task.signal.reason), { once: true }),
+          ),
+      });
+      const app = liveop.routes();
+      const started = await app.request('/operations/watch-for-cancel', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      const { id } = (await started.json()) as { id: string };
+      const status = async () => ((await (await app.request(`/sessions/${id}`)).json()) as { status: string }).status;
+      await expect.poll(status, { timeout: 5_000, interval: 10 }).toBe('running');
+      // Nothing but the task's signal refers to its session now: a collection must not take it.
+      await settle();
+      expect((await app.request(`/sessions/${id}/cancel`, { method: 'POST' })).status).toBe(202);
+      await expect.poll(status, { timeout: 5_000, interval: 10 }).toBe('cancelled');
+    },
+  );
+});

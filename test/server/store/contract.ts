@@ -9,8 +9,12 @@ import { createSession } from '../../../server/core/model.ts';
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { applyChildChange, childState } from '../../../server/core/rollup.ts';
 import { SessionNotFound, type SessionStore, type StoreChange } from '../../../server/store/session-store.ts';
+import { manualClock } from '../../support/clock.ts';
 
-export function storeContract(name: string, makeStore: () => Promise<SessionStore>): void {
+/** Makes a store; `now` is its clock when the test passes one. */
+export type MakeStore = (options?: { now?: () => number }) => Promise<SessionStore>;
+
+export function storeContract(name: string, makeStore: MakeStore): void {
   describe(`${name} store contract`, () => {
     const fresh = (input: Parameters<typeof createSession>[1] = { tasks: { a: 'A' } }) =>
       createSession(randomUUID(), input, Date.now());
@@ -199,6 +203,61 @@ export function storeContract(name: string, makeStore: () => Promise<SessionStor
         sum: 50 * 140,
       });
       expect(read?.version).toBe(201);
+      await store.close();
+    });
+
+    it('keeps a child that ended early while its parent is kept, and lets it go with its parent', async () => {
+      const clock = manualClock();
+      const store = await makeStore({ now: clock.now });
+      const t0 = clock.now();
+      const minute = 60_000;
+      const child = (input: Parameters<typeof createSession>[1]) => createSession(randomUUID(), input, t0);
+      const parent = child({ expectedChildren: 2, ttlSeconds: 60 });
+      const early = applyEvents(child({ parent: parent.id, ttlSeconds: 10 }), [{ type: 'complete', task: 'main' }], t0);
+      const late = applyEvents(child({ parent: parent.id, ttlSeconds: 10 }), [{ type: 'start', task: 'main' }], t0);
+      for (const s of [parent, early, late]) await store.create(s);
+      const children = async () =>
+        (await store.list({ parent: parent.id, limit: 10 })).sessions.map((s) => s.id).sort();
+      // Past the early child's own 10 s (the parent runs: kept its dead-worker 10 min and 60 s more).
+      clock.advance(minute);
+      await store.purge!();
+      expect((await store.get(early.id))?.id).toBe(early.id);
+      expect(await children()).toEqual([early.id, late.id].sort());
+      // Renewed again and again while the parent lives on.
+      for (let i = 0; i < 3; i++) {
+        clock.advance(5 * minute);
+        await store.update(parent.id, (p) => applyEvents(p, [{ type: 'log', line: 'alive' }], clock.now()));
+        await store.purge!();
+      }
+      expect(await children()).toEqual([early.id, late.id].sort());
+      // The parent gone (its own TTLs passed): its children too, their own TTLs long passed.
+      clock.advance(60 * minute);
+      await store.purge!();
+      expect(await store.get(early.id)).toBeUndefined();
+      expect(await store.get(late.id)).toBeUndefined();
+      expect(await children()).toEqual([]);
+      await store.close();
+    });
+
+    it('keeps a child its own TTL, at least, once its parent is deleted', async () => {
+      const clock = manualClock();
+      const store = await makeStore({ now: clock.now });
+      const t0 = clock.now();
+      const parent = createSession(randomUUID(), { expectedChildren: 2 }, t0);
+      const ended = (ttlSeconds: number) =>
+        applyEvents(createSession(randomUUID(), { parent: parent.id, ttlSeconds }, t0), [{ type: 'cancelled' }], t0);
+      const [short, long] = [ended(10), ended(3_600)];
+      for (const s of [parent, short, long]) await store.create(s);
+      clock.advance(60_000);
+      await store.purge!();
+      expect((await store.get(short.id))?.id).toBe(short.id);
+      await store.delete(parent.id);
+      // Redis keeps it until it was last kept for (the parent's time left then); memory lets it go now.
+      clock.advance(15 * 60_000);
+      await store.purge!();
+      expect(await store.get(short.id)).toBeUndefined();
+      expect((await store.get(long.id))?.id).toBe(long.id);
+      expect((await store.list({ parent: parent.id, limit: 10 })).sessions.map((s) => s.id)).toEqual([long.id]);
       await store.close();
     });
 

@@ -6,7 +6,7 @@ import { SessionNotFound } from '../../../server/store/session-store.ts';
 import { manualClock } from '../../support/clock.ts';
 import { storeContract } from './contract.ts';
 
-storeContract('memory', async () => new MemorySessionStore({ sweepIntervalMs: 200 }));
+storeContract('memory', async (options) => new MemorySessionStore({ sweepIntervalMs: 200, ...options }));
 
 describe('the memory store', () => {
   it('forgets a session when its own clock says, whatever the wall clock says', async () => {
@@ -40,15 +40,16 @@ describe('the memory store', () => {
     for (let i = 0; i < 10_000; i++) {
       const s = createSession(
         `s${i}`,
-        { tasks: { a: 'A' }, ttlSeconds: 1, deadAfterMs: 1_000, title: 'x'.repeat(200) },
+        { tasks: { a: 'A' }, ttlSeconds: 60, deadAfterMs: 1_000, title: 'x'.repeat(200) },
         now,
       );
       await store.create(s);
     }
     const full = heap();
     expect(full - before).toBeGreaterThan(5_000_000);
-    // Not terminal: kept for deadAfterMs + ttlSeconds = 2 s on the store's clock, then swept.
-    clock.advance(1_900);
+    // Not terminal: kept for deadAfterMs + ttlSeconds = 61 s on the store's clock, then swept. (Long
+    // enough that Keyv's own wall-clock expiry, a backstop, cannot act first on a slow machine.)
+    clock.advance(60_900);
     expect((await store.list({ limit: 20_000 })).sessions).toHaveLength(10_000);
     clock.advance(100);
     await expect.poll(() => store.countOwned(null), { timeout: 6_000, interval: 50 }).toBe(0);

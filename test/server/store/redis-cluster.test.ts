@@ -25,7 +25,7 @@ describe.skipIf(!req.available)('the Redis store on a Redis Cluster', () => {
   afterEach(() => stores.cleanup());
   afterAll(() => cluster?.stop());
 
-  storeContract('redis cluster', () => stores.make());
+  storeContract('redis cluster', (options) => stores.make(options));
 
   it('spreads sessions over the nodes and loses no update of two instances, each hearing every version in order', async () => {
     const a = await stores.make();

@@ -5,6 +5,7 @@ import { createSession, type StoredSession } from '../../../server/core/model.ts
 import { applyEvents } from '../../../server/core/reducer.ts';
 import { retentionMs } from '../../../server/core/status.ts';
 import type { StoreChange } from '../../../server/store/session-store.ts';
+import { manualClock } from '../../support/clock.ts';
 import { redis } from '../../support/requirements.ts';
 import { storeContract } from './contract.ts';
 import { inspector, storeFactory } from './redis-helpers.ts';
@@ -20,7 +21,7 @@ describe.skipIf(!req.available)('the Redis store', () => {
   afterEach(() => stores.cleanup());
   afterAll(() => look?.close());
 
-  storeContract('redis', () => stores.make());
+  storeContract('redis', (options) => stores.make(options));
 
   const fresh = (input: Parameters<typeof createSession>[1] = { tasks: { a: 'A' } }, at = Date.now()) =>
     createSession(randomUUID(), input, at);
@@ -218,5 +219,47 @@ describe.skipIf(!req.available)('the Redis store', () => {
     expect(await look.zCard(store.keys.all)).toBe(0);
     expect(await look.zCard(store.keys.owner('bob'))).toBe(0);
     expect(await look.exists(store.keys.session(s.id))).toBe(0);
+  });
+
+  it('renews a held child’s own key to its parent’s time left (its own writes never shorten it), and removes it once its parent has gone', async () => {
+    const clock = manualClock();
+    const store = await stores.make({ now: clock.now, purgeIntervalMs: 60_000 });
+    const parent = fresh({ expectedChildren: 1, ttlSeconds: 60 }, clock.now());
+    const child = applyEvents(
+      fresh({ parent: parent.id, ttlSeconds: 10 }, clock.now()),
+      [{ type: 'cancelled' }],
+      clock.now(),
+    );
+    await store.create(parent);
+    await store.create(child);
+    const pttl = (id: string) => look.pTTL(store.keys.session(id));
+    // Its own 10 s and a hold of 60 s + two purge rounds, so the prune finds it before Redis drops it.
+    expect(await pttl(child.id)).toBeGreaterThan(170_000);
+    expect(await pttl(child.id)).toBeLessThanOrEqual(190_000);
+    clock.advance(60_000);
+    await store.purge();
+    expect(await pttl(child.id)).toBeGreaterThanOrEqual(await pttl(parent.id));
+    // A write of its own (whatever it is: an ended session takes no event) does not shorten it.
+    await store.update(child.id, (s) => ({ ...s, version: s.version + 1 }));
+    expect(await pttl(child.id)).toBeGreaterThanOrEqual(await pttl(parent.id));
+    expect(await look.zScore(store.keys.expiry, child.id)).toBeLessThanOrEqual(
+      (await look.zScore(store.keys.expiry, parent.id))!,
+    );
+    // The parent written on (its entry raised), then its key gone — Redis's clock is not the test's, so
+    // unlinked by hand, its entry left as an expiry would — and the child's entry due: the child goes.
+    clock.advance(4 * 60_000);
+    await store.update(parent.id, log('alive'));
+    await look.unlink(store.keys.session(parent.id));
+    clock.advance(8 * 60_000);
+    expect(await look.zScore(store.keys.expiry, child.id)).toBeLessThan(clock.now());
+    expect(await look.zScore(store.keys.expiry, parent.id)).toBeGreaterThan(clock.now());
+    const deleted: string[] = [];
+    store.subscribe((change) => {
+      if (change.deleted) deleted.push(change.id);
+    });
+    await store.purge();
+    expect(await look.exists(store.keys.session(child.id))).toBe(0);
+    expect(await look.zScore(store.keys.expiry, child.id)).toBeNull();
+    await expect.poll(() => deleted).toContain(child.id);
   });
 });
