@@ -26,7 +26,7 @@ export type LoadMode = 'first' | 'more' | 'refresh';
 /** The server's largest page: what one refresh can list again. */
 export const MAX_LIMIT = 100;
 
-/** Newest first; ids break ties, as the server's order does. */
+/** Newest first; ids break ties, so that the order is the same on every update. */
 const newer = (a: ListRow, b: ListRow): number =>
   Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
@@ -51,20 +51,17 @@ export function merge(listed: ListRow[], cursor: string | null, page: SessionLis
     return { sessions: listed.concat(page.sessions.filter((s) => !had.has(s.id))), cursor: page.cursor };
   }
   const sessions: ListRow[] = page.sessions.map((s) => later(had.get(s.id), s));
-  if (mode === 'refresh' && listed.length > MAX_LIMIT) {
-    const fresh = new Set(page.sessions.map((s) => s.id));
+  if (mode !== 'refresh') return { sessions, cursor: page.cursor };
+  const fresh = new Set(page.sessions.map((s) => s.id));
+  if (listed.length > MAX_LIMIT) {
     return { sessions: sessions.concat(listed.slice(MAX_LIMIT).filter((s) => !fresh.has(s.id))), cursor };
   }
-  if (mode === 'refresh') {
-    // Rows the stream added after this page was asked for stay until a page lists them.
-    const fresh = new Set(page.sessions.map((s) => s.id));
-    const last = sessions.at(-1);
-    const kept = listed.filter(
-      (s) => !s.streamUrl && !fresh.has(s.id) && (page.cursor === null || !last || newer(s, last) < 0),
-    );
-    return { sessions: sessions.concat(kept).sort(newer), cursor: page.cursor };
-  }
-  return { sessions, cursor: page.cursor };
+  // Rows the stream added after this page was asked for stay until a page lists them.
+  const last = sessions.at(-1);
+  const kept = listed.filter(
+    (s) => !s.streamUrl && !fresh.has(s.id) && (page.cursor === null || !last || newer(s, last) < 0),
+  );
+  return { sessions: sessions.concat(kept).sort(newer), cursor: page.cursor };
 }
 
 /**
