@@ -43,7 +43,8 @@ export class ListStream {
   constructor(
     readonly url: string,
     readonly fetch: Fetch,
-    readonly headers: Record<string, string>,
+    /** Each connection's headers, read as it opens (a renewed token is used from the next one on). */
+    readonly headers: () => Record<string, string>,
     readonly callbacks: ListStreamCallbacks,
   ) {
     this.#connect();
@@ -80,7 +81,7 @@ export class ListStream {
       const response = await this.fetch(this.url, {
         signal: connection.signal,
         cache: 'no-store',
-        headers: { ...this.headers, Accept: 'application/x-ndjson' },
+        headers: { ...this.headers(), Accept: 'application/x-ndjson' },
       });
       if (!response.ok) {
         next = this.#follower.refused(response.status, response.headers.get('retry-after'), Date.now());

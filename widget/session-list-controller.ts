@@ -185,7 +185,7 @@ export class SessionListController implements ReactiveController {
   #open(url: string | null | undefined): void {
     if (!url || this.#polling || this.#stream?.url === url) return;
     this.#close();
-    this.#stream = new ListStream(url, this.#host.fetch, this.#headers(), {
+    this.#stream = new ListStream(url, this.#host.fetch, () => this.#headers(), {
       snapshot: (snapshot) => {
         if (this.#callbacks.snapshot(snapshot)) this.load('refresh');
       },

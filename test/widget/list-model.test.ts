@@ -152,10 +152,22 @@ describe('list stream', () => {
       ndjson([snapshot('b', 2), { type: 'gone', id: 'a' }], false),
     ]);
     const { seen, callbacks } = recorder();
-    const stream = new ListStream('https://x.example/sessions?q=a', fetcher, { Authorization: 'Bearer t' }, callbacks);
+    let token = 't1';
+    const stream = new ListStream(
+      'https://x.example/sessions?q=a',
+      fetcher,
+      () => ({ Authorization: `Bearer ${token}` }),
+      callbacks,
+    );
+    token = 't2'; // renewed while the first connection is open: the next ones carry it
     await expect.poll(() => seen, { timeout: 5_000 }).toEqual(['snapshot a', 'resumed', 'snapshot b', 'gone a']);
-    expect(calls.map((init) => init.headers)).toEqual(
-      Array(3).fill({ Authorization: 'Bearer t', Accept: 'application/x-ndjson' }),
+    expect(calls.map((init) => (init.headers as Record<string, string>).Authorization)).toEqual([
+      'Bearer t1',
+      'Bearer t2',
+      'Bearer t2',
+    ]);
+    expect(calls.every((init) => (init.headers as Record<string, string>).Accept === 'application/x-ndjson')).toBe(
+      true,
     );
     stream.close();
     expect(calls[2]!.signal!.aborted).toBe(true);
@@ -169,7 +181,7 @@ describe('list stream', () => {
     ]) {
       const { fetcher } = scripted([answer]);
       const { seen, callbacks } = recorder();
-      const stream = new ListStream('https://x.example/sessions', fetcher, {}, callbacks);
+      const stream = new ListStream('https://x.example/sessions', fetcher, () => ({}), callbacks);
       await expect.poll(() => seen).toHaveLength(1);
       expect(seen[0]).toMatch(/^unavailable: /);
       expect(stream.closed).toBe(true);
