@@ -32,11 +32,13 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Fails the run when a process a test started outlives it.
     globalSetup: ['test/support/survivors.ts'],
-    // Real servers on loopback ports and real browsers: give them room, but
-    // keep two files at a time on this 2-core machine.
+    // Real servers on loopback ports and real browsers: give them room. Three
+    // files at a time on this 2-core machine: much of a file's time is spent
+    // waiting on a browser, a spawned process or a lock, so a third keeps the
+    // cores busier; a fourth only adds contention (see docs/BENCHMARKS.md).
     testTimeout: 20_000,
     hookTimeout: 30_000,
-    maxWorkers: 2,
+    maxWorkers: 3,
     // Memory tests measure the heap after a forced collection.
     execArgv: ['--expose-gc'],
     reporters: ['default'],
