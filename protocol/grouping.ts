@@ -59,6 +59,8 @@ export interface GroupingSnapshot {
 export interface SessionListQuery {
   /** Only this parent's children. */
   parent?: string;
+  /** Only sessions with no parent: a batch shows as its parent, its children in the parent's own list. */
+  topLevel?: boolean;
   /** Only sessions with these tags, each `{key: value}` (all must match). */
   tags?: Record<string, string>;
   /** Only sessions of this registered operation. */
@@ -88,6 +90,7 @@ export function sessionListUrl(base: string, query: SessionListQuery = {}): stri
   const params = new URLSearchParams();
   const time = (value: Date | string) => (typeof value === 'string' ? value : value.toISOString());
   if (query.parent !== undefined) params.append('parent', query.parent);
+  if (query.topLevel) params.append('topLevel', 'true');
   for (const [key, value] of Object.entries(query.tags ?? {})) params.append('tag', `${key}:${value}`);
   if (query.operation !== undefined) params.append('operation', query.operation);
   if (query.status !== undefined && query.status.length > 0) params.append('status', query.status.join(','));

@@ -9,6 +9,8 @@ import { type SessionListQuery, sessionListUrl } from '../protocol/index.ts';
 /** The element's filters, as its attributes hold them. */
 export interface ListFilters {
   parent: string;
+  /** Only sessions with no parent. */
+  topLevel: boolean;
   tags: Record<string, string>;
   operation: string;
   /** One status or several, comma- or space-separated (`running,retrying`). */
@@ -51,6 +53,7 @@ export function listUrl(
   const status = statusList(filters.status);
   const query: SessionListQuery = {
     ...(filters.parent ? { parent: filters.parent } : {}),
+    ...(filters.topLevel ? { topLevel: true } : {}),
     ...(Object.keys(filters.tags ?? {}).length ? { tags: filters.tags } : {}),
     ...(filters.operation ? { operation: filters.operation } : {}),
     ...(status.length ? { status: status as SessionListQuery['status'] } : {}),

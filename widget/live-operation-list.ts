@@ -20,7 +20,20 @@ import { theme } from './theme.styles.ts';
 const FILTERS = ['', 'running', 'retrying', 'pending', 'complete', 'error', 'cancelled'] as const;
 
 /** The settings that make the list URL: a change loads the list afresh. */
-const QUERY = ['src', 'baseUrl', 'token', 'parent', 'tags', 'operation', 'status', 'query', 'since', 'until', 'limit'];
+const QUERY = [
+  'src',
+  'baseUrl',
+  'token',
+  'parent',
+  'topLevel',
+  'tags',
+  'operation',
+  'status',
+  'query',
+  'since',
+  'until',
+  'limit',
+];
 
 /**
  * Lists the sessions of a Liveop server, newest first — title, status, a
@@ -111,6 +124,7 @@ export class LiveOperationList extends LitElement {
     baseUrl: { attribute: 'base-url' },
     token: {},
     parent: {},
+    topLevel: { attribute: 'top-level', type: Boolean },
     tags: { converter: { fromAttribute: parseTags } },
     operation: {},
     status: {},
@@ -170,6 +184,14 @@ export class LiveOperationList extends LitElement {
    * @default ''
    */
   declare parent: string;
+
+  /**
+   * Lists only sessions with no parent (`?topLevel=true`): a batch shows as
+   * its parent's row, whose children open in its nested list, instead of
+   * every child as a row of its own.
+   * @default false
+   */
+  declare topLevel: boolean;
 
   /**
    * Lists only sessions with all these tags (`?tag=key:value`, repeated): as
@@ -323,7 +345,7 @@ export class LiveOperationList extends LitElement {
     this.parent = this.operation = this.since = this.until = '';
     this.tags = {};
     this.actions = 'cancel restart delete';
-    this.noFilters = false;
+    this.noFilters = this.topLevel = false;
     this.limit = 20;
     this.refreshInterval = 5000;
     this.strings = {};

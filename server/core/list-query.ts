@@ -21,6 +21,8 @@ export const LISTED_STATUSES: readonly ListedStatus[] = [
 export interface ListQuery {
   /** Only this parent's children. */
   parent?: string | undefined;
+  /** Only sessions with no parent (a batch's children are left to its parent's own list). */
+  topLevel?: boolean | undefined;
   /** Only sessions with every one of these tags. */
   tags?: readonly { key: string; value: string }[] | undefined;
   /** Only sessions of this registered operation. */
@@ -40,6 +42,7 @@ export interface ListQuery {
 /** Whether the query asks for anything past the owner and the parent (which stores index). */
 export function filters(query: ListQuery): boolean {
   return (
+    query.topLevel === true ||
     (query.tags?.length ?? 0) > 0 ||
     query.operation !== undefined ||
     query.statuses !== undefined ||
@@ -53,6 +56,7 @@ export function filters(query: ListQuery): boolean {
 /** Whether `session` is one the query lists at `now`. */
 export function matches(session: StoredSession, query: ListQuery, now: number): boolean {
   if (query.parent !== undefined && session.parent !== query.parent) return false;
+  if (query.topLevel === true && session.parent !== undefined) return false;
   if (query.subject !== undefined && session.subject !== query.subject) return false;
   if (query.operation !== undefined && session.operation?.name !== query.operation) return false;
   if (query.since !== undefined && session.createdAt < query.since) return false;

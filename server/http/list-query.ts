@@ -32,6 +32,11 @@ const tag = z
 export const listFilterSchema = z.object({
   /** Only this parent's children. */
   parent: z.string().min(1).max(LIMITS.idLength).optional(),
+  /** `true`: only sessions with no parent (with `parent` too, none). */
+  topLevel: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : value === 'true')),
   /** Only sessions with this tag (`key:value`); repeat it for several, all of which must match. */
   tag: z
     .union([tag, z.array(tag).max(LIMITS.tags)])

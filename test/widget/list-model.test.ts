@@ -63,6 +63,7 @@ describe('list query', () => {
       'https://shop.example/page',
       {
         parent: 'p1',
+        topLevel: false,
         tags: parseTags('batch:b1  customer:42 broken'),
         operation: 'import',
         status: 'running, retrying',
@@ -74,6 +75,22 @@ describe('list query', () => {
     );
     expect(url).toBe(
       'https://shop.example/admin/list?team=a&parent=p1&tag=batch%3Ab1&tag=customer%3A42&operation=import&status=running%2Cretrying&since=2026-12-01T00%3A00%3A00Z&q=invoices&limit=20&cursor=c1',
+    );
+  });
+
+  it('asks for top-level sessions only with top-level', () => {
+    const filters = {
+      parent: '',
+      topLevel: true,
+      tags: {},
+      operation: '',
+      status: '',
+      query: '',
+      since: '',
+      until: '',
+    };
+    expect(listUrl('/sessions', 'https://x.example/', filters, { limit: 20 })).toBe(
+      'https://x.example/sessions?topLevel=true&limit=20',
     );
   });
 });

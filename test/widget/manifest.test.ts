@@ -51,6 +51,7 @@ describe('the custom elements manifest', () => {
         'base-url',
         'token',
         'parent',
+        'top-level',
         'tags',
         'operation',
         'status',

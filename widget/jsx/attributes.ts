@@ -39,6 +39,8 @@ export interface LiveOperationListAttributes {
   'base-url'?: string;
   token?: string;
   parent?: string;
+  /** Only sessions with no parent. */
+  'top-level'?: boolean;
   /** `key:value` pairs separated by spaces: `batch:b1 customer:42`. */
   tags?: string;
   operation?: string;

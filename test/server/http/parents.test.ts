@@ -98,7 +98,8 @@ describe.each(PAIRS)('a parent and its children on %s', (_, pair, available) => 
         expect(child.status).toBe(201);
         children.push(child.body);
       }
-      await post(`${writer.url}/sessions`, { title: 'Unrelated', tags: { batch: 'b2' } }, key);
+      const unrelated = (await post(`${writer.url}/sessions`, { title: 'Unrelated', tags: { batch: 'b2' } }, key))
+        .body as CreatedSession;
       expect((await read()).children).toEqual({
         expected: 4,
         total: 4,
@@ -135,6 +136,9 @@ describe.each(PAIRS)('a parent and its children on %s', (_, pair, available) => 
       const four = children.map((c) => c.id).sort();
       expect(await ids(`parent=${parent.id}`)).toEqual(four);
       expect(await ids('tag=batch:b1')).toEqual(four);
+      // The top level: the batch as its parent, beside what has no parent; its children in its own list.
+      expect(await ids('topLevel=true')).toEqual([parent.id, unrelated.id].sort());
+      expect(await ids(`topLevel=true&parent=${parent.id}`)).toEqual([]);
       expect(await ids(`tag=batch:b1&parent=${parent.id}&status=complete`)).toEqual(
         [children[0]!.id, children[1]!.id, children[2]!.id].sort(),
       );
