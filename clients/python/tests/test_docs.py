@@ -67,7 +67,7 @@ class DocsTest(unittest.TestCase):
 
     def test_runs_every_block(self):
         self.assertEqual(sorted(FILES), ["imports/tasks.py", "imports/views.py", "settings.py", "templates/imports/dashboard.html", "urls.py"])
-        self.assertEqual(len(SCRIPTS), 4)  # the reporter, enqueue, the key holder, asyncio: each run below
+        self.assertEqual(len(SCRIPTS), 5)  # the reporter, enqueue, the key holder, a batch, asyncio: each run below
 
     def run_script(self, index):
         exec(compile(SCRIPTS[index], f"docs/python.md script {index + 1}", "exec"), self.namespace)
@@ -103,9 +103,18 @@ class DocsTest(unittest.TestCase):
         self.assertEqual([stage["state"] for stage in snapshot["stages"]], ["done", "done"])
 
     def test_3_the_asyncio_snippet_reports_from_async_code(self):
-        self.run_script(3)
+        self.run_script(4)
         snapshot = ended(Reporter(URL, KEY), self.namespace["session"].id)
         self.assertEqual((snapshot["status"], snapshot["tasks"][0]["done"]), ("complete", 20))
+
+    def test_5_the_batch_snippet_makes_a_parent_that_ends_with_its_three_children(self):
+        self.run_script(3)
+        batch = self.namespace["batch"]
+        self.assertEqual(len(self.namespace["children"]), 3)
+        self.assertIn(batch.id, [entry["id"] for entry in self.namespace["batches"]])
+        self.assertNotIn(self.namespace["child"].id, [entry["id"] for entry in self.namespace["batches"]])
+        snapshot = ended(Reporter(URL, KEY), batch.id)
+        self.assertEqual((snapshot["status"], snapshot["children"]["complete"]), ("complete", 3))
 
     def test_4_the_django_snippets_start_an_operation_and_show_it(self):
         import django

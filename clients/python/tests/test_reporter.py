@@ -444,6 +444,25 @@ class KeyHolderTest(unittest.TestCase):
         self.assertEqual(gone.exception.status, 404)
         self.assertEqual(self.reporter.list_sessions(q=title)["sessions"], [])
 
+    def test_a_batch_is_a_parent_its_children_listed_by_parent_tag_and_top_level(self):
+        batch = f"b{time.monotonic_ns()}"
+        parent = self.reporter.create_session("Batch", expected_children=2, tags={"batch": batch})
+        children = [
+            self.reporter.create_session(f"File {i}", parent=parent.id, tags={"batch": batch}) for i in range(2)
+        ]
+
+        def ids(**query):
+            return sorted(entry["id"] for entry in self.reporter.list_sessions(**query)["sessions"])
+
+        self.assertEqual(ids(parent=parent.id), sorted(child.id for child in children))
+        self.assertEqual(ids(tags={"batch": batch}), sorted([parent.id] + [child.id for child in children]))
+        self.assertEqual(ids(tags={"batch": batch}, top_level=True), [parent.id])
+        for child in children:
+            child.complete("main")
+            child.close()
+        done = wait_for(lambda: (lambda snap: snap["status"] == "complete" and snap)(parent.snapshot()))
+        self.assertEqual((done["children"]["total"], done["children"]["complete"]), (2, 2))
+
     def test_a_bad_filter_is_refused_naming_it(self):
         with self.assertRaises(LiveopError) as refused:
             self.reporter.list_sessions(status="finished")

@@ -76,7 +76,10 @@ class Reporter:
         :param options: the wire's other fields in snake case:
             ``ttl_seconds``, ``dead_after_ms``, ``stall_after_ms``,
             ``expected_ms``, ``owner``, ``subject`` (the end user it is for,
-            e.g. a site's user id), ``viewer_scope``, ``webhook``.
+            e.g. a site's user id), ``viewer_scope``, ``webhook``,
+            ``tags`` (``{"batch": "b1"}``), ``expected_children`` (a parent:
+            its bar and status roll up its children's) and ``parent`` (a
+            child of that parent, e.g. one task of a Celery chord).
 
         A create is retried only when the server said it did nothing (429,
         503) or the connection was refused: a create whose answer was lost
@@ -142,6 +145,12 @@ class Reporter:
         status: Union[str, Sequence[str], None] = None,
         q: Optional[str] = None,
         subject: Optional[str] = None,
+        parent: Optional[str] = None,
+        top_level: bool = False,
+        tags: Optional[Mapping[str, str]] = None,
+        operation: Optional[str] = None,
+        since: Optional[str] = None,
+        until: Optional[str] = None,
         limit: Optional[int] = None,
         cursor: Optional[str] = None,
     ) -> Dict[str, Any]:
@@ -149,17 +158,26 @@ class Reporter:
 
         Each entry is a snapshot with its ``streamUrl`` and a view-only
         ``viewerToken``; pass ``cursor`` back for the next page (``None``
-        after the last). ``status`` filters (``"running"`` or a list), ``q``
-        matches titles, ``subject`` picks one end user's (``subject`` on create).
+        after the last). Filters combine: ``status`` (``"running"`` or a
+        list; ``"retrying"`` too), ``q`` in the title, ``subject`` (one end
+        user's), ``parent`` (its children), ``top_level`` (only sessions
+        with no parent), ``tags`` (all must match), ``operation``, and
+        ``since``/``until`` (ISO 8601 times of creation).
         """
-        query = {
-            "status": status if status is None or isinstance(status, str) else ",".join(status),
-            "q": q,
-            "subject": subject,
-            "limit": limit,
-            "cursor": cursor,
-        }
-        given = urllib.parse.urlencode({key: value for key, value in query.items() if value is not None})
+        query = [
+            ("status", status if status is None or isinstance(status, str) else ",".join(status)),
+            ("q", q),
+            ("subject", subject),
+            ("parent", parent),
+            ("topLevel", "true" if top_level else None),
+            *(("tag", f"{key}:{value}") for key, value in (tags or {}).items()),
+            ("operation", operation),
+            ("since", since),
+            ("until", until),
+            ("limit", limit),
+            ("cursor", cursor),
+        ]
+        given = urllib.parse.urlencode([(key, value) for key, value in query if value is not None])
         url = self._http.url("sessions") + (f"?{given}" if given else "")
         return self._http.call("GET", url, self.api_key)
 
