@@ -24,7 +24,7 @@ for (const [i, file] of files.entries()) {
   failed ||= over;
   // A bundle is one file a page loads whole: a static import of a chunk would leave part of it
   // (and of its size) outside the file its integrity hash and the budget cover.
-  const staticImport = /^import\b|[;}]import\s*[{*]/.exec(bytes.toString('utf8'));
+  const staticImport = /^import\b|[;}]import\s*[{*]|\bfrom\s*["']\.{1,2}\//.exec(bytes.toString('utf8'));
   if (staticImport) {
     console.error(`${file} imports another file statically (${staticImport[0]}…): it must be self-contained`);
     failed = true;
