@@ -1,17 +1,20 @@
 import { html, nothing, type ReactiveController, type ReactiveControllerHost, type TemplateResult } from 'lit';
 import type { Snapshot, StatusMessage } from '../protocol/index.ts';
+import { fill } from '../protocol/index.ts';
 import { messageText } from '../protocol/messages.ts';
 import type { ContentView } from './content-view.ts';
 import { registered } from './locale-controller.ts';
 import type { ResultSource } from './operation-view.ts';
+import type { LiveOperationStrings } from './strings.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
 
 /**
- * Output streams, items and templated results, loaded only when a page
- * shows them: most pages have none, so the view (content-view.ts) is a chunk
- * of its own, fetched the first time a snapshot carries output streams or
- * the page gives the element a `<template>`. Snapshots that arrive while it
+ * Output streams, items, templated results and a parent's children, loaded
+ * only when a page shows them: most pages have none, so the view
+ * (content-view.ts) is a chunk of its own, fetched the first time a snapshot
+ * carries output streams or children, or the page gives the element a
+ * `<template>`. Snapshots that arrive while it
  * loads are handed to it once it is there.
  */
 export class ContentController implements ReactiveController {
@@ -31,7 +34,8 @@ export class ContentController implements ReactiveController {
       this.#view.receive(line);
       return;
     }
-    if (!line.outputs && !this.#waiting.length && !this.host.querySelector(':scope > template[slot]')) return;
+    if (!line.outputs && !line.children && !this.#waiting.length && !this.host.querySelector(':scope > template[slot]'))
+      return;
     this.#waiting.push(line);
     this.#load();
   }
@@ -40,7 +44,7 @@ export class ContentController implements ReactiveController {
     if (this.#loading) return;
     this.#loading = true;
     import('./content-view.ts').then(({ ContentView }) => {
-      this.#view = new ContentView(this.host, this.keep, { html, nothing });
+      this.#view = new ContentView(this.host, this.keep, { html, nothing }, fill);
       for (const waiting of this.#waiting.splice(0)) this.#view.receive(waiting);
       this.host.requestUpdate();
     });
@@ -68,7 +72,8 @@ export class ContentController implements ReactiveController {
     this.#view?.hostUpdated();
   }
 
-  render(): TemplateResult | typeof nothing {
-    return (this.#view?.render() as TemplateResult | undefined) ?? nothing;
+  /** What the chunk shows, in `strings` (the element's, for a parent's children). */
+  render(strings: Partial<LiveOperationStrings>): TemplateResult | typeof nothing {
+    return (this.#view?.render(strings) as TemplateResult | undefined) ?? nothing;
   }
 }

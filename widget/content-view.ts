@@ -1,9 +1,12 @@
 import type { html as litHtml, nothing as litNothing, ReactiveControllerHost, TemplateResult } from 'lit';
+import type { ChildCounts } from '../protocol/grouping.ts';
 import { appendOutputs, type OutputChunk } from '../protocol/outputs.ts';
 import type { LogEntry, Snapshot } from '../protocol/wire.ts';
+import type * as ChildRollup from './child-rollup.ts';
 import { fillTemplate } from './fill-template.ts';
 import type { ResultSource } from './operation-view.ts';
 import { resultView } from './result-view.ts';
+import type { LiveOperationStrings } from './strings.ts';
 
 type Host = ReactiveControllerHost & HTMLElement;
 
@@ -36,6 +39,10 @@ export class ContentView {
   #placed = new WeakMap<Element, Placed>();
   /** The items container's children, by seq, oldest first. */
   #rendered: { seq: number; nodes: ChildNode[] }[] = [];
+  /** A parent's children by status, as the latest snapshot counts them. */
+  #children?: ChildCounts | undefined;
+  /** Their words (child-rollup.ts, a chunk of its own), loaded with the first parent. */
+  #rollup?: typeof ChildRollup;
 
   constructor(
     private readonly host: Host,
@@ -43,6 +50,8 @@ export class ContentView {
     private readonly keep: () => number,
     /** The host's Lit (this chunk carries none of its own). */
     private readonly lit: { html: typeof litHtml; nothing: typeof litNothing },
+    /** The host's placeholder filling (the protocol's `fill`), for the same reason. */
+    private readonly fill: (text: string, values: Record<string, string | number>) => string,
   ) {}
 
   receive(line: Snapshot): void {
@@ -53,6 +62,13 @@ export class ContentView {
       this.#itemSeq = 0;
       this.#own('items')?.replaceChildren();
       this.#rendered = [];
+    }
+    this.#children = line.children;
+    if (line.children && !this.#rollup) {
+      import('./child-rollup.ts').then((loaded) => {
+        this.#rollup = loaded;
+        this.host.requestUpdate();
+      });
     }
     this.outputs = appendOutputs(this.outputs, line.outputs);
     const fresh = line.logs.filter((entry) => entry.data !== undefined && entry.seq > this.#itemSeq);
@@ -70,13 +86,24 @@ export class ContentView {
   }
 
   /** The streams the page did not place, each in an `output` part, and the slot of the page's items. */
-  render(): TemplateResult | symbol {
+  render(strings: Partial<LiveOperationStrings>): TemplateResult | symbol {
     const { html, nothing } = this.lit;
     const placed = new Set([...this.host.querySelectorAll('[stream]')].map((e) => e.getAttribute('stream')));
     const shown = Object.entries(this.outputs).filter(([name]) => !placed.has(name));
     const items = this.#template('item') !== null;
-    if (shown.length === 0 && !items && placed.size === 0) return nothing;
-    return html`<div part="outputs" class="outputs">
+    // A parent's children in words, failures first, under its bar.
+    const children =
+      this.#children && this.#rollup
+        ? html`<p part="children" class="children">
+            ${this.#rollup
+              .rollup(this.#children, strings, this.fill)
+              .map(
+                ({ status, text }, i) => html`${i ? ' · ' : ''}<span part="child-count child-${status}">${text}</span>`,
+              )}
+          </p>`
+        : nothing;
+    if (shown.length === 0 && !items && placed.size === 0) return children;
+    return html`${children}<div part="outputs" class="outputs">
       <slot name="outputs"></slot>
       ${shown.map(
         ([name, chunk]) =>

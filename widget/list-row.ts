@@ -53,23 +53,8 @@ export interface RowView {
   toggleChildren(session: ListRow): void;
   /** The nested list of a parent's children (an element). */
   nested(session: ListRow): HTMLElement;
-}
-
-/** A parent's children by status, failures first: what its row says, each with its count. */
-export function rollup(children: ChildCounts, t: Translate): { status: string; text: string }[] {
-  const expected = Math.max(children.expected, children.total);
-  const counts = [
-    ['error', 'childrenError'],
-    ['cancelled', 'childrenCancelled'],
-    ['running', 'childrenRunning'],
-    ['pending', 'childrenPending'],
-  ] as const;
-  return [
-    ...counts
-      .filter(([status]) => children[status] > 0)
-      .map(([status, key]) => ({ status, text: t(key, { count: children[status] }) })),
-    { status: 'complete', text: t('childrenComplete', { count: children.complete, expected }) },
-  ];
+  /** A parent's children in words, failures first (none while their words load). */
+  rollup(children: ChildCounts): { status: string; text: string }[];
 }
 
 export function sessionRow(session: ListRow, view: RowView): TemplateResult {
@@ -120,10 +105,12 @@ export function sessionRow(session: ListRow, view: RowView): TemplateResult {
           >
             <span class="sr">${t('children', { title })}</span>
             <span class="chevron" aria-hidden="true">${nested ? '▾' : '▸'}</span>
-            ${rollup(children, t).map(
-              ({ status, text }) =>
-                html`<span part="child-count child-${status}" class="count ${status}">${text}</span>`,
-            )}
+            ${view
+              .rollup(children)
+              .map(
+                ({ status, text }) =>
+                  html`<span part="child-count child-${status}" class="count ${status}">${text}</span>`,
+              )}
           </button>`
           : nothing
       }

@@ -4,6 +4,7 @@
  * attribute); `{name}` placeholders are filled in. The statuses are
  * `<live-operation>`'s.
  */
+import type { ChildStrings } from './child-rollup.ts';
 import { defaultStrings } from './strings.ts';
 
 /** The list's strings. Override any of them with the `strings` property. */
@@ -39,13 +40,6 @@ export const defaultListStrings = {
   actionFailed: '{action} failed: {reason}',
   /** A parent row's button that shows or hides its children, a nested list (it has `aria-expanded`). */
   children: 'Children of {title}',
-  /** A parent's children by status, failures first; each shown only when there are any, but `childrenComplete`. */
-  childrenError: '{count} failed',
-  childrenCancelled: '{count} cancelled',
-  childrenRunning: '{count} running',
-  childrenPending: '{count} waiting',
-  /** `{expected}`: the children it expects, or it has if more. */
-  childrenComplete: '{count} of {expected} complete',
   /** The button that loads the next page. */
   more: 'Load more',
   /** What the list and the "Load more" button say while a page loads. */
@@ -58,7 +52,8 @@ export const defaultListStrings = {
   failed: 'Could not load the list ({reason})',
 };
 
-export type LiveOperationListStrings = typeof defaultListStrings;
+/** The list's strings, with a parent's children in words (child-rollup.ts, loaded with the first parent). */
+export type LiveOperationListStrings = typeof defaultListStrings & ChildStrings;
 
 /** The page's language where `element` sits (undefined: the browser's). */
 export function langOf(element: Element): string | undefined {

@@ -1,6 +1,7 @@
 import { html, LitElement, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ListedSession } from '../protocol/index.ts';
+import type * as ChildRollup from './child-rollup.ts';
 import type { LiveOperationSnapshotEvent } from './events.ts';
 import { allowedActions, type ListAction, parseActions, rowActions, runAction } from './list-actions.ts';
 import { LiveOperationListActionEvent, LiveOperationListOpenEvent } from './list-events.ts';
@@ -307,6 +308,8 @@ export class LiveOperationList extends LitElement {
   #language?: string;
   /** The nested lists of the parents whose children are shown. */
   readonly #children = new Map<string, LiveOperationList>();
+  /** The words of parents' children (child-rollup.ts), once a parent has shown. */
+  #childRollup?: typeof ChildRollup;
 
   readonly #list = new SessionListController(this, {
     url: () => this.#url,
@@ -431,7 +434,7 @@ export class LiveOperationList extends LitElement {
 
   #t(key: keyof LiveOperationListStrings, values: Record<string, string | number> = {}): string {
     // A status this element does not know (from a newer server) is shown as it is.
-    return fill(this.strings?.[key] ?? defaultListStrings[key] ?? key, values);
+    return fill(this.strings?.[key] ?? (defaultListStrings as Partial<LiveOperationListStrings>)[key] ?? key, values);
   }
 
   #remove(id: string): void {
@@ -503,6 +506,16 @@ export class LiveOperationList extends LitElement {
       childrenOpen: (session) => this._parents.has(session.id),
       toggleChildren: (session) => this.#toggleChildren(session),
       nested: (session) => this.#nested(session),
+      rollup: (children) => {
+        const loaded = this.#childRollup;
+        if (loaded) return loaded.rollup(children, this.strings ?? {}, fill);
+        // A chunk of its own (see child-rollup.ts): loaded with the first parent, then drawn.
+        import('./child-rollup.ts').then((module) => {
+          this.#childRollup = module;
+          this.requestUpdate();
+        });
+        return [];
+      },
     };
     // A status the select has no option for (several, say) is shown as one more option.
     const custom = FILTERS.includes(this.status as never)

@@ -88,6 +88,8 @@ function mayCancel(token: string): boolean {
  * @csspart cancel-button - The cancel button.
  * @csspart confirm-button - The button that confirms cancelling.
  * @csspart keep-button - The button that dismisses the confirmation.
+ * @csspart children - A parent's children in words, failures first ("1 failed · 2 running · 1 of 4 complete").
+ * @csspart child-count - One count of them (also `child-error`, `child-cancelled`, `child-running`, `child-pending`, `child-complete`).
  * @csspart outputs - The output streams and items.
  * @csspart output - One output stream the page did not place (also `output-NAME`).
  * @csspart log - The log panel.
@@ -590,7 +592,7 @@ export class LiveOperation extends LitElement {
           </p>`
           : nothing
       }
-      ${this.#content.render()}
+      ${this.#content.render(this.#strings)}
       ${view.problem ? html`<p part="problem" class="problem">${view.problem}</p>` : nothing}
       ${this.#content.result(view.result)} ${view.meta ? html`<div part="meta" class="meta">${view.meta}</div>` : nothing}
       ${this.#actions(view)} ${this.#log(view)}

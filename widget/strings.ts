@@ -49,9 +49,14 @@ export const defaultStrings = {
   untitled: 'Operation',
 };
 
-export type LiveOperationStrings = typeof defaultStrings;
+/**
+ * The element's strings: these, and a parent's children in words
+ * (child-rollup.ts, whose defaults load with the first parent).
+ */
+export type LiveOperationStrings = typeof defaultStrings & ChildStrings;
 
 import { fill } from '../protocol/index.ts';
+import type { ChildStrings } from './child-rollup.ts';
 
 export { fill };
 
@@ -63,7 +68,7 @@ export const translate = (
   strings: Partial<LiveOperationStrings> | undefined,
   key: keyof LiveOperationStrings,
   values: Record<string, string | number> = {},
-): string => fill(strings?.[key] ?? defaultStrings[key] ?? key, values);
+): string => fill(strings?.[key] ?? (defaultStrings as Partial<LiveOperationStrings>)[key] ?? `${key}`, values);
 
 const formats: Record<string, Intl.NumberFormat> = {};
 

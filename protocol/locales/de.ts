@@ -31,4 +31,10 @@ export default {
   failed: 'Konnte nicht geladen werden ({reason})',
   announce: '{title}: {text}',
   untitled: 'Vorgang',
+  // A parent's children in words (widget/child-rollup.ts).
+  childrenError: '{count} fehlgeschlagen',
+  childrenCancelled: '{count} abgebrochen',
+  childrenRunning: '{count} laufend',
+  childrenPending: '{count} wartend',
+  childrenComplete: '{count} von {expected} abgeschlossen',
 };

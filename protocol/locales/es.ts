@@ -31,4 +31,10 @@ export default {
   failed: 'No se pudo cargar ({reason})',
   announce: '{title}: {text}',
   untitled: 'Operación',
+  // A parent's children in words (widget/child-rollup.ts).
+  childrenError: '{count} con error',
+  childrenCancelled: '{count} cancelada(s)',
+  childrenRunning: '{count} en curso',
+  childrenPending: '{count} en espera',
+  childrenComplete: '{count} de {expected} completada(s)',
 };

@@ -31,4 +31,10 @@ export default {
   failed: 'Chargement impossible ({reason})',
   announce: '{title} : {text}',
   untitled: 'Opération',
+  // A parent's children in words (widget/child-rollup.ts).
+  childrenError: '{count} en échec',
+  childrenCancelled: '{count} annulé(s)',
+  childrenRunning: '{count} en cours',
+  childrenPending: '{count} en attente',
+  childrenComplete: '{count} sur {expected} terminé(s)',
 };

@@ -31,4 +31,10 @@ export default {
   failed: '読み込めませんでした（{reason}）',
   announce: '{title}: {text}',
   untitled: '処理',
+  // A parent's children in words (widget/child-rollup.ts).
+  childrenError: '{count} 件失敗',
+  childrenCancelled: '{count} 件キャンセル',
+  childrenRunning: '{count} 件実行中',
+  childrenPending: '{count} 件待機中',
+  childrenComplete: '{expected} 件中 {count} 件完了',
 };

@@ -31,4 +31,10 @@ export default {
   failed: 'Não foi possível carregar ({reason})',
   announce: '{title}: {text}',
   untitled: 'Operação',
+  // A parent's children in words (widget/child-rollup.ts).
+  childrenError: '{count} com falha',
+  childrenCancelled: '{count} cancelada(s)',
+  childrenRunning: '{count} em andamento',
+  childrenPending: '{count} aguardando',
+  childrenComplete: '{count} de {expected} concluída(s)',
 };

@@ -31,4 +31,10 @@ export default {
   failed: '无法加载（{reason}）',
   announce: '{title}：{text}',
   untitled: '操作',
+  // A parent's children in words (widget/child-rollup.ts).
+  childrenError: '{count} 个失败',
+  childrenCancelled: '{count} 个已取消',
+  childrenRunning: '{count} 个运行中',
+  childrenPending: '{count} 个等待中',
+  childrenComplete: '{expected} 个中已完成 {count} 个',
 };

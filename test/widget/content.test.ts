@@ -104,4 +104,21 @@ describe.skipIf(!req.available)('<live-operation> beyond progress, in Chromium',
     for (const word of [de.running, de.complete, de.cancel, de.untitled]) expect(bundle).not.toContain(word);
     expect(errors).toEqual([]);
   });
+
+  it('says a parent’s children in words under its bar, failures first, as they change', async () => {
+    const parent = await suite.reporter.create({ title: 'Batch', expectedChildren: 3 });
+    const { page, errors } = await openPage(
+      suite.browser,
+      suite.server.url,
+      `<live-operation ${attrs(parent)}></live-operation>`,
+    );
+    const child = () => suite.reporter.create({ title: 'File', parent: parent.id });
+    const [first, second] = [await child(), await child()];
+    await waitForShadowText(page, '[part~=children]', '2 waiting · 0 of 3 complete');
+    await suite.reporter.send(first, [{ type: 'error', message: 'bad file' }]);
+    await suite.reporter.send(second, [{ type: 'complete', task: 'main' }]);
+    await child();
+    await waitForShadowText(page, '[part~=children]', '1 failed · 1 waiting · 1 of 3 complete');
+    expect(errors).toEqual([]);
+  });
 });
