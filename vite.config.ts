@@ -39,6 +39,10 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     maxWorkers: 3,
+    // Each worker keeps its modules from one file to the next instead of importing the server, the
+    // protocol and Lit again for every file: a third of the suite's CPU (docs/BENCHMARKS.md). It asks
+    // of every test what they already do: start their own servers and clocks, leave no global mocked.
+    isolate: false,
     // Memory tests measure the heap after a forced collection.
     execArgv: ['--expose-gc'],
     reporters: ['default'],

@@ -184,3 +184,24 @@ describe('the architecture', () => {
     expect(long).toEqual([]);
   });
 });
+
+describe('the tests', () => {
+  /** Every test file (support and chaos modules too): they share their worker's modules (vite.config.ts, `isolate: false`). */
+  const testFiles = sources('test');
+
+  it('mock no module and leave no global, timer or environment changed for the next file in their worker', () => {
+    const leaks: string[] = [];
+    for (const file of testFiles) {
+      const text = readFileSync(join(ROOT, file), 'utf8');
+      // A module mock would stay in the module cache the worker's next files import from.
+      if (/\bvi\.(mock|doMock|hoisted)\(/.test(text)) leaks.push(`${file}: mocks a module`);
+      const undone: Array<[RegExp, RegExp, string]> = [
+        [/\bvi\.useFakeTimers\(/, /\bvi\.useRealTimers\(/, 'fake timers without vi.useRealTimers()'],
+        [/\bvi\.stubGlobal\(/, /\bvi\.unstubAllGlobals\(/, 'a stubbed global without vi.unstubAllGlobals()'],
+        [/\bvi\.stubEnv\(/, /\bvi\.unstubAllEnvs\(/, 'a stubbed variable without vi.unstubAllEnvs()'],
+      ];
+      for (const [done, undo, what] of undone) if (done.test(text) && !undo.test(text)) leaks.push(`${file}: ${what}`);
+    }
+    expect(leaks).toEqual([]);
+  });
+});
